@@ -1,0 +1,99 @@
+"""The whole storefront as child processes: three services and the gateway, their stores
+prepared (schemas migrated, emulator bucket and table created, demo catalog loaded)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack.processes import Processes, run_command
+from petshore.contract import CART, CATALOG, ORDERS, SERVICES, Env
+
+
+@dataclass
+class StackConfig:
+    catalog_database_url: str
+    orders_database_url: str
+    aws_endpoint_url: str | None
+    admin_token: str
+    gateway_port: int
+    log_dir: Path
+    environment: str = "local"
+    # One port per instance: the gateway balances across all of a service's instances.
+    service_ports: dict[str, list[int]] = field(
+        default_factory=lambda: {s.name: [s.port] for s in SERVICES}
+    )
+    load_demo: bool = True
+    static_dir: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.processes = Processes(config.log_dir)
+        self.urls: dict[str, list[str]] = {}
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.gateway_port}"
+
+    def env(self) -> dict[str, str]:
+        c = self.config
+        env = dict(os.environ)
+        if c.aws_endpoint_url:
+            env.update(
+                {
+                    Env.AWS_ENDPOINT_URL: c.aws_endpoint_url,
+                    "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing",
+                }
+            )
+        env.setdefault(Env.AWS_REGION, "us-east-1")
+        env.update(
+            {
+                "PYTHONUNBUFFERED": "1",
+                Env.ENVIRONMENT: c.environment,
+                Env.ADMIN_TOKEN: c.admin_token,
+                Env.CATALOG_DATABASE_URL: c.catalog_database_url,
+                Env.ORDERS_DATABASE_URL: c.orders_database_url,
+                Env.CATALOG_URL: f"http://127.0.0.1:{c.service_ports[CATALOG.name][0]}",
+                Env.CART_URL: f"http://127.0.0.1:{c.service_ports[CART.name][0]}",
+                **c.extra_env,
+            }
+        )
+        if c.static_dir is not None:
+            env[Env.STATIC_DIR] = str(c.static_dir)
+        return env
+
+    def prepare(self) -> None:
+        env = self.env()
+        if self.config.aws_endpoint_url:
+            run_command(CATALOG.module, "create-bucket", env)
+            run_command(CART.module, "create-table", env)
+        run_command(CATALOG.module, "migrate", env)
+        run_command(ORDERS.module, "migrate", env)
+        if self.config.load_demo:
+            run_command(CATALOG.module, "load-demo", env)
+            run_command(ORDERS.module, "load-demo", env)
+
+    def start(self) -> None:
+        self.prepare()
+        env = self.env()
+        for service in SERVICES:
+            ports = self.config.service_ports[service.name]
+            for i, port in enumerate(ports):
+                self.processes.start(
+                    f"{service.name}-{i}", service.module, port, env, service.health_path
+                )
+            self.urls[service.name] = [f"http://127.0.0.1:{p}" for p in ports]
+        upstreams = ";".join(f"{name}={','.join(urls)}" for name, urls in self.urls.items())
+        gateway_env = {**env, Env.GATEWAY_UPSTREAMS: upstreams}
+        self.processes.start(
+            "gateway", "gateway", self.config.gateway_port, gateway_env, CATALOG.health_path
+        )
+        self.processes.wait_healthy()
+
+    def stop(self) -> None:
+        self.processes.stop()

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from petshore.cli import main
+from petshore.contract import GATEWAY_PORT, Service
+from gateway.app import create_app
+
+GATEWAY = Service("gateway", GATEWAY_PORT, None)
+
+if __name__ == "__main__":
+    main(GATEWAY, create_app, {})

@@ -1,0 +1,67 @@
+"""The gateway's app factory: `python -m gateway serve`."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+
+import httpx
+from botocore.exceptions import BotoCoreError, ClientError
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse
+
+from petshore.aws import open_client
+from petshore.contract import MODELS_PATH_PREFIX, SERVICES, service_for_path
+from petshore.errors import MethodNotAllowed
+from petshore.web import setup_common
+from gateway import modelfiles, proxy, static
+from gateway.balancer import Pool, run_health_checks
+from gateway.settings import Settings
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# The ALB's default limit on a request line plus headers is far larger; API bodies are small
+# JSON (model files go straight to S3), so a tight cap protects the services.
+MAX_API_BODY_BYTES = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Sanic:
+    settings = settings or Settings.from_env()
+    app = Sanic("gateway")
+    app.ctx.settings = settings
+    app.config.REQUEST_MAX_SIZE = MAX_API_BODY_BYTES
+    setup_common(app, "gateway", settings.common.log_level, (BotoCoreError, ClientError))
+    pools = {s.name: Pool.of(s, settings.upstreams[s.name]) for s in SERVICES}
+    app.ctx.pools = pools
+
+    @app.before_server_start
+    async def start(app: Sanic) -> None:
+        app.ctx.aws = AsyncExitStack()
+        app.ctx.s3 = await open_client(app.ctx.aws, "s3", settings.common)
+        app.ctx.http = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.upstream_timeout, connect=3.0),
+            limits=httpx.Limits(max_connections=500, max_keepalive_connections=100),
+        )
+        app.ctx.health = asyncio.create_task(
+            run_health_checks(list(pools.values()), app.ctx.http, settings.health_interval)
+        )
+
+    @app.after_server_stop
+    async def stop(app: Sanic) -> None:
+        app.ctx.health.cancel()
+        await app.ctx.http.aclose()
+        await app.ctx.aws.aclose()
+
+    async def route(request: Request, path: str = "") -> HTTPResponse:
+        service = service_for_path(request.path)
+        if service is not None:
+            target = pools[service.name].pick()
+            return await proxy.forward(request.app.ctx.http, target.url, request)
+        if request.method not in ("GET", "HEAD"):
+            raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}")
+        if request.path.startswith(MODELS_PATH_PREFIX):
+            return await modelfiles.serve(request.app.ctx.s3, settings.models_bucket, request)
+        return await static.serve(settings.static_dir, request)
+
+    app.add_route(route, "/", methods=METHODS, name="root", stream=True)
+    app.add_route(route, "/<path:path>", methods=METHODS, name="everything", stream=True)
+    return app

@@ -1,0 +1,74 @@
+"""Health-checked round-robin balancing, with the ALB's rules: a target turns healthy after
+HEALTHY_THRESHOLD passing checks in a row and unhealthy after UNHEALTHY_THRESHOLD failures;
+when no target is healthy the balancer fails open and tries them all, as an ALB does."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from dataclasses import dataclass, field
+
+import httpx
+
+from petshore.contract import (
+    HEALTH_TIMEOUT_SECONDS,
+    HEALTHY_THRESHOLD,
+    UNHEALTHY_THRESHOLD,
+    Service,
+)
+
+log = logging.getLogger("petshore.gateway.balancer")
+
+
+@dataclass
+class Target:
+    url: str
+    healthy: bool = False
+    passes: int = 0
+    failures: int = 0
+
+    def record(self, ok: bool) -> None:
+        if ok:
+            self.passes, self.failures = self.passes + 1, 0
+            if not self.healthy and self.passes >= HEALTHY_THRESHOLD:
+                self.healthy = True
+                log.info("target healthy", extra={"target": self.url})
+        else:
+            self.passes, self.failures = 0, self.failures + 1
+            if self.healthy and self.failures >= UNHEALTHY_THRESHOLD:
+                self.healthy = False
+                log.warning("target unhealthy", extra={"target": self.url})
+
+
+@dataclass
+class Pool:
+    service: Service
+    targets: list[Target]
+    _turn: itertools.count[int] = field(default_factory=itertools.count)
+
+    @classmethod
+    def of(cls, service: Service, urls: list[str]) -> Pool:
+        return cls(service, [Target(u) for u in urls])
+
+    def pick(self) -> Target:
+        candidates = [t for t in self.targets if t.healthy] or self.targets
+        return candidates[next(self._turn) % len(candidates)]
+
+    async def check(self, client: httpx.AsyncClient) -> None:
+        async def probe(target: Target) -> None:
+            try:
+                response = await client.get(
+                    target.url + self.service.health_path, timeout=HEALTH_TIMEOUT_SECONDS
+                )
+                target.record(response.status_code == 200)
+            except httpx.HTTPError:
+                target.record(False)
+
+        await asyncio.gather(*(probe(t) for t in self.targets))
+
+
+async def run_health_checks(pools: list[Pool], client: httpx.AsyncClient, interval: float) -> None:
+    while True:
+        await asyncio.gather(*(p.check(client) for p in pools))
+        await asyncio.sleep(interval)

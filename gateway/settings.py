@@ -1,0 +1,56 @@
+"""The gateway's settings, all read from the environment here (see README.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from petshore.contract import HEALTH_INTERVAL_SECONDS, SERVICES, Env
+from petshore.settings import CommonSettings, SettingsError, env_float, env_str
+
+DEFAULT_STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "dist"
+
+
+def parse_upstreams(raw: str) -> dict[str, list[str]]:
+    """`catalog=http://a:1,http://b:2;cart=http://c:3` → {service: [base URLs]}.
+    Services not named keep their default single local instance."""
+    names = {s.name for s in SERVICES}
+    upstreams = {s.name: [f"http://127.0.0.1:{s.port}"] for s in SERVICES}
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        name, sep, urls = part.partition("=")
+        name = name.strip()
+        if not sep or name not in names:
+            raise SettingsError(
+                f"{Env.GATEWAY_UPSTREAMS}: expected <service>=<url>[,<url>] with a service of "
+                f"{sorted(names)}, got {part!r}"
+            )
+        targets = [u.strip().rstrip("/") for u in urls.split(",") if u.strip()]
+        if not targets or not all(t.startswith(("http://", "https://")) for t in targets):
+            raise SettingsError(f"{Env.GATEWAY_UPSTREAMS}: {name} needs http(s) URLs")
+        upstreams[name] = targets
+    return upstreams
+
+
+@dataclass(frozen=True)
+class Settings:
+    common: CommonSettings
+    upstreams: dict[str, list[str]]
+    models_bucket: str
+    static_dir: Path
+    health_interval: float
+    upstream_timeout: float
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        common = CommonSettings.from_env()
+        return cls(
+            common=common,
+            upstreams=parse_upstreams(os.environ.get(Env.GATEWAY_UPSTREAMS, "")),
+            models_bucket=env_str(Env.MODELS_BUCKET, f"petshore-{common.environment}-models"),
+            static_dir=Path(env_str(Env.STATIC_DIR, str(DEFAULT_STATIC_DIR))),
+            health_interval=env_float(
+                "PETSHORE_GATEWAY_HEALTH_INTERVAL_SECONDS", float(HEALTH_INTERVAL_SECONDS)
+            ),
+            upstream_timeout=env_float(Env.UPSTREAM_TIMEOUT_SECONDS, 30.0),
+        )

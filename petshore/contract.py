@@ -1,0 +1,108 @@
+"""Values that the infrastructure templates and the running code must agree on.
+
+Defined once here; `templates/` builds the stack from them and the services, the gateway and
+the tests read them. Nothing in this module may import a third-party package.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+PROJECT: Final = "petshore"
+
+
+@dataclass(frozen=True)
+class Service:
+    """A backend service reached through the front door under `/api/<name>/`."""
+
+    name: str
+    port: int
+    database: str | None  # the PostgreSQL database it owns, if any
+
+    @property
+    def path_prefix(self) -> str:
+        return f"/api/{self.name}/"
+
+    @property
+    def health_path(self) -> str:
+        return f"/api/{self.name}/health"
+
+    @property
+    def module(self) -> str:
+        """The Python package that implements the service (`services.<name>`)."""
+        return f"services.{self.name}"
+
+
+CATALOG: Final = Service("catalog", 8081, "petshore_catalog")
+CART: Final = Service("cart", 8082, None)
+ORDERS: Final = Service("orders", 8083, "petshore_orders")
+
+# The routing table of API.md: ALB listener rules and the gateway are both built from it.
+SERVICES: Final[tuple[Service, ...]] = (CATALOG, CART, ORDERS)
+MODELS_PATH_PREFIX: Final = "/models/"
+GATEWAY_PORT: Final = 8080
+
+
+def service_for_path(path: str) -> Service | None:
+    """The service that owns `path`, by the longest matching prefix of the routing table."""
+    for service in sorted(SERVICES, key=lambda s: len(s.path_prefix), reverse=True):
+        if path.startswith(service.path_prefix) or path == service.path_prefix.rstrip("/"):
+            return service
+    return None
+
+
+# Health checks: the ALB target groups and the gateway's balancer use the same thresholds.
+HEALTH_INTERVAL_SECONDS: Final = 10
+HEALTH_TIMEOUT_SECONDS: Final = 5
+HEALTHY_THRESHOLD: Final = 2
+UNHEALTHY_THRESHOLD: Final = 2
+
+# DynamoDB carts table: one item per cart.
+CARTS_TABLE_SUFFIX: Final = "carts"
+CARTS_HASH_KEY: Final = "cart_id"
+CARTS_HASH_KEY_TYPE: Final = "S"
+CARTS_TTL_ATTRIBUTE: Final = "expires_at_epoch"
+CART_TTL_SECONDS: Final = 30 * 24 * 3600
+
+
+def carts_table_name(environment: str) -> str:
+    return f"{PROJECT}-{environment}-{CARTS_TABLE_SUFFIX}"
+
+
+# S3 models bucket. Published files live under MODELS_KEY_PREFIX with content-addressed names;
+# discontinuing a product tags its files, and the bucket's lifecycle rule sends tagged
+# objects to Glacier after DISCONTINUED_GLACIER_DAYS.
+MODELS_KEY_PREFIX: Final = "models/"
+UPLOADS_KEY_PREFIX: Final = "uploads/"
+DISCONTINUED_TAG_KEY: Final = "petshore-lifecycle"
+DISCONTINUED_TAG_VALUE: Final = "discontinued"
+DISCONTINUED_GLACIER_DAYS: Final = 30
+MODEL_CACHE_CONTROL: Final = "public, max-age=31536000, immutable"
+
+SKU_PATTERN: Final = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,63}$")
+
+
+class Env:
+    """Environment variable names read by the services and written by the templates."""
+
+    ENVIRONMENT: Final = "PETSHORE_ENVIRONMENT"
+    ADMIN_TOKEN: Final = "PETSHORE_ADMIN_TOKEN"
+    LOG_LEVEL: Final = "PETSHORE_LOG_LEVEL"
+    HOST: Final = "PETSHORE_HOST"
+    PORT: Final = "PETSHORE_PORT"
+    CATALOG_DATABASE_URL: Final = "PETSHORE_CATALOG_DATABASE_URL"
+    ORDERS_DATABASE_URL: Final = "PETSHORE_ORDERS_DATABASE_URL"
+    MODELS_BUCKET: Final = "PETSHORE_MODELS_BUCKET"
+    MODEL_UPLOAD_MAX_BYTES: Final = "PETSHORE_MODEL_UPLOAD_MAX_BYTES"
+    CARTS_TABLE: Final = "PETSHORE_CARTS_TABLE"
+    CATALOG_URL: Final = "PETSHORE_CATALOG_URL"
+    CART_URL: Final = "PETSHORE_CART_URL"
+    UPSTREAM_TIMEOUT_SECONDS: Final = "PETSHORE_UPSTREAM_TIMEOUT_SECONDS"
+    PAYMENT_PROVIDER: Final = "PETSHORE_PAYMENT_PROVIDER"
+    GATEWAY_UPSTREAMS: Final = "PETSHORE_GATEWAY_UPSTREAMS"
+    STATIC_DIR: Final = "PETSHORE_STATIC_DIR"
+    # Standard AWS SDK variables, read by botocore itself.
+    AWS_REGION: Final = "AWS_DEFAULT_REGION"
+    AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"

@@ -1,0 +1,13 @@
+"""The demo catalog file (`demo/catalog.json`); each service loads its own part of it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "catalog.json"
+
+
+def demo_products(path: Path = DEMO_FILE) -> list[dict[str, Any]]:
+    return list(json.loads(path.read_text())["products"])

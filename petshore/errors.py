@@ -1,0 +1,148 @@
+"""The error codes of the API contract, as exceptions, and the handler that renders them.
+
+Every error leaves a service as `{"error": {"code", "message", "details"}}`; nothing a client
+sends can produce a traceback or an HTML page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from sanic import Request, Sanic
+from sanic.exceptions import SanicException
+from sanic.response import HTTPResponse, json
+
+log = logging.getLogger("petshore.errors")
+
+
+class ApiError(SanicException):
+    status_code: ClassVar[int] = 500
+    code: ClassVar[str] = "internal"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, status_code=self.status_code)
+        self.message = message
+        self.details = details or {}
+
+
+class InvalidRequest(ApiError):
+    status_code = 400
+    code = "invalid_request"
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class PaymentDeclined(ApiError):
+    status_code = 402
+    code = "payment_declined"
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(ApiError):
+    status_code = 405
+    code = "method_not_allowed"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+class RequestTimeout(ApiError):
+    status_code = 408
+    code = "request_timeout"
+
+
+class TooLarge(ApiError):
+    status_code = 413
+    code = "too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class RangeNotSatisfiable(ApiError):
+    status_code = 416
+    code = "range_not_satisfiable"
+
+
+class Unavailable(ApiError):
+    status_code = 503
+    code = "unavailable"
+
+
+# Sanic raises its own exceptions for routing and protocol errors; map them onto the contract.
+_SANIC_CODES: dict[int, type[ApiError]] = {
+    400: InvalidRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    408: RequestTimeout,
+    413: TooLarge,
+    415: UnsupportedMediaType,
+    503: Unavailable,
+}
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def as_api_error(
+    exc: BaseException, dependency_errors: tuple[type[BaseException], ...] = ()
+) -> ApiError:
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, (*dependency_errors, ConnectionError, TimeoutError)):
+        return Unavailable("a service this request needs is not answering; try again")
+    if isinstance(exc, SanicException):
+        status = exc.status_code or 500
+        kind = _SANIC_CODES.get(status)
+        if kind is not None:
+            return kind(str(exc) or kind.code.replace("_", " "))
+    return ApiError("internal error")
+
+
+def error_response(exc: BaseException) -> HTTPResponse:
+    err = as_api_error(exc)
+    return json(error_body(err.code, err.message, err.details), status=err.status_code)
+
+
+def setup_errors(app: Sanic, dependency_errors: tuple[type[BaseException], ...] = ()) -> None:
+    """Render every exception as a contract error. `dependency_errors` are the exception types
+    of the service's own stores and peers: they mean `503 unavailable`, not a bug."""
+
+    async def handle(request: Request, exc: Exception) -> HTTPResponse:
+        err = as_api_error(exc, dependency_errors)
+        if err.status_code >= 500 and not isinstance(exc, ApiError):
+            log.error(
+                "%s %s failed: %r", request.method, request.path, exc,
+                exc_info=err.status_code == 500,
+            )
+        return error_response(err)
+
+    app.error_handler.add(Exception, handle)

@@ -1,0 +1,64 @@
+"""Reading settings from the environment: the helpers every service's settings module uses."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from petshore.contract import Env
+
+
+class SettingsError(ValueError):
+    """A variable is set to something the service cannot use; raised before it starts."""
+
+
+def env_str(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class CommonSettings:
+    """What every service reads: its identity, logging and the admin token."""
+
+    environment: str
+    admin_token: str
+    log_level: str
+    aws_region: str
+    aws_endpoint_url: str | None
+
+    @classmethod
+    def from_env(cls) -> CommonSettings:
+        return cls(
+            environment=env_str(Env.ENVIRONMENT, "local"),
+            admin_token=env_str(Env.ADMIN_TOKEN, ""),
+            log_level=env_str(Env.LOG_LEVEL, "INFO"),
+            aws_region=env_str(Env.AWS_REGION, env_str("AWS_REGION", "us-east-1")),
+            aws_endpoint_url=os.environ.get(Env.AWS_ENDPOINT_URL) or None,
+        )

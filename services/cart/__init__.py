@@ -1,0 +1,1 @@
+"""The cart service: shoppers' carts in DynamoDB, one item per cart."""

@@ -1,0 +1,58 @@
+"""The cart's rules as plain functions."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import TypedDict
+
+from petshore.contract import CART_TTL_SECONDS
+
+CART_ID_BYTES = 16  # 128 random bits: knowing the id is what grants access to the cart
+CART_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22}$")
+MAX_QUANTITY = 99
+MAX_LINES = 100
+
+
+class Line(TypedDict):
+    sku: str
+    quantity: int
+
+
+def new_cart_id() -> str:
+    return secrets.token_urlsafe(CART_ID_BYTES)
+
+
+def is_cart_id(value: str) -> bool:
+    return bool(CART_ID_PATTERN.match(value))
+
+
+def expires_at(now: float) -> int:
+    """Every change pushes the expiry a full TTL forward."""
+    return int(now) + CART_TTL_SECONDS
+
+
+def is_expired(expires_at_epoch: int, now: float) -> bool:
+    # DynamoDB deletes expired items some time after they expire; until then they must not count.
+    return expires_at_epoch <= now
+
+
+def set_line(lines: list[Line], sku: str, quantity: int) -> list[Line]:
+    """Set `sku` to `quantity` (0 removes it); lines keep the order they were first added in."""
+    result: list[Line] = []
+    found = False
+    for line in lines:
+        if line["sku"] == sku:
+            found = True
+            if quantity:
+                result.append({"sku": sku, "quantity": quantity})
+        else:
+            result.append(line)
+    if not found and quantity:
+        result.append({"sku": sku, "quantity": quantity})
+    return result
+
+
+def rfc3339(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")

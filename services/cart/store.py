@@ -1,0 +1,108 @@
+"""All of the cart's DynamoDB access. One item per cart; every write is conditional on the
+version it read, so two concurrent updates can never silently overwrite each other."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from petshore.contract import CARTS_HASH_KEY, CARTS_TTL_ATTRIBUTE
+from petshore.errors import Conflict, InvalidRequest, NotFound
+from services.cart import rules
+from services.cart.rules import Line
+
+MAX_ATTEMPTS = 8
+
+
+def _is_condition_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _to_item(cart_id: str, lines: list[Line], version: int, expires: int) -> dict[str, Any]:
+    return {
+        CARTS_HASH_KEY: {"S": cart_id},
+        "items": {
+            "L": [
+                {"M": {"sku": {"S": ln["sku"]}, "quantity": {"N": str(ln["quantity"])}}}
+                for ln in lines
+            ]
+        },
+        "version": {"N": str(version)},
+        CARTS_TTL_ATTRIBUTE: {"N": str(expires)},
+    }
+
+
+def _from_item(item: dict[str, Any]) -> tuple[list[Line], int, int]:
+    lines: list[Line] = [
+        {"sku": entry["M"]["sku"]["S"], "quantity": int(entry["M"]["quantity"]["N"])}
+        for entry in item["items"]["L"]
+    ]
+    return lines, int(item["version"]["N"]), int(item[CARTS_TTL_ATTRIBUTE]["N"])
+
+
+def view(cart_id: str, lines: list[Line], expires: int) -> dict[str, Any]:
+    return {"cart_id": cart_id, "items": lines, "expires_at": rules.rfc3339(expires)}
+
+
+class CartStore:
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self.db = dynamodb
+        self.table = table
+
+    async def ping(self) -> None:
+        await self.db.describe_table(TableName=self.table)
+
+    async def create(self) -> dict[str, Any]:
+        cart_id = rules.new_cart_id()
+        expires = rules.expires_at(time.time())
+        await self.db.put_item(
+            TableName=self.table,
+            Item=_to_item(cart_id, [], 1, expires),
+            ConditionExpression="attribute_not_exists(#k)",
+            ExpressionAttributeNames={"#k": CARTS_HASH_KEY},
+        )
+        return view(cart_id, [], expires)
+
+    async def _read(self, cart_id: str) -> tuple[list[Line], int, int]:
+        if not rules.is_cart_id(cart_id):
+            raise NotFound("no such cart")
+        found = await self.db.get_item(
+            TableName=self.table, Key={CARTS_HASH_KEY: {"S": cart_id}}, ConsistentRead=True
+        )
+        item = found.get("Item")
+        if not item:
+            raise NotFound("no such cart")
+        lines, version, expires = _from_item(item)
+        if rules.is_expired(expires, time.time()):
+            raise NotFound("no such cart")
+        return lines, version, expires
+
+    async def get(self, cart_id: str) -> dict[str, Any]:
+        lines, _, expires = await self._read(cart_id)
+        return view(cart_id, lines, expires)
+
+    async def set_quantity(self, cart_id: str, sku: str, quantity: int) -> dict[str, Any]:
+        for _ in range(MAX_ATTEMPTS):
+            lines, version, _ = await self._read(cart_id)
+            updated = rules.set_line(lines, sku, quantity)
+            if len(updated) > rules.MAX_LINES:
+                raise InvalidRequest(
+                    f"a cart holds at most {rules.MAX_LINES} different products",
+                    {"fields": ["sku"]},
+                )
+            expires = rules.expires_at(time.time())
+            try:
+                await self.db.put_item(
+                    TableName=self.table,
+                    Item=_to_item(cart_id, updated, version + 1, expires),
+                    ConditionExpression="version = :v",
+                    ExpressionAttributeValues={":v": {"N": str(version)}},
+                )
+            except ClientError as exc:
+                if _is_condition_failure(exc):
+                    continue  # someone else changed the cart since we read it: read again
+                raise
+            return view(cart_id, updated, expires)
+        raise Conflict("the cart is being changed by many requests at once; try again")

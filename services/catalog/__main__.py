@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import argparse
+
+from contextlib import AsyncExitStack
+
+from petshore.aws import open_client
+from petshore.cli import main
+from petshore.contract import CATALOG
+from petshore.db import apply_migrations, tortoise_config
+from services.catalog.app import PACKAGE, create_app
+from services.catalog.demo import load_demo
+from services.catalog.modelfiles import ensure_bucket
+from services.catalog.settings import Settings
+
+
+async def migrate(args: argparse.Namespace) -> None:
+    await apply_migrations(tortoise_config(Settings.from_env().database_url, PACKAGE))
+
+
+async def demo(args: argparse.Namespace) -> None:
+    print(f"demo catalog: {await load_demo(Settings.from_env())} new")
+
+
+async def create_bucket(args: argparse.Namespace) -> None:
+    settings = Settings.from_env()
+    async with AsyncExitStack() as stack:
+        await ensure_bucket(await open_client(stack, "s3", settings.common), settings.models_bucket)
+
+
+if __name__ == "__main__":
+    main(
+        CATALOG,
+        create_app,
+        {
+            "migrate": (migrate, None),
+            "load-demo": (demo, None),
+            "create-bucket": (create_bucket, None),
+        },
+    )

@@ -1,0 +1,48 @@
+"""The catalog's app factory: `sanic services.catalog.app:create_app --factory`."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+
+from botocore.exceptions import BotoCoreError, ClientError
+from sanic import Request, Sanic
+from tortoise.exceptions import DBConnectionError, OperationalError
+
+from petshore.aws import open_client
+from petshore.db import ping, register_database, tortoise_config
+from petshore.web import health_blueprint, setup_common
+from services.catalog.routes import products
+from services.catalog.settings import Settings
+
+PACKAGE = "services.catalog"
+
+
+def create_app(settings: Settings | None = None) -> Sanic:
+    settings = settings or Settings.from_env()
+    app = Sanic("catalog")
+    app.ctx.settings = settings
+    app.config.OAS_URL_PREFIX = "/api/catalog/docs"
+    app.ext.openapi.describe("Pet Shore 3D catalog", version="1")
+    setup_common(
+        app,
+        "catalog",
+        settings.common.log_level,
+        (BotoCoreError, ClientError, DBConnectionError, OperationalError),
+    )
+    register_database(app, tortoise_config(settings.database_url, PACKAGE))
+
+    @app.before_server_start
+    async def open_aws(app: Sanic) -> None:
+        app.ctx.aws = AsyncExitStack()
+        app.ctx.s3 = await open_client(app.ctx.aws, "s3", settings.common)
+
+    @app.after_server_stop
+    async def close_aws(app: Sanic) -> None:
+        await app.ctx.aws.aclose()
+
+    async def check(request: Request) -> None:
+        await ping()
+
+    app.blueprint(health_blueprint("catalog", check))
+    app.blueprint(products)
+    return app

@@ -1,0 +1,50 @@
+"""Loading the demo catalog: products, and their model files into S3. Products that exist
+already are left as they are, so a restart keeps what an admin changed."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+from tortoise import Tortoise
+
+from petshore.aws import open_client
+from petshore.db import tortoise_config
+from petshore.demo import DEMO_FILE, demo_products
+from petshore.errors import NotFound
+from services.catalog import modelfiles, store
+from services.catalog.schemas import ProductCreate
+from services.catalog.app import PACKAGE
+from services.catalog.settings import Settings
+
+log = logging.getLogger("petshore.catalog.demo")
+
+
+async def load_demo(settings: Settings, path: Path = DEMO_FILE) -> int:
+    """Create the demo products that are missing; the number created."""
+    created = 0
+    await Tortoise.init(config=tortoise_config(settings.database_url, PACKAGE))
+    try:
+        async with AsyncExitStack() as stack:
+            s3 = await open_client(stack, "s3", settings.common)
+            for entry in demo_products(path):
+                try:
+                    await store.get_product(entry["sku"])
+                    continue
+                except NotFound:
+                    pass
+                fields = ProductCreate.model_validate(
+                    {k: v for k, v in entry.items() if k in ProductCreate.model_fields}
+                )
+                await store.create_product(fields.model_dump())
+                created += 1
+                if entry.get("model"):
+                    glb = path.parent / "models" / entry["model"]
+                    key, size = await modelfiles.publish(s3, settings.models_bucket, glb)
+                    await store.set_model(
+                        entry["sku"], glb_key=key, poster_key=None, size=size, original_size=size
+                    )
+    finally:
+        await Tortoise.close_connections()
+    return created

@@ -1,0 +1,77 @@
+"""The products' 3D model files in S3: content-addressed, immutable, tagged for Glacier when
+no active product shows them any more."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from petshore.contract import (
+    DISCONTINUED_TAG_KEY,
+    DISCONTINUED_TAG_VALUE,
+    MODEL_CACHE_CONTROL,
+    MODELS_KEY_PREFIX,
+)
+
+CONTENT_TYPES = {
+    ".glb": "model/gltf-binary",
+    ".gltf": "model/gltf+json",
+    ".webp": "image/webp",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+}
+_CHUNK = 1024 * 1024
+
+
+def content_type_for(key: str) -> str:
+    suffix = Path(key).suffix.lower()
+    return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+
+def content_key(path: Path) -> str:
+    """`models/<sha256>.<ext>`: the same bytes always get the same key, so files never change
+    under a URL and can be cached for a year."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return f"{MODELS_KEY_PREFIX}{digest.hexdigest()}{path.suffix.lower()}"
+
+
+async def publish(s3: Any, bucket: str, path: Path) -> tuple[str, int]:
+    """Upload `path` under its content key unless it is there already; its key and size."""
+    key = content_key(path)
+    size = path.stat().st_size
+    try:
+        await s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            raise
+        with path.open("rb") as body:
+            await s3.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type_for(key),
+                CacheControl=MODEL_CACHE_CONTROL,
+            )
+    return key, size
+
+
+async def set_discontinued(s3: Any, bucket: str, keys: list[str], discontinued: bool) -> None:
+    """Tag (or untag) files so the bucket's lifecycle rule moves them to Glacier."""
+    tags = [{"Key": DISCONTINUED_TAG_KEY, "Value": DISCONTINUED_TAG_VALUE}] if discontinued else []
+    for key in keys:
+        await s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tags})
+
+
+async def ensure_bucket(s3: Any, bucket: str) -> None:
+    """For emulators and local runs; in AWS the stack creates the bucket (templates/storage.py)."""
+    try:
+        await s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        await s3.create_bucket(Bucket=bucket)

@@ -1,0 +1,38 @@
+"""The catalog's tables."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Category(Model):
+    slug = fields.CharField(max_length=64, primary_key=True)
+    name = fields.CharField(max_length=128)
+
+    class Meta:
+        table = "category"
+
+
+class Product(Model):
+    sku = fields.CharField(max_length=64, primary_key=True)
+    name = fields.CharField(max_length=200)
+    description = fields.TextField()
+    category: fields.ForeignKeyRelation[Category] = fields.ForeignKeyField(
+        "models.Category", related_name="products", on_delete=fields.RESTRICT
+    )
+    price_cents = fields.IntField()
+    currency = fields.CharField(max_length=3)
+    status = fields.CharField(max_length=16, default="active", db_index=True)
+    # The published model: S3 keys below MODELS_KEY_PREFIX, content-addressed.
+    model_glb_key = fields.CharField(max_length=255, null=True)
+    model_poster_key = fields.CharField(max_length=255, null=True)
+    model_bytes = fields.BigIntField(null=True)
+    model_original_bytes = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    category_id: str
+
+    class Meta:
+        table = "product"

@@ -1,0 +1,94 @@
+"""The catalog's HTTP routes; handlers only translate between HTTP and `store`/`rules`."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, json
+from sanic_ext import openapi
+
+from petshore.contract import CATALOG, SKU_PATTERN
+from petshore.errors import InvalidRequest, NotFound
+from petshore.web import admin_required, parse_body
+from services.catalog import modelfiles, rules, store
+from services.catalog.schemas import ProductCreate, ProductPatch
+
+products = Blueprint("catalog_products", url_prefix=CATALOG.path_prefix.rstrip("/"))
+
+
+def _known_sku(sku: str) -> str:
+    if not SKU_PATTERN.match(sku):
+        raise NotFound(f"no product with SKU {sku}")
+    return sku
+
+
+@products.get("/products")
+@openapi.summary("List active products, filtered and paged")
+@openapi.parameter("category", str)
+@openapi.parameter("q", str)
+@openapi.parameter("limit", int)
+@openapi.parameter("cursor", str)
+async def list_products(request: Request) -> HTTPResponse:
+    args = request.args
+    limit = rules.parse_limit(args.get("limit"))
+    after = rules.decode_cursor(args["cursor"][0]) if args.get("cursor") else None
+    rows, more = await store.list_products(
+        category=args.get("category") or None,
+        query=rules.parse_query(args.get("q")),
+        after=after,
+        limit=limit,
+    )
+    next_cursor = rules.encode_cursor(rows[-1]["sku"]) if more else None
+    return json({"items": [rules.product_view(r) for r in rows], "next_cursor": next_cursor})
+
+
+@products.get("/products/<sku>")
+@openapi.summary("One product, discontinued ones included")
+async def get_product(request: Request, sku: str) -> HTTPResponse:
+    return json(rules.product_view(await store.get_product(_known_sku(sku))))
+
+
+@products.get("/categories")
+@openapi.summary("Categories with their number of active products")
+async def categories(request: Request) -> HTTPResponse:
+    return json({"items": await store.categories()})
+
+
+@products.post("/products")
+@openapi.summary("Create a product (admin)")
+@openapi.body({"application/json": ProductCreate})
+@openapi.secured("admin")
+@admin_required
+async def create_product(request: Request) -> HTTPResponse:
+    body = parse_body(request, ProductCreate)
+    return json(rules.product_view(await store.create_product(body.model_dump())), status=201)
+
+
+@products.patch("/products/<sku>")
+@openapi.summary("Change a product's fields (admin)")
+@openapi.body({"application/json": ProductPatch})
+@openapi.secured("admin")
+@admin_required
+async def update_product(request: Request, sku: str) -> HTTPResponse:
+    body = parse_body(request, ProductPatch)
+    if body.sku is not None and body.sku != sku:
+        raise InvalidRequest("a product's SKU cannot change", {"fields": ["sku"]})
+    return json(rules.product_view(await store.update_product(_known_sku(sku), body.changes())))
+
+
+@products.delete("/products/<sku>")
+@openapi.summary("Discontinue a product (admin); its model files go to Glacier")
+@openapi.secured("admin")
+@admin_required
+async def discontinue_product(request: Request, sku: str) -> HTTPResponse:
+    row = await store.set_status(_known_sku(sku), "discontinued")
+    keys = [k for k in (row["model_glb_key"], row["model_poster_key"]) if k]
+    if keys:
+        still_shown = await store.keys_in_use(keys)
+        settings = request.app.ctx.settings
+        await modelfiles.set_discontinued(
+            request.app.ctx.s3,
+            settings.models_bucket,
+            [k for k in keys if k not in still_shown],
+            discontinued=True,
+        )
+    return json(rules.product_view(row))

@@ -1,0 +1,89 @@
+"""The catalog's rules as plain functions: paging cursors, query parameters, the public shape
+of a product."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from petshore.contract import SKU_PATTERN
+from petshore.errors import InvalidRequest
+
+DEFAULT_LIMIT = 24
+MAX_LIMIT = 100
+MAX_QUERY_LENGTH = 200
+
+
+def encode_cursor(last_sku: str) -> str:
+    raw = json.dumps({"after": last_sku}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The SKU a page starts after. Paging is keyset on the SKU, so products added while a
+    client pages never shift the pages it has not read yet."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        after = data["after"]
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeEncodeError) as exc:
+        raise InvalidRequest("cursor is not one this API gave out", {"fields": ["cursor"]}) from exc
+    if not isinstance(after, str) or not SKU_PATTERN.match(after):
+        raise InvalidRequest("cursor is not one this API gave out", {"fields": ["cursor"]})
+    return after
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError as exc:
+        raise InvalidRequest("limit must be an integer", {"fields": ["limit"]}) from exc
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidRequest(f"limit must be 1 to {MAX_LIMIT}", {"fields": ["limit"]})
+    return limit
+
+
+def parse_query(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    query = raw.strip()
+    if len(query) > MAX_QUERY_LENGTH:
+        raise InvalidRequest(f"q is longer than {MAX_QUERY_LENGTH} characters", {"fields": ["q"]})
+    return query or None
+
+
+def category_name(slug: str) -> str:
+    """The display name given to a category first named by a product's slug."""
+    return slug.replace("-", " ").strip().capitalize()
+
+
+def model_url(key: str | None) -> str | None:
+    """Model files are public at the same path as their S3 key (CloudFront `/models/*`)."""
+    return f"/{key}" if key else None
+
+
+def product_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A product as the API shows it."""
+    model = None
+    if row["model_glb_key"]:
+        model = {
+            "glb_url": model_url(row["model_glb_key"]),
+            "poster_url": model_url(row["model_poster_key"]),
+            "bytes": row["model_bytes"],
+            "original_bytes": row["model_original_bytes"],
+        }
+    return {
+        "sku": row["sku"],
+        "name": row["name"],
+        "description": row["description"],
+        "category": row["category_id"],
+        "price_cents": row["price_cents"],
+        "currency": row["currency"],
+        "status": row["status"],
+        "model": model,
+    }

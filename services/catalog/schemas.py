@@ -1,0 +1,48 @@
+"""Request bodies the catalog accepts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from petshore.contract import SKU_PATTERN
+
+Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN.pattern)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=5000)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+PriceCents = Annotated[int, Field(ge=0, le=100_000_000)]
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    sku: Sku
+    name: Name
+    description: Description = ""
+    category: Slug
+    price_cents: PriceCents
+    currency: Currency = "USD"
+
+
+class ProductPatch(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    sku: Sku | None = None
+    name: Name | None = None
+    description: Description | None = None
+    category: Slug | None = None
+    price_cents: PriceCents | None = None
+    currency: Currency | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> ProductPatch:
+        nulls = [name for name in self.model_fields_set if getattr(self, name) is None]
+        if nulls:
+            raise ValueError(f"{', '.join(sorted(nulls))} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.model_fields_set if name != "sku"}

@@ -1,0 +1,31 @@
+"""The catalog's settings, all read from the environment here (see README.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from petshore.contract import Env
+from petshore.settings import CommonSettings, env_int, env_str
+
+DEFAULT_DATABASE_URL = "sqlite://var/catalog.sqlite3"
+DEFAULT_MODEL_UPLOAD_MAX_BYTES = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    common: CommonSettings
+    database_url: str
+    models_bucket: str
+    model_upload_max_bytes: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        common = CommonSettings.from_env()
+        return cls(
+            common=common,
+            database_url=env_str(Env.CATALOG_DATABASE_URL, DEFAULT_DATABASE_URL),
+            models_bucket=env_str(Env.MODELS_BUCKET, f"petshore-{common.environment}-models"),
+            model_upload_max_bytes=env_int(
+                Env.MODEL_UPLOAD_MAX_BYTES, DEFAULT_MODEL_UPLOAD_MAX_BYTES, minimum=1
+            ),
+        )

@@ -1,0 +1,120 @@
+"""All of the catalog's database access."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from petshore.errors import Conflict, NotFound
+from services.catalog.models import Category, Product
+from services.catalog.rules import category_name
+
+PRODUCT_FIELDS = (
+    "sku",
+    "name",
+    "description",
+    "category_id",
+    "price_cents",
+    "currency",
+    "status",
+    "model_glb_key",
+    "model_poster_key",
+    "model_bytes",
+    "model_original_bytes",
+)
+
+Row = dict[str, Any]
+
+
+async def list_products(
+    *, category: str | None, query: str | None, after: str | None, limit: int
+) -> tuple[list[Row], bool]:
+    """One page of active products in SKU order, and whether more follow."""
+    rows = Product.filter(status="active")
+    if category:
+        rows = rows.filter(category_id=category)
+    if query:
+        rows = rows.filter(Q(name__icontains=query) | Q(description__icontains=query))
+    if after:
+        rows = rows.filter(sku__gt=after)
+    page = await rows.order_by("sku").limit(limit + 1).values(*PRODUCT_FIELDS)
+    return page[:limit], len(page) > limit
+
+
+async def get_product(sku: str) -> Row:
+    row = await Product.filter(sku=sku).first().values(*PRODUCT_FIELDS)
+    if row is None:
+        raise NotFound(f"no product with SKU {sku}")
+    return row
+
+
+async def _ensure_category(slug: str) -> None:
+    await Category.get_or_create(slug=slug, defaults={"name": category_name(slug)})
+
+
+async def create_product(fields: dict[str, Any]) -> Row:
+    data = dict(fields)
+    data["category_id"] = data.pop("category")
+    try:
+        async with in_transaction():
+            await _ensure_category(data["category_id"])
+            await Product.create(**data)
+    except IntegrityError as exc:
+        raise Conflict(f"a product with SKU {data['sku']} exists already") from exc
+    return await get_product(data["sku"])
+
+
+async def update_product(sku: str, changes: dict[str, Any]) -> Row:
+    data = dict(changes)
+    if "category" in data:
+        data["category_id"] = data.pop("category")
+    async with in_transaction():
+        if "category_id" in data:
+            await _ensure_category(data["category_id"])
+        if data:
+            updated = await Product.filter(sku=sku).update(**data)
+        else:
+            updated = await Product.filter(sku=sku).count()
+    if not updated:
+        raise NotFound(f"no product with SKU {sku}")
+    return await get_product(sku)
+
+
+async def set_status(sku: str, status: str) -> Row:
+    return await update_product(sku, {"status": status})
+
+
+async def set_model(
+    sku: str, *, glb_key: str, poster_key: str | None, size: int, original_size: int
+) -> Row:
+    return await update_product(
+        sku,
+        {
+            "model_glb_key": glb_key,
+            "model_poster_key": poster_key,
+            "model_bytes": size,
+            "model_original_bytes": original_size,
+        },
+    )
+
+
+async def keys_in_use(keys: list[str]) -> set[str]:
+    """Which of `keys` an active product still shows (model files are shared by content)."""
+    rows = await Product.filter(
+        Q(model_glb_key__in=keys) | Q(model_poster_key__in=keys), status="active"
+    ).values_list("model_glb_key", "model_poster_key")
+    return {key for row in rows for key in row if key in keys}
+
+
+async def categories() -> list[Row]:
+    rows = (
+        await Category.annotate(count=Count("products", _filter=Q(products__status="active")))
+        .filter(count__gt=0)
+        .order_by("name")
+        .values("slug", "name", "count")
+    )
+    return list(rows)

@@ -1,0 +1,1 @@
+"""The orders service: checkout, orders and the inventory it owns."""

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import argparse
+
+from petshore.cli import main
+from petshore.contract import ORDERS
+from petshore.db import apply_migrations, tortoise_config
+from services.orders.app import PACKAGE, create_app
+from services.orders.demo import load_demo
+from services.orders.settings import Settings
+
+
+async def migrate(args: argparse.Namespace) -> None:
+    await apply_migrations(tortoise_config(Settings.from_env().database_url, PACKAGE))
+
+
+async def demo(args: argparse.Namespace) -> None:
+    print(f"demo catalog: {await load_demo(Settings.from_env())} new")
+
+
+if __name__ == "__main__":
+    main(ORDERS, create_app, {"migrate": (migrate, None), "load-demo": (demo, None)})
