@@ -11,24 +11,20 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
 from petshore.aws import open_client
-from petshore.contract import MODELS_PATH_PREFIX, SERVICES, service_for_path
-from petshore.errors import MethodNotAllowed
+from petshore.contract import API_PATH_PREFIX, MODELS_PATH_PREFIX, SERVICES, service_for_path
+from petshore.errors import MethodNotAllowed, NotFound
 from petshore.web import setup_common
 from gateway import modelfiles, proxy, static
 from gateway.balancer import Pool, run_health_checks
 from gateway.settings import Settings
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-# The ALB's default limit on a request line plus headers is far larger; API bodies are small
-# JSON (model files go straight to S3), so a tight cap protects the services.
-MAX_API_BODY_BYTES = 1024 * 1024
 
 
 def create_app(settings: Settings | None = None) -> Sanic:
     settings = settings or Settings.from_env()
     app = Sanic("gateway")
     app.ctx.settings = settings
-    app.config.REQUEST_MAX_SIZE = MAX_API_BODY_BYTES
     setup_common(app, "gateway", settings.common.log_level, (BotoCoreError, ClientError))
     pools = {s.name: Pool.of(s, settings.upstreams[s.name]) for s in SERVICES}
     app.ctx.pools = pools
@@ -56,6 +52,8 @@ def create_app(settings: Settings | None = None) -> Sanic:
         if service is not None:
             target = pools[service.name].pick()
             return await proxy.forward(request.app.ctx.http, target.url, request)
+        if request.path.startswith(API_PATH_PREFIX):
+            raise NotFound(f"no service answers {request.path}")
         if request.method not in ("GET", "HEAD"):
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}")
         if request.path.startswith(MODELS_PATH_PREFIX):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 from sanic import Request
@@ -36,7 +37,7 @@ def _headers(obj: dict[str, Any]) -> dict[str, str]:
 
 
 async def serve(s3: Any, bucket: str, request: Request) -> HTTPResponse:
-    key = request.path.lstrip("/")
+    key = unquote(request.path).lstrip("/")
     if ".." in key.split("/") or not _KEY.match(key):
         raise NotFound("no such model file")
     params: dict[str, str] = {"Bucket": bucket, "Key": key}

@@ -9,8 +9,8 @@ import httpx
 from sanic import Request
 from sanic.response import HTTPResponse
 
-from petshore.errors import Unavailable
-from petshore.web import REQUEST_ID_HEADER
+from petshore.errors import TooLarge, Unavailable
+from petshore.web import MAX_BODY_BYTES, REQUEST_ID_HEADER
 
 HOP_BY_HOP = frozenset(
     {
@@ -55,15 +55,24 @@ def forward_headers(request: Request) -> list[tuple[str, str]]:
 
 
 async def _request_body(request: Request) -> AsyncIterator[bytes]:
+    """The body as it arrives; a chunked body that outgrows the limit is cut off (the
+    service then sees an incomplete request and the caller gets an error)."""
     if request.stream is None:
         if request.body:
             yield request.body
         return
+    sent = 0
     while (chunk := await request.stream.read()) is not None:
+        sent += len(chunk)
+        if sent > MAX_BODY_BYTES:
+            raise TooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")
         yield chunk
 
 
 async def forward(client: httpx.AsyncClient, base_url: str, request: Request) -> HTTPResponse:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise TooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")
     url = base_url + request.path + (f"?{request.query_string}" if request.query_string else "")
     has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
     upstream_request = client.build_request(

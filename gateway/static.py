@@ -4,6 +4,7 @@ cached for a year; the page itself is revalidated so a deploy shows at once."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote
 
 from sanic import Request
 from sanic.response import HTTPResponse, file
@@ -15,7 +16,7 @@ IMMUTABLE_DIR = "assets"
 
 async def serve(root: Path, request: Request) -> HTTPResponse:
     root = root.resolve()
-    relative = request.path.lstrip("/") or "index.html"
+    relative = unquote(request.path).lstrip("/") or "index.html"
     target = (root / relative).resolve()
     if not target.is_relative_to(root):
         raise NotFound("no such file")
@@ -28,4 +29,4 @@ async def serve(root: Path, request: Request) -> HTTPResponse:
             raise NotFound("the storefront has not been built (make web)")
     immutable = target.parent.name == IMMUTABLE_DIR
     cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
-    return await file(target, headers={"Cache-Control": cache})
+    return await file(target, headers={"cache-control": cache}, request_headers=request.headers)

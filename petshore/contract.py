@@ -42,6 +42,8 @@ ORDERS: Final = Service("orders", 8083, "petshore_orders")
 # The routing table of API.md: ALB listener rules and the gateway are both built from it.
 SERVICES: Final[tuple[Service, ...]] = (CATALOG, CART, ORDERS)
 MODELS_PATH_PREFIX: Final = "/models/"
+# CloudFront sends /api/* to the ALB; the ALB answers paths no service owns with a JSON 404.
+API_PATH_PREFIX: Final = "/api/"
 GATEWAY_PORT: Final = 8080
 
 

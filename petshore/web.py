@@ -27,6 +27,8 @@ from petshore.errors import (
 from petshore.logs import configure_logging, request_id_var
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# API bodies are small JSON documents; model files go straight to S3, never through a service.
+MAX_BODY_BYTES = 1024 * 1024
 # A caller's id is passed on only when it is short and printable; otherwise a new one is made.
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
@@ -70,6 +72,7 @@ def setup_common(
 ) -> None:
     configure_logging(service, log_level)
     app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
     app.register_middleware(_start_request, "request")
     app.register_middleware(_finish_request, "response")
     setup_errors(app, dependency_errors)

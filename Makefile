@@ -1,0 +1,41 @@
+# The two set-up commands of the README (make run, make test) install everything they need.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test build lint lock migrations postgres chromium clean
+
+run: $(INSTALLED) build  ## the whole storefront on this machine, until Ctrl-C
+	$(PY) -m devstack
+
+test: $(INSTALLED) postgres build  ## every test: lint, unit, service, end-to-end, browser
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+build: $(INSTALLED)  ## CloudFormation template and the service artifact into dist/
+	$(PY) build.py
+
+lint: $(INSTALLED)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+$(INSTALLED): requirements.lock scripts/ensure-python.sh
+	bash scripts/ensure-python.sh $(VENV)
+	$(VENV)/bin/pip install --quiet "uv==$(UV_VERSION)"
+	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements.lock
+	touch $@
+
+lock: $(INSTALLED)  ## re-pin requirements.lock from pyproject.toml
+	$(VENV)/bin/uv pip compile --quiet --python $(PY) --extra dev pyproject.toml -o requirements.lock
+
+migrations: $(INSTALLED)  ## new schema migrations after a change to a service's models.py
+	$(VENV)/bin/tortoise -c devstack.migrations.CATALOG makemigrations
+	$(VENV)/bin/tortoise -c devstack.migrations.ORDERS makemigrations
+
+postgres:
+	bash scripts/ensure-postgres.sh
+
+clean:
+	rm -rf $(VENV) dist var test-results

@@ -1,0 +1,253 @@
+"""The catalog lines of API.md, through the gateway."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.helpers import ADMIN, assert_error, create_product, unique_sku, unique_slug
+
+PRODUCT_FIELDS = {
+    "sku", "name", "description", "category", "price_cents", "currency", "status", "model"
+}
+
+
+def test_demo_catalog_is_loaded_with_models(gateway: httpx.Client) -> None:
+    fox = gateway.get("/api/catalog/products/PS-TOY-0001").json()
+    assert set(fox) >= PRODUCT_FIELDS
+    assert fox["status"] == "active"
+    assert fox["model"]["glb_url"].startswith("/models/")
+    assert fox["model"]["glb_url"].endswith(".glb")
+    assert fox["model"]["bytes"] == 162852
+    model = gateway.get(fox["model"]["glb_url"])
+    assert model.status_code == 200
+    assert model.content[:4] == b"glTF"
+
+
+def test_list_defaults_to_24_and_pages_with_a_cursor(gateway: httpx.Client) -> None:
+    slug = unique_slug()
+    for _ in range(26):
+        create_product(gateway, category=slug)
+    first = gateway.get("/api/catalog/products", params={"category": slug}).json()
+    assert len(first["items"]) == 24
+    assert first["next_cursor"]
+    rest = gateway.get(
+        "/api/catalog/products", params={"category": slug, "cursor": first["next_cursor"]}
+    ).json()
+    assert len(rest["items"]) == 2
+    assert rest["next_cursor"] is None
+    assert all(set(p) >= PRODUCT_FIELDS for p in first["items"])
+
+
+def test_paging_visits_every_product_once_while_products_are_added(
+    gateway: httpx.Client,
+) -> None:
+    slug = unique_slug()
+    original = {create_product(gateway, category=slug)["sku"] for _ in range(9)}
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"category": slug, "limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = gateway.get("/api/catalog/products", params=params).json()
+        seen += [p["sku"] for p in page["items"]]
+        create_product(gateway, category=slug)  # lands before or after the cursor
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)), "a product was listed twice"
+    assert original <= set(seen), "a product was missed"
+
+
+def test_filters_by_category_and_searches_name_and_description(gateway: httpx.Client) -> None:
+    slug = unique_slug()
+    word = unique_slug("zz").replace("-", "")
+    by_name = create_product(gateway, category=slug, name=f"Big {word.upper()} bed")
+    by_text = create_product(gateway, category=slug, description=f"about {word} things")
+    create_product(gateway, category=slug, name="Unrelated")
+    elsewhere = create_product(gateway, name=f"{word} elsewhere")
+    found = gateway.get("/api/catalog/products", params={"q": word.capitalize()}).json()
+    assert {p["sku"] for p in found["items"]} == {
+        by_name["sku"], by_text["sku"], elsewhere["sku"]
+    }
+    in_category = gateway.get(
+        "/api/catalog/products", params={"q": word, "category": slug}
+    ).json()
+    assert {p["sku"] for p in in_category["items"]} == {by_name["sku"], by_text["sku"]}
+
+
+def test_search_treats_like_wildcards_as_text(gateway: httpx.Client) -> None:
+    slug = unique_slug()
+    create_product(gateway, category=slug, name="Plain name")
+    literal = create_product(gateway, category=slug, name="100% wool_blend")
+    for q in ("%", "_", "0% w"):
+        found = gateway.get("/api/catalog/products", params={"q": q, "category": slug}).json()
+        assert [p["sku"] for p in found["items"]] == [literal["sku"]], q
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "ten", "-1", "2.5"])
+def test_bad_limit_is_a_400(gateway: httpx.Client, limit: str) -> None:
+    error = assert_error(
+        gateway.get("/api/catalog/products", params={"limit": limit}), 400, "invalid_request"
+    )
+    assert error["details"]["fields"] == ["limit"]
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "e30", "eyJhZnRlciI6IDF9", "!!!"])
+def test_bad_cursor_is_a_400(gateway: httpx.Client, cursor: str) -> None:
+    error = assert_error(
+        gateway.get("/api/catalog/products", params={"cursor": cursor}), 400, "invalid_request"
+    )
+    assert error["details"]["fields"] == ["cursor"]
+
+
+def test_unknown_product_is_a_404(gateway: httpx.Client) -> None:
+    assert_error(gateway.get(f"/api/catalog/products/{unique_sku()}"), 404, "not_found")
+    assert_error(gateway.get("/api/catalog/products/not a sku"), 404, "not_found")
+
+
+def test_categories_count_active_products(gateway: httpx.Client) -> None:
+    slug = unique_slug()
+    skus = [create_product(gateway, category=slug)["sku"] for _ in range(3)]
+    gateway.delete(f"/api/catalog/products/{skus[0]}", headers=ADMIN)
+    items = gateway.get("/api/catalog/categories").json()["items"]
+    mine = [c for c in items if c["slug"] == slug]
+    assert mine == [{"slug": slug, "name": slug.replace("-", " ").capitalize(), "count": 2}]
+    demo = {c["slug"] for c in items}
+    assert {"toys", "feeding", "walking", "beds", "grooming"} <= demo
+
+
+def test_admin_calls_need_the_token(gateway: httpx.Client) -> None:
+    body = {"sku": unique_sku(), "name": "x", "category": "toys", "price_cents": 1}
+    assert_error(gateway.post("/api/catalog/products", json=body), 401, "unauthorized")
+    assert_error(
+        gateway.post(
+            "/api/catalog/products", json=body, headers={"Authorization": "Bearer wrong"}
+        ),
+        403,
+        "forbidden",
+    )
+    assert_error(
+        gateway.patch("/api/catalog/products/PS-TOY-0001", json={"name": "x"}),
+        401,
+        "unauthorized",
+    )
+    assert_error(
+        gateway.delete(
+            "/api/catalog/products/PS-TOY-0001", headers={"Authorization": "Basic abc"}
+        ),
+        401,
+        "unauthorized",
+    )
+    assert gateway.get("/api/catalog/products/PS-TOY-0001").json()["status"] == "active"
+
+
+def test_create_returns_the_product_and_refuses_a_duplicate(gateway: httpx.Client) -> None:
+    product = create_product(gateway, price_cents=2599, name="  Chew rope  ")
+    assert product["status"] == "active"
+    assert product["model"] is None
+    assert product["price_cents"] == 2599
+    assert product["name"] == "Chew rope"
+    again = gateway.post(
+        "/api/catalog/products",
+        json={k: product[k] for k in ("sku", "name", "category", "price_cents")},
+        headers=ADMIN,
+    )
+    assert_error(again, 409, "conflict")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"sku": "lower-case"}, "sku"),
+        ({"sku": "A"}, "sku"),
+        ({"price_cents": "12"}, "price_cents"),
+        ({"price_cents": -1}, "price_cents"),
+        ({"price_cents": 12.5}, "price_cents"),
+        ({"price_cents": True}, "price_cents"),
+        ({"name": ""}, "name"),
+        ({"name": 5}, "name"),
+        ({"currency": "usd"}, "currency"),
+        ({"category": "Not A Slug"}, "category"),
+    ],
+)
+def test_create_names_the_bad_field(gateway: httpx.Client, change: dict, field: str) -> None:
+    body = {"sku": unique_sku(), "name": "x", "category": "toys", "price_cents": 100, **change}
+    error = assert_error(
+        gateway.post("/api/catalog/products", json=body, headers=ADMIN), 400, "invalid_request"
+    )
+    assert field in error["details"]["fields"]
+
+
+def test_malformed_bodies_are_400_or_415(gateway: httpx.Client) -> None:
+    headers = {**ADMIN, "Content-Type": "application/json"}
+    for body in (b"{", b"[]", b"null", b"\xff\xfe", b""):
+        assert_error(
+            gateway.post("/api/catalog/products", content=body, headers=headers),
+            400,
+            "invalid_request",
+        )
+    assert_error(
+        gateway.post(
+            "/api/catalog/products",
+            content=b"sku=X",
+            headers={**ADMIN, "Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        415,
+        "unsupported_media_type",
+    )
+
+
+def test_patch_changes_only_given_fields(gateway: httpx.Client) -> None:
+    product = create_product(gateway)
+    slug = unique_slug()
+    patched = gateway.patch(
+        f"/api/catalog/products/{product['sku']}",
+        json={"price_cents": 1555, "category": slug},
+        headers=ADMIN,
+    )
+    assert patched.status_code == 200
+    assert patched.json() == {**product, "price_cents": 1555, "category": slug}
+    assert gateway.get(f"/api/catalog/products/{product['sku']}").json() == patched.json()
+
+
+def test_patch_refuses_bad_changes(gateway: httpx.Client) -> None:
+    product = create_product(gateway)
+    path = f"/api/catalog/products/{product['sku']}"
+    assert_error(gateway.patch(path, json={"name": None}, headers=ADMIN), 400, "invalid_request")
+    assert_error(
+        gateway.patch(path, json={"sku": unique_sku()}, headers=ADMIN), 400, "invalid_request"
+    )
+    assert_error(
+        gateway.patch(f"/api/catalog/products/{unique_sku()}", json={"name": "x"}, headers=ADMIN),
+        404,
+        "not_found",
+    )
+    assert gateway.get(path).json() == product
+
+
+def test_delete_discontinues_and_unlists(gateway: httpx.Client) -> None:
+    slug = unique_slug()
+    product = create_product(gateway, category=slug)
+    gone = gateway.delete(f"/api/catalog/products/{product['sku']}", headers=ADMIN)
+    assert gone.status_code == 200
+    assert gone.json() == {**product, "status": "discontinued"}
+    assert gateway.get(f"/api/catalog/products/{product['sku']}").json()["status"] == (
+        "discontinued"
+    )
+    listed = gateway.get("/api/catalog/products", params={"category": slug}).json()
+    assert listed["items"] == []
+    assert_error(
+        gateway.delete(f"/api/catalog/products/{unique_sku()}", headers=ADMIN), 404, "not_found"
+    )
+
+
+def test_openapi_document_describes_the_catalog(gateway: httpx.Client) -> None:
+    doc = gateway.get("/api/catalog/docs/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    for path in (
+        "/api/catalog/products",
+        "/api/catalog/products/{sku}",
+        "/api/catalog/categories",
+        "/api/catalog/health",
+    ):
+        assert path in doc["paths"], path
