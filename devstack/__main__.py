@@ -2,7 +2,8 @@
 
 Embedded defaults need nothing installed: SQLite files under var/ and moto on a thread.
 PETSHORE_CATALOG_DATABASE_URL / PETSHORE_ORDERS_DATABASE_URL switch to PostgreSQL;
-AWS_ENDPOINT_URL (another emulator) or PETSHORE_EMULATOR=off (real AWS) switch moto off."""
+AWS_ENDPOINT_URL (another emulator) or PETSHORE_EMULATOR=off (real AWS) switch moto off.
+PETSHORE_VAR_DIR moves the local data (default var/)."""
 
 from __future__ import annotations
 
@@ -19,25 +20,24 @@ from devstack.stack import Stack, StackConfig
 from petshore.contract import GATEWAY_PORT, Env
 from petshore.settings import env_int, env_str
 
-VAR = ROOT / "var"
-
 
 def main() -> int:
-    VAR.mkdir(exist_ok=True)
+    var = Path(env_str("PETSHORE_VAR_DIR", str(ROOT / "var"))).resolve()
+    var.mkdir(parents=True, exist_ok=True)
     token = env_str(Env.ADMIN_TOKEN, "") or secrets.token_urlsafe(24)
     emulator = None
     endpoint = os.environ.get(Env.AWS_ENDPOINT_URL) or None
     if endpoint is None and env_str("PETSHORE_EMULATOR", "embedded") != "off":
-        emulator = Emulator(VAR / "emulator")
+        emulator = Emulator(var / "emulator")
         emulator.start()
         endpoint = emulator.url
     config = StackConfig(
-        catalog_database_url=env_str(Env.CATALOG_DATABASE_URL, f"sqlite://{VAR}/catalog.sqlite3"),
-        orders_database_url=env_str(Env.ORDERS_DATABASE_URL, f"sqlite://{VAR}/orders.sqlite3"),
+        catalog_database_url=env_str(Env.CATALOG_DATABASE_URL, f"sqlite://{var}/catalog.sqlite3"),
+        orders_database_url=env_str(Env.ORDERS_DATABASE_URL, f"sqlite://{var}/orders.sqlite3"),
         aws_endpoint_url=endpoint,
         admin_token=token,
         gateway_port=env_int("PORT", GATEWAY_PORT, minimum=1),
-        log_dir=VAR / "log",
+        log_dir=var / "log",
         environment=env_str(Env.ENVIRONMENT, "local"),
     )
     stack = Stack(config)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
+from gateway.app import create_app
 from petshore.cli import main
 from petshore.contract import GATEWAY_PORT, Service
-from gateway.app import create_app
 
 GATEWAY = Service("gateway", GATEWAY_PORT, None)
 

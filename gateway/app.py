@@ -10,13 +10,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
+from gateway import modelfiles, proxy, static
+from gateway.balancer import Pool, run_health_checks
+from gateway.settings import Settings
 from petshore.aws import open_client
 from petshore.contract import API_PATH_PREFIX, MODELS_PATH_PREFIX, SERVICES, service_for_path
 from petshore.errors import MethodNotAllowed, NotFound
 from petshore.web import setup_common
-from gateway import modelfiles, proxy, static
-from gateway.balancer import Pool, run_health_checks
-from gateway.settings import Settings
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 

@@ -52,8 +52,13 @@ async def serve(s3: Any, bucket: str, request: Request) -> HTTPResponse:
         code = str(exc.response.get("Error", {}).get("Code"))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code == "304" or status == 304:
-            return empty(status=304, headers={"Cache-Control": MODEL_CACHE_CONTROL,
-                                              "ETag": request.headers["If-None-Match"]})
+            return empty(
+                status=304,
+                headers={
+                    "Cache-Control": MODEL_CACHE_CONTROL,
+                    "ETag": request.headers["If-None-Match"],
+                },
+            )
         if code in ("InvalidRange", "416") or status == 416:
             raise RangeNotSatisfiable("the requested range is outside the file") from exc
         if code in ("NoSuchKey", "404", "NotFound") or status == 404:

@@ -41,8 +41,13 @@ def end_to_end(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
 def forward_headers(request: Request) -> list[tuple[str, str]]:
     """The caller's end-to-end headers, with X-Forwarded-* and X-Request-ID set by us: a
     client cannot choose what the services believe about its address."""
-    ours = {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port",
-            REQUEST_ID_HEADER.lower()}
+    ours = {
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-forwarded-port",
+        REQUEST_ID_HEADER.lower(),
+    }
     kept = [(k, v) for k, v in end_to_end(list(request.headers.items())) if k.lower() not in ours]
     return [
         *kept,

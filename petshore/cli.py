@@ -1,7 +1,7 @@
 """The one command that runs a service, here and in production:
 
-    python -m services.<name> migrate     # bring its database schema up to date
-    python -m services.<name> serve       # serve HTTP on PETSHORE_HOST:PETSHORE_PORT
+python -m services.<name> migrate     # bring its database schema up to date
+python -m services.<name> serve       # serve HTTP on PETSHORE_HOST:PETSHORE_PORT
 """
 
 from __future__ import annotations

@@ -140,7 +140,10 @@ def setup_errors(app: Sanic, dependency_errors: tuple[type[BaseException], ...] 
         err = as_api_error(exc, dependency_errors)
         if err.status_code >= 500 and not isinstance(exc, ApiError):
             log.error(
-                "%s %s failed: %r", request.method, request.path, exc,
+                "%s %s failed: %r",
+                request.method,
+                request.path,
+                exc,
                 exc_info=err.status_code == 500,
             )
         return error_response(err)

@@ -22,9 +22,7 @@ class ServiceClient:
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         )
 
-    async def request(
-        self, method: str, path: str, json: Any = None
-    ) -> tuple[int, Any]:
+    async def request(self, method: str, path: str, json: Any = None) -> tuple[int, Any]:
         headers = {}
         request_id = request_id_var.get()
         if request_id:

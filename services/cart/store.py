@@ -3,6 +3,8 @@ version it read, so two concurrent updates can never silently overwrite each oth
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
 from typing import Any
 
@@ -13,7 +15,14 @@ from petshore.errors import Conflict, InvalidRequest, NotFound
 from services.cart import rules
 from services.cart.rules import Line
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 20
+BACKOFF_BASE_SECONDS = 0.005
+BACKOFF_CAP_SECONDS = 0.25
+
+
+def backoff(attempt: int) -> float:
+    """Full-jitter exponential backoff, so writers that collided do not collide again."""
+    return random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
 
 
 def _is_condition_failure(exc: ClientError) -> bool:
@@ -84,7 +93,9 @@ class CartStore:
         return view(cart_id, lines, expires)
 
     async def set_quantity(self, cart_id: str, sku: str, quantity: int) -> dict[str, Any]:
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(backoff(attempt))
             lines, version, _ = await self._read(cart_id)
             updated = rules.set_line(lines, sku, quantity)
             if len(updated) > rules.MAX_LINES:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import argparse
-
 from contextlib import AsyncExitStack
 
 from petshore.aws import open_client

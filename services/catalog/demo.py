@@ -14,8 +14,8 @@ from petshore.db import tortoise_config
 from petshore.demo import DEMO_FILE, demo_products
 from petshore.errors import NotFound
 from services.catalog import modelfiles, store
-from services.catalog.schemas import ProductCreate
 from services.catalog.app import PACKAGE
+from services.catalog.schemas import ProductCreate
 from services.catalog.settings import Settings
 
 log = logging.getLogger("petshore.catalog.demo")

@@ -22,9 +22,7 @@ def create_app(settings: Settings | None = None) -> Sanic:
     app.ctx.settings = settings
     app.config.OAS_URL_PREFIX = "/api/orders/docs"
     app.ext.openapi.describe("Pet Shore 3D orders", version="1")
-    setup_common(
-        app, "orders", settings.common.log_level, (DBConnectionError, OperationalError)
-    )
+    setup_common(app, "orders", settings.common.log_level, (DBConnectionError, OperationalError))
     register_database(app, tortoise_config(settings.database_url, PACKAGE))
     payments = provider_named(settings.payment_provider)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from petshore.settings import SettingsError
 
@@ -34,7 +34,7 @@ class TestProvider:
 
     name = "test"
     SUCCEEDS = frozenset({"tok_visa", "tok_mastercard", "tok_amex"})
-    DECLINES = {
+    DECLINES: ClassVar[dict[str, str]] = {
         "tok_chargeDeclined": "card_declined",
         "tok_chargeDeclinedInsufficientFunds": "insufficient_funds",
         "tok_chargeDeclinedExpiredCard": "expired_card",

@@ -8,7 +8,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 from sanic_ext import openapi
 
-from petshore.contract import ORDERS, SKU_PATTERN
+from petshore.contract import ORDERS
 from petshore.errors import NotFound
 from petshore.web import admin_required, parse_body
 from services.orders import checkout, rules, store

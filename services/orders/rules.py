@@ -62,9 +62,7 @@ def price_lines(
         )
     currencies = {products[item["sku"]]["currency"] for item in cart_items}  # type: ignore[index]
     if len(currencies) != 1:
-        raise InvalidRequest(
-            "the cart mixes currencies", {"currencies": sorted(currencies)}
-        )
+        raise InvalidRequest("the cart mixes currencies", {"currencies": sorted(currencies)})
     lines = [
         PricedLine(
             item["sku"],

@@ -20,7 +20,9 @@ class ShippingAddress(BaseModel):
     line1: Text
     line2: Annotated[str, StringConstraints(max_length=200)] | None = None
     city: Text
-    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    postal_code: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)
+    ]
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 

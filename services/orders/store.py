@@ -112,8 +112,12 @@ async def mark_payment_failed(order_id: str, payment_reference: str) -> None:
 
 
 async def get_order(order_id: str) -> Row:
-    order = await Order.filter(id=order_id).first().values(
-        "id", "status", "email", "shipping_address", "currency", "total_cents", "created_at"
+    order = (
+        await Order.filter(id=order_id)
+        .first()
+        .values(
+            "id", "status", "email", "shipping_address", "currency", "total_cents", "created_at"
+        )
     )
     if order is None:
         raise NotFound("no such order")

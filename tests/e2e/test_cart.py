@@ -32,7 +32,9 @@ def test_unknown_cart_is_a_404(gateway: httpx.Client) -> None:
     assert_error(gateway.get("/api/cart/carts/AAAAAAAAAAAAAAAAAAAAAA"), 404, "not_found")
     assert_error(gateway.get("/api/cart/carts/short"), 404, "not_found")
     assert_error(
-        gateway.put("/api/cart/carts/AAAAAAAAAAAAAAAAAAAAAA/items/PS-TOY-0001", json={"quantity": 1}),
+        gateway.put(
+            "/api/cart/carts/AAAAAAAAAAAAAAAAAAAAAA/items/PS-TOY-0001", json={"quantity": 1}
+        ),
         404,
         "not_found",
     )

@@ -8,7 +8,14 @@ import pytest
 from tests.helpers import ADMIN, assert_error, create_product, unique_sku, unique_slug
 
 PRODUCT_FIELDS = {
-    "sku", "name", "description", "category", "price_cents", "currency", "status", "model"
+    "sku",
+    "name",
+    "description",
+    "category",
+    "price_cents",
+    "currency",
+    "status",
+    "model",
 }
 
 
@@ -66,12 +73,8 @@ def test_filters_by_category_and_searches_name_and_description(gateway: httpx.Cl
     create_product(gateway, category=slug, name="Unrelated")
     elsewhere = create_product(gateway, name=f"{word} elsewhere")
     found = gateway.get("/api/catalog/products", params={"q": word.capitalize()}).json()
-    assert {p["sku"] for p in found["items"]} == {
-        by_name["sku"], by_text["sku"], elsewhere["sku"]
-    }
-    in_category = gateway.get(
-        "/api/catalog/products", params={"q": word, "category": slug}
-    ).json()
+    assert {p["sku"] for p in found["items"]} == {by_name["sku"], by_text["sku"], elsewhere["sku"]}
+    in_category = gateway.get("/api/catalog/products", params={"q": word, "category": slug}).json()
     assert {p["sku"] for p in in_category["items"]} == {by_name["sku"], by_text["sku"]}
 
 
@@ -120,9 +123,7 @@ def test_admin_calls_need_the_token(gateway: httpx.Client) -> None:
     body = {"sku": unique_sku(), "name": "x", "category": "toys", "price_cents": 1}
     assert_error(gateway.post("/api/catalog/products", json=body), 401, "unauthorized")
     assert_error(
-        gateway.post(
-            "/api/catalog/products", json=body, headers={"Authorization": "Bearer wrong"}
-        ),
+        gateway.post("/api/catalog/products", json=body, headers={"Authorization": "Bearer wrong"}),
         403,
         "forbidden",
     )
@@ -132,9 +133,7 @@ def test_admin_calls_need_the_token(gateway: httpx.Client) -> None:
         "unauthorized",
     )
     assert_error(
-        gateway.delete(
-            "/api/catalog/products/PS-TOY-0001", headers={"Authorization": "Basic abc"}
-        ),
+        gateway.delete("/api/catalog/products/PS-TOY-0001", headers={"Authorization": "Basic abc"}),
         401,
         "unauthorized",
     )

@@ -51,11 +51,22 @@ def test_orders_passes_the_request_id_to_the_services_it_calls(
     gateway.put(f"/api/cart/carts/{cart_id}/items/PS-TOY-0002", json={"quantity": 1})
     gateway.post(
         "/api/orders/orders",
-        json={"cart_id": cart_id, "email": "a@b.co", "payment": {"token": "tok_visa"},
-              "shipping_address": {"name": "A", "line1": "B", "city": "C",
-                                   "postal_code": "1", "country": "US"}},
-        headers={"Idempotency-Key": "rid-propagation-" + cart_id,
-                 "X-Request-ID": "checkout-" + cart_id},
+        json={
+            "cart_id": cart_id,
+            "email": "a@b.co",
+            "payment": {"token": "tok_visa"},
+            "shipping_address": {
+                "name": "A",
+                "line1": "B",
+                "city": "C",
+                "postal_code": "1",
+                "country": "US",
+            },
+        },
+        headers={
+            "Idempotency-Key": "rid-propagation-" + cart_id,
+            "X-Request-ID": "checkout-" + cart_id,
+        },
     )
     cart_log = (stack.config.log_dir / "cart-0.log").read_text()
     catalog_logs = "".join(p.read_text() for p in stack.config.log_dir.glob("catalog-*.log"))

@@ -85,14 +85,16 @@ def test_declined_card_is_a_402_and_releases_stock(
     cart_id = new_cart(gateway, {a["sku"]: 2})
     key = _key()
     body = checkout_body(cart_id, token="tok_chargeDeclined")
-    error = assert_error(gateway.post("/api/orders/orders", json=body, headers=key), 402,
-                         "payment_declined")
+    error = assert_error(
+        gateway.post("/api/orders/orders", json=body, headers=key), 402, "payment_declined"
+    )
     assert _available(gateway, a["sku"]) == [5]
     order = gateway.get(f"/api/orders/orders/{error['details']['order_id']}").json()
     assert order["status"] == "payment_failed"
     assert gateway.get(f"/api/cart/carts/{cart_id}").json()["items"] != []
-    again = assert_error(gateway.post("/api/orders/orders", json=body, headers=key), 402,
-                         "payment_declined")
+    again = assert_error(
+        gateway.post("/api/orders/orders", json=body, headers=key), 402, "payment_declined"
+    )
     assert again["details"]["order_id"] == error["details"]["order_id"]
     # A new attempt with a good card and a new key succeeds.
     paid = gateway.post("/api/orders/orders", json=checkout_body(cart_id), headers=_key())

@@ -1,0 +1,143 @@
+"""What the services do with their own stores: health when a store is down, expired carts,
+and model files tagged for Glacier when a product is discontinued."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import boto3
+import httpx
+import pytest
+
+from devstack.processes import free_port
+from devstack.stack import Stack
+from petshore.contract import (
+    CART,
+    CARTS_HASH_KEY,
+    CARTS_TTL_ATTRIBUTE,
+    CATALOG,
+    DISCONTINUED_TAG_KEY,
+    DISCONTINUED_TAG_VALUE,
+    ORDERS,
+    Env,
+    Service,
+    carts_table_name,
+)
+from tests.helpers import ADMIN, assert_error, create_product, new_cart
+
+
+def _aws(stack: Stack, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=stack.config.aws_endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "broken"),
+    [
+        (CATALOG, {Env.CATALOG_DATABASE_URL: "postgres://postgres@127.0.0.1:{port}/nowhere"}),
+        (ORDERS, {Env.ORDERS_DATABASE_URL: "postgres://postgres@127.0.0.1:{port}/nowhere"}),
+        (CART, {Env.AWS_ENDPOINT_URL: "http://127.0.0.1:{port}"}),
+    ],
+    ids=lambda v: getattr(v, "name", ""),
+)
+def test_health_is_503_when_the_store_is_unreachable(
+    stack: Stack, service: Service, broken: dict[str, str]
+) -> None:
+    dead = free_port()
+    env = {**stack.env(), **{k: v.format(port=dead) for k, v in broken.items()}}
+    port = free_port()
+    child = stack.processes.start(f"{service.name}-broken", service.module, port, env, "/")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}{service.health_path}", timeout=20)
+                break
+            except httpx.TransportError:
+                assert child.process.poll() is None, child.log_path.read_text()[-3000:]
+                assert time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.2)
+        assert_error(response, 503, "unavailable")
+    finally:
+        stack.processes.stop(child)
+
+
+def test_an_expired_cart_is_gone_before_dynamodb_deletes_it(
+    gateway: httpx.Client, stack: Stack
+) -> None:
+    cart_id = new_cart(gateway, {"PS-TOY-0002": 1})
+    _aws(stack, "dynamodb").update_item(
+        TableName=carts_table_name(stack.config.environment),
+        Key={CARTS_HASH_KEY: {"S": cart_id}},
+        UpdateExpression="SET #t = :past",
+        ExpressionAttributeNames={"#t": CARTS_TTL_ATTRIBUTE},
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
+    )
+    assert_error(gateway.get(f"/api/cart/carts/{cart_id}"), 404, "not_found")
+    assert_error(
+        gateway.put(f"/api/cart/carts/{cart_id}/items/PS-TOY-0002", json={"quantity": 2}),
+        404,
+        "not_found",
+    )
+
+
+def test_the_carts_table_has_the_contract_key_schema_and_ttl(stack: Stack) -> None:
+    dynamodb = _aws(stack, "dynamodb")
+    table = carts_table_name(stack.config.environment)
+    described = dynamodb.describe_table(TableName=table)["Table"]
+    assert described["KeySchema"] == [{"AttributeName": CARTS_HASH_KEY, "KeyType": "HASH"}]
+    ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == CARTS_TTL_ATTRIBUTE
+
+
+def _attach_model(stack: Stack, sku: str, key: str) -> None:
+    async def attach() -> None:
+        conn = await asyncpg.connect(stack.config.catalog_database_url.split("?")[0])
+        try:
+            await conn.execute(
+                "UPDATE product SET model_glb_key=$1, model_bytes=4, model_original_bytes=4 "
+                "WHERE sku=$2",
+                key,
+                sku,
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(attach())
+
+
+def test_discontinuing_tags_model_files_nothing_else_shows(
+    gateway: httpx.Client, stack: Stack, tmp_path: Path
+) -> None:
+    s3 = _aws(stack, "s3")
+    bucket = f"petshore-{stack.config.environment}-models"
+    shared_key, own_key = "models/" + "a" * 64 + ".glb", "models/" + "b" * 64 + ".glb"
+    for key in (shared_key, own_key):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"glTF")
+    leaving, staying, own = (create_product(gateway) for _ in range(3))
+    _attach_model(stack, leaving["sku"], shared_key)
+    _attach_model(stack, staying["sku"], shared_key)
+    _attach_model(stack, own["sku"], own_key)
+
+    def tags(key: str) -> dict[str, str]:
+        tag_set = s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+        return {t["Key"]: t["Value"] for t in tag_set}
+
+    assert (
+        gateway.delete(f"/api/catalog/products/{leaving['sku']}", headers=ADMIN).status_code == 200
+    )
+    assert tags(shared_key) == {}, "another active product still shows this file"
+    assert gateway.delete(f"/api/catalog/products/{own['sku']}", headers=ADMIN).status_code == 200
+    assert tags(own_key) == {DISCONTINUED_TAG_KEY: DISCONTINUED_TAG_VALUE}
+    assert gateway.get(f"/api/catalog/products/{own['sku']}").json()["model"]["glb_url"] == (
+        "/" + own_key
+    )

@@ -1,0 +1,115 @@
+"""The services' rules as plain functions, without HTTP or stores."""
+
+from __future__ import annotations
+
+import pytest
+
+from petshore.errors import InvalidRequest
+from services.cart import rules as cart
+from services.catalog import rules as catalog
+from services.orders import rules as orders
+
+
+def test_cursor_round_trips_and_rejects_forgeries() -> None:
+    assert catalog.decode_cursor(catalog.encode_cursor("PS-TOY-0001")) == "PS-TOY-0001"
+    for forged in ("", "e30", catalog.encode_cursor("not a sku"), "%%%", "eyJhZnRlciI6MX0"):
+        with pytest.raises(InvalidRequest):
+            catalog.decode_cursor(forged)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, 24), ("", 24), ("1", 1), ("100", 100)])
+def test_limit_defaults_and_bounds(raw: str | None, expected: int) -> None:
+    assert catalog.parse_limit(raw) == expected
+
+
+def test_product_view_hides_storage_details() -> None:
+    row = {
+        "sku": "A-1",
+        "name": "n",
+        "description": "d",
+        "category_id": "toys",
+        "price_cents": 5,
+        "currency": "USD",
+        "status": "active",
+        "model_glb_key": "models/abc.glb",
+        "model_poster_key": "models/abc.webp",
+        "model_bytes": 10,
+        "model_original_bytes": 50,
+    }
+    view = catalog.product_view(row)
+    assert view["category"] == "toys"
+    assert view["model"] == {
+        "glb_url": "/models/abc.glb",
+        "poster_url": "/models/abc.webp",
+        "bytes": 10,
+        "original_bytes": 50,
+    }
+    assert catalog.product_view({**row, "model_glb_key": None})["model"] is None
+
+
+def test_set_line_sets_removes_and_keeps_order() -> None:
+    lines = cart.set_line([], "A-1", 2)
+    lines = cart.set_line(lines, "B-1", 1)
+    lines = cart.set_line(lines, "A-1", 5)
+    assert lines == [{"sku": "A-1", "quantity": 5}, {"sku": "B-1", "quantity": 1}]
+    assert cart.set_line(lines, "A-1", 0) == [{"sku": "B-1", "quantity": 1}]
+    assert cart.set_line(lines, "C-1", 0) == lines
+
+
+def test_cart_ids_carry_128_random_bits() -> None:
+    ids = {cart.new_cart_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(cart.is_cart_id(i) for i in ids)
+    assert not cart.is_cart_id("../../etc")
+
+
+def test_expiry_is_thirty_days_after_each_change() -> None:
+    assert cart.expires_at(1000.7) == 1000 + 30 * 24 * 3600
+    assert cart.is_expired(100, 100.0)
+    assert not cart.is_expired(101, 100.0)
+    assert cart.rfc3339(0) == "1970-01-01T00:00:00Z"
+
+
+def test_request_hash_ignores_key_order() -> None:
+    assert orders.request_hash({"a": 1, "b": {"c": 2, "d": 3}}) == orders.request_hash(
+        {"b": {"d": 3, "c": 2}, "a": 1}
+    )
+    assert orders.request_hash({"a": 1}) != orders.request_hash({"a": 2})
+
+
+def test_price_lines_uses_catalog_prices_and_refuses_unbuyable() -> None:
+    products = {
+        "A-1": {"status": "active", "price_cents": 250, "currency": "USD"},
+        "B-1": {"status": "discontinued", "price_cents": 1, "currency": "USD"},
+        "E-1": {"status": "active", "price_cents": 1, "currency": "EUR"},
+    }
+    lines, currency = orders.price_lines([{"sku": "A-1", "quantity": 3}], products)
+    assert currency == "USD"
+    assert orders.total_cents(lines) == 750
+    with pytest.raises(InvalidRequest) as refused:
+        orders.price_lines(
+            [
+                {"sku": "A-1", "quantity": 1},
+                {"sku": "B-1", "quantity": 1},
+                {"sku": "X-1", "quantity": 1},
+            ],
+            {**products, "X-1": None},
+        )
+    assert refused.value.details == {"skus": ["B-1", "X-1"]}
+    with pytest.raises(InvalidRequest):
+        orders.price_lines([], products)
+    with pytest.raises(InvalidRequest):
+        orders.price_lines([{"sku": "A-1", "quantity": 1}, {"sku": "E-1", "quantity": 1}], products)
+
+
+def test_parse_skus_dedupes_and_validates() -> None:
+    assert orders.parse_skus("A-1, B-1,A-1,") == ["A-1", "B-1"]
+    for bad in (None, "a b", ",".join(f"S-{i}" for i in range(101))):
+        with pytest.raises(InvalidRequest):
+            orders.parse_skus(bad)
+
+
+@pytest.mark.parametrize("key", [None, "", "x" * 256])
+def test_idempotency_key_length(key: str | None) -> None:
+    with pytest.raises(InvalidRequest):
+        orders.idempotency_key(key)
