@@ -21,14 +21,16 @@ lint: $(INSTALLED)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-$(INSTALLED): requirements.lock scripts/ensure-python.sh
+$(INSTALLED): requirements-dev.lock scripts/ensure-python.sh
 	bash scripts/ensure-python.sh $(VENV)
 	$(VENV)/bin/pip install --quiet "uv==$(UV_VERSION)"
-	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements.lock
+	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements-dev.lock
 	touch $@
 
-lock: $(INSTALLED)  ## re-pin requirements.lock from pyproject.toml
-	$(VENV)/bin/uv pip compile --quiet --python $(PY) --extra dev pyproject.toml -o requirements.lock
+lock: $(INSTALLED)  ## re-pin both lock files from pyproject.toml
+	$(VENV)/bin/uv pip compile --quiet --python $(PY) pyproject.toml -o requirements.lock
+	$(VENV)/bin/uv pip compile --quiet --python $(PY) --extra dev pyproject.toml \
+		-o requirements-dev.lock
 
 migrations: $(INSTALLED)  ## new schema migrations after a change to a service's models.py
 	$(VENV)/bin/tortoise -c devstack.migrations.CATALOG makemigrations

@@ -13,13 +13,21 @@ from typing import Final
 PROJECT: Final = "petshore"
 
 
+# The AWS stores a service may use; the stack grants each service access to its own only.
+MODELS_BUCKET: Final = "models-bucket"
+CARTS_TABLE: Final = "carts-table"
+
+
 @dataclass(frozen=True)
 class Service:
     """A backend service reached through the front door under `/api/<name>/`."""
 
     name: str
     port: int
-    database: str | None  # the PostgreSQL database it owns, if any
+    database: str | None = None  # the PostgreSQL database it owns, if any
+    stores: tuple[str, ...] = ()  # AWS stores it uses (MODELS_BUCKET, CARTS_TABLE)
+    calls: tuple[str, ...] = ()  # services it calls over HTTP (inside the VPC)
+    admin: bool = False  # has admin routes, so needs the admin token
 
     @property
     def path_prefix(self) -> str:
@@ -35,9 +43,13 @@ class Service:
         return f"services.{self.name}"
 
 
-CATALOG: Final = Service("catalog", 8081, "petshore_catalog")
-CART: Final = Service("cart", 8082, None)
-ORDERS: Final = Service("orders", 8083, "petshore_orders")
+CATALOG: Final = Service(
+    "catalog", 8081, database="petshore_catalog", stores=(MODELS_BUCKET,), admin=True
+)
+CART: Final = Service("cart", 8082, stores=(CARTS_TABLE,))
+ORDERS: Final = Service(
+    "orders", 8083, database="petshore_orders", calls=("catalog", "cart"), admin=True
+)
 
 # The routing table of API.md: ALB listener rules and the gateway are both built from it.
 SERVICES: Final[tuple[Service, ...]] = (CATALOG, CART, ORDERS)
@@ -70,6 +82,7 @@ CART_TTL_SECONDS: Final = 30 * 24 * 3600
 
 
 def carts_table_name(environment: str) -> str:
+    # templates/data.py builds the same name with Fn::Join at deploy time.
     return f"{PROJECT}-{environment}-{CARTS_TABLE_SUFFIX}"
 
 
@@ -105,6 +118,13 @@ class Env:
     PAYMENT_PROVIDER: Final = "PETSHORE_PAYMENT_PROVIDER"
     GATEWAY_UPSTREAMS: Final = "PETSHORE_GATEWAY_UPSTREAMS"
     STATIC_DIR: Final = "PETSHORE_STATIC_DIR"
+    # Written by the stack for `python -m deploy.run`, which turns them into the above.
+    SERVICE: Final = "PETSHORE_SERVICE"
+    DB_HOST: Final = "PETSHORE_DB_HOST"
+    DB_PORT: Final = "PETSHORE_DB_PORT"
+    DB_SECRET_ARN: Final = "PETSHORE_DB_SECRET_ARN"
+    DB_MASTER_SECRET_ARN: Final = "PETSHORE_DB_MASTER_SECRET_ARN"
+    ADMIN_TOKEN_SECRET_ARN: Final = "PETSHORE_ADMIN_TOKEN_SECRET_ARN"
     # Standard AWS SDK variables, read by botocore itself.
     AWS_REGION: Final = "AWS_DEFAULT_REGION"
     AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"

@@ -1,0 +1,92 @@
+"""`python -m deploy.run <service>` on an instance: turn the stack's secrets into the settings
+the service reads, make sure its database and login exist, migrate, then become
+`python -m services.<service> serve` (the command that also runs it locally)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from typing import Any
+from urllib.parse import quote
+
+import asyncpg
+import boto3
+
+from petshore.contract import SERVICES, Env, Service
+
+
+def _secret(client: Any, arn: str) -> dict[str, Any]:
+    value = client.get_secret_value(SecretId=arn)["SecretString"]
+    try:
+        return dict(json.loads(value))
+    except ValueError:
+        return {"value": value}
+
+
+async def ensure_database(
+    host: str, port: int, master: dict[str, Any], login: dict[str, Any]
+) -> None:
+    """Create the service's role and database if missing; keep the role's password equal to
+    its secret, so rotating the secret and restarting is enough."""
+    conn = await asyncpg.connect(
+        host=host,
+        port=port,
+        user=master["username"],
+        password=master["password"],
+        database="postgres",
+        ssl="require",
+    )
+    try:
+        user, db = login["username"], login["dbname"]
+        quoted_user = '"' + user.replace('"', '""') + '"'
+        exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", user)
+        verb = "ALTER" if exists else "CREATE"
+        # Passwords cannot be bound as parameters in DDL; quote_literal escapes it.
+        literal = await conn.fetchval("SELECT quote_literal($1)", login["password"])
+        await conn.execute(f"{verb} ROLE {quoted_user} WITH LOGIN PASSWORD {literal}")
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
+            await conn.execute(f'CREATE DATABASE "{db}" OWNER {quoted_user}')
+    finally:
+        await conn.close()
+
+
+def database_url(host: str, port: int, login: dict[str, Any]) -> str:
+    return (
+        f"postgres://{quote(login['username'], safe='')}:{quote(login['password'], safe='')}"
+        f"@{host}:{port}/{quote(login['dbname'], safe='')}?ssl=require"
+    )
+
+
+def prepare(service: Service, env: dict[str, str]) -> dict[str, str]:
+    secrets = boto3.client("secretsmanager", region_name=env.get(Env.AWS_REGION))
+    prepared = dict(env)
+    if service.admin:
+        prepared[Env.ADMIN_TOKEN] = _secret(secrets, env[Env.ADMIN_TOKEN_SECRET_ARN])["value"]
+    if service.database:
+        host, port = env[Env.DB_HOST], int(env[Env.DB_PORT])
+        login = _secret(secrets, env[Env.DB_SECRET_ARN])
+        master = _secret(secrets, env[Env.DB_MASTER_SECRET_ARN])
+        asyncio.run(ensure_database(host, port, master, login))
+        url_variable = f"PETSHORE_{service.name.upper()}_DATABASE_URL"
+        prepared[url_variable] = database_url(host, port, login)
+    return prepared
+
+
+def main(argv: list[str]) -> None:
+    names = {s.name: s for s in SERVICES}
+    if len(argv) != 1 or argv[0] not in names:
+        sys.exit(f"usage: python -m deploy.run {{{'|'.join(names)}}}")
+    service = names[argv[0]]
+    env = prepare(service, dict(os.environ))
+    python = sys.executable
+    if service.database:
+        import subprocess
+
+        subprocess.run([python, "-m", service.module, "migrate"], env=env, check=True)
+    os.execve(python, [python, "-m", service.module, "serve"], env)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,132 @@
+"""Data stores: RDS PostgreSQL (Multi-AZ, encrypted, master password held by Secrets Manager)
+with one database and login per service that owns one, and the DynamoDB carts table."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from troposphere import GetAtt, Join, Output, Ref, Template, dynamodb, kms, rds, secretsmanager
+
+from petshore.contract import (
+    CARTS_HASH_KEY,
+    CARTS_HASH_KEY_TYPE,
+    CARTS_TABLE_SUFFIX,
+    CARTS_TTL_ATTRIBUTE,
+    PROJECT,
+    SERVICES,
+)
+from templates.iam import add_service_role
+from templates.network import Network
+from templates.parameters import Params
+from templates.security import POSTGRES_PORT, SecurityGroups
+
+# A full minor version: cfn-lint flags bare majors, and upgrades stay deliberate.
+POSTGRES_VERSION = "17.11"
+BACKUP_RETENTION_DAYS = 7
+MONITORING_INTERVAL_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Data:
+    database: rds.DBInstance
+    master_secret_arn: GetAtt
+    service_secrets: dict[str, secretsmanager.Secret]
+    carts_table: dynamodb.Table
+
+
+def add_data(
+    t: Template, params: Params, network: Network, groups: SecurityGroups, key: kms.Key
+) -> Data:
+    subnets = t.add_resource(
+        rds.DBSubnetGroup(
+            "DatabaseSubnetGroup",
+            DBSubnetGroupDescription="Private subnets of the database",
+            SubnetIds=[Ref(s) for s in network.private_subnets],
+        )
+    )
+    monitoring = add_service_role(
+        t,
+        "DatabaseMonitoringRole",
+        "monitoring.rds.amazonaws.com",
+        "service-role/AmazonRDSEnhancedMonitoringRole",
+    )
+    database = t.add_resource(
+        rds.DBInstance(
+            "Database",
+            Engine="postgres",
+            EngineVersion=POSTGRES_VERSION,
+            DBInstanceClass=Ref(params.db_instance_class),
+            AllocatedStorage=Ref(params.db_allocated_storage),
+            MaxAllocatedStorage=16384,
+            StorageType="gp3",
+            StorageEncrypted=True,
+            KmsKeyId=Ref(key),
+            PerformanceInsightsKMSKeyId=Ref(key),
+            MultiAZ=True,
+            PubliclyAccessible=False,
+            DBSubnetGroupName=Ref(subnets),
+            VPCSecurityGroups=[Ref(groups.database)],
+            Port=str(POSTGRES_PORT),
+            MasterUsername="petshore_admin",
+            ManageMasterUserPassword=True,
+            MasterUserSecret=rds.MasterUserSecret(KmsKeyId=Ref(key)),
+            EnableIAMDatabaseAuthentication=True,
+            BackupRetentionPeriod=BACKUP_RETENTION_DAYS,
+            CopyTagsToSnapshot=True,
+            DeletionProtection=True,
+            AutoMinorVersionUpgrade=True,
+            MonitoringInterval=MONITORING_INTERVAL_SECONDS,
+            MonitoringRoleArn=GetAtt(monitoring, "Arn"),
+            EnablePerformanceInsights=True,
+            EnableCloudwatchLogsExports=["postgresql", "upgrade"],
+            DeletionPolicy="Snapshot",
+            UpdateReplacePolicy="Snapshot",
+        )
+    )
+    service_secrets = {}
+    for service in (s for s in SERVICES if s.database):
+        service_secrets[service.name] = t.add_resource(
+            secretsmanager.Secret(
+                f"{service.name.capitalize()}DatabaseSecret",
+                Description=f"Login of the {service.name} service to its own database",
+                KmsKeyId=Ref(key),
+                GenerateSecretString=secretsmanager.GenerateSecretString(
+                    SecretStringTemplate=json.dumps(
+                        {"username": service.database, "dbname": service.database}
+                    ),
+                    GenerateStringKey="password",
+                    PasswordLength=40,
+                    ExcludePunctuation=True,
+                ),
+            )
+        )
+    table = t.add_resource(
+        dynamodb.Table(
+            "CartsTable",
+            # carts_table_name() in petshore.contract, evaluated at deploy time.
+            TableName=Join("-", [PROJECT, Ref(params.environment), CARTS_TABLE_SUFFIX]),
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                dynamodb.AttributeDefinition(
+                    AttributeName=CARTS_HASH_KEY, AttributeType=CARTS_HASH_KEY_TYPE
+                )
+            ],
+            KeySchema=[dynamodb.KeySchema(AttributeName=CARTS_HASH_KEY, KeyType="HASH")],
+            TimeToLiveSpecification=dynamodb.TimeToLiveSpecification(
+                AttributeName=CARTS_TTL_ATTRIBUTE, Enabled=True
+            ),
+            SSESpecification=dynamodb.SSESpecification(
+                SSEEnabled=True, SSEType="KMS", KMSMasterKeyId=Ref(key)
+            ),
+            PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(
+                PointInTimeRecoveryEnabled=True
+            ),
+            DeletionProtectionEnabled=True,
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
+        )
+    )
+    t.add_output(Output("DatabaseEndpoint", Value=GetAtt(database, "Endpoint.Address")))
+    t.add_output(Output("CartsTableName", Value=Ref(table)))
+    return Data(database, GetAtt(database, "MasterUserSecret.SecretArn"), service_secrets, table)

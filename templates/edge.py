@@ -1,0 +1,252 @@
+"""The single public entry: CloudFront in front of the models bucket (`/models/*`), the
+public ALB (`/api/*`) and the storefront's static site (everything else), optionally behind
+WAF, with Route 53 aliases when a domain is given."""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, If, Join, NoValue, Output, Ref, Sub, Template, route53, wafv2
+from troposphere import cloudfront as cf
+
+from petshore.contract import API_PATH_PREFIX, MODELS_PATH_PREFIX
+from templates.findings import accepted
+from templates.loadbalancing import LoadBalancers
+from templates.parameters import CREATE_WAF, HAS_CERTIFICATE, HAS_DOMAIN, Params
+from templates.storage import Buckets
+
+# AWS managed cache and origin request policies (their IDs are fixed and published).
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"  # the hosted zone of every CloudFront alias
+RATE_LIMIT_PER_5_MIN = 2000
+
+# Client-side routes (/product/X) are pages of the single-page app; files keep their path.
+SPA_FUNCTION = """function handler(event) {
+  var request = event.request;
+  var last = request.uri.split('/').pop();
+  if (last.indexOf('.') === -1) { request.uri = '/index.html'; }
+  return request;
+}"""
+
+
+def _waf(t: Template) -> wafv2.WebACL:
+    def managed(name: str, priority: int) -> wafv2.WebACLRule:
+        return wafv2.WebACLRule(
+            Name=name,
+            Priority=priority,
+            OverrideAction=wafv2.OverrideAction(**{"None": {}}),
+            Statement=wafv2.Statement(
+                ManagedRuleGroupStatement=wafv2.ManagedRuleGroupStatement(
+                    VendorName="AWS", Name=name
+                )
+            ),
+            VisibilityConfig=_visibility(name),
+        )
+
+    return t.add_resource(
+        wafv2.WebACL(
+            "WebAcl",
+            Condition=CREATE_WAF,
+            Scope="CLOUDFRONT",
+            DefaultAction=wafv2.DefaultAction(Allow=wafv2.AllowAction()),
+            VisibilityConfig=_visibility("petshore"),
+            Rules=[
+                wafv2.WebACLRule(
+                    Name="RateLimitPerIp",
+                    Priority=0,
+                    Action=wafv2.RuleAction(Block=wafv2.BlockAction()),
+                    Statement=wafv2.Statement(
+                        RateBasedStatement=wafv2.RateBasedStatement(
+                            Limit=RATE_LIMIT_PER_5_MIN, AggregateKeyType="IP"
+                        )
+                    ),
+                    VisibilityConfig=_visibility("RateLimitPerIp"),
+                ),
+                managed("AWSManagedRulesCommonRuleSet", 1),
+                managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                managed("AWSManagedRulesAmazonIpReputationList", 3),
+            ],
+        )
+    )
+
+
+def _visibility(name: str) -> wafv2.VisibilityConfig:
+    return wafv2.VisibilityConfig(
+        CloudWatchMetricsEnabled=True, MetricName=name, SampledRequestsEnabled=True
+    )
+
+
+def add_edge(
+    t: Template, params: Params, buckets: Buckets, balancers: LoadBalancers
+) -> cf.Distribution:
+    oac = t.add_resource(
+        cf.OriginAccessControl(
+            "OriginAccessControl",
+            OriginAccessControlConfig=cf.OriginAccessControlConfig(
+                Name=Sub("${AWS::StackName}-s3"),
+                OriginAccessControlOriginType="s3",
+                SigningBehavior="always",
+                SigningProtocol="sigv4",
+            ),
+        )
+    )
+    spa = t.add_resource(
+        cf.Function(
+            "SinglePageAppFunction",
+            Name=Sub("${AWS::StackName}-spa"),
+            AutoPublish=True,
+            FunctionCode=SPA_FUNCTION,
+            FunctionConfig=cf.FunctionConfig(
+                Comment="route app paths to index.html", Runtime="cloudfront-js-2.0"
+            ),
+        )
+    )
+    waf = _waf(t)
+
+    def s3_origin(origin_id: str, bucket: object) -> cf.Origin:
+        return cf.Origin(
+            Id=origin_id,
+            DomainName=GetAtt(bucket, "RegionalDomainName"),
+            OriginAccessControlId=GetAtt(oac, "Id"),
+            S3OriginConfig=cf.S3OriginConfig(OriginAccessIdentity=""),
+        )
+
+    api_origin = cf.Origin(
+        Id="api",
+        # With a certificate, CloudFront speaks HTTPS to origin.<domain> (an alias of the ALB
+        # that the certificate covers); without one, HTTP to the ALB's own name.
+        DomainName=If(
+            HAS_CERTIFICATE,
+            Sub("origin.${Domain}", Domain=Ref(params.domain_name)),
+            GetAtt(balancers.public, "DNSName"),
+        ),
+        CustomOriginConfig=cf.CustomOriginConfig(
+            OriginProtocolPolicy=If(HAS_CERTIFICATE, "https-only", "http-only"),
+            OriginSSLProtocols=["TLSv1.2"],
+            OriginReadTimeout=30,
+        ),
+    )
+
+    def behavior(
+        pattern: str, origin: str, cache: str, methods: list[str], **extra: object
+    ) -> cf.CacheBehavior:
+        return cf.CacheBehavior(
+            PathPattern=pattern,
+            TargetOriginId=origin,
+            ViewerProtocolPolicy="redirect-to-https",
+            CachePolicyId=cache,
+            AllowedMethods=methods,
+            CachedMethods=["GET", "HEAD"],
+            Compress=True,
+            **extra,
+        )
+
+    distribution = t.add_resource(
+        cf.Distribution(
+            "Distribution",
+            Metadata=accepted(
+                (
+                    "CKV_AWS_174",
+                    "With CertificateArn the viewer certificate requires "
+                    "TLSv1.2_2021; without one, CloudFront's default certificate allows no "
+                    "minimum-version setting.",
+                ),
+            ),
+            DistributionConfig=cf.DistributionConfig(
+                Enabled=True,
+                Comment=Sub("Pet Shore 3D ${Env}", Env=Ref(params.environment)),
+                HttpVersion="http2and3",
+                IPV6Enabled=True,
+                PriceClass="PriceClass_100",
+                DefaultRootObject="index.html",
+                Aliases=If(HAS_DOMAIN, [Ref(params.domain_name)], NoValue),
+                ViewerCertificate=If(
+                    HAS_CERTIFICATE,
+                    cf.ViewerCertificate(
+                        AcmCertificateArn=Ref(params.certificate_arn),
+                        SslSupportMethod="sni-only",
+                        MinimumProtocolVersion="TLSv1.2_2021",
+                    ),
+                    cf.ViewerCertificate(CloudFrontDefaultCertificate=True),
+                ),
+                WebACLId=If(CREATE_WAF, GetAtt(waf, "Arn"), NoValue),
+                Logging=cf.Logging(
+                    Bucket=GetAtt(buckets.logs, "DomainName"),
+                    Prefix="cloudfront/",
+                    IncludeCookies=False,
+                ),
+                Origins=[
+                    s3_origin("site", buckets.site),
+                    s3_origin("models", buckets.models),
+                    api_origin,
+                ],
+                DefaultCacheBehavior=cf.DefaultCacheBehavior(
+                    TargetOriginId="site",
+                    ViewerProtocolPolicy="redirect-to-https",
+                    CachePolicyId=CACHING_OPTIMIZED,
+                    ResponseHeadersPolicyId=SECURITY_HEADERS,
+                    Compress=True,
+                    FunctionAssociations=[
+                        cf.FunctionAssociation(
+                            EventType="viewer-request", FunctionARN=GetAtt(spa, "FunctionARN")
+                        )
+                    ],
+                ),
+                CacheBehaviors=[
+                    behavior(
+                        f"{MODELS_PATH_PREFIX}*",
+                        "models",
+                        CACHING_OPTIMIZED,
+                        ["GET", "HEAD", "OPTIONS"],
+                        ResponseHeadersPolicyId=SECURITY_HEADERS,
+                    ),
+                    behavior(
+                        f"{API_PATH_PREFIX}*",
+                        "api",
+                        CACHING_DISABLED,
+                        ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+                        OriginRequestPolicyId=ALL_VIEWER_EXCEPT_HOST,
+                    ),
+                ],
+            ),
+        )
+    )
+    for record_type in ("A", "AAAA"):
+        t.add_resource(
+            route53.RecordSetType(
+                f"StorefrontAlias{record_type}",
+                Condition=HAS_DOMAIN,
+                HostedZoneId=Ref(params.hosted_zone_id),
+                Name=Ref(params.domain_name),
+                Type=record_type,
+                AliasTarget=route53.AliasTarget(
+                    HostedZoneId=CLOUDFRONT_ZONE, DNSName=GetAtt(distribution, "DomainName")
+                ),
+            )
+        )
+    t.add_resource(
+        route53.RecordSetType(
+            "OriginAlias",
+            Condition=HAS_DOMAIN,
+            HostedZoneId=Ref(params.hosted_zone_id),
+            Name=Sub("origin.${Domain}", Domain=Ref(params.domain_name)),
+            Type="A",
+            AliasTarget=route53.AliasTarget(
+                HostedZoneId=GetAtt(balancers.public, "CanonicalHostedZoneID"),
+                DNSName=GetAtt(balancers.public, "DNSName"),
+            ),
+        )
+    )
+    t.add_output(
+        Output(
+            "StorefrontUrl",
+            Value=If(
+                HAS_DOMAIN,
+                Sub("https://${Domain}/", Domain=Ref(params.domain_name)),
+                Join("", ["https://", GetAtt(distribution, "DomainName"), "/"]),
+            ),
+        )
+    )
+    t.add_output(Output("DistributionId", Value=Ref(distribution)))
+    return distribution

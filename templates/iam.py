@@ -1,0 +1,138 @@
+"""Least-privilege IAM: small pure functions, each an exact list of actions on exact ARNs
+taken from the resources themselves (GetAtt), never wildcards."""
+
+from __future__ import annotations
+
+from awacs import dynamodb, kms, logs, s3, secretsmanager
+from awacs.aws import Allow, PolicyDocument, Principal, Statement
+from awacs.sts import AssumeRole
+from troposphere import GetAtt, Join, Ref, Sub, Template, iam
+from troposphere import dynamodb as ddb
+from troposphere import kms as kmsres
+from troposphere import logs as cwlogs
+from troposphere import s3 as s3res
+
+from templates.parameters import Params
+
+
+def assume_role(service: str) -> PolicyDocument:
+    return PolicyDocument(
+        Statement=[
+            Statement(Effect=Allow, Action=[AssumeRole], Principal=Principal("Service", [service]))
+        ]
+    )
+
+
+def read_artifact(params: Params) -> Statement:
+    # A parameter names the artifact's bucket, so there is no resource to GetAtt.
+    return Statement(
+        Effect=Allow,
+        Action=[s3.GetObject],
+        Resource=[
+            Sub(
+                "arn:${AWS::Partition}:s3:::${Bucket}/${Key}",
+                Bucket=Ref(params.artifact_bucket),
+                Key=Ref(params.artifact_key),
+            )
+        ],
+    )
+
+
+def models_bucket_access(bucket: s3res.Bucket) -> list[Statement]:
+    return [
+        Statement(
+            Effect=Allow,
+            Action=[
+                s3.GetObject,
+                s3.PutObject,
+                s3.GetObjectTagging,
+                s3.PutObjectTagging,
+                s3.AbortMultipartUpload,
+                s3.ListMultipartUploadParts,
+            ],
+            Resource=[Join("", [GetAtt(bucket, "Arn"), "/*"])],
+        ),
+        Statement(Effect=Allow, Action=[s3.ListBucket], Resource=[GetAtt(bucket, "Arn")]),
+    ]
+
+
+def carts_table_access(table: ddb.Table) -> list[Statement]:
+    return [
+        Statement(
+            Effect=Allow,
+            Action=[
+                dynamodb.GetItem,
+                dynamodb.PutItem,
+                dynamodb.UpdateItem,
+                dynamodb.DeleteItem,
+                dynamodb.DescribeTable,
+            ],
+            Resource=[GetAtt(table, "Arn")],
+        )
+    ]
+
+
+def read_secrets(*secret_arns: object) -> list[Statement]:
+    return [
+        Statement(
+            Effect=Allow,
+            Action=[secretsmanager.GetSecretValue, secretsmanager.DescribeSecret],
+            Resource=list(secret_arns),
+        )
+    ]
+
+
+def use_data_key(key: kmsres.Key) -> list[Statement]:
+    """Decrypt secrets and table items encrypted with the stack's key."""
+    return [
+        Statement(
+            Effect=Allow,
+            Action=[kms.Decrypt, kms.GenerateDataKey, kms.DescribeKey],
+            Resource=[GetAtt(key, "Arn")],
+        )
+    ]
+
+
+def write_logs(group: cwlogs.LogGroup) -> list[Statement]:
+    return [
+        Statement(
+            Effect=Allow,
+            Action=[logs.CreateLogStream, logs.PutLogEvents, logs.DescribeLogStreams],
+            Resource=[GetAtt(group, "Arn")],
+        )
+    ]
+
+
+def add_instance_role(
+    t: Template, title: str, statements: list[Statement]
+) -> tuple[iam.Role, iam.InstanceProfile]:
+    role = t.add_resource(
+        iam.Role(
+            f"{title}Role",
+            AssumeRolePolicyDocument=assume_role("ec2.amazonaws.com"),
+            # Operators reach instances through Session Manager, never SSH.
+            ManagedPolicyArns=[
+                Sub("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore")
+            ],
+            Policies=[
+                iam.Policy(
+                    PolicyName=f"{title}Access", PolicyDocument=PolicyDocument(Statement=statements)
+                )
+            ],
+        )
+    )
+    profile = t.add_resource(iam.InstanceProfile(f"{title}InstanceProfile", Roles=[Ref(role)]))
+    return role, profile
+
+
+def add_service_role(
+    t: Template, title: str, service_principal: str, managed_policy: str
+) -> iam.Role:
+    """A role an AWS service assumes with one AWS-managed policy (e.g. RDS monitoring)."""
+    return t.add_resource(
+        iam.Role(
+            title,
+            AssumeRolePolicyDocument=assume_role(service_principal),
+            ManagedPolicyArns=[Sub(f"arn:${{AWS::Partition}}:iam::aws:policy/{managed_policy}")],
+        )
+    )

@@ -1,0 +1,195 @@
+"""Deploy-time inputs and the conditions derived from them. Every parameter has a default that
+deploys, so `aws cloudformation deploy` with no overrides succeeds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import And, Equals, Not, Parameter, Ref, Template
+
+from petshore.contract import SERVICES
+
+# Known when the template is rendered, so plain Python (see STYLE.md): the defaults.
+DEFAULT_ENVIRONMENT = "production"
+LATEST_AL2023_AMI = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+PLACEHOLDER_ARTIFACT_KEY = "petshore/petshore-artifact.tar.gz"
+
+HAS_DOMAIN = "HasDomain"
+HAS_CERTIFICATE = "HasCertificate"
+SINGLE_NAT = "SingleNatGateway"
+PER_AZ_NAT = "NatGatewayPerAz"
+CREATE_WAF = "CreateWebAcl"
+HAS_ALARM_EMAIL = "HasAlarmEmail"
+HAS_PREFIX_LIST_OVERRIDE = "HasPrefixListOverride"
+
+
+@dataclass(frozen=True)
+class ServiceCapacity:
+    minimum: Parameter
+    desired: Parameter
+    maximum: Parameter
+
+
+@dataclass(frozen=True)
+class Params:
+    environment: Parameter
+    domain_name: Parameter
+    hosted_zone_id: Parameter
+    certificate_arn: Parameter
+    artifact_bucket: Parameter
+    artifact_key: Parameter
+    image_id: Parameter
+    instance_type: Parameter
+    capacity: dict[str, ServiceCapacity]
+    nat_gateways: Parameter
+    enable_waf: Parameter
+    db_instance_class: Parameter
+    db_allocated_storage: Parameter
+    alarm_email: Parameter
+    cloudfront_prefix_list: Parameter
+
+
+def _capacity(t: Template, name: str) -> ServiceCapacity:
+    title = name.capitalize()
+
+    def count(kind: str, default: int, text: str) -> Parameter:
+        return t.add_parameter(
+            Parameter(
+                f"{title}{kind}Instances",
+                Type="Number",
+                Default=str(default),
+                MinValue="0" if kind != "Max" else "1",
+                MaxValue="100",
+                Description=f"{text} {name} instances in the Auto Scaling group",
+            )
+        )
+
+    return ServiceCapacity(
+        count("Min", 2, "Fewest"),
+        count("Desired", 2, "Starting number of"),
+        count("Max", 6, "Most"),
+    )
+
+
+def add_parameters(t: Template) -> Params:
+    def param(name: str, **kwargs: object) -> Parameter:
+        return t.add_parameter(Parameter(name, **kwargs))
+
+    params = Params(
+        environment=param(
+            "Environment",
+            Type="String",
+            Default=DEFAULT_ENVIRONMENT,
+            AllowedPattern="^[a-z][a-z0-9-]{1,19}$",
+            Description="Name of this deployment (production, staging...): prefixes resource "
+            "names and tags everything, so several can share one account",
+        ),
+        domain_name=param(
+            "DomainName",
+            Type="String",
+            Default="",
+            AllowedPattern=r"^$|^([a-z0-9-]+\.)+[a-z]{2,}$",
+            Description="Storefront domain (shop.example.com); empty: use the CloudFront name",
+        ),
+        hosted_zone_id=param(
+            "HostedZoneId",
+            Type="String",
+            Default="",
+            AllowedPattern="^$|^Z[A-Z0-9]{4,32}$",
+            Description="Route 53 hosted zone of DomainName; with DomainName, adds alias records",
+        ),
+        certificate_arn=param(
+            "CertificateArn",
+            Type="String",
+            Default="",
+            AllowedPattern="^$|^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/.+$",
+            Description="ACM certificate in us-east-1 covering DomainName and origin.DomainName; "
+            "empty: CloudFront's default certificate and HTTP from CloudFront to the ALB",
+        ),
+        artifact_bucket=param(
+            "ArtifactBucket",
+            Type="String",
+            Default="petshore-artifacts-placeholder",
+            AllowedPattern="^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+            Description="S3 bucket holding the service artifact that build.py writes to dist/",
+        ),
+        artifact_key=param(
+            "ArtifactKey",
+            Type="String",
+            Default=PLACEHOLDER_ARTIFACT_KEY,
+            Description="Key of the artifact in ArtifactBucket (a versioned name per release)",
+        ),
+        image_id=param(
+            "ImageId",
+            Type="AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+            Default=LATEST_AL2023_AMI,
+            Description="AMI of the service instances (Amazon Linux 2023 by default)",
+        ),
+        instance_type=param(
+            "InstanceType",
+            Type="String",
+            Default="t3.small",
+            AllowedValues=["t3.small", "t3.medium", "t3.large", "m6i.large", "c6i.large"],
+            Description="Instance type of the service instances",
+        ),
+        capacity={s.name: _capacity(t, s.name) for s in SERVICES},
+        nat_gateways=param(
+            "NatGateways",
+            Type="String",
+            Default="PerAz",
+            AllowedValues=["PerAz", "Single"],
+            Description="One NAT gateway per AZ (survives an AZ outage) or one shared (cheaper)",
+        ),
+        enable_waf=param(
+            "EnableWaf",
+            Type="String",
+            Default="true",
+            AllowedValues=["true", "false"],
+            Description="Put a WAF web ACL (AWS managed rules, rate limit) in front of "
+            "CloudFront; only created when the stack is in us-east-1",
+        ),
+        db_instance_class=param(
+            "DatabaseInstanceClass",
+            Type="String",
+            Default="db.t4g.medium",
+            AllowedValues=["db.t4g.medium", "db.t4g.large", "db.m7g.large", "db.r7g.large"],
+            Description="RDS PostgreSQL instance class",
+        ),
+        db_allocated_storage=param(
+            "DatabaseStorageGiB",
+            Type="Number",
+            Default="50",
+            MinValue="20",
+            MaxValue="16384",
+            Description="Starting storage of the database; it grows automatically up to 10x",
+        ),
+        alarm_email=param(
+            "AlarmEmail",
+            Type="String",
+            Default="",
+            AllowedPattern=r"^$|^[^@\s]+@[^@\s]+$",
+            Description="Address that receives alarm notifications (empty: topic only)",
+        ),
+        cloudfront_prefix_list=param(
+            "CloudFrontPrefixListId",
+            Type="String",
+            Default="",
+            AllowedPattern="^$|^pl-[0-9a-f]+$",
+            Description="ID of com.amazonaws.global.cloudfront.origin-facing in this region; "
+            "empty: looked up in the template's table of regions",
+        ),
+    )
+    t.add_condition(
+        HAS_DOMAIN,
+        And(Not(Equals(Ref(params.domain_name), "")), Not(Equals(Ref(params.hosted_zone_id), ""))),
+    )
+    t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(params.certificate_arn), "")))
+    t.add_condition(SINGLE_NAT, Equals(Ref(params.nat_gateways), "Single"))
+    t.add_condition(PER_AZ_NAT, Equals(Ref(params.nat_gateways), "PerAz"))
+    t.add_condition(
+        CREATE_WAF,
+        And(Equals(Ref(params.enable_waf), "true"), Equals(Ref("AWS::Region"), "us-east-1")),
+    )
+    t.add_condition(HAS_ALARM_EMAIL, Not(Equals(Ref(params.alarm_email), "")))
+    t.add_condition(HAS_PREFIX_LIST_OVERRIDE, Not(Equals(Ref(params.cloudfront_prefix_list), "")))
+    return params

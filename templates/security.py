@@ -1,0 +1,195 @@
+"""Security groups, as a chain: CloudFront → public ALB → services; orders → internal ALB →
+the services it calls; catalog and orders → database. Nothing else takes traffic, and no
+rule admits an address range."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from awacs.aws import Action as AwacsAction
+from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement
+from troposphere import If, Ref, Sub, Template, ec2, kms
+
+from petshore.contract import SERVICES, Service
+from templates.parameters import HAS_CERTIFICATE, HAS_PREFIX_LIST_OVERRIDE, Params
+from templates.regions import PREFIX_LIST, region_value
+
+POSTGRES_PORT = 5432
+HTTPS = 443
+HTTP = 80
+
+
+@dataclass(frozen=True)
+class SecurityGroups:
+    public_alb: ec2.SecurityGroup
+    internal_alb: ec2.SecurityGroup
+    database: ec2.SecurityGroup
+    services: dict[str, ec2.SecurityGroup]
+
+
+def called_services() -> list[Service]:
+    """Services another service calls: they sit behind the internal ALB too."""
+    names = {name for s in SERVICES for name in s.calls}
+    return [s for s in SERVICES if s.name in names]
+
+
+def _group(t: Template, title: str, description: str, vpc: ec2.VPC) -> ec2.SecurityGroup:
+    # An explicit egress rule replaces the default allow-all; the real ones are added below.
+    return t.add_resource(
+        ec2.SecurityGroup(
+            title,
+            GroupDescription=description,
+            VpcId=Ref(vpc),
+            SecurityGroupEgress=[
+                ec2.SecurityGroupRule(
+                    IpProtocol="icmp",
+                    FromPort=-1,
+                    ToPort=-1,
+                    CidrIp="127.0.0.1/32",
+                )
+            ],
+        )
+    )
+
+
+def _allow(
+    t: Template,
+    title: str,
+    source: ec2.SecurityGroup,
+    target: ec2.SecurityGroup,
+    port: int,
+) -> None:
+    t.add_resource(
+        ec2.SecurityGroupIngress(
+            f"{title}Ingress",
+            GroupId=Ref(target),
+            SourceSecurityGroupId=Ref(source),
+            IpProtocol="tcp",
+            FromPort=port,
+            ToPort=port,
+            Description=f"from {source.title} on {port}",
+        )
+    )
+    t.add_resource(
+        ec2.SecurityGroupEgress(
+            f"{title}Egress",
+            GroupId=Ref(source),
+            DestinationSecurityGroupId=Ref(target),
+            IpProtocol="tcp",
+            FromPort=port,
+            ToPort=port,
+        )
+    )
+
+
+def add_security(t: Template, params: Params, vpc: ec2.VPC) -> SecurityGroups:
+    public_alb = _group(t, "PublicLoadBalancerSecurityGroup", "Public ALB: CloudFront only", vpc)
+    # The managed prefix list counts as ~55 rules against the 60-rule quota: one port only.
+    listener_port = If(HAS_CERTIFICATE, HTTPS, HTTP)
+    t.add_resource(
+        ec2.SecurityGroupIngress(
+            "PublicLoadBalancerFromCloudFront",
+            GroupId=Ref(public_alb),
+            SourcePrefixListId=If(
+                HAS_PREFIX_LIST_OVERRIDE,
+                Ref(params.cloudfront_prefix_list),
+                region_value(PREFIX_LIST),
+            ),
+            IpProtocol="tcp",
+            FromPort=listener_port,
+            ToPort=listener_port,
+            Description="CloudFront origin-facing addresses",
+        )
+    )
+    internal_alb = _group(
+        t, "InternalLoadBalancerSecurityGroup", "Internal ALB: service-to-service calls", vpc
+    )
+    database = _group(t, "DatabaseSecurityGroup", "PostgreSQL: catalog and orders only", vpc)
+    services: dict[str, ec2.SecurityGroup] = {}
+    for service in SERVICES:
+        group = _group(
+            t, f"{service.name.capitalize()}SecurityGroup", f"{service.name} instances", vpc
+        )
+        services[service.name] = group
+        # AWS APIs without endpoints, OS packages and PyPI at boot: HTTPS through the NAT.
+        t.add_resource(
+            ec2.SecurityGroupEgress(
+                f"{group.title}HttpsOut",
+                GroupId=Ref(group),
+                CidrIp="0.0.0.0/0",
+                IpProtocol="tcp",
+                FromPort=HTTPS,
+                ToPort=HTTPS,
+                Description="HTTPS to AWS APIs and package repositories",
+            )
+        )
+        _allow(t, f"PublicAlbTo{group.title}", public_alb, group, service.port)
+        if service.database:
+            _allow(t, f"{group.title}ToDatabase", group, database, POSTGRES_PORT)
+    for service in (s for s in SERVICES if s.calls):
+        _allow(
+            t,
+            f"{services[service.name].title}ToInternalAlb",
+            services[service.name],
+            internal_alb,
+            HTTP,
+        )
+    for callee in called_services():
+        _allow(
+            t,
+            f"InternalAlbTo{services[callee.name].title}",
+            internal_alb,
+            services[callee.name],
+            callee.port,
+        )
+    return SecurityGroups(public_alb, internal_alb, database, services)
+
+
+def add_data_key(t: Template) -> kms.Key:
+    """One customer-managed key for the data at rest: secrets, the carts table, the database
+    and the services' logs. The account administers it through IAM; CloudWatch Logs may use
+    it for this stack's log groups only."""
+    return t.add_resource(
+        kms.Key(
+            "DataKey",
+            Description="Pet Shore 3D data at rest",
+            EnableKeyRotation=True,
+            KeyPolicy=PolicyDocument(
+                Statement=[
+                    Statement(
+                        Sid="AccountAdministersThroughIam",
+                        Effect=Allow,
+                        Principal=Principal(
+                            "AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+                        ),
+                        Action=[AwacsAction("kms", "*")],
+                        Resource=["*"],
+                    ),
+                    Statement(
+                        Sid="LogsEncryptThisStacksGroups",
+                        Effect=Allow,
+                        Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
+                        Action=[
+                            AwacsAction("kms", name)
+                            for name in (
+                                "Encrypt",
+                                "Decrypt",
+                                "ReEncrypt*",
+                                "GenerateDataKey*",
+                                "Describe*",
+                            )
+                        ],
+                        Resource=["*"],
+                        Condition=Condition(
+                            ArnEquals(
+                                "kms:EncryptionContext:aws:logs:arn",
+                                Sub(
+                                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
+                                ),
+                            )
+                        ),
+                    ),
+                ]
+            ),
+        )
+    )

@@ -1,0 +1,130 @@
+"""The table of contents of the production stack: one call per concern, in order."""
+
+from __future__ import annotations
+
+from awacs.aws import Statement
+from troposphere import GetAtt, Join, Ref, Tags, Template, kms, secretsmanager
+
+from petshore.contract import CARTS_TABLE, MODELS_BUCKET, SERVICES, Env, Service
+from templates.compute import ServiceResources, add_service
+from templates.data import Data, add_data
+from templates.edge import add_edge
+from templates.iam import carts_table_access, models_bucket_access, read_secrets
+from templates.loadbalancing import LoadBalancers, add_load_balancers
+from templates.network import add_network
+from templates.observability import add_observability
+from templates.parameters import Params, add_parameters
+from templates.regions import add_region_map
+from templates.security import POSTGRES_PORT, add_data_key, add_security, called_services
+from templates.storage import Buckets, add_logs_policy, add_origin_policies, add_storage
+
+DESCRIPTION = (
+    "Pet Shore 3D: a 3D storefront - CloudFront, ALB, one Auto Scaling group per service, "
+    "RDS PostgreSQL, DynamoDB and S3 across two Availability Zones"
+)
+FIRST_RULE_PRIORITY = 10
+
+
+def _admin_secret(t: Template, key: kms.Key) -> secretsmanager.Secret:
+    return t.add_resource(
+        secretsmanager.Secret(
+            "AdminTokenSecret",
+            Description="Bearer token of the storefront's admin API",
+            KmsKeyId=Ref(key),
+            GenerateSecretString=secretsmanager.GenerateSecretString(
+                PasswordLength=48, ExcludePunctuation=True
+            ),
+        )
+    )
+
+
+def _permissions(
+    service: Service, data: Data, buckets: Buckets, admin: secretsmanager.Secret
+) -> list[Statement]:
+    statements: list[Statement] = []
+    if MODELS_BUCKET in service.stores:
+        statements += models_bucket_access(buckets.models)
+    if CARTS_TABLE in service.stores:
+        statements += carts_table_access(data.carts_table)
+    secrets: list[object] = [Ref(admin)] if service.admin else []
+    if service.database:
+        # The master login lets the instance create its own database and role on first boot.
+        secrets += [Ref(data.service_secrets[service.name]), data.master_secret_arn]
+    if secrets:
+        statements += read_secrets(*secrets)
+    return statements
+
+
+def _environment(
+    service: Service,
+    params: Params,
+    data: Data,
+    buckets: Buckets,
+    balancers: LoadBalancers,
+    admin: secretsmanager.Secret,
+) -> dict[str, object]:
+    env: dict[str, object] = {
+        Env.ENVIRONMENT: Ref(params.environment),
+        Env.HOST: "0.0.0.0",
+        Env.PORT: str(service.port),
+        Env.SERVICE: service.name,
+        Env.AWS_REGION: Ref("AWS::Region"),
+    }
+    if service.admin:
+        env[Env.ADMIN_TOKEN_SECRET_ARN] = Ref(admin)
+    if service.database:
+        env[Env.DB_HOST] = GetAtt(data.database, "Endpoint.Address")
+        env[Env.DB_PORT] = str(POSTGRES_PORT)
+        env[Env.DB_SECRET_ARN] = Ref(data.service_secrets[service.name])
+        env[Env.DB_MASTER_SECRET_ARN] = data.master_secret_arn
+    if MODELS_BUCKET in service.stores:
+        env[Env.MODELS_BUCKET] = Ref(buckets.models)
+    if CARTS_TABLE in service.stores:
+        env[Env.CARTS_TABLE] = Ref(data.carts_table)
+    peers = {"catalog": Env.CATALOG_URL, "cart": Env.CART_URL}
+    for callee in service.calls:
+        env[peers[callee]] = Join("", ["http://", GetAtt(balancers.internal, "DNSName")])
+    return env
+
+
+def _tag_everything(t: Template, params: Params) -> None:
+    """Every resource that takes tags carries the environment's name."""
+    for resource in t.resources.values():
+        if "Tags" in resource.props and "Tags" not in resource.properties:
+            resource.Tags = Tags(Environment=Ref(params.environment))
+
+
+def build_template() -> Template:
+    t = Template(Description=DESCRIPTION)
+    t.set_version("2010-09-09")
+    params = add_parameters(t)
+    add_region_map(t)
+    buckets = add_storage(t, params)
+    log_policy = add_logs_policy(t, buckets)
+    network = add_network(t, params, buckets.logs)
+    groups = add_security(t, params, network.vpc)
+    key = add_data_key(t)
+    data = add_data(t, params, network, groups, key)
+    admin = _admin_secret(t, key)
+    balancers = add_load_balancers(t, params, network, groups, buckets, log_policy)
+    internal = {s.name for s in called_services()}
+    services: dict[str, ServiceResources] = {}
+    for priority, service in enumerate(SERVICES, start=FIRST_RULE_PRIORITY):
+        services[service.name] = add_service(
+            t,
+            service=service,
+            priority=priority,
+            params=params,
+            network=network,
+            balancers=balancers,
+            security_group=groups.services[service.name],
+            internal=service.name in internal,
+            statements=_permissions(service, data, buckets, admin),
+            environment=_environment(service, params, data, buckets, balancers, admin),
+            key=key,
+        )
+    distribution = add_edge(t, params, buckets, balancers)
+    add_origin_policies(t, buckets, distribution)
+    add_observability(t, params, balancers, data, services)
+    _tag_everything(t, params)
+    return t
