@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from petshore.contract import HEALTH_INTERVAL_SECONDS, SERVICES, Env
+from petshore.contract import HEALTH_INTERVAL_SECONDS, SERVICES, Env, models_bucket_name
 from petshore.settings import CommonSettings, SettingsError, env_float, env_str
 
 DEFAULT_STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "dist"
@@ -47,10 +47,8 @@ class Settings:
         return cls(
             common=common,
             upstreams=parse_upstreams(os.environ.get(Env.GATEWAY_UPSTREAMS, "")),
-            models_bucket=env_str(Env.MODELS_BUCKET, f"petshore-{common.environment}-models"),
+            models_bucket=env_str(Env.MODELS_BUCKET, models_bucket_name(common.environment)),
             static_dir=Path(env_str(Env.STATIC_DIR, str(DEFAULT_STATIC_DIR))),
-            health_interval=env_float(
-                "PETSHORE_GATEWAY_HEALTH_INTERVAL_SECONDS", float(HEALTH_INTERVAL_SECONDS)
-            ),
+            health_interval=env_float(Env.GATEWAY_HEALTH_INTERVAL, float(HEALTH_INTERVAL_SECONDS)),
             upstream_timeout=env_float(Env.UPSTREAM_TIMEOUT_SECONDS, 30.0),
         )

@@ -25,7 +25,7 @@ Command = Callable[[argparse.Namespace], Awaitable[None]]
 def serve(service: Service, factory: Callable[[], Sanic]) -> None:
     host = env_str(Env.HOST, "127.0.0.1")
     port = env_int(Env.PORT, service.port, minimum=1)
-    workers = env_int("PETSHORE_WORKERS", 1, minimum=1)
+    workers = env_int(Env.WORKERS, 1, minimum=1)
     loader = AppLoader(factory=partial(factory))
     app = loader.load()
     app.prepare(

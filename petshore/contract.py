@@ -96,6 +96,13 @@ DISCONTINUED_TAG_VALUE: Final = "discontinued"
 DISCONTINUED_GLACIER_DAYS: Final = 30
 MODEL_CACHE_CONTROL: Final = "public, max-age=31536000, immutable"
 
+
+def models_bucket_name(environment: str) -> str:
+    """The models bucket's name where nothing else names it (local runs and tests); the
+    stack lets CloudFormation name the bucket and passes it in MODELS_BUCKET."""
+    return f"{PROJECT}-{environment}-models"
+
+
 SKU_PATTERN: Final = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,63}$")
 
 
@@ -117,6 +124,8 @@ class Env:
     UPSTREAM_TIMEOUT_SECONDS: Final = "PETSHORE_UPSTREAM_TIMEOUT_SECONDS"
     PAYMENT_PROVIDER: Final = "PETSHORE_PAYMENT_PROVIDER"
     GATEWAY_UPSTREAMS: Final = "PETSHORE_GATEWAY_UPSTREAMS"
+    GATEWAY_HEALTH_INTERVAL: Final = "PETSHORE_GATEWAY_HEALTH_INTERVAL_SECONDS"
+    WORKERS: Final = "PETSHORE_WORKERS"
     STATIC_DIR: Final = "PETSHORE_STATIC_DIR"
     # Written by the stack for `python -m deploy.run`, which turns them into the above.
     SERVICE: Final = "PETSHORE_SERVICE"

@@ -59,6 +59,6 @@ class CommonSettings:
             environment=env_str(Env.ENVIRONMENT, "local"),
             admin_token=env_str(Env.ADMIN_TOKEN, ""),
             log_level=env_str(Env.LOG_LEVEL, "INFO"),
-            aws_region=env_str(Env.AWS_REGION, env_str("AWS_REGION", "us-east-1")),
+            aws_region=env_str(Env.AWS_REGION, "us-east-1"),
             aws_endpoint_url=os.environ.get(Env.AWS_ENDPOINT_URL) or None,
         )

@@ -190,6 +190,24 @@ def add_parameters(t: Template) -> Params:
         CREATE_WAF,
         And(Equals(Ref(params.enable_waf), "true"), Equals(Ref("AWS::Region"), "us-east-1")),
     )
+    # Impossible combinations fail before anything is created, with a sentence that says why.
+    t.add_rule(
+        "CertificateNeedsDomain",
+        {
+            "RuleCondition": Not(Equals(Ref(params.certificate_arn), "")),
+            "Assertions": [
+                {
+                    "Assert": And(
+                        Not(Equals(Ref(params.domain_name), "")),
+                        Not(Equals(Ref(params.hosted_zone_id), "")),
+                    ),
+                    "AssertDescription": "CertificateArn needs DomainName and HostedZoneId: "
+                    "CloudFront serves the certificate for DomainName and reaches the ALB "
+                    "as origin.DomainName",
+                }
+            ],
+        },
+    )
     t.add_condition(HAS_ALARM_EMAIL, Not(Equals(Ref(params.alarm_email), "")))
     t.add_condition(HAS_PREFIX_LIST_OVERRIDE, Not(Equals(Ref(params.cloudfront_prefix_list), "")))
     return params

@@ -46,6 +46,7 @@ def _group(t: Template, title: str, description: str, vpc: ec2.VPC) -> ec2.Secur
                     FromPort=-1,
                     ToPort=-1,
                     CidrIp="127.0.0.1/32",
+                    Description="none",
                 )
             ],
         )
@@ -78,6 +79,7 @@ def _allow(
             IpProtocol="tcp",
             FromPort=port,
             ToPort=port,
+            Description=f"to {target.title} on {port}",
         )
     )
 

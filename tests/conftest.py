@@ -18,7 +18,7 @@ import pytest
 
 from devstack.processes import free_port
 from devstack.stack import Stack, StackConfig
-from petshore.contract import CART, CATALOG, ORDERS
+from petshore.contract import CART, CATALOG, ORDERS, Env
 from tests.helpers import ADMIN_TOKEN
 
 POSTGRES = os.environ.get(
@@ -98,7 +98,7 @@ def stack(
             CART.name: [free_port()],
             ORDERS.name: [free_port()],
         },
-        extra_env={"PETSHORE_GATEWAY_HEALTH_INTERVAL_SECONDS": "0.5"},
+        extra_env={Env.GATEWAY_HEALTH_INTERVAL: "0.5"},
         static_dir=static,
     )
     running = Stack(config)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from petshore.contract import Env
+from petshore.contract import Env, models_bucket_name
 from petshore.settings import CommonSettings, env_int, env_str
 
 DEFAULT_DATABASE_URL = "sqlite://var/catalog.sqlite3"
@@ -24,7 +24,7 @@ class Settings:
         return cls(
             common=common,
             database_url=env_str(Env.CATALOG_DATABASE_URL, DEFAULT_DATABASE_URL),
-            models_bucket=env_str(Env.MODELS_BUCKET, f"petshore-{common.environment}-models"),
+            models_bucket=env_str(Env.MODELS_BUCKET, models_bucket_name(common.environment)),
             model_upload_max_bytes=env_int(
                 Env.MODEL_UPLOAD_MAX_BYTES, DEFAULT_MODEL_UPLOAD_MAX_BYTES, minimum=1
             ),

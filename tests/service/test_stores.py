@@ -26,6 +26,7 @@ from petshore.contract import (
     Env,
     Service,
     carts_table_name,
+    models_bucket_name,
 )
 from tests.helpers import ADMIN, assert_error, create_product, new_cart
 
@@ -119,7 +120,7 @@ def test_discontinuing_tags_model_files_nothing_else_shows(
     gateway: httpx.Client, stack: Stack, tmp_path: Path
 ) -> None:
     s3 = _aws(stack, "s3")
-    bucket = f"petshore-{stack.config.environment}-models"
+    bucket = models_bucket_name(stack.config.environment)
     shared_key, own_key = "models/" + "a" * 64 + ".glb", "models/" + "b" * 64 + ".glb"
     for key in (shared_key, own_key):
         s3.put_object(Bucket=bucket, Key=key, Body=b"glTF")
