@@ -10,6 +10,10 @@ log_group="$2"
 app=/opt/petshore/app
 
 dnf install -y -q amazon-cloudwatch-agent
+# The services verify the database's certificate: trust the RDS certificate authorities.
+curl -fsS -o /etc/pki/ca-trust/source/anchors/rds-global-bundle.pem \
+  https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
+update-ca-trust
 id petshore >/dev/null 2>&1 || useradd --system --home /opt/petshore --shell /sbin/nologin petshore
 install -d -o petshore -g petshore /var/log/petshore
 chgrp petshore "/etc/petshore/$service.env" && chmod 0640 "/etc/petshore/$service.env"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from typing import Any
 from urllib.parse import quote
@@ -14,7 +15,12 @@ from urllib.parse import quote
 import asyncpg
 import boto3
 
-from petshore.contract import SERVICES, Env, Service
+from petshore.contract import CATALOG, ORDERS, SERVICES, Env, Service
+
+DATABASE_URL_VARIABLES = {
+    CATALOG.name: Env.CATALOG_DATABASE_URL,
+    ORDERS.name: Env.ORDERS_DATABASE_URL,
+}
 
 
 def _secret(client: Any, arn: str) -> dict[str, Any]:
@@ -25,38 +31,46 @@ def _secret(client: Any, arn: str) -> dict[str, Any]:
         return {"value": value}
 
 
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 async def ensure_database(
-    host: str, port: int, master: dict[str, Any], login: dict[str, Any]
+    host: str, port: int, master: dict[str, Any], login: dict[str, Any], *, tls: bool = True
 ) -> None:
     """Create the service's role and database if missing; keep the role's password equal to
-    its secret, so rotating the secret and restarting is enough."""
+    its secret, so rotating the secret and restarting is enough. `tls` verifies the server's
+    certificate (boot.sh adds the RDS certificate authorities to the system's trust store)."""
     conn = await asyncpg.connect(
         host=host,
         port=port,
         user=master["username"],
         password=master["password"],
         database="postgres",
-        ssl="require",
+        ssl=tls,
     )
     try:
         user, db = login["username"], login["dbname"]
-        quoted_user = '"' + user.replace('"', '""') + '"'
+        quoted_user, quoted_db = (_identifier(user), _identifier(db))
         exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", user)
         verb = "ALTER" if exists else "CREATE"
         # Passwords cannot be bound as parameters in DDL; quote_literal escapes it.
         literal = await conn.fetchval("SELECT quote_literal($1)", login["password"])
         await conn.execute(f"{verb} ROLE {quoted_user} WITH LOGIN PASSWORD {literal}")
+        # PostgreSQL 16+ lets a role hand a database to another only if it may SET ROLE to it.
+        await conn.execute(f"GRANT {quoted_user} TO CURRENT_USER")
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
-            await conn.execute(f'CREATE DATABASE "{db}" OWNER {quoted_user}')
+            await conn.execute(f"CREATE DATABASE {quoted_db} OWNER {quoted_user}")
     finally:
         await conn.close()
 
 
-def database_url(host: str, port: int, login: dict[str, Any]) -> str:
-    return (
+def database_url(host: str, port: int, login: dict[str, Any], *, tls: bool = True) -> str:
+    url = (
         f"postgres://{quote(login['username'], safe='')}:{quote(login['password'], safe='')}"
-        f"@{host}:{port}/{quote(login['dbname'], safe='')}?ssl=require"
+        f"@{host}:{port}/{quote(login['dbname'], safe='')}"
     )
+    return url + ("?ssl=true" if tls else "")
 
 
 def prepare(service: Service, env: dict[str, str]) -> dict[str, str]:
@@ -69,8 +83,7 @@ def prepare(service: Service, env: dict[str, str]) -> dict[str, str]:
         login = _secret(secrets, env[Env.DB_SECRET_ARN])
         master = _secret(secrets, env[Env.DB_MASTER_SECRET_ARN])
         asyncio.run(ensure_database(host, port, master, login))
-        url_variable = f"PETSHORE_{service.name.upper()}_DATABASE_URL"
-        prepared[url_variable] = database_url(host, port, login)
+        prepared[DATABASE_URL_VARIABLES[service.name]] = database_url(host, port, login)
     return prepared
 
 
@@ -82,8 +95,6 @@ def main(argv: list[str]) -> None:
     env = prepare(service, dict(os.environ))
     python = sys.executable
     if service.database:
-        import subprocess
-
         subprocess.run([python, "-m", service.module, "migrate"], env=env, check=True)
     os.execve(python, [python, "-m", service.module, "serve"], env)
 

@@ -58,6 +58,8 @@ async def _finish_request(request: Request, response: HTTPResponse) -> None:
         extra={
             "method": request.method,
             "path": request.path,
+            # Behind the gateway or the ALB, the caller's address as the front door saw it.
+            "client": request.headers.get("X-Forwarded-For") or request.ip,
             "status": response.status,
             "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
         },

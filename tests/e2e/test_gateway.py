@@ -3,6 +3,7 @@ balancing across healthy instances, and clear errors when a service is down."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from urllib.parse import urlsplit
@@ -11,7 +12,7 @@ import httpx
 
 from devstack.processes import free_port
 from devstack.stack import Stack
-from petshore.contract import CART, CATALOG, MODEL_CACHE_CONTROL, Env
+from petshore.contract import CART, CATALOG, MODEL_CACHE_CONTROL, SERVICES, Env
 from tests.helpers import assert_error
 
 
@@ -42,6 +43,30 @@ def test_request_id_is_kept_or_made_and_passed_on(gateway: httpx.Client, stack: 
     assert unsafe.headers["X-Request-ID"] != "a b\tc"
     logs = "".join(p.read_text() for p in stack.config.log_dir.glob("catalog-*.log"))
     assert '"request_id": "trace-abc-123"' in logs
+
+
+def test_services_learn_the_callers_address_from_the_gateway_only(
+    gateway: httpx.Client, stack: Stack
+) -> None:
+    request_id = "xff-" + str(time.time_ns())
+    gateway.get(
+        "/api/cart/health",
+        headers={"X-Request-ID": request_id, "X-Forwarded-For": "6.6.6.6", "Connection": "close"},
+    )
+    lines = [
+        json.loads(line)
+        for line in (stack.config.log_dir / "cart-0.log").read_text().splitlines()
+        if request_id in line
+    ]
+    assert [line["client"] for line in lines] == ["127.0.0.1"]
+
+
+def test_every_service_publishes_its_openapi_document(gateway: httpx.Client) -> None:
+    for service in SERVICES:
+        doc = gateway.get(f"/api/{service.name}/docs/openapi.json").json()
+        assert doc["openapi"].startswith("3.")
+        assert service.health_path in doc["paths"]
+        assert len(doc["paths"]) >= 3
 
 
 def test_orders_passes_the_request_id_to_the_services_it_calls(

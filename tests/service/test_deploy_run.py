@@ -1,0 +1,88 @@
+"""The production launcher's database step against the real PostgreSQL server: it creates a
+service's login and database once, keeps the password in step with the secret, and the
+service migrates and serves with the URL it builds."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import asyncpg
+import pytest
+
+from deploy.run import database_url, ensure_database
+from devstack.processes import ROOT
+from petshore.contract import CATALOG, Env
+from tests.conftest import POSTGRES
+
+
+@pytest.fixture
+def login() -> Iterator[dict[str, str]]:
+    name = f"petshore_boot_{secrets.token_hex(4)}"
+    yield {"username": name, "dbname": name, "password": secrets.token_urlsafe(24)}
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(POSTGRES)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'DROP ROLE IF EXISTS "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
+def test_first_boot_creates_the_login_and_database_then_migrates(
+    login: dict[str, str],
+) -> None:
+    master = {"username": "postgres", "password": "postgres"}
+    asyncio.run(ensure_database("127.0.0.1", 5432, master, login, tls=False))
+    login = {**login, "password": secrets.token_urlsafe(24)}  # the secret was rotated
+    asyncio.run(ensure_database("127.0.0.1", 5432, master, login, tls=False))
+
+    async def owner() -> str:
+        conn = await asyncpg.connect(POSTGRES)
+        try:
+            return str(
+                await conn.fetchval(
+                    "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1",
+                    login["dbname"],
+                )
+            )
+        finally:
+            await conn.close()
+
+    assert asyncio.run(owner()) == login["username"]
+    url = database_url("127.0.0.1", 5432, login, tls=False)
+    migrated = subprocess.run(
+        [sys.executable, "-m", CATALOG.module, "migrate"],
+        cwd=ROOT,
+        env={Env.CATALOG_DATABASE_URL: url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert migrated.returncode == 0, migrated.stderr
+
+    async def tables() -> set[str]:
+        conn = await asyncpg.connect(
+            host="127.0.0.1",
+            user=login["username"],
+            password=login["password"],
+            database=login["dbname"],
+        )
+        try:
+            rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")
+            return {r["tablename"] for r in rows}
+        finally:
+            await conn.close()
+
+    assert {"product", "category"} <= asyncio.run(tables())
+
+
+def test_database_url_escapes_the_password() -> None:
+    url = database_url("db", 5432, {"username": "u", "password": "p@ss/w:rd", "dbname": "d"})
+    assert url == "postgres://u:p%40ss%2Fw%3Ard@db:5432/d?ssl=true"
