@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test build lint lock migrations postgres chromium clean
+.PHONY: run test build golden lint lock migrations postgres clean
 
 run: $(INSTALLED) build  ## the whole storefront on this machine, until Ctrl-C
 	$(PY) -m devstack
@@ -16,6 +16,9 @@ test: $(INSTALLED) postgres build  ## every test: lint, unit, service, end-to-en
 
 build: $(INSTALLED)  ## CloudFormation template and the service artifact into dist/
 	$(PY) build.py
+
+golden: build  ## accept the rendered stack as the reviewed copy the tests compare with
+	cp dist/petshore.json tests/infra/golden/petshore.json
 
 lint: $(INSTALLED)
 	$(PY) -m ruff check .

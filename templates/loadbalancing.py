@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import AWSHelperFn, GetAtt, If, Output, Ref, Template
+from troposphere import AWSHelperFn, GetAtt, If, Output, Ref, Template, ec2
 from troposphere import elasticloadbalancingv2 as elb
 
 from templates.findings import accepted
@@ -59,16 +59,27 @@ def add_load_balancers(
     buckets: Buckets,
     log_policy: AWSHelperFn,
 ) -> LoadBalancers:
-    public = t.add_resource(
-        elb.LoadBalancer(
-            "PublicLoadBalancer",
-            Scheme="internet-facing",
-            Type="application",
-            Subnets=[Ref(s) for s in network.public_subnets],
-            SecurityGroups=[Ref(groups.public_alb)],
-            LoadBalancerAttributes=_attributes(buckets, "alb-public"),
-            DependsOn=log_policy,
+    def balancer(
+        title: str, scheme: str, subnets: list[ec2.Subnet], group: ec2.SecurityGroup, logs: str
+    ) -> elb.LoadBalancer:
+        return t.add_resource(
+            elb.LoadBalancer(
+                title,
+                Scheme=scheme,
+                Type="application",
+                Subnets=[Ref(s) for s in subnets],
+                SecurityGroups=[Ref(group)],
+                LoadBalancerAttributes=_attributes(buckets, logs),
+                DependsOn=log_policy,  # access logs need the bucket policy first
+            )
         )
+
+    public = balancer(
+        "PublicLoadBalancer",
+        "internet-facing",
+        network.public_subnets,
+        groups.public_alb,
+        "alb-public",
     )
     https = t.add_resource(
         elb.Listener(
@@ -115,16 +126,12 @@ def add_load_balancers(
             ],
         )
     )
-    internal = t.add_resource(
-        elb.LoadBalancer(
-            "InternalLoadBalancer",
-            Scheme="internal",
-            Type="application",
-            Subnets=[Ref(s) for s in network.private_subnets],
-            SecurityGroups=[Ref(groups.internal_alb)],
-            LoadBalancerAttributes=_attributes(buckets, "alb-internal"),
-            DependsOn=log_policy,
-        )
+    internal = balancer(
+        "InternalLoadBalancer",
+        "internal",
+        network.private_subnets,
+        groups.internal_alb,
+        "alb-internal",
     )
     # Inside the VPC, between our own security groups; no certificate names an internal ALB.
     internal_listener = t.add_resource(

@@ -177,6 +177,18 @@ def _tls_only(bucket: s3.Bucket) -> Statement:
     )
 
 
+def _log_delivery(sid: str, action: str, resource: object) -> Statement:
+    """VPC flow logs' delivery service, acting for this account only."""
+    return Statement(
+        Sid=sid,
+        Effect=Allow,
+        Principal=Principal("Service", "delivery.logs.amazonaws.com"),
+        Action=[Action("s3", action)],
+        Resource=[resource],
+        Condition=AwacsCondition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
+    )
+
+
 def add_logs_policy(t: Template, buckets: Buckets) -> s3.BucketPolicy:
     """Log delivery may write to the logs bucket: the region's ELB account for ALB logs, the
     log delivery service for VPC flow logs."""
@@ -202,26 +214,8 @@ def add_logs_policy(t: Template, buckets: Buckets) -> s3.BucketPolicy:
                         Action=[Action("s3", "PutObject")],
                         Resource=[account_logs],
                     ),
-                    Statement(
-                        Sid="FlowLogsWrite",
-                        Effect=Allow,
-                        Principal=Principal("Service", "delivery.logs.amazonaws.com"),
-                        Action=[Action("s3", "PutObject")],
-                        Resource=[account_logs],
-                        Condition=AwacsCondition(
-                            StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
-                        ),
-                    ),
-                    Statement(
-                        Sid="FlowLogsAclCheck",
-                        Effect=Allow,
-                        Principal=Principal("Service", "delivery.logs.amazonaws.com"),
-                        Action=[Action("s3", "GetBucketAcl")],
-                        Resource=[logs_arn],
-                        Condition=AwacsCondition(
-                            StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
-                        ),
-                    ),
+                    _log_delivery("FlowLogsWrite", "PutObject", account_logs),
+                    _log_delivery("FlowLogsAclCheck", "GetBucketAcl", logs_arn),
                 ]
             ),
         )

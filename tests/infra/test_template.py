@@ -284,3 +284,10 @@ def test_instances_get_exactly_the_variables_the_code_reads(template: Template) 
         assert (Env.DB_SECRET_ARN in written) == bool(service.database)
         assert (Env.MODELS_BUCKET in written) == (service.name == "catalog")
         assert (Env.CARTS_TABLE in written) == (service.name == "cart")
+
+
+def test_the_render_matches_the_reviewed_golden_copy(template: Template) -> None:
+    """A change to the stack shows up as a diff of tests/infra/golden/petshore.json in review
+    (`make golden` rewrites it after an intended change)."""
+    golden = json.loads((Path(__file__).parent / "golden" / "petshore.json").read_text())
+    assert template == golden
