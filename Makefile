@@ -5,17 +5,25 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test build golden lint lock migrations postgres clean
+.PHONY: run test build golden lint lock migrations postgres chromium clean
 
 run: $(INSTALLED) build  ## the whole storefront on this machine, until Ctrl-C
 	$(PY) -m devstack
 
-test: $(INSTALLED) postgres build  ## every test: lint, unit, service, end-to-end, browser
+test: $(INSTALLED) postgres chromium build  ## every test: lint, unit, service, end-to-end, browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
-build: $(INSTALLED)  ## CloudFormation template and the service artifact into dist/
+build: $(INSTALLED) web/dist/index.html  ## template, artifact and storefront into dist/
 	$(PY) build.py
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	bash scripts/ensure-node.sh
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+web/dist/index.html: web/node_modules/.package-lock.json web/index.html web/vite.config.js \
+		$(wildcard web/src/* web/scripts/*)
+	cd web && npm run build --silent
 
 golden: build  ## accept the rendered stack as the reviewed copy the tests compare with
 	cp dist/petshore.json tests/infra/golden/petshore.json
@@ -41,6 +49,9 @@ migrations: $(INSTALLED)  ## new schema migrations after a change to a service's
 
 postgres:
 	bash scripts/ensure-postgres.sh
+
+chromium:
+	bash scripts/ensure-chromium.sh
 
 clean:
 	rm -rf $(VENV) dist var test-results

@@ -21,6 +21,7 @@ from devstack.stack import Stack, StackConfig
 from petshore.contract import CART, CATALOG, ORDERS, Env
 from tests.helpers import ADMIN_TOKEN
 
+STOREFRONT = Path(__file__).resolve().parent.parent / "web" / "dist"
 POSTGRES = os.environ.get(
     "PETSHORE_TEST_POSTGRES", "postgres://postgres:postgres@127.0.0.1:5432/postgres"
 )
@@ -81,10 +82,7 @@ def stack(
 ) -> Iterator[Stack]:
     """The whole storefront on PostgreSQL and moto: two catalog instances behind the gateway,
     one cart, one orders, with the demo catalog loaded."""
-    static = tmp_path_factory.mktemp("static")
-    (static / "assets").mkdir()
-    (static / "index.html").write_text("<!doctype html><title>Pet Shore 3D</title>")
-    (static / "assets" / "app-1a2b3c.js").write_text("console.log('shop')")
+    assert (STOREFRONT / "index.html").is_file(), "build the storefront first: make build"
     config = StackConfig(
         catalog_database_url=postgres_databases["catalog"],
         orders_database_url=postgres_databases["orders"],
@@ -99,7 +97,7 @@ def stack(
             ORDERS.name: [free_port()],
         },
         extra_env={Env.GATEWAY_HEALTH_INTERVAL: "0.5"},
-        static_dir=static,
+        static_dir=STOREFRONT,
     )
     running = Stack(config)
     try:

@@ -4,6 +4,7 @@ balancing across healthy instances, and clear errors when a service is down."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from urllib.parse import urlsplit
@@ -142,21 +143,41 @@ def test_model_file_errors(gateway: httpx.Client) -> None:
 
 
 def test_static_files_and_single_page_routes(gateway: httpx.Client) -> None:
-    page = gateway.get("/")
+    page = gateway.get("/", headers={"Accept-Encoding": "identity"})
     assert page.status_code == 200
-    assert "Pet Shore 3D" in page.text
+    assert "<title>Pet Shore 3D</title>" in page.text
     assert page.headers["Cache-Control"] == "no-cache"
-    deep = gateway.get("/product/PS-TOY-0001")
+    deep = gateway.get("/product/PS-TOY-0001", headers={"Accept-Encoding": "identity"})
     assert deep.status_code == 200
     assert deep.text == page.text
-    asset = gateway.get("/assets/app-1a2b3c.js")
+    script = re.search(r'src="(/assets/[^"]+\.js)"', page.text)
+    assert script, page.text
+    asset = gateway.get(script.group(1), headers={"Accept-Encoding": "identity"})
     assert asset.status_code == 200
     assert "immutable" in asset.headers["Cache-Control"]
+    assert asset.headers["Content-Type"].startswith(("text/javascript", "application/javascript"))
+    assert "Content-Encoding" not in asset.headers
+    for encoding in ("br", "gzip"):
+        compressed = gateway.get(script.group(1), headers={"Accept-Encoding": encoding})
+        assert compressed.headers["Content-Encoding"] == encoding
+        assert compressed.headers["Vary"] == "Accept-Encoding"
+        assert compressed.content == asset.content  # httpx decodes: the same file
+        assert int(compressed.headers["Content-Length"]) < len(asset.content)
     assert_error(gateway.get("/assets/missing.js"), 404, "not_found")
     for target in ("/../../../../etc/passwd", "/%2e%2e/%2e%2e/%2e%2e/etc/passwd"):
         status, body = _raw_get(str(gateway.base_url), target)
         assert status in (400, 404), target
         assert b"root:" not in body
+
+
+def test_decoders_are_served_by_the_storefront_itself(gateway: httpx.Client) -> None:
+    for path in (
+        "/decoders/draco/draco_decoder.wasm",
+        "/decoders/draco/draco_wasm_wrapper.js",
+        "/decoders/basis/basis_transcoder.wasm",
+        "/decoders/meshopt/meshopt_decoder.js",
+    ):
+        assert gateway.get(path).status_code == 200, path
 
 
 def test_large_api_bodies_are_refused_with_413(gateway: httpx.Client) -> None:

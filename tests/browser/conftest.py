@@ -1,0 +1,60 @@
+"""Debian's Chromium, driven by Playwright (launched by path: no browser is downloaded),
+against the storefront served by the session's gateway."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from devstack.stack import Stack
+
+CHROMIUM = Path("/usr/bin/chromium")
+RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+ARGS = [
+    "--no-sandbox",
+    "--no-first-run",
+    # Headless Chromium renders WebGL in software (SwiftShader); model-viewer needs WebGL.
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--ignore-gpu-blocklist",
+    # This machine reaches no outside host: keep Chromium from trying.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="module")
+def browser(stack: Stack) -> Iterator[Browser]:
+    """Module-scoped: Playwright's sync API keeps an event loop running in this thread, which
+    other tests' asyncio.run() must not meet; the stack starts first for the same reason."""
+    assert CHROMIUM.exists(), "make test installs Chromium with apt-get"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, stack: Stack) -> Iterator[Page]:
+    context = browser.new_context(base_url=stack.gateway_url, viewport=DESKTOP)
+    context.set_default_timeout(30_000)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert not errors, errors
+
+
+@pytest.fixture(scope="session")
+def results() -> Path:
+    shutil.rmtree(RESULTS, ignore_errors=True)
+    RESULTS.mkdir(parents=True)
+    return RESULTS

@@ -1,0 +1,167 @@
+"""A shopper's path through the storefront in Chromium: browse, open a product, see its 3D
+model load, add to cart, check out with a good and a declined card."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from devstack.stack import Stack
+from tests.browser.conftest import PHONE
+from tests.helpers import create_product, set_stock
+
+MODEL_LOADED = "() => { const v = document.querySelector('model-viewer'); return v && v.loaded; }"
+
+
+def stocked_product(gateway: httpx.Client, units: int, **fields: object) -> dict:
+    product = create_product(gateway, **fields)
+    set_stock(gateway, product["sku"], units)
+    return product
+
+
+def add_to_cart(page: Page, sku: str) -> None:
+    page.goto(f"/product/{sku}")
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.get_by_role("status")).to_contain_text("Added to your cart")
+
+
+def fill_checkout(page: Page, card: str) -> None:
+    page.get_by_role("link", name=re.compile("^Cart")).click()
+    page.get_by_role("button", name="Checkout", exact=True).click()
+    page.get_by_label("Email").fill("shopper@example.com")
+    page.get_by_label("Name").fill("Sam Shopper")
+    page.get_by_label("Address").fill("1 Kennel Lane")
+    page.get_by_label("City").fill("Portland")
+    page.get_by_label("Postal code").fill("97201")
+    page.get_by_label("Country").select_option("US")
+    page.get_by_label("Test card").select_option(card)
+    page.get_by_role("button", name="Place order").click()
+
+
+def test_browse_categories_and_search(page: Page) -> None:
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("All products")
+    expect(page.get_by_role("link", name="Fennec the Fox plush")).to_be_visible()
+    page.get_by_role("navigation", name="Categories").get_by_role(
+        "link", name=re.compile("^Walking")
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Walking")
+    expect(page.get_by_role("link", name="Reflective leash, 2 m")).to_be_visible()
+    expect(page.get_by_role("link", name="Fennec the Fox plush")).to_have_count(0)
+    page.get_by_label("Search").fill("harness")
+    page.get_by_label("Search").press("Enter")
+    expect(page.get_by_role("link", name="No-pull harness")).to_be_visible()
+    expect(page.get_by_role("link", name="Reflective leash, 2 m")).to_have_count(0)
+
+
+def test_product_page_loads_the_3d_model(page: Page) -> None:
+    page.goto("/")
+    page.get_by_role("link", name="Fennec the Fox plush").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fennec the Fox plush")
+    viewer = page.locator("model-viewer")
+    expect(viewer).to_have_attribute("camera-controls", "")
+    expect(viewer).to_have_attribute("auto-rotate", "")
+    expect(viewer).to_have_attribute("ar", "")
+    page.wait_for_function(MODEL_LOADED, timeout=60_000)
+    assert page.evaluate("document.querySelector('model-viewer').src").endswith(".glb")
+
+
+def test_stock_words_and_a_sold_out_product(page: Page, gateway: httpx.Client) -> None:
+    few = stocked_product(gateway, 2, name="Last two leashes")
+    none = stocked_product(gateway, 0, name="Sold out bowl")
+    page.goto(f"/product/{few['sku']}")
+    expect(page.get_by_text("Only 2 left")).to_be_visible()
+    page.goto(f"/product/{none['sku']}")
+    expect(page.get_by_text("Out of stock")).to_be_visible()
+    expect(page.get_by_role("button", name="Add to cart")).to_be_disabled()
+
+
+def test_cart_survives_a_reload_and_checkout_succeeds(page: Page, gateway: httpx.Client) -> None:
+    product = stocked_product(gateway, 5, name="Checkout chew toy", price_cents=1450)
+    add_to_cart(page, product["sku"])
+    page.reload()
+    expect(page.locator("#cart-count")).to_have_text("1")
+    page.get_by_role("link", name=re.compile("^Cart")).click()
+    expect(page.get_by_role("link", name="Checkout chew toy")).to_be_visible()
+    fill_checkout(page, "tok_visa")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you for your order")
+    order_id = page.locator(".order-id").inner_text()
+    assert order_id.startswith("ord_")
+    expect(page.locator(".order-total")).to_have_text("$14.50")
+    order = gateway.get(f"/api/orders/orders/{order_id}").json()
+    assert order["status"] == "paid"
+    assert order["total_cents"] == 1450
+    expect(page.locator("#cart-count")).to_have_text("")
+
+
+def test_a_declined_card_is_explained_and_nothing_is_bought(
+    page: Page, gateway: httpx.Client
+) -> None:
+    product = stocked_product(gateway, 3, name="Declined treat jar")
+    add_to_cart(page, product["sku"])
+    fill_checkout(page, "tok_chargeDeclined")
+    expect(page.get_by_role("alert")).to_contain_text("Your card was declined")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Checkout")
+    stock = gateway.get("/api/orders/inventory", params={"skus": product["sku"]}).json()
+    assert stock["items"][0]["available"] == 3
+    page.get_by_label("Test card").select_option("tok_visa")
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you for your order")
+
+
+def test_keyboard_alone_adds_to_cart(page: Page, gateway: httpx.Client) -> None:
+    product = stocked_product(gateway, 4, name="Keyboard kibble")
+    page.goto(f"/product/{product['sku']}")
+    page.get_by_role("button", name="Add to cart").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Added to your cart")
+
+
+def test_an_unavailable_service_is_explained(page: Page, stack: Stack) -> None:
+    # A second gateway whose orders service is down: the shopper is told, in words.
+    from devstack.processes import free_port
+    from petshore.contract import CART, CATALOG, ORDERS, Env
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    upstreams = ";".join(
+        [
+            f"{CATALOG.name}={stack.urls[CATALOG.name][0]}",
+            f"{CART.name}={stack.urls[CART.name][0]}",
+            f"{ORDERS.name}={dead}",
+        ]
+    )
+    port = free_port()
+    child = stack.processes.start(
+        "gateway-no-orders",
+        "gateway",
+        port,
+        {**stack.env(), Env.GATEWAY_UPSTREAMS: upstreams},
+        CATALOG.health_path,
+    )
+    try:
+        stack.processes.wait_healthy()
+        page.goto(f"http://127.0.0.1:{port}/product/PS-TOY-0002")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Squeaky rubber bone")
+        page.get_by_role("button", name="Add to cart").click()
+        expect(page.get_by_role("status")).to_contain_text("Added to your cart")
+        fill_checkout(page, "tok_visa")
+        expect(page.get_by_role("alert")).to_contain_text("having trouble")
+    finally:
+        stack.processes.stop(child)
+
+
+def test_screenshots_on_desktop_and_phone(page: Page, results) -> None:
+    for name, viewport in (("desktop", None), ("phone", PHONE)):
+        if viewport:
+            page.set_viewport_size(viewport)
+        page.goto("/")
+        expect(page.get_by_role("link", name="Fennec the Fox plush")).to_be_visible()
+        page.screenshot(path=str(results / f"home-{name}.png"), full_page=True)
+        page.goto("/product/PS-TOY-0001")
+        page.wait_for_function(MODEL_LOADED, timeout=60_000)
+        page.screenshot(path=str(results / f"product-{name}.png"), full_page=True)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= page.viewport_size["width"], "the page scrolls sideways"
+    assert len(list(results.glob("*.png"))) == 4

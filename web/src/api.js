@@ -1,0 +1,57 @@
+// The storefront's calls to the API, and the words a shopper sees when one fails.
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details || {};
+  }
+}
+
+const WORDS = {
+  out_of_stock: 'Sorry, some items sold out before you could check out.',
+  payment_declined: 'Your card was declined. Try another card.',
+  unavailable: 'The shop is having trouble right now. Please try again in a moment.',
+  not_found: 'We could not find that.',
+  invalid_request: 'Some details need another look.',
+};
+
+export function explain(error) {
+  if (error instanceof ApiError) return WORDS[error.code] || error.message;
+  return WORDS.unavailable;
+}
+
+export async function api(path, { method = 'GET', body, headers = {} } = {}) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'unavailable', WORDS.unavailable);
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = data && data.error;
+    throw new ApiError(
+      response.status,
+      (error && error.code) || 'unavailable',
+      (error && error.message) || WORDS.unavailable,
+      error && error.details,
+    );
+  }
+  return data;
+}
+
+export function money(cents, currency) {
+  return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(cents / 100);
+}
+
+export async function stockOf(skus) {
+  if (!skus.length) return {};
+  const data = await api(`/api/orders/inventory?skus=${skus.map(encodeURIComponent).join(',')}`);
+  return Object.fromEntries(data.items.map((i) => [i.sku, i.available]));
+}

@@ -1,0 +1,72 @@
+// The storefront: a small single-page app over the public API.
+import './styles.css';
+import { explain } from './api.js';
+import { currentCart, itemCount } from './cart.js';
+import { alertBox, h, link } from './dom.js';
+import { cartPage, checkout, confirmation, home, notFound, product } from './views.js';
+
+const main = document.getElementById('main');
+const count = document.getElementById('cart-count');
+
+function route(url) {
+  const path = url.pathname;
+  let match;
+  if (path === '/') return { title: 'Shop', view: () => home(url.searchParams) };
+  if ((match = path.match(/^\/product\/([^/]+)$/)))
+    return { title: 'Product', view: () => product(decodeURIComponent(match[1])) };
+  if (path === '/cart') return { title: 'Cart', view: () => cartPage(navigate) };
+  if (path === '/checkout') return { title: 'Checkout', view: () => checkout(navigate) };
+  if ((match = path.match(/^\/order\/([^/]+)$/)))
+    return { title: 'Order placed', view: () => confirmation(decodeURIComponent(match[1])) };
+  return { title: 'Not found', view: async () => notFound() };
+}
+
+async function render() {
+  const url = new URL(window.location.href);
+  const { title, view } = route(url);
+  main.setAttribute('aria-busy', 'true');
+  let page;
+  try {
+    page = await view();
+  } catch (error) {
+    page = h('section', {}, h('h1', { tabindex: '-1' }, 'Something went wrong'), alertBox(explain(error)), link('/', 'Back to the shop'));
+  }
+  main.replaceChildren(page);
+  main.removeAttribute('aria-busy');
+  const heading = main.querySelector('h1');
+  document.title = `${heading ? heading.textContent : title} · Pet Shore 3D`;
+  // Move focus to the new page's heading so screen readers announce it.
+  if (heading && render.navigated) heading.focus();
+}
+
+export function navigate(path) {
+  window.history.pushState({}, '', path);
+  render.navigated = true;
+  render();
+}
+
+function showCount(cart) {
+  const n = itemCount(cart);
+  count.textContent = n ? `${n}` : '';
+  document.getElementById('cart-link').setAttribute('aria-label', n ? `Cart, ${n} items` : 'Cart');
+}
+
+document.addEventListener('click', (event) => {
+  const anchor = event.target.closest('a[data-link]');
+  if (!anchor || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  event.preventDefault();
+  navigate(anchor.getAttribute('href'));
+});
+document.addEventListener('submit', (event) => {
+  const form = event.target;
+  if (form.getAttribute('role') !== 'search') return;
+  event.preventDefault();
+  const query = new URLSearchParams(new FormData(form));
+  for (const [k, v] of [...query]) if (!v) query.delete(k);
+  navigate(`/?${query}`);
+});
+document.addEventListener('cart-changed', (event) => showCount(event.detail));
+window.addEventListener('popstate', () => render());
+
+currentCart().then(showCount).catch(() => showCount(null));
+render();

@@ -1,0 +1,364 @@
+// The storefront's pages. Each takes the route's parameters and returns an element.
+import { api, explain, money, stockOf } from './api.js';
+import { addToCart, currentCart, setQuantity } from './cart.js';
+import { alertBox, h, link } from './dom.js';
+import { loadViewer } from './viewer.js';
+
+const PAGE_SIZE = 12;
+
+export function stockText(available) {
+  if (available <= 0) return 'Out of stock';
+  if (available <= 5) return `Only ${available} left`;
+  return 'In stock';
+}
+
+function card(product, available) {
+  const poster = product.model && product.model.poster_url;
+  return h(
+    'li',
+    { class: 'card' },
+    h(
+      'div',
+      { class: 'thumb', 'aria-hidden': 'true' },
+      poster
+        ? h('img', { src: poster, alt: '', loading: 'lazy', width: 320, height: 240 })
+        : h('span', { class: 'badge' }, product.model ? '3D' : product.category),
+    ),
+    h('h2', {}, link(`/product/${encodeURIComponent(product.sku)}`, product.name)),
+    h('p', { class: 'price' }, money(product.price_cents, product.currency)),
+    available === undefined ? null : h('p', { class: 'stock' }, stockText(available)),
+  );
+}
+
+export async function home(params) {
+  const category = params.get('category') || '';
+  const q = params.get('q') || '';
+  const root = h('section', { class: 'home' });
+  const categories = await api('/api/catalog/categories');
+  const search = h(
+    'form',
+    { role: 'search', class: 'search', action: '/', method: 'get' },
+    h('label', { for: 'q' }, 'Search'),
+    h('input', { id: 'q', name: 'q', type: 'search', value: q }),
+    category ? h('input', { type: 'hidden', name: 'category', value: category }) : null,
+    h('button', { type: 'submit' }, 'Search'),
+  );
+  const nav = h(
+    'nav',
+    { 'aria-label': 'Categories', class: 'categories' },
+    h(
+      'ul',
+      {},
+      h('li', {}, link('/', 'All')),
+      categories.items.map((c) =>
+        h(
+          'li',
+          {},
+          h(
+            'a',
+            {
+              href: `/?category=${encodeURIComponent(c.slug)}`,
+              'data-link': true,
+              'aria-current': c.slug === category ? 'page' : false,
+            },
+            `${c.name} (${c.count})`,
+          ),
+        ),
+      ),
+    ),
+  );
+  const title = categories.items.find((c) => c.slug === category);
+  const grid = h('ul', { class: 'grid', 'aria-live': 'polite' });
+  const more = h('button', { type: 'button', class: 'more', hidden: true }, 'Load more');
+  const status = h('p', { class: 'status', role: 'status' });
+  let cursor = null;
+
+  async function loadPage() {
+    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (category) query.set('category', category);
+    if (q) query.set('q', q);
+    if (cursor) query.set('cursor', cursor);
+    more.disabled = true;
+    const page = await api(`/api/catalog/products?${query}`);
+    const stock = await stockOf(page.items.map((p) => p.sku)).catch(() => ({}));
+    grid.append(...page.items.map((p) => card(p, stock[p.sku])));
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    more.disabled = false;
+    if (!grid.children.length) status.textContent = 'No products match.';
+  }
+
+  more.addEventListener('click', () =>
+    loadPage().catch((error) => status.replaceWith(alertBox(explain(error)))),
+  );
+  await loadPage();
+  root.append(
+    h('h1', { tabindex: '-1' }, title ? title.name : q ? `Results for “${q}”` : 'All products'),
+    search,
+    nav,
+    grid,
+    status,
+    more,
+  );
+  return root;
+}
+
+export async function product(sku) {
+  const item = await api(`/api/catalog/products/${encodeURIComponent(sku)}`);
+  if (item.model) loadViewer(); // in parallel with the stock lookup; the poster shows first
+  // Stock is the orders service's; if it cannot say, the shopper may still try (checkout
+  // decides), rather than see a product that is there as sold out.
+  const stock = await stockOf([item.sku]).catch(() => null);
+  const available = stock ? (stock[item.sku] ?? 0) : null;
+  const soldOut = item.status !== 'active' || (available !== null && available <= 0);
+  const message = h('div', { 'aria-live': 'polite' });
+  const quantity = h(
+    'select',
+    { id: 'quantity', disabled: soldOut },
+    Array.from({ length: Math.max(1, Math.min(10, available ?? 10)) }, (_, i) =>
+      h('option', { value: i + 1 }, i + 1),
+    ),
+  );
+  const add = h('button', { type: 'submit', class: 'primary', disabled: soldOut }, 'Add to cart');
+  const form = h(
+    'form',
+    {
+      class: 'buy',
+      onsubmit: async (event) => {
+        event.preventDefault();
+        add.disabled = true;
+        message.replaceChildren();
+        try {
+          const cart = await addToCart(item.sku, Number(quantity.value));
+          document.dispatchEvent(new CustomEvent('cart-changed', { detail: cart }));
+          message.append(
+            h('p', { class: 'ok', role: 'status' }, 'Added to your cart. ', link('/cart', 'View cart')),
+          );
+        } catch (error) {
+          message.append(alertBox(explain(error)));
+        } finally {
+          add.disabled = soldOut;
+        }
+      },
+    },
+    h('label', { for: 'quantity' }, 'Quantity'),
+    quantity,
+    add,
+  );
+  const viewer = item.model
+    ? h('model-viewer', {
+        src: item.model.glb_url,
+        poster: item.model.poster_url,
+        alt: `3D model of ${item.name}`,
+        'camera-controls': true,
+        'auto-rotate': true,
+        'touch-action': 'pan-y',
+        ar: true,
+        'ar-modes': 'webxr scene-viewer quick-look',
+        'shadow-intensity': '1',
+        loading: 'eager',
+        reveal: 'auto',
+      })
+    : h('div', { class: 'no-model' }, 'No 3D model yet');
+  return h(
+    'article',
+    { class: 'product' },
+    h('div', { class: 'stage' }, viewer),
+    h(
+      'div',
+      { class: 'details' },
+      h('h1', { tabindex: '-1' }, item.name),
+      h('p', { class: 'price' }, money(item.price_cents, item.currency)),
+      item.status !== 'active'
+        ? h('p', { class: 'stock out' }, 'No longer sold')
+        : available === null
+          ? null
+          : h('p', { class: soldOut ? 'stock out' : 'stock' }, stockText(available)),
+      h('p', { class: 'description' }, item.description),
+      form,
+      message,
+      item.model
+        ? h(
+            'p',
+            { class: 'size' },
+            `3D model: ${(item.model.bytes / 1e6).toFixed(1)} MB`,
+          )
+        : null,
+    ),
+  );
+}
+
+async function cartLines(cart) {
+  const products = await Promise.all(
+    cart.items.map((line) =>
+      api(`/api/catalog/products/${encodeURIComponent(line.sku)}`).catch(() => null),
+    ),
+  );
+  return cart.items.map((line, i) => ({ ...line, product: products[i] }));
+}
+
+export async function cartPage(navigate) {
+  const cart = await currentCart();
+  const root = h('section', { class: 'cart' }, h('h1', { tabindex: '-1' }, 'Your cart'));
+  if (!cart || !cart.items.length) {
+    root.append(h('p', {}, 'Your cart is empty. '), link('/', 'Browse products'));
+    return root;
+  }
+  const lines = await cartLines(cart);
+  const currency = lines.find((l) => l.product)?.product.currency || 'USD';
+  const total = lines.reduce((sum, l) => sum + (l.product ? l.product.price_cents * l.quantity : 0), 0);
+  const message = h('div', { 'aria-live': 'polite' });
+  const refresh = async (sku, quantity) => {
+    try {
+      const updated = await setQuantity(sku, quantity);
+      document.dispatchEvent(new CustomEvent('cart-changed', { detail: updated }));
+      root.replaceWith(await cartPage(navigate));
+    } catch (error) {
+      message.replaceChildren(alertBox(explain(error)));
+    }
+  };
+  root.append(
+    h(
+      'table',
+      {},
+      h('caption', { class: 'visually-hidden' }, 'Items in your cart'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Product'), h('th', { scope: 'col' }, 'Quantity'), h('th', { scope: 'col' }, 'Price'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Remove')))),
+      h(
+        'tbody',
+        {},
+        lines.map((line) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, line.product ? link(`/product/${encodeURIComponent(line.sku)}`, line.product.name) : line.sku),
+            h(
+              'td',
+              {},
+              h('input', {
+                type: 'number',
+                min: 0,
+                max: 99,
+                value: line.quantity,
+                'aria-label': `Quantity of ${line.product ? line.product.name : line.sku}`,
+                onchange: (e) => refresh(line.sku, Math.max(0, Math.min(99, Number(e.target.value) || 0))),
+              }),
+            ),
+            h('td', {}, line.product ? money(line.product.price_cents * line.quantity, line.product.currency) : '—'),
+            h(
+              'td',
+              {},
+              h('button', { type: 'button', class: 'link', onclick: () => refresh(line.sku, 0), 'aria-label': `Remove ${line.product ? line.product.name : line.sku}` }, 'Remove'),
+            ),
+          ),
+        ),
+      ),
+    ),
+    h('p', { class: 'total' }, 'Total: ', h('strong', {}, money(total, currency))),
+    message,
+    h('button', { type: 'button', class: 'primary', onclick: () => navigate('/checkout') }, 'Checkout'),
+  );
+  return root;
+}
+
+function field(label, name, attrs = {}) {
+  const id = `f-${name}`;
+  return h('p', { class: 'field' }, h('label', { for: id }, label), h('input', { id, name, required: true, ...attrs }));
+}
+
+export async function checkout(navigate) {
+  const cart = await currentCart();
+  const root = h('section', { class: 'checkout' }, h('h1', { tabindex: '-1' }, 'Checkout'));
+  if (!cart || !cart.items.length) {
+    root.append(h('p', {}, 'Your cart is empty. '), link('/', 'Browse products'));
+    return root;
+  }
+  const message = h('div', { 'aria-live': 'assertive' });
+  // One key per attempt at this cart's checkout: a double click or a retry after a network
+  // error cannot place a second order.
+  const key = crypto.randomUUID();
+  const place = h('button', { type: 'submit', class: 'primary' }, 'Place order');
+  const form = h(
+    'form',
+    {
+      novalidate: false,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const data = new FormData(form);
+        place.disabled = true;
+        message.replaceChildren(h('p', { role: 'status' }, 'Placing your order…'));
+        try {
+          const order = await api('/api/orders/orders', {
+            method: 'POST',
+            headers: { 'Idempotency-Key': `${cart.cart_id}-${key}-${data.get('card')}` },
+            body: {
+              cart_id: cart.cart_id,
+              email: data.get('email'),
+              shipping_address: {
+                name: data.get('name'),
+                line1: data.get('address'),
+                city: data.get('city'),
+                postal_code: data.get('postal_code'),
+                country: data.get('country'),
+              },
+              payment: { token: data.get('card') },
+            },
+          });
+          document.dispatchEvent(new CustomEvent('cart-changed', { detail: null }));
+          navigate(`/order/${encodeURIComponent(order.order_id)}`);
+        } catch (error) {
+          const skus = error.details && error.details.skus;
+          message.replaceChildren(alertBox(explain(error) + (skus ? ` (${skus.join(', ')})` : '')));
+          place.disabled = false;
+        }
+      },
+    },
+    field('Email', 'email', { type: 'email', autocomplete: 'email' }),
+    field('Name', 'name', { autocomplete: 'name' }),
+    field('Address', 'address', { autocomplete: 'address-line1' }),
+    field('City', 'city', { autocomplete: 'address-level2' }),
+    field('Postal code', 'postal_code', { autocomplete: 'postal-code' }),
+    h(
+      'p',
+      { class: 'field' },
+      h('label', { for: 'f-country' }, 'Country'),
+      h(
+        'select',
+        { id: 'f-country', name: 'country', autocomplete: 'country' },
+        [['US', 'United States'], ['CA', 'Canada'], ['GB', 'United Kingdom'], ['DE', 'Germany'], ['FR', 'France'], ['NL', 'Netherlands'], ['AU', 'Australia']].map(
+          ([code, name]) => h('option', { value: code }, name),
+        ),
+      ),
+    ),
+    h(
+      'p',
+      { class: 'field' },
+      h('label', { for: 'f-card' }, 'Test card'),
+      h(
+        'select',
+        { id: 'f-card', name: 'card' },
+        h('option', { value: 'tok_visa' }, 'Visa test card (succeeds)'),
+        h('option', { value: 'tok_chargeDeclined' }, 'Declined test card'),
+      ),
+    ),
+    place,
+  );
+  root.append(form, message);
+  return root;
+}
+
+export async function confirmation(orderId) {
+  const order = await api(`/api/orders/orders/${encodeURIComponent(orderId)}`);
+  return h(
+    'section',
+    { class: 'confirmation' },
+    h('h1', { tabindex: '-1' }, 'Thank you for your order'),
+    h('p', {}, 'Order number: ', h('strong', { class: 'order-id' }, order.order_id)),
+    h('p', {}, 'Total: ', h('strong', { class: 'order-total' }, money(order.total_cents, order.currency))),
+    h('p', {}, `We sent a confirmation to ${order.email}.`),
+    link('/', 'Keep shopping'),
+  );
+}
+
+export function notFound() {
+  return h('section', {}, h('h1', { tabindex: '-1' }, 'Page not found'), link('/', 'Back to the shop'));
+}
