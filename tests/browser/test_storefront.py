@@ -4,11 +4,14 @@ model load, add to cart, check out with a good and a declined card."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, expect
 
+from devstack.processes import free_port
 from devstack.stack import Stack
+from petshore.contract import CART, CATALOG, ORDERS, Env
 from tests.browser.conftest import PHONE
 from tests.helpers import create_product, set_stock
 
@@ -121,9 +124,6 @@ def test_keyboard_alone_adds_to_cart(page: Page, gateway: httpx.Client) -> None:
 
 def test_an_unavailable_service_is_explained(page: Page, stack: Stack) -> None:
     # A second gateway whose orders service is down: the shopper is told, in words.
-    from devstack.processes import free_port
-    from petshore.contract import CART, CATALOG, ORDERS, Env
-
     dead = f"http://127.0.0.1:{free_port()}"
     upstreams = ";".join(
         [
@@ -152,7 +152,7 @@ def test_an_unavailable_service_is_explained(page: Page, stack: Stack) -> None:
         stack.processes.stop(child)
 
 
-def test_screenshots_on_desktop_and_phone(page: Page, results) -> None:
+def test_screenshots_on_desktop_and_phone(page: Page, results: Path) -> None:
     for name, viewport in (("desktop", None), ("phone", PHONE)):
         if viewport:
             page.set_viewport_size(viewport)
