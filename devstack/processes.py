@@ -16,10 +16,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_command(module: str, command: str, env: Mapping[str, str]) -> str:
-    """Run `python -m <module> <command>` to completion; its output, or an error with it."""
+def run_command(module: str, command: str, env: Mapping[str, str], *args: str) -> str:
+    """Run `python -m <module> <command> [args]` to completion; its output, or an error."""
     done = subprocess.run(
-        [sys.executable, "-m", module, command],
+        [sys.executable, "-m", module, command, *args],
         cwd=ROOT,
         env=dict(env),
         capture_output=True,

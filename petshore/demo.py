@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -11,3 +12,12 @@ DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "catalog.json"
 
 def demo_products(path: Path = DEMO_FILE) -> list[dict[str, Any]]:
     return list(json.loads(path.read_text())["products"])
+
+
+def add_file_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--file",
+        type=Path,
+        default=DEMO_FILE,
+        help="a catalog file like demo/catalog.json (models beside it in models/)",
+    )

@@ -7,6 +7,7 @@ from petshore.aws import open_client
 from petshore.cli import main
 from petshore.contract import CATALOG
 from petshore.db import apply_migrations, tortoise_config
+from petshore.demo import add_file_argument
 from services.catalog.app import PACKAGE, create_app
 from services.catalog.demo import load_demo
 from services.catalog.modelfiles import ensure_bucket
@@ -18,7 +19,7 @@ async def migrate(args: argparse.Namespace) -> None:
 
 
 async def demo(args: argparse.Namespace) -> None:
-    print(f"demo catalog: {await load_demo(Settings.from_env())} new")
+    print(f"demo catalog: {await load_demo(Settings.from_env(), args.file)} new")
 
 
 async def create_bucket(args: argparse.Namespace) -> None:
@@ -33,7 +34,7 @@ if __name__ == "__main__":
         create_app,
         {
             "migrate": (migrate, None),
-            "load-demo": (demo, None),
+            "load-demo": (demo, add_file_argument),
             "create-bucket": (create_bucket, None),
         },
     )

@@ -1,0 +1,180 @@
+"""Product pages on a slow mobile link, in Debian's Chromium.
+
+    .venv/bin/python bench/page_load.py [--runs 3]
+
+Starts the storefront as `make run` does (SQLite, embedded emulator) in a temporary folder,
+adds a tiny one-triangle model as the fixed cost of starting WebGL, and loads every product
+page that has a model with Chromium's network emulation at 1.6 Mbps down, 750 kbps up and
+150 ms round trip. It prints, per product: first contentful paint, when the poster is
+visible, when the model's load event fires, that time less the tiny model's (the model's own
+cost; headless Chromium renders in software, which a phone's GPU would not), and the bytes
+transferred. Targets on that link: poster under 1.5 s, model less fixed cost under 3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import struct
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Browser, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from devstack.emulator import Emulator  # noqa: E402
+from devstack.processes import free_port, run_command  # noqa: E402
+from devstack.stack import Stack, StackConfig  # noqa: E402
+from petshore.contract import CATALOG, ORDERS, SERVICES  # noqa: E402
+
+DOWN_BPS, UP_BPS, RTT_MS = 1_600_000, 750_000, 150
+TINY_SKU = "PS-BENCH-TINY"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+    "--ignore-gpu-blocklist", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+POSTER_VISIBLE = """() => {
+  const v = document.querySelector('model-viewer');
+  const poster = v && v.shadowRoot && v.shadowRoot.querySelector('.slot.poster');
+  return !!poster && getComputedStyle(poster).opacity !== '0' && !!v.poster;
+}"""
+
+
+def tiny_glb() -> bytes:
+    """A valid GLB holding one triangle: the least a model can cost."""
+    positions = struct.pack("<9f", 0, 0, 0, 1, 0, 0, 0, 1, 0)
+    gltf = {
+        "asset": {"version": "2.0"},
+        "scene": 0,
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+        "buffers": [{"byteLength": len(positions)}],
+        "bufferViews": [{"buffer": 0, "byteOffset": 0, "byteLength": len(positions)}],
+        "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3",
+                       "min": [0, 0, 0], "max": [1, 1, 0]}],
+    }
+    text = json.dumps(gltf, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 4)
+    chunks = struct.pack("<I4s", len(text), b"JSON") + text
+    chunks += struct.pack("<I4s", len(positions), b"BIN\x00") + positions
+    return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
+
+
+def add_tiny_product(folder: Path, env: dict[str, str]) -> None:
+    (folder / "models").mkdir(parents=True)
+    (folder / "models" / "tiny.glb").write_bytes(tiny_glb())
+    (folder / "catalog.json").write_text(json.dumps({"products": [{
+        "sku": TINY_SKU, "name": "Benchmark triangle", "category": "bench", "price_cents": 1,
+        "description": "One triangle: the fixed cost of a 3D page.", "stock": 1,
+        "model": "tiny.glb"}]}))
+    for service in (CATALOG, ORDERS):
+        run_command(service.module, "load-demo", env, "--file", str(folder / "catalog.json"))
+
+
+def measure(browser: Browser, url: str) -> dict[str, Any]:
+    context = browser.new_context(viewport={"width": 412, "height": 915})
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": RTT_MS,
+        "downloadThroughput": DOWN_BPS / 8, "uploadThroughput": UP_BPS / 8,
+    })
+    transferred = [0]
+    cdp.on("Network.loadingFinished",
+           lambda event: transferred.__setitem__(0, transferred[0] + event["encodedDataLength"]))
+    page.goto(url, wait_until="commit")
+    start = page.evaluate("performance.timeOrigin")
+    poster_at = None
+    if page.evaluate("() => fetch(location.pathname.replace('/product/', "
+                     "'/api/catalog/products/')).then(r => r.json())"
+                     ".then(p => !!(p.model && p.model.poster_url))"):
+        page.wait_for_function(POSTER_VISIBLE, timeout=120_000, polling=20)
+        poster_at = page.evaluate("Date.now()") - start
+    page.wait_for_function(
+        "() => { const v = document.querySelector('model-viewer'); return v && v.loaded; }",
+        timeout=180_000, polling=20,
+    )
+    loaded_at = page.evaluate("Date.now()") - start
+    fcp = page.evaluate(
+        "(performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || null"
+    )
+    context.close()
+    return {"fcp": fcp, "poster": poster_at, "loaded": loaded_at, "bytes": transferred[0]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="loads per page (median reported)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        var = Path(tmp)
+        emulator = Emulator(var / "emulator")
+        emulator.start()
+        config = StackConfig(
+            catalog_database_url=f"sqlite://{var}/catalog.sqlite3",
+            orders_database_url=f"sqlite://{var}/orders.sqlite3",
+            aws_endpoint_url=emulator.url,
+            admin_token="bench",
+            gateway_port=free_port(),
+            log_dir=var / "log",
+            environment="bench",
+            service_ports={s.name: [free_port()] for s in SERVICES},
+        )
+        stack = Stack(config)
+        try:
+            stack.start()
+            add_tiny_product(var / "tiny", stack.env())
+            products = httpx.get(f"{stack.gateway_url}/api/catalog/products?limit=100").json()
+            with_models = [p for p in products["items"] if p["model"]]
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+                )
+                rows = []
+                for product in with_models:
+                    runs = [measure(browser, f"{stack.gateway_url}/product/{product['sku']}")
+                            for _ in range(args.runs)]
+                    rows.append((product, {k: median([r[k] for r in runs]) for k in runs[0]}))
+                browser.close()
+        finally:
+            stack.stop()
+            emulator.stop()
+    report(rows)
+    return 0
+
+
+def median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def report(rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    fixed = next(r for p, r in rows if p["sku"] == TINY_SKU)["loaded"]
+    print(f"Link: {DOWN_BPS / 1e6:.1f} Mbps down, {UP_BPS / 1e3:.0f} kbps up, {RTT_MS} ms RTT."
+          f" Fixed cost (one-triangle model loaded): {fixed / 1000:.2f} s")
+    header = (f"{'product':<28}{'model MB':>9}{'FCP s':>8}{'poster s':>9}{'loaded s':>9}"
+              f"{'less fixed':>11}{'MB moved':>9}")
+    print(header)
+    print("-" * len(header))
+    for product, r in rows:
+        poster = f"{r['poster'] / 1000:.2f}" if r["poster"] is not None else "none"
+        print(
+            f"{product['name'][:27]:<28}{product['model']['bytes'] / 1e6:>9.2f}"
+            f"{(r['fcp'] or 0) / 1000:>8.2f}{poster:>9}{r['loaded'] / 1000:>9.2f}"
+            f"{(r['loaded'] - fixed) / 1000:>11.2f}{r['bytes'] / 1e6:>9.2f}"
+        )
+    print("Targets: poster visible < 1.5 s; model loaded less fixed cost < 3 s.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
