@@ -36,9 +36,14 @@ from petshore.contract import CATALOG, ORDERS, SERVICES  # noqa: E402
 DOWN_BPS, UP_BPS, RTT_MS = 1_600_000, 750_000, 150
 TINY_SKU = "PS-BENCH-TINY"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-    "--ignore-gpu-blocklist", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--ignore-gpu-blocklist",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 POSTER_VISIBLE = """() => {
   const v = document.querySelector('model-viewer');
@@ -58,8 +63,16 @@ def tiny_glb() -> bytes:
         "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
         "buffers": [{"byteLength": len(positions)}],
         "bufferViews": [{"buffer": 0, "byteOffset": 0, "byteLength": len(positions)}],
-        "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3",
-                       "min": [0, 0, 0], "max": [1, 1, 0]}],
+        "accessors": [
+            {
+                "bufferView": 0,
+                "componentType": 5126,
+                "count": 3,
+                "type": "VEC3",
+                "min": [0, 0, 0],
+                "max": [1, 1, 0],
+            }
+        ],
     }
     text = json.dumps(gltf, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 4)
@@ -71,10 +84,23 @@ def tiny_glb() -> bytes:
 def add_tiny_product(folder: Path, env: dict[str, str]) -> None:
     (folder / "models").mkdir(parents=True)
     (folder / "models" / "tiny.glb").write_bytes(tiny_glb())
-    (folder / "catalog.json").write_text(json.dumps({"products": [{
-        "sku": TINY_SKU, "name": "Benchmark triangle", "category": "bench", "price_cents": 1,
-        "description": "One triangle: the fixed cost of a 3D page.", "stock": 1,
-        "model": "tiny.glb"}]}))
+    (folder / "catalog.json").write_text(
+        json.dumps(
+            {
+                "products": [
+                    {
+                        "sku": TINY_SKU,
+                        "name": "Benchmark triangle",
+                        "category": "bench",
+                        "price_cents": 1,
+                        "description": "One triangle: the fixed cost of a 3D page.",
+                        "stock": 1,
+                        "model": "tiny.glb",
+                    }
+                ]
+            }
+        )
+    )
     for service in (CATALOG, ORDERS):
         run_command(service.module, "load-demo", env, "--file", str(folder / "catalog.json"))
 
@@ -85,24 +111,34 @@ def measure(browser: Browser, url: str) -> dict[str, Any]:
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    cdp.send("Network.emulateNetworkConditions", {
-        "offline": False, "latency": RTT_MS,
-        "downloadThroughput": DOWN_BPS / 8, "uploadThroughput": UP_BPS / 8,
-    })
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": RTT_MS,
+            "downloadThroughput": DOWN_BPS / 8,
+            "uploadThroughput": UP_BPS / 8,
+        },
+    )
     transferred = [0]
-    cdp.on("Network.loadingFinished",
-           lambda event: transferred.__setitem__(0, transferred[0] + event["encodedDataLength"]))
+    cdp.on(
+        "Network.loadingFinished",
+        lambda event: transferred.__setitem__(0, transferred[0] + event["encodedDataLength"]),
+    )
     page.goto(url, wait_until="commit")
     start = page.evaluate("performance.timeOrigin")
     poster_at = None
-    if page.evaluate("() => fetch(location.pathname.replace('/product/', "
-                     "'/api/catalog/products/')).then(r => r.json())"
-                     ".then(p => !!(p.model && p.model.poster_url))"):
+    if page.evaluate(
+        "() => fetch(location.pathname.replace('/product/', "
+        "'/api/catalog/products/')).then(r => r.json())"
+        ".then(p => !!(p.model && p.model.poster_url))"
+    ):
         page.wait_for_function(POSTER_VISIBLE, timeout=120_000, polling=20)
         poster_at = page.evaluate("Date.now()") - start
     page.wait_for_function(
         "() => { const v = document.querySelector('model-viewer'); return v && v.loaded; }",
-        timeout=180_000, polling=20,
+        timeout=180_000,
+        polling=20,
     )
     loaded_at = page.evaluate("Date.now()") - start
     fcp = page.evaluate(
@@ -142,8 +178,10 @@ def main() -> int:
                 )
                 rows = []
                 for product in with_models:
-                    runs = [measure(browser, f"{stack.gateway_url}/product/{product['sku']}")
-                            for _ in range(args.runs)]
+                    runs = [
+                        measure(browser, f"{stack.gateway_url}/product/{product['sku']}")
+                        for _ in range(args.runs)
+                    ]
                     rows.append((product, {k: median([r[k] for r in runs]) for k in runs[0]}))
                 browser.close()
         finally:
@@ -160,10 +198,14 @@ def median(values: list[float | None]) -> float | None:
 
 def report(rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
     fixed = next(r for p, r in rows if p["sku"] == TINY_SKU)["loaded"]
-    print(f"Link: {DOWN_BPS / 1e6:.1f} Mbps down, {UP_BPS / 1e3:.0f} kbps up, {RTT_MS} ms RTT."
-          f" Fixed cost (one-triangle model loaded): {fixed / 1000:.2f} s")
-    header = (f"{'product':<28}{'model MB':>9}{'FCP s':>8}{'poster s':>9}{'loaded s':>9}"
-              f"{'less fixed':>11}{'MB moved':>9}")
+    print(
+        f"Link: {DOWN_BPS / 1e6:.1f} Mbps down, {UP_BPS / 1e3:.0f} kbps up, {RTT_MS} ms RTT."
+        f" Fixed cost (one-triangle model loaded): {fixed / 1000:.2f} s"
+    )
+    header = (
+        f"{'product':<28}{'model MB':>9}{'FCP s':>8}{'poster s':>9}{'loaded s':>9}"
+        f"{'less fixed':>11}{'MB moved':>9}"
+    )
     print(header)
     print("-" * len(header))
     for product, r in rows:

@@ -114,6 +114,15 @@ def test_a_declined_card_is_explained_and_nothing_is_bought(
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you for your order")
 
 
+def test_selling_out_before_checkout_is_explained(page: Page, gateway: httpx.Client) -> None:
+    product = stocked_product(gateway, 1, name="Last squeaky duck")
+    add_to_cart(page, product["sku"])
+    set_stock(gateway, product["sku"], 0)  # someone else bought it meanwhile
+    fill_checkout(page, "tok_visa")
+    expect(page.get_by_role("alert")).to_contain_text("sold out")
+    expect(page.get_by_role("alert")).to_contain_text(product["sku"])
+
+
 def test_keyboard_alone_adds_to_cart(page: Page, gateway: httpx.Client) -> None:
     product = stocked_product(gateway, 4, name="Keyboard kibble")
     page.goto(f"/product/{product['sku']}")
