@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed
+PIPELINE := services/catalog/pipeline/node_modules/.package-lock.json
 
 .PHONY: run test build golden lint lock migrations postgres chromium clean
 
@@ -14,8 +15,12 @@ test: $(INSTALLED) postgres chromium build  ## every test: lint, unit, service, 
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
-build: $(INSTALLED) web/dist/index.html  ## template, artifact and storefront into dist/
+build: $(INSTALLED) web/dist/index.html $(PIPELINE)  ## template, artifact, storefront, pipeline
 	$(PY) build.py
+
+$(PIPELINE): services/catalog/pipeline/package-lock.json
+	bash scripts/ensure-node.sh
+	cd services/catalog/pipeline && npm ci --no-audit --no-fund --loglevel=error
 
 web/node_modules/.package-lock.json: web/package-lock.json
 	bash scripts/ensure-node.sh

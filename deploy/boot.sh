@@ -20,6 +20,11 @@ chgrp petshore "/etc/petshore/$service.env" && chmod 0640 "/etc/petshore/$servic
 
 python3.11 -m venv /opt/petshore/venv
 /opt/petshore/venv/bin/pip install --quiet --no-deps -r "$app/requirements.lock"
+if [ "$service" = catalog ]; then
+  # The model pipeline runs in Node.js (glTF-Transform, the Khronos validator, sharp).
+  dnf install -y -q nodejs npm
+  (cd "$app/services/catalog/pipeline" && npm ci --omit=dev --no-audit --no-fund)
+fi
 
 cat > "/etc/systemd/system/petshore-$service.service" <<UNIT
 [Unit]

@@ -50,5 +50,6 @@ class Settings:
             models_bucket=env_str(Env.MODELS_BUCKET, models_bucket_name(common.environment)),
             static_dir=Path(env_str(Env.STATIC_DIR, str(DEFAULT_STATIC_DIR))),
             health_interval=env_float(Env.GATEWAY_HEALTH_INTERVAL, float(HEALTH_INTERVAL_SECONDS)),
-            upstream_timeout=env_float(Env.UPSTREAM_TIMEOUT_SECONDS, 30.0),
+            # CloudFront waits at most 60 s for an origin's response.
+            upstream_timeout=env_float(Env.UPSTREAM_TIMEOUT_SECONDS, 60.0),
         )

@@ -1,5 +1,6 @@
 """The service artifact the instances install: the shared package, the services, the
-production launcher and the runtime lock file, as a reproducible tarball."""
+production launcher and the lock files (Python's, and the model pipeline's npm lock: the
+instances install the packages themselves), as a reproducible tarball."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ def _members() -> list[Path]:
         found += [
             p
             for p in (ROOT / package).rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+            if p.is_file()
+            and not {"__pycache__", "node_modules"} & set(p.parts)
+            and p.suffix != ".pyc"
         ]
     return sorted(found)
 

@@ -124,7 +124,7 @@ def add_edge(
         CustomOriginConfig=cf.CustomOriginConfig(
             OriginProtocolPolicy=If(HAS_CERTIFICATE, "https-only", "http-only"),
             OriginSSLProtocols=["TLSv1.2"],
-            OriginReadTimeout=30,
+            OriginReadTimeout=60,  # the most CloudFront allows; a model upload completes within
         ),
     )
 

@@ -3,9 +3,10 @@ already are left as they are, so a restart keeps what an admin changed."""
 
 from __future__ import annotations
 
-import logging
+import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 from tortoise import Tortoise
 
@@ -15,10 +16,22 @@ from petshore.demo import DEMO_FILE, demo_products
 from petshore.errors import NotFound
 from services.catalog import modelfiles, store
 from services.catalog.app import PACKAGE
+from services.catalog.pipeline import Pipeline
 from services.catalog.schemas import ProductCreate
 from services.catalog.settings import Settings
 
-log = logging.getLogger("petshore.catalog.demo")
+
+async def _publish_model(s3: Any, settings: Settings, sku: str, glb: Path) -> None:
+    """Through the same pipeline as an upload: the demo shows what shops will get."""
+    pipeline = Pipeline(settings.pipeline_node, settings.pipeline_timeout, 1)
+    with tempfile.TemporaryDirectory(prefix="petshore-demo-") as tmp:
+        target = Path(tmp) / "optimised.glb"
+        result = await pipeline.optimise(glb, target)
+        best = target if result.output_bytes < result.input_bytes else glb
+        key, size = await modelfiles.publish(s3, settings.models_bucket, best)
+    await store.set_model(
+        sku, glb_key=key, poster_key=None, size=size, original_size=glb.stat().st_size
+    )
 
 
 async def load_demo(settings: Settings, path: Path = DEMO_FILE) -> int:
@@ -40,10 +53,8 @@ async def load_demo(settings: Settings, path: Path = DEMO_FILE) -> int:
                 await store.create_product(fields.model_dump())
                 created += 1
                 if entry.get("model"):
-                    glb = path.parent / "models" / entry["model"]
-                    key, size = await modelfiles.publish(s3, settings.models_bucket, glb)
-                    await store.set_model(
-                        entry["sku"], glb_key=key, poster_key=None, size=size, original_size=size
+                    await _publish_model(
+                        s3, settings, entry["sku"], path.parent / "models" / entry["model"]
                     )
     finally:
         await Tortoise.close_connections()

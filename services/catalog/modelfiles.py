@@ -75,3 +75,36 @@ async def ensure_bucket(s3: Any, bucket: str) -> None:
         await s3.head_bucket(Bucket=bucket)
     except ClientError:
         await s3.create_bucket(Bucket=bucket)
+
+
+async def presign_put(s3: Any, bucket: str, key: str, content_type: str, expires: int) -> str:
+    return str(
+        await s3.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
+            ExpiresIn=expires,
+        )
+    )
+
+
+async def uploaded_size(s3: Any, bucket: str, key: str) -> int | None:
+    """The size of an uploaded file, or None when nothing was uploaded."""
+    try:
+        head = await s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    return int(head["ContentLength"])
+
+
+async def download(s3: Any, bucket: str, key: str, target: Path) -> None:
+    """Stream an object to a file: a 200 MB model never sits in memory whole."""
+    obj = await s3.get_object(Bucket=bucket, Key=key)
+    body = obj["Body"]
+    try:
+        with target.open("wb") as f:
+            while chunk := await body.read(_CHUNK):
+                f.write(chunk)
+    finally:
+        body.close()

@@ -36,3 +36,22 @@ class Product(Model):
 
     class Meta:
         table = "product"
+
+
+class ModelUpload(Model):
+    id = fields.CharField(max_length=40, primary_key=True)
+    product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField(
+        "models.Product", related_name="uploads", on_delete=fields.CASCADE
+    )
+    filename = fields.CharField(max_length=255)
+    content_type = fields.CharField(max_length=64)
+    declared_bytes = fields.BigIntField()
+    key = fields.CharField(max_length=255)
+    status = fields.CharField(max_length=16, default="pending")  # pending | done | failed
+    error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    product_id: str
+
+    class Meta:
+        table = "model_upload"

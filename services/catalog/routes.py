@@ -9,8 +9,8 @@ from sanic_ext import openapi
 from petshore.contract import CATALOG, SKU_PATTERN
 from petshore.errors import InvalidRequest, NotFound
 from petshore.web import admin_required, parse_body
-from services.catalog import modelfiles, rules, store
-from services.catalog.schemas import ProductCreate, ProductPatch
+from services.catalog import modelfiles, rules, store, uploads
+from services.catalog.schemas import ProductCreate, ProductPatch, UploadCreate
 
 products = Blueprint("catalog_products", url_prefix=CATALOG.path_prefix.rstrip("/"))
 
@@ -91,4 +91,25 @@ async def discontinue_product(request: Request, sku: str) -> HTTPResponse:
             [k for k in keys if k not in still_shown],
             discontinued=True,
         )
+    return json(rules.product_view(row))
+
+
+@products.post("/products/<sku>/model-uploads")
+@openapi.summary("Start a 3D model upload: a presigned PUT URL (admin)")
+@openapi.body({"application/json": UploadCreate})
+@openapi.secured("admin")
+@admin_required
+async def start_upload(request: Request, sku: str) -> HTTPResponse:
+    body = parse_body(request, UploadCreate)
+    ctx = request.app.ctx
+    return json(await uploads.start(ctx.s3, ctx.settings, _known_sku(sku), body), status=201)
+
+
+@products.post("/products/<sku>/model-uploads/<upload_id>/complete")
+@openapi.summary("Validate, optimise and publish an uploaded model (admin)")
+@openapi.secured("admin")
+@admin_required
+async def complete_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse:
+    ctx = request.app.ctx
+    row = await uploads.complete(ctx.s3, ctx.settings, ctx.pipeline, _known_sku(sku), upload_id)
     return json(rules.product_view(row))

@@ -6,10 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from petshore.contract import SKU_PATTERN
+from petshore.contract import SKU_PATTERN, UPLOADS_KEY_PREFIX
 from petshore.errors import InvalidRequest
 
 DEFAULT_LIMIT = 24
@@ -87,3 +88,18 @@ def product_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "model": model,
     }
+
+
+# What the pipeline turns into a published model today. The contract also names OBJ, glTF
+# with its files and zip archives; they are refused with 415 until the pipeline converts them.
+ACCEPTED_MODEL_TYPES = {"model/gltf-binary": ".glb"}
+CONTRACT_MODEL_TYPES = {"model/gltf-binary", "model/obj", "model/gltf+json", "application/zip"}
+UPLOAD_URL_SECONDS = 3600
+
+
+def new_upload_id() -> str:
+    return "up_" + secrets.token_urlsafe(16)
+
+
+def upload_key(upload_id: str, content_type: str) -> str:
+    return f"{UPLOADS_KEY_PREFIX}{upload_id}{ACCEPTED_MODEL_TYPES[content_type]}"

@@ -46,3 +46,17 @@ class ProductPatch(BaseModel):
 
     def changes(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.model_fields_set if name != "sku"}
+
+
+ModelContentType = Annotated[str, StringConstraints(max_length=64)]
+Filename = Annotated[
+    str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^/\\\x00-\x1f]+$")
+]
+
+
+class UploadCreate(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    filename: Filename
+    content_type: ModelContentType
+    bytes: Annotated[int, Field(ge=1)]

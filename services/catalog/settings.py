@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from petshore.contract import Env, models_bucket_name
-from petshore.settings import CommonSettings, env_int, env_str
+from petshore.settings import CommonSettings, env_float, env_int, env_str
 
 DEFAULT_DATABASE_URL = "sqlite://var/catalog.sqlite3"
 DEFAULT_MODEL_UPLOAD_MAX_BYTES = 200 * 1024 * 1024
@@ -17,6 +17,9 @@ class Settings:
     database_url: str
     models_bucket: str
     model_upload_max_bytes: int
+    pipeline_node: str
+    pipeline_timeout: float
+    pipeline_workers: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -28,4 +31,8 @@ class Settings:
             model_upload_max_bytes=env_int(
                 Env.MODEL_UPLOAD_MAX_BYTES, DEFAULT_MODEL_UPLOAD_MAX_BYTES, minimum=1
             ),
+            pipeline_node=env_str(Env.MODEL_PIPELINE_NODE, "node"),
+            # `complete` answers within CloudFront's 60 s origin read timeout.
+            pipeline_timeout=env_float(Env.MODEL_PIPELINE_TIMEOUT_SECONDS, 50.0),
+            pipeline_workers=env_int(Env.MODEL_PIPELINE_WORKERS, 1, minimum=1),
         )

@@ -10,7 +10,7 @@ from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from petshore.errors import Conflict, NotFound
-from services.catalog.models import Category, Product
+from services.catalog.models import Category, ModelUpload, Product
 from services.catalog.rules import category_name
 
 PRODUCT_FIELDS = (
@@ -118,3 +118,27 @@ async def categories() -> list[Row]:
         .values("slug", "name", "count")
     )
     return list(rows)
+
+
+async def create_upload(
+    *, upload_id: str, sku: str, filename: str, content_type: str, size: int, key: str
+) -> None:
+    await ModelUpload.create(
+        id=upload_id,
+        product_id=sku,
+        filename=filename,
+        content_type=content_type,
+        declared_bytes=size,
+        key=key,
+    )
+
+
+async def get_upload(sku: str, upload_id: str) -> ModelUpload:
+    upload = await ModelUpload.get_or_none(id=upload_id, product_id=sku)
+    if upload is None:
+        raise NotFound("no such upload for this product")
+    return upload
+
+
+async def finish_upload(upload_id: str, status: str, error: str | None = None) -> None:
+    await ModelUpload.filter(id=upload_id).update(status=status, error=error)

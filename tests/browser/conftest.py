@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -47,10 +48,31 @@ def page(browser: Browser, stack: Stack) -> Iterator[Page]:
     context.set_default_timeout(30_000)
     opened = context.new_page()
     errors: list[str] = []
+    outside: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
+    # An API answering 4xx is part of the story (a declined card); anything else is a bug.
+    opened.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    # Everything a page loads comes from the storefront itself: no CDN, no outside host.
+    context.on(
+        "request",
+        lambda r: (
+            outside.append(r.url)
+            if urlsplit(r.url).scheme in ("http", "https")
+            and urlsplit(r.url).hostname != "127.0.0.1"
+            else None
+        ),
+    )
     yield opened
     context.close()
     assert not errors, errors
+    assert not outside, outside
 
 
 @pytest.fixture(scope="session")

@@ -29,8 +29,9 @@ def _raw_get(base_url: str, target: str) -> tuple[int, bytes]:
     return int(head.split()[1]), body
 
 
-def _fox_url(gateway: httpx.Client) -> str:
-    return str(gateway.get("/api/catalog/products/PS-TOY-0001").json()["model"]["glb_url"])
+def _fox(gateway: httpx.Client) -> tuple[str, int]:
+    model = gateway.get("/api/catalog/products/PS-TOY-0001").json()["model"]
+    return str(model["glb_url"]), int(model["bytes"])
 
 
 def test_request_id_is_kept_or_made_and_passed_on(gateway: httpx.Client, stack: Stack) -> None:
@@ -110,13 +111,13 @@ def test_routes_by_the_table_and_answers_unknown_paths_in_json(gateway: httpx.Cl
 
 
 def test_model_files_are_served_like_cloudfront(gateway: httpx.Client) -> None:
-    url = _fox_url(gateway)
+    url, size = _fox(gateway)
     full = gateway.get(url)
     assert full.status_code == 200
     assert full.headers["Cache-Control"] == MODEL_CACHE_CONTROL
     assert full.headers["Content-Type"] == "model/gltf-binary"
     assert full.headers["Accept-Ranges"] == "bytes"
-    assert int(full.headers["Content-Length"]) == len(full.content) == 162852
+    assert int(full.headers["Content-Length"]) == len(full.content) == size
     etag = full.headers["ETag"]
     assert etag
     cached = gateway.get(url, headers={"If-None-Match": etag})
@@ -125,14 +126,14 @@ def test_model_files_are_served_like_cloudfront(gateway: httpx.Client) -> None:
     part = gateway.get(url, headers={"Range": "bytes=100-199"})
     assert part.status_code == 206
     assert part.content == full.content[100:200]
-    assert part.headers["Content-Range"] == "bytes 100-199/162852"
+    assert part.headers["Content-Range"] == f"bytes 100-199/{size}"
     head = gateway.head(url)
     assert head.status_code == 200
-    assert head.headers["Content-Length"] == "162852"
+    assert head.headers["Content-Length"] == str(size)
 
 
 def test_model_file_errors(gateway: httpx.Client) -> None:
-    url = _fox_url(gateway)
+    url, _ = _fox(gateway)
     assert_error(gateway.get(url, headers={"Range": "bytes=999999-"}), 416, "range_not_satisfiable")
     assert_error(gateway.get("/models/" + "0" * 64 + ".glb"), 404, "not_found")
     for target in ("/models/../etc/passwd", "/models/%2e%2e/%2e%2e/etc/passwd"):

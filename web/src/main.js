@@ -21,7 +21,12 @@ function route(url) {
   return { title: 'Not found', view: async () => notFound() };
 }
 
+let latest = 0;
+
 async function render() {
+  // Pages load asynchronously: only the newest navigation may replace the page, or a slow
+  // earlier one would land on top of it.
+  const ticket = ++latest;
   const url = new URL(window.location.href);
   const { title, view } = route(url);
   main.setAttribute('aria-busy', 'true');
@@ -31,6 +36,7 @@ async function render() {
   } catch (error) {
     page = h('section', {}, h('h1', { tabindex: '-1' }, 'Something went wrong'), alertBox(explain(error)), link('/', 'Back to the shop'));
   }
+  if (ticket !== latest) return;
   main.replaceChildren(page);
   main.removeAttribute('aria-busy');
   const heading = main.querySelector('h1');

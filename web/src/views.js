@@ -105,7 +105,7 @@ export async function home(params) {
 
 export async function product(sku) {
   const item = await api(`/api/catalog/products/${encodeURIComponent(sku)}`);
-  if (item.model) loadViewer(); // in parallel with the stock lookup; the poster shows first
+  if (item.model) loadViewer(); // starts fetching while the stock is looked up
   // Stock is the orders service's; if it cannot say, the shopper may still try (checkout
   // decides), rather than see a product that is there as sold out.
   const stock = await stockOf([item.sku]).catch(() => null);
@@ -145,25 +145,39 @@ export async function product(sku) {
     quantity,
     add,
   );
-  const viewer = item.model
-    ? h('model-viewer', {
-        src: item.model.glb_url,
-        poster: item.model.poster_url,
-        alt: `3D model of ${item.name}`,
-        'camera-controls': true,
-        'auto-rotate': true,
-        'touch-action': 'pan-y',
-        ar: true,
-        'ar-modes': 'webxr scene-viewer quick-look',
-        'shadow-intensity': '1',
-        loading: 'eager',
-        reveal: 'auto',
-      })
-    : h('div', { class: 'no-model' }, 'No 3D model yet');
+  // The viewer element is made only once model-viewer has loaded and been told where the
+  // decoders are: an element made earlier would start loading the model without them.
+  // Until then the stage shows the poster (or a note), so the page is usable at once.
+  const stage = h(
+    'div',
+    { class: 'stage' },
+    item.model && item.model.poster_url
+      ? h('img', { class: 'poster', src: item.model.poster_url, alt: `Picture of ${item.name}` })
+      : h('div', { class: 'no-model' }, item.model ? 'Loading the 3D model…' : 'No 3D model yet'),
+  );
+  if (item.model) {
+    loadViewer().then(() =>
+      stage.replaceChildren(
+        h('model-viewer', {
+          src: item.model.glb_url,
+          poster: item.model.poster_url,
+          alt: `3D model of ${item.name}`,
+          'camera-controls': true,
+          'auto-rotate': true,
+          'touch-action': 'pan-y',
+          ar: true,
+          'ar-modes': 'webxr scene-viewer quick-look',
+          'shadow-intensity': '1',
+          loading: 'eager',
+          reveal: 'auto',
+        }),
+      ),
+    );
+  }
   return h(
     'article',
     { class: 'product' },
-    h('div', { class: 'stage' }, viewer),
+    stage,
     h(
       'div',
       { class: 'details' },

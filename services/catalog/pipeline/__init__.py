@@ -1,0 +1,80 @@
+"""The model pipeline's runner: validation and optimisation happen in a Node.js process
+(`optimize.mjs`, glTF-Transform and the Khronos validator), outside the service's event loop,
+bounded in time and heap, a limited number at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCRIPT = Path(__file__).resolve().parent / "optimize.mjs"
+NODE_HEAP_MB = 2048
+
+
+class InvalidModel(Exception):
+    """The file is not a valid 3D model; `errors` say why."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+class PipelineFailed(Exception):
+    """The pipeline could not finish (timeout, crash): nothing about the file is known."""
+
+
+@dataclass(frozen=True)
+class Optimised:
+    input_bytes: int
+    output_bytes: int
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Pipeline:
+    node: str
+    timeout: float
+    workers: int
+    _slots: asyncio.Semaphore | None = None
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        # Created on first use, inside the server's event loop.
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.workers)
+        return self._slots
+
+    async def optimise(self, source: Path, target: Path) -> Optimised:
+        async with self._semaphore():
+            process = await asyncio.create_subprocess_exec(
+                self.node,
+                f"--max-old-space-size={NODE_HEAP_MB}",
+                str(SCRIPT),
+                str(source),
+                str(target),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+            try:
+                out, err = await asyncio.wait_for(process.communicate(), self.timeout)
+            except TimeoutError as exc:
+                process.send_signal(signal.SIGKILL)
+                await process.wait()
+                raise PipelineFailed(f"processing took longer than {self.timeout:.0f} s") from exc
+        return parse_report(process.returncode, out, err)
+
+
+def parse_report(returncode: int | None, out: bytes, err: bytes) -> Optimised:
+    try:
+        report = json.loads(out.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError) as exc:
+        raise PipelineFailed(f"the pipeline crashed: {err.decode()[-500:]}") from exc
+    if report.get("ok") and returncode == 0:
+        return Optimised(report["input_bytes"], report["output_bytes"], report["steps"])
+    if report.get("reason") == "invalid":
+        raise InvalidModel(list(report.get("errors") or ["not a valid glTF model"]))
+    raise PipelineFailed("; ".join(report.get("errors") or ["the pipeline failed"]))

@@ -1,0 +1,106 @@
+"""3D model uploads: the file goes from the client straight to S3 with a presigned PUT;
+`complete` streams it to a temporary file, has the pipeline validate and optimise it, and
+publishes the result under a content-addressed key. A file that fails leaves the product's
+current model as it was."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from petshore.errors import InvalidRequest, TooLarge, Unavailable, UnsupportedMediaType
+from services.catalog import modelfiles, rules, store
+from services.catalog.pipeline import InvalidModel, Pipeline, PipelineFailed
+from services.catalog.schemas import UploadCreate
+from services.catalog.settings import Settings
+
+log = logging.getLogger("petshore.catalog.uploads")
+
+
+async def start(s3: Any, settings: Settings, sku: str, body: UploadCreate) -> dict[str, Any]:
+    await store.get_product(sku)
+    if body.bytes > settings.model_upload_max_bytes:
+        raise TooLarge(
+            f"model files are limited to {settings.model_upload_max_bytes} bytes",
+            {"limit": settings.model_upload_max_bytes},
+        )
+    if body.content_type not in rules.ACCEPTED_MODEL_TYPES:
+        known = body.content_type in rules.CONTRACT_MODEL_TYPES
+        raise UnsupportedMediaType(
+            f"{body.content_type} uploads are not converted yet; upload a GLB"
+            if known
+            else f"{body.content_type} is not a 3D model type",
+            {"accepted": sorted(rules.ACCEPTED_MODEL_TYPES)},
+        )
+    upload_id = rules.new_upload_id()
+    key = rules.upload_key(upload_id, body.content_type)
+    await store.create_upload(
+        upload_id=upload_id,
+        sku=sku,
+        filename=body.filename,
+        content_type=body.content_type,
+        size=body.bytes,
+        key=key,
+    )
+    put_url = await modelfiles.presign_put(
+        s3, settings.models_bucket, key, body.content_type, rules.UPLOAD_URL_SECONDS
+    )
+    return {
+        "upload_id": upload_id,
+        "put_url": put_url,
+        "headers": {"Content-Type": body.content_type},
+        "expires_in": rules.UPLOAD_URL_SECONDS,
+    }
+
+
+async def complete(
+    s3: Any, settings: Settings, pipeline: Pipeline, sku: str, upload_id: str
+) -> dict[str, Any]:
+    upload = await store.get_upload(sku, upload_id)
+    if upload.status == "done":
+        return await store.get_product(sku)  # a retried complete: already published
+    size = await modelfiles.uploaded_size(s3, settings.models_bucket, upload.key)
+    if size is None:
+        raise InvalidRequest("nothing was uploaded to put_url yet", {"upload_id": upload_id})
+    if size > settings.model_upload_max_bytes:
+        raise TooLarge(f"model files are limited to {settings.model_upload_max_bytes} bytes")
+    if size != upload.declared_bytes:
+        raise InvalidRequest(
+            f"the upload has {size} bytes, not the {upload.declared_bytes} announced",
+            {"fields": ["bytes"]},
+        )
+    with tempfile.TemporaryDirectory(prefix="petshore-model-") as tmp:
+        source = Path(tmp) / f"original{rules.ACCEPTED_MODEL_TYPES[upload.content_type]}"
+        target = Path(tmp) / "optimised.glb"
+        await modelfiles.download(s3, settings.models_bucket, upload.key, source)
+        try:
+            result = await pipeline.optimise(source, target)
+        except InvalidModel as exc:
+            await store.finish_upload(upload_id, "failed", str(exc))
+            raise InvalidRequest(
+                "the file is not a valid 3D model", {"errors": exc.errors}
+            ) from exc
+        except PipelineFailed as exc:
+            log.error("model pipeline failed", extra={"upload_id": upload_id, "error": str(exc)})
+            await store.finish_upload(upload_id, "failed", str(exc))
+            raise Unavailable(f"the model could not be processed: {exc}") from exc
+        # Never publish something larger than what was sent.
+        best = target if result.output_bytes < result.input_bytes else source
+        key, published = await modelfiles.publish(s3, settings.models_bucket, best)
+    log.info(
+        "model published",
+        extra={
+            "sku": sku,
+            "key": key,
+            "bytes": published,
+            "original_bytes": size,
+            "steps": result.steps,
+        },
+    )
+    row = await store.set_model(
+        sku, glb_key=key, poster_key=None, size=published, original_size=size
+    )
+    await store.finish_upload(upload_id, "done")
+    return row

@@ -1,0 +1,105 @@
+"""The model upload lines of API.md: presigned PUT straight to S3, then `complete` validates,
+optimises and publishes under a content-addressed key; bad files leave the product as it was."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import ADMIN, assert_error, create_product, unique_sku
+
+MODELS = Path(__file__).resolve().parents[2] / "demo" / "models"
+
+
+def start_upload(gateway: httpx.Client, sku: str, size: int, **fields: object) -> httpx.Response:
+    body = {"filename": "model.glb", "content_type": "model/gltf-binary", "bytes": size, **fields}
+    return gateway.post(f"/api/catalog/products/{sku}/model-uploads", json=body, headers=ADMIN)
+
+
+def upload(gateway: httpx.Client, sku: str, data: bytes) -> httpx.Response:
+    started = start_upload(gateway, sku, len(data))
+    assert started.status_code == 201, started.text
+    ticket = started.json()
+    put = httpx.put(ticket["put_url"], content=data, headers=ticket["headers"], timeout=60)
+    assert put.status_code == 200, put.text
+    return gateway.post(
+        f"/api/catalog/products/{sku}/model-uploads/{ticket['upload_id']}/complete",
+        headers=ADMIN,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("name", ["Fox.glb", "Mixer.glb"])
+def test_a_glb_is_optimised_and_published(gateway: httpx.Client, name: str) -> None:
+    original = (MODELS / name).read_bytes()
+    product = create_product(gateway)
+    completed = upload(gateway, product["sku"], original)
+    assert completed.status_code == 200, completed.text
+    model = completed.json()["model"]
+    assert model["original_bytes"] == len(original)
+    assert model["bytes"] < len(original)
+    assert model["glb_url"].startswith("/models/") and model["glb_url"].endswith(".glb")
+    served = gateway.get(model["glb_url"])
+    assert served.status_code == 200
+    assert served.content[:4] == b"glTF"
+    assert len(served.content) == model["bytes"]
+    assert gateway.get(f"/api/catalog/products/{product['sku']}").json()["model"] == model
+
+
+def test_the_same_file_gets_the_same_immutable_key(gateway: httpx.Client) -> None:
+    data = (MODELS / "Fox.glb").read_bytes()
+    first, second = create_product(gateway), create_product(gateway)
+    a = upload(gateway, first["sku"], data).json()["model"]["glb_url"]
+    b = upload(gateway, second["sku"], data).json()["model"]["glb_url"]
+    assert a == b
+
+
+def test_an_invalid_file_is_a_400_and_keeps_the_current_model(gateway: httpx.Client) -> None:
+    product = create_product(gateway)
+    good = upload(gateway, product["sku"], (MODELS / "Fox.glb").read_bytes()).json()
+    for bad in (b"not a model at all", b"glTF" + b"\x02\x00\x00\x00" + b"\xff" * 64):
+        error = assert_error(upload(gateway, product["sku"], bad), 400, "invalid_request")
+        assert error["details"]["errors"]
+        assert gateway.get(f"/api/catalog/products/{product['sku']}").json() == good
+
+
+def test_upload_requests_are_checked(gateway: httpx.Client) -> None:
+    sku = create_product(gateway)["sku"]
+    assert_error(start_upload(gateway, sku, 300 * 1024 * 1024), 413, "too_large")
+    assert_error(
+        start_upload(gateway, sku, 10, content_type="image/png"), 415, "unsupported_media_type"
+    )
+    for bad in ({"bytes": 0}, {"bytes": "10"}, {"filename": "../../x.glb"}, {"filename": ""}):
+        assert_error(start_upload(gateway, sku, 10, **bad), 400, "invalid_request")
+    assert_error(start_upload(gateway, unique_sku(), 10), 404, "not_found")
+    unauthorised = gateway.post(
+        f"/api/catalog/products/{sku}/model-uploads",
+        json={"filename": "m.glb", "content_type": "model/gltf-binary", "bytes": 10},
+    )
+    assert_error(unauthorised, 401, "unauthorized")
+
+
+def test_complete_checks_what_was_uploaded(gateway: httpx.Client) -> None:
+    sku = create_product(gateway)["sku"]
+    assert_error(
+        gateway.post(f"/api/catalog/products/{sku}/model-uploads/up_nope/complete", headers=ADMIN),
+        404,
+        "not_found",
+    )
+    ticket = start_upload(gateway, sku, 100).json()
+    path = f"/api/catalog/products/{sku}/model-uploads/{ticket['upload_id']}/complete"
+    assert_error(gateway.post(path, headers=ADMIN), 400, "invalid_request")  # nothing PUT yet
+    httpx.put(ticket["put_url"], content=b"x" * 50, headers=ticket["headers"])
+    error = assert_error(gateway.post(path, headers=ADMIN), 400, "invalid_request")
+    assert error["details"]["fields"] == ["bytes"]
+    other = create_product(gateway)["sku"]
+    assert_error(
+        gateway.post(
+            f"/api/catalog/products/{other}/model-uploads/{ticket['upload_id']}/complete",
+            headers=ADMIN,
+        ),
+        404,
+        "not_found",
+    )
