@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import struct
 import sys
 import tempfile
 from pathlib import Path
@@ -30,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from devstack.emulator import Emulator  # noqa: E402
 from devstack.processes import free_port, run_command  # noqa: E402
+from devstack.samples import tiny_glb  # noqa: E402
 from devstack.stack import Stack, StackConfig  # noqa: E402
 from petshore.contract import CATALOG, ORDERS, SERVICES  # noqa: E402
 
@@ -50,35 +50,6 @@ POSTER_VISIBLE = """() => {
   const poster = v && v.shadowRoot && v.shadowRoot.querySelector('.slot.poster');
   return !!poster && getComputedStyle(poster).opacity !== '0' && !!v.poster;
 }"""
-
-
-def tiny_glb() -> bytes:
-    """A valid GLB holding one triangle: the least a model can cost."""
-    positions = struct.pack("<9f", 0, 0, 0, 1, 0, 0, 0, 1, 0)
-    gltf = {
-        "asset": {"version": "2.0"},
-        "scene": 0,
-        "scenes": [{"nodes": [0]}],
-        "nodes": [{"mesh": 0}],
-        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
-        "buffers": [{"byteLength": len(positions)}],
-        "bufferViews": [{"buffer": 0, "byteOffset": 0, "byteLength": len(positions)}],
-        "accessors": [
-            {
-                "bufferView": 0,
-                "componentType": 5126,
-                "count": 3,
-                "type": "VEC3",
-                "min": [0, 0, 0],
-                "max": [1, 1, 0],
-            }
-        ],
-    }
-    text = json.dumps(gltf, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 4)
-    chunks = struct.pack("<I4s", len(text), b"JSON") + text
-    chunks += struct.pack("<I4s", len(positions), b"BIN\x00") + positions
-    return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
 
 
 def add_tiny_product(folder: Path, env: dict[str, str]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,9 @@ class Pipeline:
             try:
                 out, err = await asyncio.wait_for(process.communicate(), self.timeout)
             except TimeoutError as exc:
-                process.send_signal(signal.SIGKILL)
+                # The whole process group: nothing it started may keep running (or keep the
+                # pipes open) after the deadline.
+                os.killpg(process.pid, signal.SIGKILL)
                 await process.wait()
                 raise PipelineFailed(f"processing took longer than {self.timeout:.0f} s") from exc
         return parse_report(process.returncode, out, err)
