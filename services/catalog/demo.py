@@ -21,13 +21,18 @@ from services.catalog.schemas import ProductCreate
 from services.catalog.settings import Settings
 
 
-async def _publish_model(s3: Any, settings: Settings, sku: str, glb: Path) -> None:
-    """Through the same pipeline as an upload: the demo shows what shops will get."""
+async def _publish_model(
+    s3: Any, settings: Settings, sku: str, glb: Path, *, optimise: bool
+) -> None:
+    """Through the same pipeline as an upload, so the demo shows what shops will get; a
+    catalog file may ask for the original as it is (the page-load benchmark compares both)."""
     pipeline = Pipeline(settings.pipeline_node, settings.pipeline_timeout, 1)
     with tempfile.TemporaryDirectory(prefix="petshore-demo-") as tmp:
-        target = Path(tmp) / "optimised.glb"
-        result = await pipeline.optimise(glb, target)
-        best = target if result.output_bytes < result.input_bytes else glb
+        best = glb
+        if optimise:
+            target = Path(tmp) / "optimised.glb"
+            result = await pipeline.optimise(glb, target)
+            best = target if result.output_bytes < result.input_bytes else glb
         key, size = await modelfiles.publish(s3, settings.models_bucket, best)
     await store.set_model(
         sku, glb_key=key, poster_key=None, size=size, original_size=glb.stat().st_size
@@ -54,7 +59,11 @@ async def load_demo(settings: Settings, path: Path = DEMO_FILE) -> int:
                 created += 1
                 if entry.get("model"):
                     await _publish_model(
-                        s3, settings, entry["sku"], path.parent / "models" / entry["model"]
+                        s3,
+                        settings,
+                        entry["sku"],
+                        path.parent / "models" / entry["model"],
+                        optimise=entry.get("optimise", True),
                     )
     finally:
         await Tortoise.close_connections()
