@@ -90,10 +90,14 @@ def product_view(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-# What the pipeline turns into a published model today. The contract also names OBJ, glTF
-# with its files and zip archives; they are refused with 415 until the pipeline converts them.
-ACCEPTED_MODEL_TYPES = {"model/gltf-binary": ".glb"}
-CONTRACT_MODEL_TYPES = {"model/gltf-binary", "model/obj", "model/gltf+json", "application/zip"}
+# The upload types of the contract, and the name the upload is kept under while processed.
+# A zip holds a .glb, a .gltf with its files, or an .obj with its .mtl and textures.
+ACCEPTED_MODEL_TYPES = {
+    "model/gltf-binary": ".glb",
+    "model/gltf+json": ".gltf",
+    "model/obj": ".obj",
+    "application/zip": ".zip",
+}
 UPLOAD_URL_SECONDS = 3600
 
 

@@ -1,17 +1,18 @@
 """3D model uploads: the file goes from the client straight to S3 with a presigned PUT;
-`complete` streams it to a temporary file, has the pipeline validate and optimise it, and
-publishes the result under a content-addressed key. A file that fails leaves the product's
-current model as it was."""
+`complete` streams it to a temporary file, unpacks a zip, converts OBJ, has the pipeline
+validate and optimise it, and publishes the result under a content-addressed key. A file
+that fails leaves the product's current model as it was."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from petshore.errors import InvalidRequest, TooLarge, Unavailable, UnsupportedMediaType
-from services.catalog import modelfiles, rules, store
+from services.catalog import archives, modelfiles, rules, store
 from services.catalog.pipeline import InvalidModel, Pipeline, PipelineFailed
 from services.catalog.schemas import UploadCreate
 from services.catalog.settings import Settings
@@ -27,11 +28,8 @@ async def start(s3: Any, settings: Settings, sku: str, body: UploadCreate) -> di
             {"limit": settings.model_upload_max_bytes},
         )
     if body.content_type not in rules.ACCEPTED_MODEL_TYPES:
-        known = body.content_type in rules.CONTRACT_MODEL_TYPES
         raise UnsupportedMediaType(
-            f"{body.content_type} uploads are not converted yet; upload a GLB"
-            if known
-            else f"{body.content_type} is not a 3D model type",
+            f"{body.content_type} is not a 3D model type this shop takes",
             {"accepted": sorted(rules.ACCEPTED_MODEL_TYPES)},
         )
     upload_id = rules.new_upload_id()
@@ -55,6 +53,18 @@ async def start(s3: Any, settings: Settings, sku: str, body: UploadCreate) -> di
     }
 
 
+async def _as_gltf(pipeline: Pipeline, upload: Path, work: Path) -> Path:
+    """The upload as a .glb or .gltf the optimiser reads: unpacked, and converted from OBJ."""
+    model = upload
+    if upload.suffix == ".zip":
+        model = await asyncio.to_thread(archives.unpack, upload, work / "unpacked")
+    if model.suffix.lower() == ".obj":
+        converted = work / "converted.glb"
+        await pipeline.convert_obj(model, converted)
+        return converted
+    return model
+
+
 async def complete(
     s3: Any, settings: Settings, pipeline: Pipeline, sku: str, upload_id: str
 ) -> dict[str, Any]:
@@ -72,23 +82,30 @@ async def complete(
             {"fields": ["bytes"]},
         )
     with tempfile.TemporaryDirectory(prefix="petshore-model-") as tmp:
-        source = Path(tmp) / f"original{rules.ACCEPTED_MODEL_TYPES[upload.content_type]}"
-        target = Path(tmp) / "optimised.glb"
-        await modelfiles.download(s3, settings.models_bucket, upload.key, source)
+        work = Path(tmp)
+        download = work / f"upload{rules.ACCEPTED_MODEL_TYPES[upload.content_type]}"
+        target = work / "optimised.glb"
+        await modelfiles.download(s3, settings.models_bucket, upload.key, download)
         try:
-            result = await pipeline.optimise(source, target)
+            model = await _as_gltf(pipeline, download, work)
+            result = await pipeline.optimise(model, target)
         except InvalidModel as exc:
             await store.finish_upload(upload_id, "failed", str(exc))
             raise InvalidRequest(
                 "the file is not a valid 3D model", {"errors": exc.errors}
             ) from exc
+        except (InvalidRequest, TooLarge) as exc:
+            await store.finish_upload(upload_id, "failed", exc.message)
+            raise
         except PipelineFailed as exc:
             log.error("model pipeline failed", extra={"upload_id": upload_id, "error": str(exc)})
             await store.finish_upload(upload_id, "failed", str(exc))
             raise Unavailable(f"the model could not be processed: {exc}") from exc
-        # Never publish something larger than what was sent.
-        best = target if result.output_bytes < result.input_bytes else source
-        key, published = await modelfiles.publish(s3, settings.models_bucket, best)
+        # Never publish something larger than a GLB that was sent.
+        keep_original = model.suffix == ".glb" and result.output_bytes >= result.input_bytes
+        key, published = await modelfiles.publish(
+            s3, settings.models_bucket, model if keep_original else target
+        )
     log.info(
         "model published",
         extra={

@@ -3,14 +3,31 @@ optimises and publishes under a content-addressed key; bad files leave the produ
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import httpx
 import pytest
+import trimesh
+from trimesh.exchange.gltf import export_gltf
 
 from tests.helpers import ADMIN, assert_error, create_product, unique_sku
 
 MODELS = Path(__file__).resolve().parents[2] / "demo" / "models"
+
+
+def zipped(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def tree_as_gltf(embed: bool) -> dict[str, bytes]:
+    scene = trimesh.load(str(MODELS / "kenney-tree" / "tree.obj"), force="scene")
+    return {name: bytes(data) for name, data in export_gltf(scene, embed_buffers=embed).items()}
 
 
 def start_upload(gateway: httpx.Client, sku: str, size: int, **fields: object) -> httpx.Response:
@@ -18,8 +35,10 @@ def start_upload(gateway: httpx.Client, sku: str, size: int, **fields: object) -
     return gateway.post(f"/api/catalog/products/{sku}/model-uploads", json=body, headers=ADMIN)
 
 
-def upload(gateway: httpx.Client, sku: str, data: bytes) -> httpx.Response:
-    started = start_upload(gateway, sku, len(data))
+def upload(
+    gateway: httpx.Client, sku: str, data: bytes, content_type: str = "model/gltf-binary"
+) -> httpx.Response:
+    started = start_upload(gateway, sku, len(data), content_type=content_type)
     assert started.status_code == 201, started.text
     ticket = started.json()
     put = httpx.put(ticket["put_url"], content=data, headers=ticket["headers"], timeout=60)
@@ -46,6 +65,68 @@ def test_a_glb_is_optimised_and_published(gateway: httpx.Client, name: str) -> N
     assert served.content[:4] == b"glTF"
     assert len(served.content) == model["bytes"]
     assert gateway.get(f"/api/catalog/products/{product['sku']}").json()["model"] == model
+
+
+TREE = MODELS / "kenney-tree"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "make"),
+    [
+        ("model/obj", lambda: (TREE / "tree.obj").read_bytes()),
+        ("model/gltf+json", lambda: tree_as_gltf(embed=True)["model.gltf"]),
+        (
+            "application/zip",
+            lambda: zipped(
+                {
+                    "tree/tree.obj": (TREE / "tree.obj").read_bytes(),
+                    "tree/tree.mtl": (TREE / "tree.mtl").read_bytes(),
+                }
+            ),
+        ),
+        ("application/zip", lambda: zipped(tree_as_gltf(embed=False))),
+        ("application/zip", lambda: zipped({"fox.glb": (MODELS / "Fox.glb").read_bytes()})),
+    ],
+    ids=["obj", "gltf", "zip-obj-mtl", "zip-gltf-bins", "zip-glb"],
+)
+def test_other_formats_are_converted_to_an_optimised_glb(
+    gateway: httpx.Client, content_type: str, make: object
+) -> None:
+    data = make()  # type: ignore[operator]
+    product = create_product(gateway)
+    completed = upload(gateway, product["sku"], data, content_type)
+    assert completed.status_code == 200, completed.text
+    model = completed.json()["model"]
+    assert model["original_bytes"] == len(data)
+    served = gateway.get(model["glb_url"])
+    assert served.content[:4] == b"glTF"
+    assert len(served.content) == model["bytes"]
+
+
+def test_hostile_archives_are_refused(gateway: httpx.Client) -> None:
+    product = create_product(gateway)
+    for data in (
+        zipped({"../../escape.obj": b"v 0 0 0"}),
+        zipped({"a.obj": b"v 0 0 0", "b.obj": b"v 1 1 1"}),
+        zipped({"m.obj": b"v 0 0 0", "payload.exe": b"MZ"}),
+        b"not a zip",
+    ):
+        assert_error(
+            upload(gateway, product["sku"], data, "application/zip"), 400, "invalid_request"
+        )
+    bomb = zipped({"m.obj": b"\0" * (30 * 1024 * 1024)})
+    assert_error(upload(gateway, product["sku"], bomb, "application/zip"), 413, "too_large")
+    assert gateway.get(f"/api/catalog/products/{product['sku']}").json()["model"] is None
+
+
+def test_an_obj_with_no_geometry_is_a_400(gateway: httpx.Client) -> None:
+    product = create_product(gateway)
+    error = assert_error(
+        upload(gateway, product["sku"], b"# just a comment\n", "model/obj"),
+        400,
+        "invalid_request",
+    )
+    assert error["details"]["errors"]
 
 
 def test_the_same_file_gets_the_same_immutable_key(gateway: httpx.Client) -> None:

@@ -8,11 +8,13 @@ import asyncio
 import json
 import os
 import signal
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 SCRIPT = Path(__file__).resolve().parent / "optimize.mjs"
+CONVERTER = "services.catalog.pipeline.convert"
 NODE_HEAP_MB = 2048
 
 
@@ -48,14 +50,10 @@ class Pipeline:
             self._slots = asyncio.Semaphore(self.workers)
         return self._slots
 
-    async def optimise(self, source: Path, target: Path) -> Optimised:
+    async def _run(self, *command: str) -> tuple[int | None, bytes, bytes]:
         async with self._semaphore():
             process = await asyncio.create_subprocess_exec(
-                self.node,
-                f"--max-old-space-size={NODE_HEAP_MB}",
-                str(SCRIPT),
-                str(source),
-                str(target),
+                *command,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
@@ -68,7 +66,23 @@ class Pipeline:
                 os.killpg(process.pid, signal.SIGKILL)
                 await process.wait()
                 raise PipelineFailed(f"processing took longer than {self.timeout:.0f} s") from exc
-        return parse_report(process.returncode, out, err)
+        return process.returncode, out, err
+
+    async def convert_obj(self, source: Path, target: Path) -> None:
+        """OBJ (+MTL, textures) to GLB, in a Python process of its own."""
+        parse_report(*await self._run(sys.executable, "-m", CONVERTER, str(source), str(target)))
+
+    async def optimise(self, source: Path, target: Path) -> Optimised:
+        """Validate a .glb or .gltf (with its files beside it) and write the optimised GLB."""
+        return parse_report(
+            *await self._run(
+                self.node,
+                f"--max-old-space-size={NODE_HEAP_MB}",
+                str(SCRIPT),
+                str(source),
+                str(target),
+            )
+        )
 
 
 def parse_report(returncode: int | None, out: bytes, err: bytes) -> Optimised:
@@ -77,7 +91,9 @@ def parse_report(returncode: int | None, out: bytes, err: bytes) -> Optimised:
     except (ValueError, IndexError) as exc:
         raise PipelineFailed(f"the pipeline crashed: {err.decode()[-500:]}") from exc
     if report.get("ok") and returncode == 0:
-        return Optimised(report["input_bytes"], report["output_bytes"], report["steps"])
+        return Optimised(
+            report.get("input_bytes", 0), report.get("output_bytes", 0), report.get("steps", [])
+        )
     if report.get("reason") == "invalid":
         raise InvalidModel(list(report.get("errors") or ["not a valid glTF model"]))
     raise PipelineFailed("; ".join(report.get("errors") or ["the pipeline failed"]))

@@ -1,14 +1,15 @@
-// node optimize.mjs <input.glb> <output.glb> [--texture-size N]
+// node optimize.mjs <input.glb|input.gltf> <output.glb> [--texture-size N]
 //
-// Validates a GLB with the Khronos glTF validator, then optimises it: an ordered list of
+// Validates a GLB, or a .gltf with its files beside it, with the Khronos glTF validator, then optimises it: an ordered list of
 // glTF-Transform steps, each timed, with bytes in and out. Prints one JSON object on stdout:
 //   {"ok": true, "input_bytes", "output_bytes", "steps": [...], "warnings": n}
 //   {"ok": false, "reason": "invalid", "errors": [...]}          (exit code 2)
 // Mesh simplification is left out on purpose: it streaks shiny surfaces.
 import { readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, resolve, sep } from 'node:path';
 import { Logger, NodeIO } from '@gltf-transform/core';
 import { ALL_EXTENSIONS } from '@gltf-transform/extensions';
-import { dedup, meshopt, prune, resample, textureCompress, weld } from '@gltf-transform/functions';
+import { dedup, meshopt, prune, resample, textureCompress, unpartition, weld } from '@gltf-transform/functions';
 import validator from 'gltf-validator';
 import { MeshoptDecoder, MeshoptEncoder } from 'meshoptimizer';
 import sharp from 'sharp';
@@ -27,13 +28,26 @@ function parseArgs(argv) {
   return { input, output, ...options };
 }
 
-async function validate(bytes) {
+// A .gltf's buffers and images may only be files in its own folder: never a path outside
+// it, never a URL.
+function resources(path) {
+  const folder = resolve(dirname(path));
+  return async (uri) => {
+    const file = resolve(folder, decodeURIComponent(uri));
+    if (/^[a-z]+:/i.test(uri) || !file.startsWith(folder + sep)) {
+      throw new Error(`resource ${uri} is outside the model's folder`);
+    }
+    return new Uint8Array(await readFile(file));
+  };
+}
+
+async function validate(bytes, path) {
   let report;
   try {
     report = await validator.validateBytes(new Uint8Array(bytes), {
+      uri: basename(path),
       maxIssues: MAX_VALIDATION_ISSUES,
-      // Resources of a GLB are inside it; anything else is refused, never fetched.
-      externalResourceFunction: (uri) => Promise.reject(new Error(`external resource ${uri}`)),
+      externalResourceFunction: resources(path),
     });
   } catch (error) {
     return { errors: [String(error.message || error)], warnings: 0 };
@@ -45,10 +59,11 @@ async function validate(bytes) {
   return { errors, warnings: report.issues.numWarnings };
 }
 
-// The pipeline: order matters. Structure first (dedup, prune, weld), then textures, and
+// The pipeline: order matters. Structure first (buffers, dedup, prune, weld), then textures, and
 // compression last, because meshopt quantises and reorders the finished geometry.
 function steps({ textureSize }) {
   return [
+    ['unpartition', unpartition()], // a GLB holds one buffer; a .gltf may bring several
     ['dedup', dedup()],
     ['prune', prune({ keepExtras: true })],
     ['weld', weld()],
@@ -61,7 +76,7 @@ function steps({ textureSize }) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const bytes = await readFile(args.input);
-  const { errors, warnings } = await validate(bytes);
+  const { errors, warnings } = await validate(bytes, args.input);
   if (errors.length) {
     process.stdout.write(JSON.stringify({ ok: false, reason: 'invalid', errors }) + '\n');
     process.exit(2);
@@ -71,7 +86,9 @@ async function main() {
   const io = new NodeIO()
     .registerExtensions(ALL_EXTENSIONS)
     .registerDependencies({ 'meshopt.decoder': MeshoptDecoder, 'meshopt.encoder': MeshoptEncoder });
-  const document = await io.readBinary(new Uint8Array(bytes));
+  const document = args.input.toLowerCase().endsWith('.gltf')
+    ? await io.read(args.input)
+    : await io.readBinary(new Uint8Array(bytes));
   // stdout carries the report; the library's notes go to stderr, and only warnings.
   document.setLogger(new Logger(Logger.Verbosity.WARN));
   const report = [];
