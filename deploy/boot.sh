@@ -20,10 +20,14 @@ chgrp petshore "/etc/petshore/$service.env" && chmod 0640 "/etc/petshore/$servic
 
 python3.11 -m venv /opt/petshore/venv
 /opt/petshore/venv/bin/pip install --quiet --no-deps -r "$app/requirements.lock"
+browsers=/opt/petshore/browsers
 if [ "$service" = catalog ]; then
-  # The model pipeline runs in Node.js (glTF-Transform, the Khronos validator, sharp).
-  dnf install -y -q nodejs npm
+  # The model pipeline runs in Node.js (glTF-Transform, the Khronos validator, sharp), and
+  # renders posters in headless Chromium: Playwright's build, with the libraries it needs.
+  dnf install -y -q nodejs npm nss atk at-spi2-atk cups-libs libdrm libxkbcommon \
+    libXcomposite libXdamage libXrandr libXfixes mesa-libgbm pango alsa-lib
   (cd "$app/services/catalog/pipeline" && npm ci --omit=dev --no-audit --no-fund)
+  PLAYWRIGHT_BROWSERS_PATH=$browsers /opt/petshore/venv/bin/python -m playwright install chromium
 fi
 
 cat > "/etc/systemd/system/petshore-$service.service" <<UNIT
@@ -36,6 +40,7 @@ Wants=network-online.target
 User=petshore
 WorkingDirectory=$app
 EnvironmentFile=/etc/petshore/$service.env
+Environment=PLAYWRIGHT_BROWSERS_PATH=$browsers
 ExecStart=/opt/petshore/venv/bin/python -m deploy.run $service
 Restart=on-failure
 RestartSec=5

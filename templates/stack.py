@@ -79,6 +79,8 @@ def _environment(
         env[Env.DB_MASTER_SECRET_ARN] = data.master_secret_arn
     if MODELS_BUCKET in service.stores:
         env[Env.MODELS_BUCKET] = Ref(buckets.models)
+        # Posters render in the Chromium that deploy/boot.sh installs with Playwright.
+        env[Env.POSTER_CHROMIUM] = ""
     if CARTS_TABLE in service.stores:
         env[Env.CARTS_TABLE] = Ref(data.carts_table)
     peers = {"catalog": Env.CATALOG_URL, "cart": Env.CART_URL}

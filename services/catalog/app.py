@@ -11,9 +11,8 @@ from tortoise.exceptions import DBConnectionError, OperationalError
 from petshore.aws import open_client
 from petshore.db import ping, register_database, tortoise_config
 from petshore.web import health_blueprint, setup_common
-from services.catalog.pipeline import Pipeline
 from services.catalog.routes import products
-from services.catalog.settings import Settings
+from services.catalog.settings import Settings, make_pipeline
 
 PACKAGE = "services.catalog"
 
@@ -32,9 +31,7 @@ def create_app(settings: Settings | None = None) -> Sanic:
     )
     register_database(app, tortoise_config(settings.database_url, PACKAGE))
     app.config.RESPONSE_TIMEOUT = settings.pipeline_timeout + 10
-    app.ctx.pipeline = Pipeline(
-        settings.pipeline_node, settings.pipeline_timeout, settings.pipeline_workers
-    )
+    app.ctx.pipeline = make_pipeline(settings)
 
     @app.before_server_start
     async def open_aws(app: Sanic) -> None:

@@ -14,11 +14,11 @@ from petshore.aws import open_client
 from petshore.db import tortoise_config
 from petshore.demo import DEMO_FILE, demo_products
 from petshore.errors import NotFound
-from services.catalog import modelfiles, store
+from services.catalog import store
 from services.catalog.app import PACKAGE
-from services.catalog.pipeline import Pipeline
+from services.catalog.publishing import publish_model
 from services.catalog.schemas import ProductCreate
-from services.catalog.settings import Settings
+from services.catalog.settings import Settings, make_pipeline
 
 
 async def _publish_model(
@@ -26,16 +26,21 @@ async def _publish_model(
 ) -> None:
     """Through the same pipeline as an upload, so the demo shows what shops will get; a
     catalog file may ask for the original as it is (the page-load benchmark compares both)."""
-    pipeline = Pipeline(settings.pipeline_node, settings.pipeline_timeout, 1)
     with tempfile.TemporaryDirectory(prefix="petshore-demo-") as tmp:
-        best = glb
-        if optimise:
-            target = Path(tmp) / "optimised.glb"
-            result = await pipeline.optimise(glb, target)
-            best = target if result.output_bytes < result.input_bytes else glb
-        key, size = await modelfiles.publish(s3, settings.models_bucket, best)
+        published = await publish_model(
+            s3,
+            settings.models_bucket,
+            make_pipeline(settings, workers=1),
+            glb,
+            Path(tmp),
+            optimise=optimise,
+        )
     await store.set_model(
-        sku, glb_key=key, poster_key=None, size=size, original_size=glb.stat().st_size
+        sku,
+        glb_key=published.glb_key,
+        poster_key=published.poster_key,
+        size=published.size,
+        original_size=glb.stat().st_size,
     )
 
 

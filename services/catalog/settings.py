@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from petshore.contract import Env, models_bucket_name
 from petshore.settings import CommonSettings, env_float, env_int, env_str
+from services.catalog.pipeline import Pipeline
 
 DEFAULT_DATABASE_URL = "sqlite://var/catalog.sqlite3"
 DEFAULT_MODEL_UPLOAD_MAX_BYTES = 200 * 1024 * 1024
@@ -20,6 +22,7 @@ class Settings:
     pipeline_node: str
     pipeline_timeout: float
     pipeline_workers: int
+    poster_chromium: str
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -35,4 +38,15 @@ class Settings:
             # `complete` answers within CloudFront's 60 s origin read timeout.
             pipeline_timeout=env_float(Env.MODEL_PIPELINE_TIMEOUT_SECONDS, 50.0),
             pipeline_workers=env_int(Env.MODEL_PIPELINE_WORKERS, 1, minimum=1),
+            # Debian's Chromium where there is one; set it empty to use Playwright's own.
+            poster_chromium=os.environ.get(Env.POSTER_CHROMIUM, "/usr/bin/chromium"),
         )
+
+
+def make_pipeline(settings: Settings, workers: int | None = None) -> Pipeline:
+    return Pipeline(
+        settings.pipeline_node,
+        settings.pipeline_timeout,
+        workers or settings.pipeline_workers,
+        settings.poster_chromium,
+    )

@@ -14,6 +14,7 @@ from typing import Any
 from petshore.errors import InvalidRequest, TooLarge, Unavailable, UnsupportedMediaType
 from services.catalog import archives, modelfiles, rules, store
 from services.catalog.pipeline import InvalidModel, Pipeline, PipelineFailed
+from services.catalog.publishing import publish_model
 from services.catalog.schemas import UploadCreate
 from services.catalog.settings import Settings
 
@@ -84,11 +85,10 @@ async def complete(
     with tempfile.TemporaryDirectory(prefix="petshore-model-") as tmp:
         work = Path(tmp)
         download = work / f"upload{rules.ACCEPTED_MODEL_TYPES[upload.content_type]}"
-        target = work / "optimised.glb"
         await modelfiles.download(s3, settings.models_bucket, upload.key, download)
         try:
             model = await _as_gltf(pipeline, download, work)
-            result = await pipeline.optimise(model, target)
+            published = await publish_model(s3, settings.models_bucket, pipeline, model, work)
         except InvalidModel as exc:
             await store.finish_upload(upload_id, "failed", str(exc))
             raise InvalidRequest(
@@ -101,23 +101,23 @@ async def complete(
             log.error("model pipeline failed", extra={"upload_id": upload_id, "error": str(exc)})
             await store.finish_upload(upload_id, "failed", str(exc))
             raise Unavailable(f"the model could not be processed: {exc}") from exc
-        # Never publish something larger than a GLB that was sent.
-        keep_original = model.suffix == ".glb" and result.output_bytes >= result.input_bytes
-        key, published = await modelfiles.publish(
-            s3, settings.models_bucket, model if keep_original else target
-        )
     log.info(
         "model published",
         extra={
             "sku": sku,
-            "key": key,
-            "bytes": published,
+            "key": published.glb_key,
+            "poster": published.poster_key,
+            "bytes": published.size,
             "original_bytes": size,
-            "steps": result.steps,
+            "steps": published.steps,
         },
     )
     row = await store.set_model(
-        sku, glb_key=key, poster_key=None, size=published, original_size=size
+        sku,
+        glb_key=published.glb_key,
+        poster_key=published.poster_key,
+        size=published.size,
+        original_size=size,
     )
     await store.finish_upload(upload_id, "done")
     return row

@@ -31,6 +31,8 @@ def test_demo_catalog_is_loaded_with_models(gateway: httpx.Client) -> None:
     assert model.status_code == 200
     assert model.content[:4] == b"glTF"
     assert len(model.content) == fox["model"]["bytes"]
+    assert fox["model"]["poster_url"].endswith(".webp")
+    assert gateway.get(fox["model"]["poster_url"]).content[8:12] == b"WEBP"
 
 
 def test_list_defaults_to_24_and_pages_with_a_cursor(gateway: httpx.Client) -> None:

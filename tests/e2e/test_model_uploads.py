@@ -65,6 +65,10 @@ def test_a_glb_is_optimised_and_published(gateway: httpx.Client, name: str) -> N
     assert served.content[:4] == b"glTF"
     assert len(served.content) == model["bytes"]
     assert gateway.get(f"/api/catalog/products/{product['sku']}").json()["model"] == model
+    poster = gateway.get(model["poster_url"])
+    assert poster.status_code == 200
+    assert poster.headers["Content-Type"] == "image/webp"
+    assert poster.content[:4] == b"RIFF" and poster.content[8:12] == b"WEBP"
 
 
 TREE = MODELS / "kenney-tree"

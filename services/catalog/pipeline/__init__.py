@@ -15,6 +15,8 @@ from typing import Any
 
 SCRIPT = Path(__file__).resolve().parent / "optimize.mjs"
 CONVERTER = "services.catalog.pipeline.convert"
+RENDERER = "services.catalog.pipeline.render"
+POSTER_SIZE = 800
 NODE_HEAP_MB = 2048
 
 
@@ -42,6 +44,7 @@ class Pipeline:
     node: str
     timeout: float
     workers: int
+    chromium: str = ""  # empty: the Chromium that Playwright installed
     _slots: asyncio.Semaphore | None = None
 
     def _semaphore(self) -> asyncio.Semaphore:
@@ -71,6 +74,22 @@ class Pipeline:
     async def convert_obj(self, source: Path, target: Path) -> None:
         """OBJ (+MTL, textures) to GLB, in a Python process of its own."""
         parse_report(*await self._run(sys.executable, "-m", CONVERTER, str(source), str(target)))
+
+    async def render_poster(self, model: Path, target: Path) -> None:
+        """A WebP picture of the model as the storefront's viewer shows it."""
+        parse_report(
+            *await self._run(
+                sys.executable,
+                "-m",
+                RENDERER,
+                str(model),
+                str(target),
+                "--size",
+                str(POSTER_SIZE),
+                "--chromium",
+                self.chromium,
+            )
+        )
 
     async def optimise(self, source: Path, target: Path) -> Optimised:
         """Validate a .glb or .gltf (with its files beside it) and write the optimised GLB."""

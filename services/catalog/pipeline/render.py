@@ -1,0 +1,106 @@
+"""`python -m services.catalog.pipeline.render <model.glb> <out.webp> [--size N]`: a picture of
+a model as the storefront shows it — the same <model-viewer>, in headless Chromium, from the
+pipeline's own npm packages — served from a throwaway local web server that only this
+process knows. Used for posters now, and for measuring what optimisation does to a model."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import shutil
+import sys
+import tempfile
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+HERE = Path(__file__).resolve().parent
+VIEWER = HERE / "node_modules" / "@google" / "model-viewer" / "dist" / "model-viewer-umd.min.js"
+MESHOPT = HERE / "node_modules" / "meshoptimizer" / "meshopt_decoder.cjs"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--ignore-gpu-blocklist",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<style>html,body{margin:0;background:#fff}model-viewer{width:%(size)dpx;height:%(size)dpx}</style>
+<link rel="icon" href="data:,"></head><body>
+<script src="model-viewer.js"></script>
+<script>customElements.whenDefined('model-viewer').then(() => {
+  customElements.get('model-viewer').meshoptDecoderLocation = 'meshopt_decoder.js';
+  const v = document.createElement('model-viewer');
+  v.setAttribute('src', 'model.glb');
+  v.setAttribute('shadow-intensity', '1');
+  v.setAttribute('interaction-prompt', 'none');
+  document.body.append(v);
+});</script></body></html>"""
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def render(model: Path, target: Path, size: int, chromium: str | None) -> None:
+    """`chromium`: the browser's path, or None for the one Playwright installed."""
+    with tempfile.TemporaryDirectory(prefix="petshore-render-") as tmp:
+        site = Path(tmp)
+        shutil.copy(model, site / "model.glb")
+        shutil.copy(VIEWER, site / "model-viewer.js")
+        shutil.copy(MESHOPT, site / "meshopt_decoder.js")
+        (site / "index.html").write_text(PAGE % {"size": size})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(site)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": size, "height": size})
+                page.goto(f"http://127.0.0.1:{server.server_port}/index.html")
+                page.wait_for_function(
+                    "() => { const v = document.querySelector('model-viewer');"
+                    " return v && v.loaded && v.modelIsVisible; }",
+                    timeout=60_000,
+                )
+                data = page.evaluate(
+                    """async () => {
+                      const blob = await document.querySelector('model-viewer')
+                        .toBlob({mimeType: 'image/webp', qualityArgument: 0.85});
+                      const bytes = new Uint8Array(await blob.arrayBuffer());
+                      let text = '';
+                      for (const b of bytes) text += String.fromCharCode(b);
+                      return btoa(text);
+                    }"""
+                )
+                browser.close()
+        finally:
+            server.shutdown()
+    target.write_bytes(base64.b64decode(data))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("model", type=Path)
+    parser.add_argument("target", type=Path)
+    parser.add_argument("--size", type=int, default=800)
+    parser.add_argument("--chromium", default="")
+    args = parser.parse_args(argv)
+    try:
+        render(args.model, args.target, args.size, args.chromium or None)
+    except Exception as exc:  # a model the viewer cannot show, or no browser: say which
+        print(json.dumps({"ok": False, "reason": "error", "errors": [f"render: {exc}"]}))
+        return 1
+    print(json.dumps({"ok": True}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,47 @@
+"""From a model file to what the storefront shows: the optimised GLB and its poster, both
+under content-addressed keys. Shared by uploads and the demo catalog."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from services.catalog import modelfiles
+from services.catalog.pipeline import Pipeline, PipelineFailed
+
+log = logging.getLogger("petshore.catalog.publishing")
+
+
+@dataclass(frozen=True)
+class Published:
+    glb_key: str
+    poster_key: str | None
+    size: int
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def publish_model(
+    s3: Any, bucket: str, pipeline: Pipeline, model: Path, work: Path, *, optimise: bool = True
+) -> Published:
+    """Validate, optimise and publish `model` (.glb or .gltf), then its poster. Raises the
+    pipeline's InvalidModel/PipelineFailed before anything is published."""
+    best, steps = model, []
+    if optimise:
+        target = work / "optimised.glb"
+        result = await pipeline.optimise(model, target)
+        steps = result.steps
+        # A GLB that optimisation would not shrink is published as it came.
+        keep = model.suffix == ".glb" and result.output_bytes >= result.input_bytes
+        best = model if keep else target
+    glb_key, size = await modelfiles.publish(s3, bucket, best)
+    poster_key = None
+    poster = work / "poster.webp"
+    try:
+        await pipeline.render_poster(best, poster)
+        poster_key, _ = await modelfiles.publish(s3, bucket, poster)
+    except PipelineFailed as exc:
+        # The model is what shoppers came for: publish it, and say why the poster is missing.
+        log.warning("no poster for the model", extra={"key": glb_key, "error": str(exc)})
+    return Published(glb_key, poster_key, size, steps)
