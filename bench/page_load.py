@@ -35,20 +35,11 @@ from devstack.samples import tiny_glb  # noqa: E402
 from devstack.stack import Stack, StackConfig  # noqa: E402
 from petshore.contract import CATALOG, ORDERS, SERVICES  # noqa: E402
 from petshore.demo import DEMO_FILE, demo_products  # noqa: E402
+from services.catalog.pipeline.render import CHROMIUM_ARGS  # noqa: E402
 
 DOWN_BPS, UP_BPS, RTT_MS = 1_600_000, 750_000, 150
 TINY_SKU = "PS-BENCH-TINY"
 ORIGINAL_PREFIX = "ORIG-"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--ignore-gpu-blocklist",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 POSTER_VISIBLE = """() => {
   const img = document.querySelector('.stage img.poster');
   if (img && img.complete && img.naturalWidth > 0) return true;

@@ -12,21 +12,10 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from devstack.stack import Stack
+from services.catalog.pipeline.render import CHROMIUM_ARGS
 
 CHROMIUM = Path("/usr/bin/chromium")
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
-ARGS = [
-    "--no-sandbox",
-    "--no-first-run",
-    # Headless Chromium renders WebGL in software (SwiftShader); model-viewer needs WebGL.
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--ignore-gpu-blocklist",
-    # This machine reaches no outside host: keep Chromium from trying.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 
@@ -37,7 +26,7 @@ def browser(stack: Stack) -> Iterator[Browser]:
     other tests' asyncio.run() must not meet; the stack starts first for the same reason."""
     assert CHROMIUM.exists(), "make test installs Chromium with apt-get"
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 

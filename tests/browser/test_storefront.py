@@ -66,6 +66,18 @@ def test_browse_categories_and_search(page: Page) -> None:
     expect(page.get_by_role("link", name="Reflective leash, 2 m")).to_have_count(0)
 
 
+def test_load_more_pages_through_the_catalog(page: Page, gateway: httpx.Client) -> None:
+    slug = "paging-" + str(id(page))
+    for i in range(14):
+        create_product(gateway, category=slug, name=f"Paging bowl {i:02d}")
+    page.goto(f"/?category={slug}")
+    cards = page.get_by_role("link", name=re.compile("^Paging bowl"))
+    expect(cards).to_have_count(12)
+    page.get_by_role("button", name="Load more").click()
+    expect(cards).to_have_count(14)
+    expect(page.get_by_role("button", name="Load more")).to_be_hidden()
+
+
 def test_product_page_loads_the_3d_model(page: Page) -> None:
     page.goto("/")
     page.get_by_role("link", name="Fennec the Fox plush").click()

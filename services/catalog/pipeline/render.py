@@ -21,6 +21,9 @@ from playwright.sync_api import sync_playwright
 HERE = Path(__file__).resolve().parent
 VIEWER = HERE / "node_modules" / "@google" / "model-viewer" / "dist" / "model-viewer-umd.min.js"
 MESHOPT = HERE / "node_modules" / "meshoptimizer" / "meshopt_decoder.cjs"
+THREE_LIBS = HERE / "node_modules" / "three" / "examples" / "jsm" / "libs"
+# Headless Chromium on a server: WebGL in software (SwiftShader), and no calls to outside
+# hosts (these machines reach none). The browser tests and the page-load benchmark use it too.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--use-angle=swiftshader",
@@ -36,7 +39,10 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <link rel="icon" href="data:,"></head><body>
 <script src="model-viewer.js"></script>
 <script>customElements.whenDefined('model-viewer').then(() => {
-  customElements.get('model-viewer').meshoptDecoderLocation = 'meshopt_decoder.js';
+  const viewer = customElements.get('model-viewer');
+  viewer.meshoptDecoderLocation = 'meshopt_decoder.js';
+  viewer.dracoDecoderLocation = 'draco/';
+  viewer.ktx2TranscoderLocation = 'basis/';
   const v = document.createElement('model-viewer');
   v.setAttribute('src', 'model.glb');
   v.setAttribute('shadow-intensity', '1');
@@ -57,6 +63,9 @@ def render(model: Path, target: Path, size: int, chromium: str | None) -> None:
         shutil.copy(model, site / "model.glb")
         shutil.copy(VIEWER, site / "model-viewer.js")
         shutil.copy(MESHOPT, site / "meshopt_decoder.js")
+        # Decoders for whatever compression a model arrives with: never fetched from a CDN.
+        shutil.copytree(THREE_LIBS / "draco" / "gltf", site / "draco")
+        shutil.copytree(THREE_LIBS / "basis", site / "basis")
         (site / "index.html").write_text(PAGE % {"size": size})
         server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(site)))
         threading.Thread(target=server.serve_forever, daemon=True).start()
