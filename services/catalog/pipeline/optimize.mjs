@@ -9,7 +9,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve, sep } from 'node:path';
 import { Logger, NodeIO } from '@gltf-transform/core';
 import { ALL_EXTENSIONS } from '@gltf-transform/extensions';
-import { dedup, meshopt, prune, resample, textureCompress, unpartition, weld } from '@gltf-transform/functions';
+import { dedup, flatten, instance, join, meshopt, palette, prune, resample, textureCompress, unpartition, weld } from '@gltf-transform/functions';
 import validator from 'gltf-validator';
 import { MeshoptDecoder, MeshoptEncoder } from 'meshoptimizer';
 import sharp from 'sharp';
@@ -59,17 +59,22 @@ async function validate(bytes, path) {
   return { errors, warnings: report.issues.numWarnings };
 }
 
-// The pipeline: order matters. Structure first (buffers, dedup, prune, weld), then textures, and
+// The pipeline: order matters. Structure first (buffers, dedup, instancing, palette textures
+// for flat colours, flatten and join draw calls, prune, weld), then textures, and
 // compression last, because meshopt quantises and reorders the finished geometry.
 function steps({ textureSize }) {
   return [
     ['unpartition', unpartition()], // a GLB holds one buffer; a .gltf may bring several
     ['dedup', dedup()],
+    ['instance', instance()],
+    ['palette', palette()],
+    ['flatten', flatten()],
+    ['join', join()],
     ['prune', prune({ keepExtras: true })],
     ['weld', weld()],
     ['resample', resample()],
     ['textures', textureCompress({ encoder: sharp, targetFormat: 'webp', resize: [textureSize, textureSize] })],
-    ['meshopt', meshopt({ encoder: MeshoptEncoder, level: 'medium' })],
+    ['meshopt', meshopt({ encoder: MeshoptEncoder, level: 'high' })],
   ];
 }
 

@@ -1,0 +1,205 @@
+"""The model pipeline against the reference, model by model.
+
+    .venv/bin/python bench/models.py [FOLDER ...]
+
+For every model in ../shared/models (and any folder given: .glb, .gltf, .obj files), prints
+the original size; for our pipeline and for `gltf-transform optimize` (its defaults, and with
+`--texture-compress webp --texture-size 1024`): optimised size and ratio, gzip and brotli
+transfer size, processing time, peak memory, and PSNR/SSIM of a render of the result against
+a render of the original (the storefront's viewer, same camera). Then the issue's targets:
+never larger, median ≤ 12 % on models over 1 MB, no larger than the reference's best variant
+at equal or better quality, PSNR ≥ 38 dB or SSIM ≥ 0.97.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import brotli
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from services.catalog.pipeline import CONVERTER, RENDERER, SCRIPT  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+SAMPLES = ROOT.parent / "shared" / "models"
+REFERENCE = BENCH / "node_modules" / ".bin" / "gltf-transform"
+RENDER_SIZE = 512
+VARIANTS = {
+    "ours": lambda src, out: ["node", str(SCRIPT), str(src), str(out)],
+    "gt-default": lambda src, out: [str(REFERENCE), "optimize", str(src), str(out)],
+    "gt-webp1024": lambda src, out: [
+        str(REFERENCE),
+        "optimize",
+        str(src),
+        str(out),
+        "--texture-compress",
+        "webp",
+        "--texture-size",
+        "1024",
+    ],
+}
+
+
+@dataclass
+class Result:
+    bytes: int
+    gzip: int
+    brotli: int
+    seconds: float
+    peak_mb: float
+    psnr: float
+    ssim: float
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall time and peak resident memory (MB) of a command."""
+    with tempfile.NamedTemporaryFile() as report:
+        started = time.perf_counter()
+        subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "-o", report.name, *command],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
+        seconds = time.perf_counter() - started
+        peak_kb = int(Path(report.name).read_text().split()[-1])
+    return seconds, peak_kb / 1024
+
+
+def render(model: Path, target: Path) -> np.ndarray:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            RENDERER,
+            str(model),
+            str(target),
+            "--size",
+            str(RENDER_SIZE),
+            "--chromium",
+            "/usr/bin/chromium",
+        ],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
+    return np.asarray(Image.open(target).convert("RGB"), dtype=np.float64)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a - b) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean SSIM over 8x8 windows of the luminance (Wang et al. 2004 constants)."""
+    weights = np.array([0.299, 0.587, 0.114])
+    x, y = a @ weights, b @ weights
+    h, w = (x.shape[0] // 8) * 8, (x.shape[1] // 8) * 8
+    bx = x[:h, :w].reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
+    by = y[:h, :w].reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
+    mx, my = bx.mean(1), by.mean(1)
+    vx, vy = bx.var(1), by.var(1)
+    cov = ((bx - mx[:, None]) * (by - my[:, None])).mean(1)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    values = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
+    return float(values.mean())
+
+
+def as_glb(model: Path, work: Path) -> Path:
+    if model.suffix.lower() != ".obj":
+        return model
+    target = work / (model.stem + ".glb")
+    subprocess.run(
+        [sys.executable, "-m", CONVERTER, str(model), str(target)],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
+    return target
+
+
+def measure(model: Path, work: Path) -> tuple[int, dict[str, Result]]:
+    source = as_glb(model, work)
+    reference_image = render(source, work / "original.webp")
+    results = {}
+    for name, command in VARIANTS.items():
+        out = work / f"{name}.glb"
+        seconds, peak = timed(command(source, out))
+        data = out.read_bytes()
+        image = render(out, work / f"{name}.webp")
+        results[name] = Result(
+            len(data),
+            len(gzip.compress(data, 9)),
+            len(brotli.compress(data, quality=11)),
+            seconds,
+            peak,
+            psnr(reference_image, image),
+            ssim(reference_image, image),
+        )
+    return model.stat().st_size, results
+
+
+def main(folders: list[str]) -> int:
+    if not REFERENCE.exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BENCH, check=True)
+    models = sorted(
+        p
+        for folder in [SAMPLES, *map(Path, folders)]
+        for p in folder.rglob("*")
+        if p.suffix.lower() in (".glb", ".gltf", ".obj")
+    )
+    header = (
+        f"{'model':<28}{'variant':<13}{'MB':>8}{'ratio':>8}{'gzip MB':>9}{'br MB':>8}"
+        f"{'s':>7}{'peak MB':>9}{'PSNR':>7}{'SSIM':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    ours_ratios_over_1mb, failures = [], []
+    for model in models:
+        with tempfile.TemporaryDirectory() as tmp:
+            original, results = measure(model, Path(tmp))
+        print(f"{model.name[:27]:<28}{'original':<13}{original / 1e6:>8.2f}")
+        for name, r in results.items():
+            print(
+                f"{'':<28}{name:<13}{r.bytes / 1e6:>8.2f}{r.bytes / original:>8.1%}"
+                f"{r.gzip / 1e6:>9.2f}{r.brotli / 1e6:>8.2f}{r.seconds:>7.1f}"
+                f"{r.peak_mb:>9.0f}{r.psnr:>7.1f}{r.ssim:>7.3f}"
+            )
+        ours = results["ours"]
+        if original > 1e6:
+            ours_ratios_over_1mb.append(ours.bytes / original)
+        if ours.bytes > original:
+            failures.append(f"{model.name}: larger than the original")
+        if not (ours.psnr >= 38 or ours.ssim >= 0.97):
+            failures.append(f"{model.name}: quality PSNR {ours.psnr:.1f} / SSIM {ours.ssim:.3f}")
+        best = min((results[k] for k in ("gt-default", "gt-webp1024")), key=lambda r: r.bytes)
+        if ours.bytes > best.bytes and ours.ssim <= best.ssim:
+            failures.append(f"{model.name}: larger than gltf-transform's best at no better SSIM")
+    if ours_ratios_over_1mb:
+        median = statistics.median(ours_ratios_over_1mb)
+        print(
+            f"\nMedian optimised size, models over 1 MB: {median:.1%} of the original "
+            f"(target ≤ 12%)"
+        )
+        if median > 0.12:
+            failures.append("median over 12 %")
+    print("Targets met." if not failures else "Targets missed:\n  " + "\n  ".join(failures))
+    shutil.rmtree(BENCH / "__pycache__", ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
