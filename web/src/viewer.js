@@ -4,9 +4,8 @@ let ready = null;
 
 export function loadViewer() {
   ready ||= import('@google/model-viewer').then(({ ModelViewerElement }) => {
-    // Decoders for compressed models come from this site, never from a CDN.
-    ModelViewerElement.dracoDecoderLocation = '/decoders/draco/';
-    ModelViewerElement.ktx2TranscoderLocation = '/decoders/basis/';
+    // Draco and Basis already default to this site's copies (vite.config.js); meshopt has no
+    // default, so it is named here.
     ModelViewerElement.meshoptDecoderLocation = '/decoders/meshopt/meshopt_decoder.js';
   });
   return ready;
