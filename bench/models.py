@@ -30,7 +30,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services.catalog.pipeline import CONVERTER, RENDERER, SCRIPT  # noqa: E402
+from services.catalog.pipeline import CONVERTER, SCRIPT, render_command  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 SAMPLES = ROOT.parent / "shared" / "models"
@@ -79,22 +79,8 @@ def timed(command: list[str]) -> tuple[float, float]:
 
 
 def render(model: Path, target: Path) -> np.ndarray:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            RENDERER,
-            str(model),
-            str(target),
-            "--size",
-            str(RENDER_SIZE),
-            "--chromium",
-            "/usr/bin/chromium",
-        ],
-        check=True,
-        capture_output=True,
-        cwd=ROOT,
-    )
+    command = render_command(model, target, RENDER_SIZE, "/usr/bin/chromium")
+    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
     return np.asarray(Image.open(target).convert("RGB"), dtype=np.float64)
 
 

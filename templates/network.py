@@ -66,39 +66,31 @@ def add_network(t: Template, params: Params, logs_bucket: s3.Bucket) -> Network:
             DependsOn=attach,
         )
     )
+
+    def subnet(title: str, cidr: str, az: Select, routes: ec2.RouteTable) -> ec2.Subnet:
+        made = t.add_resource(
+            ec2.Subnet(
+                title,
+                VpcId=Ref(vpc),
+                CidrBlock=cidr,
+                AvailabilityZone=az,
+                MapPublicIpOnLaunch=False,
+            )
+        )
+        t.add_resource(
+            ec2.SubnetRouteTableAssociation(
+                f"{title}Routes", SubnetId=Ref(made), RouteTableId=Ref(routes)
+            )
+        )
+        return made
+
     public, private, private_rts, nats = [], [], [], []
     for i in (0, 1):
         n = i + 1
         az = Select(i, GetAZs(""))
-        pub = t.add_resource(
-            ec2.Subnet(
-                f"PublicSubnet{n}",
-                VpcId=Ref(vpc),
-                CidrBlock=PUBLIC_CIDRS[i],
-                AvailabilityZone=az,
-                MapPublicIpOnLaunch=False,
-            )
-        )
-        t.add_resource(
-            ec2.SubnetRouteTableAssociation(
-                f"PublicSubnet{n}Routes", SubnetId=Ref(pub), RouteTableId=Ref(public_rt)
-            )
-        )
-        priv = t.add_resource(
-            ec2.Subnet(
-                f"PrivateSubnet{n}",
-                VpcId=Ref(vpc),
-                CidrBlock=PRIVATE_CIDRS[i],
-                AvailabilityZone=az,
-                MapPublicIpOnLaunch=False,
-            )
-        )
+        pub = subnet(f"PublicSubnet{n}", PUBLIC_CIDRS[i], az, public_rt)
         rt = t.add_resource(ec2.RouteTable(f"PrivateRouteTable{n}", VpcId=Ref(vpc)))
-        t.add_resource(
-            ec2.SubnetRouteTableAssociation(
-                f"PrivateSubnet{n}Routes", SubnetId=Ref(priv), RouteTableId=Ref(rt)
-            )
-        )
+        priv = subnet(f"PrivateSubnet{n}", PRIVATE_CIDRS[i], az, rt)
         # The second NAT gateway exists only when each AZ gets its own.
         condition = {"Condition": PER_AZ_NAT} if i else {}
         eip = t.add_resource(ec2.EIP(f"NatAddress{n}", Domain="vpc", DependsOn=attach, **condition))

@@ -67,6 +67,21 @@ def _private(name: str, logs: s3.Bucket | None, **props: object) -> s3.Bucket:
     )
 
 
+def _tidy(rule_id: str, **props: object) -> s3.LifecycleRule:
+    """A rule that also drops old versions and abandoned multipart uploads."""
+    return s3.LifecycleRule(
+        Id=rule_id,
+        Status="Enabled",
+        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(
+            NoncurrentDays=NONCURRENT_VERSION_DAYS
+        ),
+        AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
+            DaysAfterInitiation=INCOMPLETE_UPLOAD_DAYS
+        ),
+        **props,
+    )
+
+
 def _versioned() -> s3.VersioningConfiguration:
     return s3.VersioningConfiguration(Status="Enabled")
 
@@ -85,19 +100,7 @@ def add_storage(t: Template, params: Params) -> Buckets:
             ),
             VersioningConfiguration=_versioned(),
             LifecycleConfiguration=s3.LifecycleConfiguration(
-                Rules=[
-                    s3.LifecycleRule(
-                        Id="ExpireLogs",
-                        Status="Enabled",
-                        ExpirationInDays=LOG_RETENTION_DAYS,
-                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(
-                            NoncurrentDays=NONCURRENT_VERSION_DAYS
-                        ),
-                        AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
-                            DaysAfterInitiation=INCOMPLETE_UPLOAD_DAYS
-                        ),
-                    )
-                ]
+                Rules=[_tidy("ExpireLogs", ExpirationInDays=LOG_RETENTION_DAYS)]
             ),
         )
     )
@@ -128,16 +131,7 @@ def add_storage(t: Template, params: Params) -> Buckets:
                         Prefix=UPLOADS_KEY_PREFIX,
                         ExpirationInDays=7,
                     ),
-                    s3.LifecycleRule(
-                        Id="TidyVersionsAndUploads",
-                        Status="Enabled",
-                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(
-                            NoncurrentDays=NONCURRENT_VERSION_DAYS
-                        ),
-                        AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
-                            DaysAfterInitiation=INCOMPLETE_UPLOAD_DAYS
-                        ),
-                    ),
+                    _tidy("TidyVersionsAndUploads"),
                 ]
             ),
             # Browsers PUT uploads straight to S3 with presigned URLs.

@@ -77,19 +77,7 @@ class Pipeline:
 
     async def render_poster(self, model: Path, target: Path) -> None:
         """A WebP picture of the model as the storefront's viewer shows it."""
-        parse_report(
-            *await self._run(
-                sys.executable,
-                "-m",
-                RENDERER,
-                str(model),
-                str(target),
-                "--size",
-                str(POSTER_SIZE),
-                "--chromium",
-                self.chromium,
-            )
-        )
+        parse_report(*await self._run(*render_command(model, target, POSTER_SIZE, self.chromium)))
 
     async def optimise(self, source: Path, target: Path) -> Optimised:
         """Validate a .glb or .gltf (with its files beside it) and write the optimised GLB."""
@@ -102,6 +90,21 @@ class Pipeline:
                 str(target),
             )
         )
+
+
+def render_command(model: Path, target: Path, size: int, chromium: str) -> list[str]:
+    """The renderer's command line (`chromium` empty: the one Playwright installed)."""
+    return [
+        sys.executable,
+        "-m",
+        RENDERER,
+        str(model),
+        str(target),
+        "--size",
+        str(size),
+        "--chromium",
+        chromium,
+    ]
 
 
 def parse_report(returncode: int | None, out: bytes, err: bytes) -> Optimised:
