@@ -76,6 +76,9 @@ def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process.wait(timeout=10)
 
 
+PART_BYTES = 5 * 1024 * 1024
+
+
 @pytest.fixture(scope="session")
 def stack(
     postgres_databases: dict[str, str], moto_url: str, tmp_path_factory: pytest.TempPathFactory
@@ -96,7 +99,11 @@ def stack(
             CART.name: [free_port()],
             ORDERS.name: [free_port()],
         },
-        extra_env={Env.GATEWAY_HEALTH_INTERVAL: "0.5"},
+        # S3's smallest part, so the sneaker (7.8 MB) is offered a multipart upload.
+        extra_env={
+            Env.GATEWAY_HEALTH_INTERVAL: "0.5",
+            Env.MODEL_UPLOAD_PART_BYTES: str(PART_BYTES),
+        },
         static_dir=STOREFRONT,
     )
     running = Stack(config)

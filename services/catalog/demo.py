@@ -35,13 +35,7 @@ async def _publish_model(
             Path(tmp),
             optimise=optimise,
         )
-    await store.set_model(
-        sku,
-        glb_key=published.glb_key,
-        poster_key=published.poster_key,
-        size=published.size,
-        original_size=glb.stat().st_size,
-    )
+    await store.update_product(sku, published.columns(glb.stat().st_size))
 
 
 async def load_demo(settings: Settings, path: Path = DEMO_FILE) -> int:

@@ -27,7 +27,9 @@ class Product(Model):
     # The published model: S3 keys below MODELS_KEY_PREFIX, content-addressed.
     model_glb_key = fields.CharField(max_length=255, null=True)
     model_poster_key = fields.CharField(max_length=255, null=True)
+    model_preview_key = fields.CharField(max_length=255, null=True)
     model_bytes = fields.BigIntField(null=True)
+    model_preview_bytes = fields.BigIntField(null=True)
     model_original_bytes = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -47,6 +49,8 @@ class ModelUpload(Model):
     content_type = fields.CharField(max_length=64)
     declared_bytes = fields.BigIntField()
     key = fields.CharField(max_length=255)
+    # S3's id of the multipart upload offered for a large file (None: single PUT only).
+    multipart_id = fields.CharField(max_length=1024, null=True)
     status = fields.CharField(max_length=16, default="pending")  # pending | done | failed
     error = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

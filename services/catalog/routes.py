@@ -10,7 +10,7 @@ from petshore.contract import CATALOG, SKU_PATTERN
 from petshore.errors import InvalidRequest, NotFound
 from petshore.web import admin_required, parse_body
 from services.catalog import modelfiles, rules, store, uploads
-from services.catalog.schemas import ProductCreate, ProductPatch, UploadCreate
+from services.catalog.schemas import ProductCreate, ProductPatch, UploadComplete, UploadCreate
 
 products = Blueprint("catalog_products", url_prefix=CATALOG.path_prefix.rstrip("/"))
 
@@ -81,7 +81,7 @@ async def update_product(request: Request, sku: str) -> HTTPResponse:
 @admin_required
 async def discontinue_product(request: Request, sku: str) -> HTTPResponse:
     row = await store.set_status(_known_sku(sku), "discontinued")
-    keys = [k for k in (row["model_glb_key"], row["model_poster_key"]) if k]
+    keys = store.model_keys(row)
     if keys:
         still_shown = await store.keys_in_use(keys)
         settings = request.app.ctx.settings
@@ -107,9 +107,14 @@ async def start_upload(request: Request, sku: str) -> HTTPResponse:
 
 @products.post("/products/<sku>/model-uploads/<upload_id>/complete")
 @openapi.summary("Validate, optimise and publish an uploaded model (admin)")
+@openapi.body({"application/json": UploadComplete})
 @openapi.secured("admin")
 @admin_required
 async def complete_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse:
+    # The body is optional: only a multipart upload names its parts.
+    body = parse_body(request, UploadComplete) if request.body else UploadComplete()
     ctx = request.app.ctx
-    row = await uploads.complete(ctx.s3, ctx.settings, ctx.pipeline, _known_sku(sku), upload_id)
+    row = await uploads.complete(
+        ctx.s3, ctx.settings, ctx.pipeline, _known_sku(sku), upload_id, body.parts
+    )
     return json(rules.product_view(row))

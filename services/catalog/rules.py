@@ -7,7 +7,7 @@ import base64
 import binascii
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from petshore.contract import SKU_PATTERN, UPLOADS_KEY_PREFIX
@@ -77,6 +77,9 @@ def product_view(row: Mapping[str, Any]) -> dict[str, Any]:
             "poster_url": model_url(row["model_poster_key"]),
             "bytes": row["model_bytes"],
             "original_bytes": row["model_original_bytes"],
+            # An extension of the contract: a small model to show while glb_url loads.
+            "preview_url": model_url(row["model_preview_key"]),
+            "preview_bytes": row["model_preview_bytes"],
         }
     return {
         "sku": row["sku"],
@@ -99,6 +102,27 @@ ACCEPTED_MODEL_TYPES = {
     "application/zip": ".zip",
 }
 UPLOAD_URL_SECONDS = 3600
+
+
+# S3 takes at most 10,000 parts, each at least 5 MiB but the last.
+MIN_PART_BYTES = 5 * 1024 * 1024
+MAX_PARTS = 10_000
+
+
+def part_plan(size: int, part_bytes: int) -> tuple[int, int]:
+    """The part size and number of parts that carry `size` bytes in parts of `part_bytes`
+    (larger parts if that would make too many); one part means a single PUT is enough."""
+    part_bytes = max(part_bytes, -(-size // MAX_PARTS))
+    return part_bytes, max(1, -(-size // part_bytes))
+
+
+def ordered_parts(parts: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The parts a client names, in the ascending order S3 wants; each number once."""
+    ordered = sorted(parts)
+    numbers = [n for n, _ in ordered]
+    if len(set(numbers)) != len(numbers):
+        raise InvalidRequest("each part_number may be named once", {"fields": ["parts"]})
+    return ordered
 
 
 def new_upload_id() -> str:

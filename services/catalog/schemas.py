@@ -60,3 +60,18 @@ class UploadCreate(BaseModel):
     filename: Filename
     content_type: ModelContentType
     bytes: Annotated[int, Field(ge=1)]
+
+
+class UploadedPart(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    part_number: Annotated[int, Field(ge=1, le=10_000)]
+    etag: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class UploadComplete(BaseModel):
+    """`complete`'s optional body: the parts of a multipart upload, with the ETag S3 gave each."""
+
+    model_config = ConfigDict(strict=True)
+
+    parts: Annotated[list[UploadedPart], Field(min_length=1, max_length=10_000)] | None = None

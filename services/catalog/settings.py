@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from petshore.contract import Env, models_bucket_name
 from petshore.settings import CommonSettings, env_float, env_int, env_str
 from services.catalog.pipeline import Pipeline
+from services.catalog.rules import MIN_PART_BYTES
 
 DEFAULT_DATABASE_URL = "sqlite://var/catalog.sqlite3"
 DEFAULT_MODEL_UPLOAD_MAX_BYTES = 200 * 1024 * 1024
+DEFAULT_MODEL_UPLOAD_PART_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class Settings:
     database_url: str
     models_bucket: str
     model_upload_max_bytes: int
+    model_upload_part_bytes: int
     pipeline_node: str
     pipeline_timeout: float
     pipeline_workers: int
@@ -33,6 +36,10 @@ class Settings:
             models_bucket=env_str(Env.MODELS_BUCKET, models_bucket_name(common.environment)),
             model_upload_max_bytes=env_int(
                 Env.MODEL_UPLOAD_MAX_BYTES, DEFAULT_MODEL_UPLOAD_MAX_BYTES, minimum=1
+            ),
+            # Files larger than one part are offered a multipart upload too.
+            model_upload_part_bytes=env_int(
+                Env.MODEL_UPLOAD_PART_BYTES, DEFAULT_MODEL_UPLOAD_PART_BYTES, minimum=MIN_PART_BYTES
             ),
             pipeline_node=env_str(Env.MODEL_PIPELINE_NODE, "node"),
             # `complete` answers within CloudFront's 60 s origin read timeout.

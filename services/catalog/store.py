@@ -23,9 +23,13 @@ PRODUCT_FIELDS = (
     "status",
     "model_glb_key",
     "model_poster_key",
+    "model_preview_key",
     "model_bytes",
+    "model_preview_bytes",
     "model_original_bytes",
 )
+# The columns naming a product's files in the models bucket.
+MODEL_KEY_COLUMNS = ("model_glb_key", "model_poster_key", "model_preview_key")
 
 Row = dict[str, Any]
 
@@ -88,25 +92,15 @@ async def set_status(sku: str, status: str) -> Row:
     return await update_product(sku, {"status": status})
 
 
-async def set_model(
-    sku: str, *, glb_key: str, poster_key: str | None, size: int, original_size: int
-) -> Row:
-    return await update_product(
-        sku,
-        {
-            "model_glb_key": glb_key,
-            "model_poster_key": poster_key,
-            "model_bytes": size,
-            "model_original_bytes": original_size,
-        },
-    )
+def model_keys(row: Row) -> list[str]:
+    """The files in the models bucket that a product shows."""
+    return [row[column] for column in MODEL_KEY_COLUMNS if row[column]]
 
 
 async def keys_in_use(keys: list[str]) -> set[str]:
     """Which of `keys` an active product still shows (model files are shared by content)."""
-    rows = await Product.filter(
-        Q(model_glb_key__in=keys) | Q(model_poster_key__in=keys), status="active"
-    ).values_list("model_glb_key", "model_poster_key")
+    anywhere = Q(*(Q(**{f"{column}__in": keys}) for column in MODEL_KEY_COLUMNS), join_type="OR")
+    rows = await Product.filter(anywhere, status="active").values_list(*MODEL_KEY_COLUMNS)
     return {key for row in rows for key in row if key in keys}
 
 
@@ -121,7 +115,14 @@ async def categories() -> list[Row]:
 
 
 async def create_upload(
-    *, upload_id: str, sku: str, filename: str, content_type: str, size: int, key: str
+    *,
+    upload_id: str,
+    sku: str,
+    filename: str,
+    content_type: str,
+    size: int,
+    key: str,
+    multipart_id: str | None,
 ) -> None:
     await ModelUpload.create(
         id=upload_id,
@@ -130,6 +131,7 @@ async def create_upload(
         content_type=content_type,
         declared_bytes=size,
         key=key,
+        multipart_id=multipart_id,
     )
 
 

@@ -1,5 +1,6 @@
-"""3D model uploads: the file goes from the client straight to S3 with a presigned PUT;
-`complete` streams it to a temporary file, unpacks a zip, converts OBJ, has the pipeline
+"""3D model uploads: the file goes from the client straight to S3 with a presigned PUT, or,
+for a file larger than one part, in parts with presigned part URLs; `complete` joins the
+parts, streams the file to a temporary file, unpacks a zip, converts OBJ, has the pipeline
 validate and optimise it, and publishes the result under a content-addressed key. A file
 that fails leaves the product's current model as it was."""
 
@@ -13,9 +14,10 @@ from typing import Any
 
 from petshore.errors import InvalidRequest, TooLarge, Unavailable, UnsupportedMediaType
 from services.catalog import archives, modelfiles, rules, store
+from services.catalog.models import ModelUpload
 from services.catalog.pipeline import InvalidModel, Pipeline, PipelineFailed
 from services.catalog.publishing import publish_model
-from services.catalog.schemas import UploadCreate
+from services.catalog.schemas import UploadCreate, UploadedPart
 from services.catalog.settings import Settings
 
 log = logging.getLogger("petshore.catalog.uploads")
@@ -34,7 +36,11 @@ async def start(s3: Any, settings: Settings, sku: str, body: UploadCreate) -> di
             {"accepted": sorted(rules.ACCEPTED_MODEL_TYPES)},
         )
     upload_id = rules.new_upload_id()
-    key = rules.upload_key(upload_id, body.content_type)
+    bucket, key = settings.models_bucket, rules.upload_key(upload_id, body.content_type)
+    part_bytes, parts = rules.part_plan(body.bytes, settings.model_upload_part_bytes)
+    multipart_id = None
+    if parts > 1:
+        multipart_id = await modelfiles.start_multipart(s3, bucket, key, body.content_type)
     await store.create_upload(
         upload_id=upload_id,
         sku=sku,
@@ -42,16 +48,48 @@ async def start(s3: Any, settings: Settings, sku: str, body: UploadCreate) -> di
         content_type=body.content_type,
         size=body.bytes,
         key=key,
+        multipart_id=multipart_id,
     )
-    put_url = await modelfiles.presign_put(
-        s3, settings.models_bucket, key, body.content_type, rules.UPLOAD_URL_SECONDS
-    )
-    return {
+    expires = rules.UPLOAD_URL_SECONDS
+    ticket: dict[str, Any] = {
         "upload_id": upload_id,
-        "put_url": put_url,
+        "put_url": await modelfiles.presign_put(s3, bucket, key, body.content_type, expires),
         "headers": {"Content-Type": body.content_type},
-        "expires_in": rules.UPLOAD_URL_SECONDS,
+        "expires_in": expires,
     }
+    if multipart_id:
+        # The single PUT above still works (S3 takes up to 5 GB in one); parts let a client
+        # retry a piece instead of the whole file, and send several at once.
+        ticket["multipart"] = {
+            "part_bytes": part_bytes,
+            "parts": [
+                {
+                    "part_number": n,
+                    "put_url": await modelfiles.presign_part(
+                        s3, bucket, key, multipart_id, n, expires
+                    ),
+                }
+                for n in range(1, parts + 1)
+            ],
+        }
+    return ticket
+
+
+async def _join_parts(
+    s3: Any, bucket: str, upload: ModelUpload, parts: list[UploadedPart] | None
+) -> None:
+    """Join a multipart upload's parts when the client names them."""
+    if not parts:
+        return
+    if not upload.multipart_id:
+        raise InvalidRequest("this upload was not offered in parts", {"fields": ["parts"]})
+    ordered = rules.ordered_parts((p.part_number, p.etag) for p in parts)
+    try:
+        await modelfiles.finish_multipart(s3, bucket, upload.key, upload.multipart_id, ordered)
+    except modelfiles.PartsRefused as exc:
+        raise InvalidRequest(
+            f"the parts could not be joined: {exc}", {"fields": ["parts"]}
+        ) from exc
 
 
 async def _as_gltf(pipeline: Pipeline, upload: Path, work: Path) -> Path:
@@ -67,14 +105,24 @@ async def _as_gltf(pipeline: Pipeline, upload: Path, work: Path) -> Path:
 
 
 async def complete(
-    s3: Any, settings: Settings, pipeline: Pipeline, sku: str, upload_id: str
+    s3: Any,
+    settings: Settings,
+    pipeline: Pipeline,
+    sku: str,
+    upload_id: str,
+    parts: list[UploadedPart] | None = None,
 ) -> dict[str, Any]:
     upload = await store.get_upload(sku, upload_id)
     if upload.status == "done":
         return await store.get_product(sku)  # a retried complete: already published
-    size = await modelfiles.uploaded_size(s3, settings.models_bucket, upload.key)
+    bucket = settings.models_bucket
+    await _join_parts(s3, bucket, upload, parts)
+    size = await modelfiles.uploaded_size(s3, bucket, upload.key)
     if size is None:
         raise InvalidRequest("nothing was uploaded to put_url yet", {"upload_id": upload_id})
+    if upload.multipart_id and not parts:
+        # The file came in one PUT: the parts offered beside it will never be joined.
+        await modelfiles.abort_multipart(s3, bucket, upload.key, upload.multipart_id)
     if size > settings.model_upload_max_bytes:
         raise TooLarge(f"model files are limited to {settings.model_upload_max_bytes} bytes")
     if size != upload.declared_bytes:
@@ -107,17 +155,13 @@ async def complete(
             "sku": sku,
             "key": published.glb_key,
             "poster": published.poster_key,
+            "preview": published.preview_key,
             "bytes": published.size,
+            "preview_bytes": published.preview_size,
             "original_bytes": size,
             "steps": published.steps,
         },
     )
-    row = await store.set_model(
-        sku,
-        glb_key=published.glb_key,
-        poster_key=published.poster_key,
-        size=published.size,
-        original_size=size,
-    )
+    row = await store.update_product(sku, published.columns(size))
     await store.finish_upload(upload_id, "done")
     return row

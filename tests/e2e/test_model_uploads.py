@@ -6,12 +6,16 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
+import boto3
 import httpx
 import pytest
 import trimesh
 from trimesh.exchange.gltf import export_gltf
 
+from petshore.contract import MODEL_CACHE_CONTROL, MODEL_PREVIEW_MAX_BYTES, models_bucket_name
+from tests.conftest import PART_BYTES
 from tests.helpers import ADMIN, assert_error, create_product, unique_sku
 
 MODELS = Path(__file__).resolve().parents[2] / "demo" / "models"
@@ -52,6 +56,7 @@ def upload(
 
 @pytest.mark.parametrize("name", ["Fox.glb", "Mixer.glb"])
 def test_a_glb_is_optimised_and_published(gateway: httpx.Client, name: str) -> None:
+    """And a large one gets a preview within the budget; a small one needs none."""
     original = (MODELS / name).read_bytes()
     product = create_product(gateway)
     completed = upload(gateway, product["sku"], original)
@@ -69,6 +74,90 @@ def test_a_glb_is_optimised_and_published(gateway: httpx.Client, name: str) -> N
     assert poster.status_code == 200
     assert poster.headers["Content-Type"] == "image/webp"
     assert poster.content[:4] == b"RIFF" and poster.content[8:12] == b"WEBP"
+    if model["bytes"] > MODEL_PREVIEW_MAX_BYTES:
+        preview = gateway.get(model["preview_url"])
+        assert preview.content[:4] == b"glTF"
+        assert len(preview.content) == model["preview_bytes"] <= MODEL_PREVIEW_MAX_BYTES
+        assert preview.headers["Cache-Control"] == MODEL_CACHE_CONTROL
+    else:
+        assert model["preview_url"] is None and model["preview_bytes"] is None
+
+
+def put_parts(ticket: dict[str, Any], data: bytes) -> list[dict[str, Any]]:
+    """PUT each part of `data` to its URL; the parts as `complete` takes them."""
+    size = ticket["multipart"]["part_bytes"]
+    parts = []
+    for part in ticket["multipart"]["parts"]:
+        start = (part["part_number"] - 1) * size
+        put = httpx.put(part["put_url"], content=data[start : start + size], timeout=60)
+        assert put.status_code == 200, put.text
+        parts.append({"part_number": part["part_number"], "etag": put.headers["ETag"]})
+    return parts
+
+
+def test_a_large_file_goes_up_in_parts(gateway: httpx.Client) -> None:
+    data = (MODELS / "MaterialsVariantsShoe.glb").read_bytes()
+    sku = create_product(gateway)["sku"]
+    ticket = start_upload(gateway, sku, len(data)).json()
+    assert ticket["put_url"], "a single PUT stays possible"
+    assert ticket["multipart"]["part_bytes"] == PART_BYTES
+    assert [p["part_number"] for p in ticket["multipart"]["parts"]] == [1, 2]
+    parts = put_parts(ticket, data)
+    completed = gateway.post(
+        f"/api/catalog/products/{sku}/model-uploads/{ticket['upload_id']}/complete",
+        json={"parts": list(reversed(parts))},  # any order: the service sorts them
+        headers=ADMIN,
+        timeout=120,
+    )
+    assert completed.status_code == 200, completed.text
+    model = completed.json()["model"]
+    assert model["original_bytes"] == len(data)
+    assert model["bytes"] < len(data) / 10
+    assert gateway.get(model["glb_url"]).content[:4] == b"glTF"
+    assert 0 < model["preview_bytes"] <= MODEL_PREVIEW_MAX_BYTES
+
+
+def test_parts_are_checked_and_unused_parts_let_go(gateway: httpx.Client, moto_url: str) -> None:
+    data = b"not a model " * (600 * 1024)  # 7.2 MB: two parts
+    sku = create_product(gateway)["sku"]
+    ticket = start_upload(gateway, sku, len(data)).json()
+    path = f"/api/catalog/products/{sku}/model-uploads/{ticket['upload_id']}/complete"
+    parts = put_parts(ticket, data)
+    wrong_etag = [parts[0], {**parts[1], "etag": '"0123456789abcdef0123456789abcdef"'}]
+    for body in (
+        {"parts": wrong_etag},
+        {"parts": [parts[0], parts[0]]},
+        {"parts": [{"part_number": 0, "etag": "x"}]},
+        {"parts": []},
+        {"parts": "all of them"},
+    ):
+        error = assert_error(gateway.post(path, json=body, headers=ADMIN), 400, "invalid_request")
+        assert "parts" in error["details"]["fields"][0], error
+    # The file sent whole instead: the parts are let go, and the file is judged as usual.
+    httpx.put(ticket["put_url"], content=data, headers=ticket["headers"], timeout=60)
+    assert_error(gateway.post(path, headers=ADMIN), 400, "invalid_request")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    pending = s3.list_multipart_uploads(Bucket=models_bucket_name("test")).get("Uploads", [])
+    assert ticket["upload_id"] not in {u["Key"].split("/")[-1].split(".")[0] for u in pending}
+    small = start_upload(gateway, sku, 100).json()
+    assert "multipart" not in small
+    error = assert_error(
+        gateway.post(
+            f"/api/catalog/products/{sku}/model-uploads/{small['upload_id']}/complete",
+            json={"parts": parts},
+            headers=ADMIN,
+        ),
+        400,
+        "invalid_request",
+    )
+    assert error["details"]["fields"] == ["parts"]
+    assert gateway.get(f"/api/catalog/products/{sku}").json()["model"] is None
 
 
 TREE = MODELS / "kenney-tree"

@@ -33,7 +33,9 @@ def test_product_view_hides_storage_details() -> None:
         "status": "active",
         "model_glb_key": "models/abc.glb",
         "model_poster_key": "models/abc.webp",
+        "model_preview_key": "models/def.glb",
         "model_bytes": 10,
+        "model_preview_bytes": 4,
         "model_original_bytes": 50,
     }
     view = catalog.product_view(row)
@@ -43,8 +45,26 @@ def test_product_view_hides_storage_details() -> None:
         "poster_url": "/models/abc.webp",
         "bytes": 10,
         "original_bytes": 50,
+        "preview_url": "/models/def.glb",
+        "preview_bytes": 4,
     }
     assert catalog.product_view({**row, "model_glb_key": None})["model"] is None
+
+
+def test_large_uploads_are_planned_in_parts_s3_takes() -> None:
+    mib = 1024 * 1024
+    assert catalog.part_plan(5 * mib, 16 * mib) == (16 * mib, 1)
+    assert catalog.part_plan(16 * mib + 1, 16 * mib) == (16 * mib, 2)
+    assert catalog.part_plan(200 * mib, 5 * mib) == (5 * mib, 40)
+    # Never more parts than S3 takes: the parts grow instead.
+    size, count = catalog.part_plan(100_000 * mib, 5 * mib)
+    assert count <= catalog.MAX_PARTS and size * count >= 100_000 * mib
+
+
+def test_parts_are_sorted_and_named_once() -> None:
+    assert catalog.ordered_parts([(2, "b"), (1, "a")]) == [(1, "a"), (2, "b")]
+    with pytest.raises(InvalidRequest):
+        catalog.ordered_parts([(1, "a"), (1, "b")])
 
 
 def test_set_line_sets_removes_and_keeps_order() -> None:

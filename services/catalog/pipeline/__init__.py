@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from petshore.contract import MODEL_PREVIEW_MAX_BYTES
+
 SCRIPT = Path(__file__).resolve().parent / "optimize.mjs"
 CONVERTER = "services.catalog.pipeline.convert"
 RENDERER = "services.catalog.pipeline.render"
@@ -36,6 +38,7 @@ class PipelineFailed(Exception):
 class Optimised:
     input_bytes: int
     output_bytes: int
+    preview_bytes: int | None = None  # None: no preview was asked for, needed or possible
     steps: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -79,8 +82,10 @@ class Pipeline:
         """A WebP picture of the model as the storefront's viewer shows it."""
         parse_report(*await self._run(*render_command(model, target, POSTER_SIZE, self.chromium)))
 
-    async def optimise(self, source: Path, target: Path) -> Optimised:
-        """Validate a .glb or .gltf (with its files beside it) and write the optimised GLB."""
+    async def optimise(self, source: Path, target: Path, preview: Path | None = None) -> Optimised:
+        """Validate a .glb or .gltf (with its files beside it) and write the optimised GLB; and,
+        when that is larger than MODEL_PREVIEW_MAX_BYTES, a preview within it to `preview`."""
+        asked = ["--preview", str(preview), "--preview-bytes", str(MODEL_PREVIEW_MAX_BYTES)]
         return parse_report(
             *await self._run(
                 self.node,
@@ -88,6 +93,7 @@ class Pipeline:
                 str(SCRIPT),
                 str(source),
                 str(target),
+                *(asked if preview else []),
             )
         )
 
@@ -114,7 +120,10 @@ def parse_report(returncode: int | None, out: bytes, err: bytes) -> Optimised:
         raise PipelineFailed(f"the pipeline crashed: {err.decode()[-500:]}") from exc
     if report.get("ok") and returncode == 0:
         return Optimised(
-            report.get("input_bytes", 0), report.get("output_bytes", 0), report.get("steps", [])
+            report.get("input_bytes", 0),
+            report.get("output_bytes", 0),
+            report.get("preview_bytes"),
+            report.get("steps", []),
         )
     if report.get("reason") == "invalid":
         raise InvalidModel(list(report.get("errors") or ["not a valid glTF model"]))

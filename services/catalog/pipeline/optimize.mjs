@@ -1,29 +1,40 @@
 // node optimize.mjs <input.glb|input.gltf> <output.glb> [--texture-size N]
+//                   [--preview <preview.glb> --preview-bytes N]
 //
-// Validates a GLB, or a .gltf with its files beside it, with the Khronos glTF validator, then optimises it: an ordered list of
-// glTF-Transform steps, each timed, with bytes in and out. Prints one JSON object on stdout:
-//   {"ok": true, "input_bytes", "output_bytes", "steps": [...], "warnings": n}
+// Validates a GLB, or a .gltf with its files beside it, with the Khronos glTF validator, then
+// optimises it: an ordered list of glTF-Transform steps, each timed, with bytes in and out.
+// With --preview, and when the optimised model is larger than --preview-bytes, also writes a
+// preview: the same model simplified, with small textures, within that budget, for the page
+// to show while the full model streams. Prints one JSON object on stdout:
+//   {"ok": true, "input_bytes", "output_bytes", "preview_bytes": n|null, "steps": [...], "warnings": n}
 //   {"ok": false, "reason": "invalid", "errors": [...]}          (exit code 2)
-// Mesh simplification is left out on purpose: it streaks shiny surfaces.
+// The full model is never simplified: simplification streaks shiny surfaces. A preview is shown
+// for seconds, at most, so there it is worth its bytes.
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve, sep } from 'node:path';
 import { Logger, NodeIO } from '@gltf-transform/core';
 import { ALL_EXTENSIONS } from '@gltf-transform/extensions';
-import { dedup, flatten, instance, join, meshopt, palette, prune, resample, textureCompress, unpartition, weld } from '@gltf-transform/functions';
+import {
+  cloneDocument, dedup, flatten, instance, join, meshopt, palette, prune, resample, simplify, textureCompress, unpartition, weld,
+} from '@gltf-transform/functions';
 import validator from 'gltf-validator';
-import { MeshoptDecoder, MeshoptEncoder } from 'meshoptimizer';
+import { MeshoptDecoder, MeshoptEncoder, MeshoptSimplifier } from 'meshoptimizer';
 import sharp from 'sharp';
 
 const MAX_VALIDATION_ISSUES = 200;
 
 function parseArgs(argv) {
   const [input, output, ...rest] = argv;
-  const options = { textureSize: 1024 };
+  const options = { textureSize: 1024, preview: null, previewBytes: 250_000 };
   for (let i = 0; i < rest.length; i += 2) {
     if (rest[i] === '--texture-size') options.textureSize = Number(rest[i + 1]);
+    if (rest[i] === '--preview') options.preview = rest[i + 1];
+    if (rest[i] === '--preview-bytes') options.previewBytes = Number(rest[i + 1]);
   }
-  if (!input || !output || !(options.textureSize >= 64)) {
-    throw new Error('usage: node optimize.mjs <input.glb> <output.glb> [--texture-size N]');
+  if (!input || !output || !(options.textureSize >= 64) || !(options.previewBytes > 0)) {
+    throw new Error(
+      'usage: node optimize.mjs <input.glb> <output.glb> [--texture-size N] [--preview <file> --preview-bytes N]',
+    );
   }
   return { input, output, ...options };
 }
@@ -73,12 +84,57 @@ function steps({ textureSize }) {
     ['prune', prune({ keepExtras: true })],
     ['weld', weld()],
     ['resample', resample()],
-    // Colour is what a shopper looks at; the other maps (normals, occlusion, roughness) cost
-    // as many bytes but show at half the resolution without a visible difference.
-    ['textures', textureCompress({ encoder: sharp, targetFormat: 'webp', slots: /^baseColor|^emissive/, resize: [textureSize, textureSize] })],
-    ['detail textures', textureCompress({ encoder: sharp, targetFormat: 'webp', slots: /^(?!baseColor|emissive)/, resize: [textureSize / 2, textureSize / 2] })],
-    ['meshopt', meshopt({ encoder: MeshoptEncoder, level: 'high' })],
+    ...textures(textureSize),
   ];
+}
+
+// Colour is what a shopper looks at; the other maps (normals, occlusion, roughness) cost as
+// many bytes but show at half the resolution without a visible difference.
+function textures(size) {
+  return [
+    ['textures', textureCompress({ encoder: sharp, targetFormat: 'webp', slots: /^baseColor|^emissive/, resize: [size, size] })],
+    ['detail textures', textureCompress({ encoder: sharp, targetFormat: 'webp', slots: /^(?!baseColor|emissive)/, resize: [size / 2, size / 2] })],
+  ];
+}
+
+const compression = () => ['meshopt', meshopt({ encoder: MeshoptEncoder, level: 'high' })];
+
+// Tried in order until one fits the preview's budget: fewer triangles and smaller textures
+// each time. `error` bounds how far the simplified surface may move, as a fraction of the
+// mesh's size, so the silhouette holds before the budget is met.
+const PREVIEW_LADDER = [
+  { ratio: 1, error: 0, textureSize: 256 },
+  { ratio: 0.5, error: 0.001, textureSize: 256 },
+  { ratio: 0.25, error: 0.005, textureSize: 256 },
+  { ratio: 0.1, error: 0.02, textureSize: 128 },
+  { ratio: 0, error: 0.05, textureSize: 64 },
+];
+
+async function runSteps(io, document, list, report, size) {
+  for (const [name, transform] of list) {
+    const started = performance.now();
+    await document.transform(transform);
+    const after = (await io.writeBinary(document)).byteLength;
+    report.push({ name, ms: Math.round(performance.now() - started), bytes_in: size, bytes_out: after });
+    size = after;
+  }
+  return size;
+}
+
+// The smallest-effort preview that fits in `budget` bytes, or null when none does.
+async function preview(io, document, budget) {
+  for (const rung of PREVIEW_LADDER) {
+    const copy = cloneDocument(document);
+    copy.setLogger(document.getLogger());
+    await copy.transform(
+      ...(rung.ratio < 1 ? [simplify({ simplifier: MeshoptSimplifier, ratio: rung.ratio, error: rung.error })] : []),
+      ...textures(rung.textureSize).map(([, transform]) => transform),
+      compression()[1],
+    );
+    const output = await io.writeBinary(copy);
+    if (output.byteLength <= budget) return output;
+  }
+  return null;
 }
 
 async function main() {
@@ -89,8 +145,7 @@ async function main() {
     process.stdout.write(JSON.stringify({ ok: false, reason: 'invalid', errors }) + '\n');
     process.exit(2);
   }
-  await MeshoptDecoder.ready;
-  await MeshoptEncoder.ready;
+  await Promise.all([MeshoptDecoder.ready, MeshoptEncoder.ready, MeshoptSimplifier.ready]);
   const io = new NodeIO()
     .registerExtensions(ALL_EXTENSIONS)
     .registerDependencies({ 'meshopt.decoder': MeshoptDecoder, 'meshopt.encoder': MeshoptEncoder });
@@ -100,18 +155,24 @@ async function main() {
   // stdout carries the report; the library's notes go to stderr, and only warnings.
   document.setLogger(new Logger(Logger.Verbosity.WARN));
   const report = [];
-  let size = bytes.length;
-  for (const [name, transform] of steps(args)) {
-    const started = performance.now();
-    await document.transform(transform);
-    const after = (await io.writeBinary(document)).byteLength;
-    report.push({ name, ms: Math.round(performance.now() - started), bytes_in: size, bytes_out: after });
-    size = after;
-  }
+  const size = await runSteps(io, document, steps(args), report, bytes.length);
+  // The preview starts from the finished, uncompressed geometry and textures.
+  const base = args.preview ? cloneDocument(document) : null;
+  await runSteps(io, document, [compression()], report, size);
   const output = await io.writeBinary(document);
   await writeFile(args.output, output);
+  let previewBytes = null;
+  if (base && output.byteLength > args.previewBytes) {
+    const started = performance.now();
+    const small = await preview(io, base, args.previewBytes);
+    report.push({ name: 'preview', ms: Math.round(performance.now() - started), bytes_in: size, bytes_out: small?.byteLength ?? null });
+    if (small) {
+      await writeFile(args.preview, small);
+      previewBytes = small.byteLength;
+    }
+  }
   process.stdout.write(JSON.stringify({
-    ok: true, input_bytes: bytes.length, output_bytes: output.byteLength, steps: report, warnings,
+    ok: true, input_bytes: bytes.length, output_bytes: output.byteLength, preview_bytes: previewBytes, steps: report, warnings,
   }) + '\n');
 }
 
