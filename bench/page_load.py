@@ -5,11 +5,13 @@
 Starts the storefront as `make run` does (SQLite, embedded emulator) in a temporary folder,
 adds a tiny one-triangle model as the fixed cost of starting WebGL, and loads every product
 page that has a model with Chromium's network emulation at 1.6 Mbps down, 750 kbps up and
-150 ms round trip. It prints, per product: first contentful paint, when the poster is
-visible, when the model's load event fires, that time less the tiny model's (the model's own
-cost; headless Chromium renders in software, which a phone's GPU would not), and the bytes
-transferred; beside it, the same page with the original file as uploaded, and the speed-up.
-Targets on that link: poster under 1.5 s, model less fixed cost under 3 s.
+150 ms round trip, each load in a fresh browser context (an empty cache, as on a first visit).
+It prints, per product: first contentful paint, when the poster is visible, when a 3D model
+is first on show (the preview, for a large model), when the full model's load event fires,
+that time less the tiny model's (the model's own cost; headless Chromium renders in software,
+which a phone's GPU would not), and the bytes transferred; beside it, the same page with the
+original file as uploaded, and the speed-up. Targets on that link: poster under 1.5 s, model
+less fixed cost under 3 s.
 """
 
 from __future__ import annotations
@@ -85,7 +87,6 @@ def measure(browser: Browser, url: str) -> dict[str, Any]:
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
-    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
     cdp.send(
         "Network.emulateNetworkConditions",
         {
@@ -110,8 +111,12 @@ def measure(browser: Browser, url: str) -> dict[str, Any]:
     ):
         page.wait_for_function(POSTER_VISIBLE, timeout=120_000, polling=20)
         poster_at = page.evaluate("Date.now()") - start
+    shown = "() => { const v = document.querySelector('model-viewer'); return v && v.loaded; }"
+    page.wait_for_function(shown, timeout=180_000, polling=20)
+    first_at = page.evaluate("Date.now()") - start
     page.wait_for_function(
-        "() => { const v = document.querySelector('model-viewer'); return v && v.loaded; }",
+        "() => document.querySelector('model-viewer').dataset.detail === 'full'"
+        " && document.querySelector('model-viewer').loaded",
         timeout=180_000,
         polling=20,
     )
@@ -120,7 +125,13 @@ def measure(browser: Browser, url: str) -> dict[str, Any]:
         "(performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || null"
     )
     context.close()
-    return {"fcp": fcp, "poster": poster_at, "loaded": loaded_at, "bytes": transferred[0]}
+    return {
+        "fcp": fcp,
+        "poster": poster_at,
+        "first": first_at,
+        "loaded": loaded_at,
+        "bytes": transferred[0],
+    }
 
 
 def main() -> int:
@@ -179,7 +190,7 @@ def report(rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         f" Fixed cost (one-triangle model loaded): {fixed / 1000:.2f} s"
     )
     header = (
-        f"{'product':<28}{'model MB':>9}{'FCP s':>7}{'poster s':>9}{'loaded s':>9}"
+        f"{'product':<28}{'model MB':>9}{'FCP s':>7}{'poster s':>9}{'3D s':>7}{'loaded s':>9}"
         f"{'-fixed s':>9}{'MB moved':>9} | {'orig MB':>8}{'loaded s':>9}{'-fixed s':>9}"
         f"{'faster':>9}"
     )
@@ -191,7 +202,8 @@ def report(rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         poster = f"{r['poster'] / 1000:.2f}" if r["poster"] is not None else "none"
         line = (
             f"{product['name'][:27]:<28}{product['model']['bytes'] / 1e6:>9.2f}"
-            f"{(r['fcp'] or 0) / 1000:>7.2f}{poster:>9}{r['loaded'] / 1000:>9.2f}"
+            f"{(r['fcp'] or 0) / 1000:>7.2f}{poster:>9}{r['first'] / 1000:>7.2f}"
+            f"{r['loaded'] / 1000:>9.2f}"
             f"{(r['loaded'] - fixed) / 1000:>9.2f}{r['bytes'] / 1e6:>9.2f} | "
         )
         original = by_sku.get(ORIGINAL_PREFIX + sku)
@@ -203,7 +215,10 @@ def report(rows: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
                 f"{o['loaded'] / r['loaded']:>8.1f}x"
             )
         print(line)
-    print("Targets: poster visible < 1.5 s; model loaded less fixed cost < 3 s.")
+    print(
+        "3D s: a model on show (a large model's preview first). "
+        "Targets: poster visible < 1.5 s; model loaded less fixed cost < 3 s."
+    )
 
 
 if __name__ == "__main__":

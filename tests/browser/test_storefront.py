@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from devstack.processes import free_port
 from devstack.stack import Stack
@@ -88,6 +88,42 @@ def test_product_page_loads_the_3d_model(page: Page) -> None:
     expect(viewer).to_have_attribute("ar", "")
     page.wait_for_function(MODEL_LOADED, timeout=60_000)
     assert page.evaluate("document.querySelector('model-viewer').src").endswith(".glb")
+
+
+VIEWER_SHOWS = (
+    "detail => { const v = document.querySelector('model-viewer');"
+    " return v && v.loaded && v.dataset.detail === detail; }"
+)
+
+
+def test_a_large_model_shows_its_preview_while_the_full_one_loads(
+    page: Page, gateway: httpx.Client
+) -> None:
+    model = gateway.get("/api/catalog/products/PS-FEED-0001").json()["model"]
+    assert model["preview_url"], "the demo mixer is over 1 MB: it has a preview"
+    # The full model is held back until the preview has been seen.
+    held: list[Route] = []
+    released = False
+
+    def hold(route: Route) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(f"**{model['glb_url']}", hold)
+    page.goto("/product/PS-FEED-0001")
+    page.wait_for_function(VIEWER_SHOWS, arg="preview", timeout=60_000)
+    viewer_src = "document.querySelector('model-viewer').src"
+    assert page.evaluate(viewer_src).endswith(model["preview_url"])
+    expect(page.get_by_text("Loading full detail")).to_be_visible()
+    assert held, "the full model is asked for while the preview shows"
+    released = True
+    for route in held:
+        route.continue_()
+    page.wait_for_function(VIEWER_SHOWS, arg="full", timeout=60_000)
+    assert page.evaluate(viewer_src).endswith(model["glb_url"])
+    expect(page.get_by_text("Loading full detail")).to_have_count(0)
 
 
 def test_stock_words_and_a_sold_out_product(page: Page, gateway: httpx.Client) -> None:

@@ -103,6 +103,42 @@ export async function home(params) {
   return root;
 }
 
+// A large model comes with a small preview: the viewer shows it first while the full model
+// downloads (into the HTTP cache: model files are immutable), then swaps to the full model
+// from where the shopper has turned it. `data-detail` says which one is on show.
+function modelViewer(item) {
+  const { glb_url: full, preview_url: preview, poster_url: poster } = item.model;
+  const viewer = h('model-viewer', {
+    src: preview || full,
+    poster,
+    alt: `3D model of ${item.name}`,
+    'camera-controls': true,
+    'auto-rotate': true,
+    'touch-action': 'pan-y',
+    ar: true,
+    'ar-modes': 'webxr scene-viewer quick-look',
+    'shadow-intensity': '1',
+    loading: 'eager',
+    reveal: 'auto',
+    'data-detail': preview ? 'preview' : 'full',
+  });
+  if (!preview) return [viewer];
+  const note = h('p', { class: 'detail-note', role: 'status' }, 'Loading full detail…');
+  const settled = (events) =>
+    new Promise((resolve) => events.forEach((e) => viewer.addEventListener(e, resolve, { once: true })));
+  const downloaded = fetch(full).then((response) => response.blob()).catch(() => null);
+  Promise.all([downloaded, settled(['load', 'error'])]).then(() => {
+    const { theta, phi, radius } = viewer.getCameraOrbit();
+    viewer.setAttribute('camera-orbit', `${theta}rad ${phi}rad ${radius}m`);
+    settled(['load', 'error']).then(() => {
+      viewer.dataset.detail = 'full';
+      note.remove();
+    });
+    viewer.src = full;
+  });
+  return [viewer, note];
+}
+
 export async function product(sku) {
   const item = await api(`/api/catalog/products/${encodeURIComponent(sku)}`);
   if (item.model) loadViewer(); // starts fetching while the stock is looked up
@@ -155,25 +191,7 @@ export async function product(sku) {
       ? h('img', { class: 'poster', src: item.model.poster_url, alt: `Picture of ${item.name}` })
       : h('div', { class: 'no-model' }, item.model ? 'Loading the 3D model…' : 'No 3D model yet'),
   );
-  if (item.model) {
-    loadViewer().then(() =>
-      stage.replaceChildren(
-        h('model-viewer', {
-          src: item.model.glb_url,
-          poster: item.model.poster_url,
-          alt: `3D model of ${item.name}`,
-          'camera-controls': true,
-          'auto-rotate': true,
-          'touch-action': 'pan-y',
-          ar: true,
-          'ar-modes': 'webxr scene-viewer quick-look',
-          'shadow-intensity': '1',
-          loading: 'eager',
-          reveal: 'auto',
-        }),
-      ),
-    );
-  }
+  if (item.model) loadViewer().then(() => stage.replaceChildren(...modelViewer(item)));
   return h(
     'article',
     { class: 'product' },

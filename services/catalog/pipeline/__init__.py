@@ -80,7 +80,8 @@ class Pipeline:
 
     async def render_poster(self, model: Path, target: Path) -> None:
         """A WebP picture of the model as the storefront's viewer shows it."""
-        parse_report(*await self._run(*render_command(model, target, POSTER_SIZE, self.chromium)))
+        command = render_command([(model, target)], POSTER_SIZE, self.chromium)
+        parse_report(*await self._run(*command))
 
     async def optimise(self, source: Path, target: Path, preview: Path | None = None) -> Optimised:
         """Validate a .glb or .gltf (with its files beside it) and write the optimised GLB; and,
@@ -98,14 +99,14 @@ class Pipeline:
         )
 
 
-def render_command(model: Path, target: Path, size: int, chromium: str) -> list[str]:
-    """The renderer's command line (`chromium` empty: the one Playwright installed)."""
+def render_command(pairs: list[tuple[Path, Path]], size: int, chromium: str) -> list[str]:
+    """The renderer's command line: a picture of each (model, picture) pair, from one
+    browser (`chromium` empty: the one Playwright installed)."""
     return [
         sys.executable,
         "-m",
         RENDERER,
-        str(model),
-        str(target),
+        *(str(path) for pair in pairs for path in pair),
         "--size",
         str(size),
         "--chromium",

@@ -1,7 +1,9 @@
-"""`python -m services.catalog.pipeline.render <model.glb> <out.webp> [--size N]`: a picture of
-a model as the storefront shows it — the same <model-viewer>, in headless Chromium, from the
-pipeline's own npm packages — served from a throwaway local web server that only this
-process knows. Used for posters now, and for measuring what optimisation does to a model."""
+"""`python -m services.catalog.pipeline.render <model.glb> <out.webp> [<model> <out> ...]
+[--size N]`: a picture of each model as the storefront shows it — the same <model-viewer>, in
+headless Chromium, from the pipeline's own npm packages — served from a throwaway local web
+server that only this process knows. One browser renders them all, each from the viewer's
+default camera, which frames the model by its bounds: an optimised model and its original are
+seen from the same place. Used for posters, and for measuring what optimisation does."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 HERE = Path(__file__).resolve().parent
 VIEWER = HERE / "node_modules" / "@google" / "model-viewer" / "dist" / "model-viewer-umd.min.js"
@@ -44,7 +46,7 @@ PAGE = """<!doctype html><html><head><meta charset="utf-8">
   viewer.dracoDecoderLocation = 'draco/';
   viewer.ktx2TranscoderLocation = 'basis/';
   const v = document.createElement('model-viewer');
-  v.setAttribute('src', 'model.glb');
+  v.setAttribute('src', new URLSearchParams(location.search).get('model'));
   v.setAttribute('shadow-intensity', '1');
   v.setAttribute('interaction-prompt', 'none');
   document.body.append(v);
@@ -56,11 +58,13 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
-def render(model: Path, target: Path, size: int, chromium: str | None) -> None:
-    """`chromium`: the browser's path, or None for the one Playwright installed."""
+def render(pairs: list[tuple[Path, Path]], size: int, chromium: str | None) -> None:
+    """Each (model, picture) pair; `chromium`: the browser's path, or None for the one
+    Playwright installed."""
     with tempfile.TemporaryDirectory(prefix="petshore-render-") as tmp:
         site = Path(tmp)
-        shutil.copy(model, site / "model.glb")
+        for i, (model, _) in enumerate(pairs):
+            shutil.copy(model, site / f"model-{i}.glb")
         shutil.copy(VIEWER, site / "model-viewer.js")
         shutil.copy(MESHOPT, site / "meshopt_decoder.js")
         # Decoders for whatever compression a model arrives with: never fetched from a CDN.
@@ -73,37 +77,46 @@ def render(model: Path, target: Path, size: int, chromium: str | None) -> None:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": size, "height": size})
-                page.goto(f"http://127.0.0.1:{server.server_port}/index.html")
-                page.wait_for_function(
-                    "() => { const v = document.querySelector('model-viewer');"
-                    " return v && v.loaded && v.modelIsVisible; }",
-                    timeout=60_000,
-                )
-                data = page.evaluate(
-                    """async () => {
-                      const blob = await document.querySelector('model-viewer')
-                        .toBlob({mimeType: 'image/webp', qualityArgument: 0.85});
-                      const bytes = new Uint8Array(await blob.arrayBuffer());
-                      let text = '';
-                      for (const b of bytes) text += String.fromCharCode(b);
-                      return btoa(text);
-                    }"""
-                )
+                for i, (_, target) in enumerate(pairs):
+                    page.goto(f"http://127.0.0.1:{server.server_port}/?model=model-{i}.glb")
+                    target.write_bytes(base64.b64decode(_picture(page)))
                 browser.close()
         finally:
             server.shutdown()
-    target.write_bytes(base64.b64decode(data))
+
+
+def _picture(page: Page) -> str:
+    """The viewer's picture once the model is on show, base64-encoded WebP."""
+    page.wait_for_function(
+        "() => { const v = document.querySelector('model-viewer');"
+        " return v && v.loaded && v.modelIsVisible; }",
+        timeout=60_000,
+    )
+    return str(
+        page.evaluate(
+            """async () => {
+              const blob = await document.querySelector('model-viewer')
+                .toBlob({mimeType: 'image/webp', qualityArgument: 0.85});
+              const bytes = new Uint8Array(await blob.arrayBuffer());
+              let text = '';
+              for (const b of bytes) text += String.fromCharCode(b);
+              return btoa(text);
+            }"""
+        )
+    )
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("model", type=Path)
-    parser.add_argument("target", type=Path)
+    parser.add_argument("files", type=Path, nargs="+", help="model, picture, model, picture...")
     parser.add_argument("--size", type=int, default=800)
     parser.add_argument("--chromium", default="")
     args = parser.parse_args(argv)
+    if len(args.files) % 2:
+        parser.error("give each model a picture to write")
+    pairs = list(zip(args.files[::2], args.files[1::2], strict=True))
     try:
-        render(args.model, args.target, args.size, args.chromium or None)
+        render(pairs, args.size, args.chromium or None)
     except Exception as exc:  # a model the viewer cannot show, or no browser: say which
         print(json.dumps({"ok": False, "reason": "error", "errors": [f"render: {exc}"]}))
         return 1
