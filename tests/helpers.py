@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import secrets
+import struct
+import zlib
 from typing import Any
 
 import httpx
+
+from devstack.samples import TRIANGLE, glb, tiny_gltf
 
 ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -72,3 +76,43 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     assert isinstance(error["message"], str) and error["message"]
     assert isinstance(error["details"], dict)
     return dict(error)
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A small PNG whose header declares `width` x `height` pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(1000)))
+        + chunk(b"IEND", b"")
+    )
+
+
+def image_bomb_glb() -> bytes:
+    """A valid-looking GLB of 1 KB with an image that would decode to 14 GB."""
+    gltf, png = tiny_gltf(), png_declaring(60_000, 60_000)
+    gltf["buffers"][0]["byteLength"] = len(TRIANGLE) + len(png)
+    gltf["bufferViews"].append({"buffer": 0, "byteOffset": len(TRIANGLE), "byteLength": len(png)})
+    gltf["images"] = [{"bufferView": 1, "mimeType": "image/png"}]
+    return glb(gltf, TRIANGLE + png)
+
+
+def vertex_bomb_glb() -> bytes:
+    """A GLB of 400 bytes declaring a billion vertices: an accessor with no data is valid glTF
+    (zeros), so only its count says what reading it would allocate (12 GB)."""
+    gltf = tiny_gltf()
+    gltf["accessors"][0] = {
+        "componentType": 5126,
+        "count": 1_000_000_000,
+        "type": "VEC3",
+        "min": [0, 0, 0],
+        "max": [0, 0, 0],
+    }
+    return glb(gltf, TRIANGLE)

@@ -15,7 +15,7 @@ from typing import Any
 from petshore.errors import InvalidRequest, TooLarge, Unavailable, UnsupportedMediaType
 from services.catalog import archives, modelfiles, rules, store
 from services.catalog.models import ModelUpload
-from services.catalog.pipeline import InvalidModel, Pipeline, PipelineFailed
+from services.catalog.pipeline import InvalidModel, ModelTooLarge, Pipeline, PipelineFailed
 from services.catalog.publishing import publish_model
 from services.catalog.schemas import UploadCreate, UploadedPart
 from services.catalog.settings import Settings
@@ -137,6 +137,11 @@ async def complete(
         try:
             model = await _as_gltf(pipeline, download, work)
             published = await publish_model(s3, settings.models_bucket, pipeline, model, work)
+        except ModelTooLarge as exc:
+            await store.finish_upload(upload_id, "failed", str(exc))
+            raise TooLarge(
+                "the model is larger than this shop takes", {"errors": exc.errors}
+            ) from exc
         except InvalidModel as exc:
             await store.finish_upload(upload_id, "failed", str(exc))
             raise InvalidRequest(

@@ -16,7 +16,14 @@ from trimesh.exchange.gltf import export_gltf
 
 from petshore.contract import MODEL_CACHE_CONTROL, MODEL_PREVIEW_MAX_BYTES, models_bucket_name
 from tests.conftest import PART_BYTES
-from tests.helpers import ADMIN, assert_error, create_product, unique_sku
+from tests.helpers import (
+    ADMIN,
+    assert_error,
+    create_product,
+    image_bomb_glb,
+    unique_sku,
+    vertex_bomb_glb,
+)
 
 MODELS = Path(__file__).resolve().parents[2] / "demo" / "models"
 
@@ -210,6 +217,17 @@ def test_hostile_archives_are_refused(gateway: httpx.Client) -> None:
     bomb = zipped({"m.obj": b"\0" * (30 * 1024 * 1024)})
     assert_error(upload(gateway, product["sku"], bomb, "application/zip"), 413, "too_large")
     assert gateway.get(f"/api/catalog/products/{product['sku']}").json()["model"] is None
+
+
+def test_absurd_declared_sizes_are_a_413_and_keep_the_current_model(
+    gateway: httpx.Client,
+) -> None:
+    product = create_product(gateway)
+    good = upload(gateway, product["sku"], (MODELS / "Fox.glb").read_bytes()).json()
+    for bomb in (image_bomb_glb(), vertex_bomb_glb()):
+        error = assert_error(upload(gateway, product["sku"], bomb), 413, "too_large")
+        assert any("at most" in e for e in error["details"]["errors"]), error
+    assert gateway.get(f"/api/catalog/products/{product['sku']}").json() == good
 
 
 def test_an_obj_with_no_geometry_is_a_400(gateway: httpx.Client) -> None:

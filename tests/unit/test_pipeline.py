@@ -6,12 +6,27 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from devstack.samples import tiny_glb
-from services.catalog.pipeline import InvalidModel, Pipeline, PipelineFailed, parse_report
+from petshore.contract import MODEL_PREVIEW_MAX_BYTES
+from services.catalog.pipeline import (
+    CONVERTER,
+    InvalidModel,
+    ModelTooLarge,
+    Pipeline,
+    PipelineFailed,
+    parse_report,
+)
+from tests.helpers import image_bomb_glb, vertex_bomb_glb
+
+MODELS = Path(__file__).resolve().parents[2] / "demo" / "models"
 
 
 def test_report_parsing() -> None:
@@ -20,6 +35,8 @@ def test_report_parsing() -> None:
     with pytest.raises(InvalidModel) as invalid:
         parse_report(2, b'{"ok": false, "reason": "invalid", "errors": ["E1"]}', b"")
     assert invalid.value.errors == ["E1"]
+    with pytest.raises(ModelTooLarge):
+        parse_report(2, b'{"ok": false, "reason": "too_large", "errors": ["E2"]}', b"")
     with pytest.raises(PipelineFailed):
         parse_report(1, b'{"ok": false, "reason": "error", "errors": ["boom"]}', b"")
     with pytest.raises(PipelineFailed):
@@ -41,6 +58,52 @@ def test_the_node_pipeline_validates_and_optimises(tmp_path: Path) -> None:
     with pytest.raises(InvalidModel):
         asyncio.run(pipeline.optimise(junk, tmp_path / "never.glb"))
     assert not (tmp_path / "never.glb").exists()
+
+
+@pytest.mark.parametrize("bomb", [image_bomb_glb, vertex_bomb_glb])
+def test_absurd_declared_sizes_are_refused_before_anything_is_read(
+    tmp_path: Path, bomb: Callable[[], bytes]
+) -> None:
+    node = shutil.which("node")
+    assert node
+    source = tmp_path / "bomb.glb"
+    source.write_bytes(bomb())
+    with pytest.raises(ModelTooLarge) as refused:
+        asyncio.run(Pipeline(node, timeout=60, workers=1).optimise(source, tmp_path / "out.glb"))
+    assert any("at most" in error for error in refused.value.errors)
+
+
+def test_the_obj_converter_stops_at_its_memory_cap(tmp_path: Path) -> None:
+    """A 36 MB OBJ converts within the default cap, and is refused, not swapped, below it."""
+    rng = np.random.default_rng(1)
+    obj = tmp_path / "big.obj"
+    with obj.open("w") as f:
+        np.savetxt(f, rng.random((1_000_000, 3)), fmt="v %.6f %.6f %.6f")
+        np.savetxt(f, np.arange(1, 1_000_000 - 2, 3)[:, None] + [0, 1, 2], fmt="f %d %d %d")
+    command = [sys.executable, "-m", CONVERTER, str(obj), str(tmp_path / "big.glb")]
+    with pytest.raises(ModelTooLarge, match="more than 250 MB"):
+        parse_report(*run([*command, "--memory-mb", "250"]))
+    parse_report(*run(command))
+    assert (tmp_path / "big.glb").read_bytes()[:4] == b"glTF"
+
+
+def run(command: list[str]) -> tuple[int, bytes, bytes]:
+    done = subprocess.run(command, capture_output=True, timeout=120)
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_a_large_model_gets_a_preview_within_the_budget(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    assert node
+    pipeline = Pipeline(node, timeout=120, workers=1)
+    shoe, preview = MODELS / "MaterialsVariantsShoe.glb", tmp_path / "preview.glb"
+    result = asyncio.run(pipeline.optimise(shoe, tmp_path / "out.glb", preview))
+    assert result.output_bytes > MODEL_PREVIEW_MAX_BYTES
+    assert result.preview_bytes == preview.stat().st_size <= MODEL_PREVIEW_MAX_BYTES
+    assert preview.read_bytes()[:4] == b"glTF"
+    assert [s["name"] for s in result.steps][-1] == "preview"
+    small = asyncio.run(pipeline.optimise(MODELS / "Fox.glb", tmp_path / "fox.glb", preview))
+    assert small.preview_bytes is None, "a model within the budget is its own preview"
 
 
 def test_a_pipeline_that_overruns_is_stopped(tmp_path: Path) -> None:

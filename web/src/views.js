@@ -103,10 +103,25 @@ export async function home(params) {
   return root;
 }
 
-// A large model comes with a small preview: the viewer shows it first while the full model
-// downloads (into the HTTP cache: model files are immutable), then swaps to the full model
-// from where the shopper has turned it. `data-detail` says which one is on show.
-function modelViewer(item) {
+// Fires once any of `events` happens on `target`.
+const settled = (target, events) =>
+  new Promise((resolve) => events.forEach((e) => target.addEventListener(e, resolve, { once: true })));
+
+// Model files are immutable, so a download started early lands in the HTTP cache, where the
+// viewer finds it. On a slow link the order is what counts: the poster first, then what the
+// viewer shows first (the preview of a large model), then the full model, each at the link's
+// whole speed instead of sharing it. Resolves when the full model is in the cache.
+function downloadModel(model, poster) {
+  const warm = (url) => fetch(url).then((response) => response.blob()).catch(() => null);
+  const posterShown = poster ? settled(poster, ['load', 'error']) : Promise.resolve();
+  const first = posterShown.then(() => warm(model.preview_url || model.glb_url));
+  return model.preview_url ? first.then(() => warm(model.glb_url)) : first;
+}
+
+// A large model comes with a small preview: the viewer shows it first, then swaps to the full
+// model, once downloaded, from where the shopper has turned it. `data-detail` says which one
+// is on show.
+function modelViewer(item, downloaded) {
   const { glb_url: full, preview_url: preview, poster_url: poster } = item.model;
   const viewer = h('model-viewer', {
     src: preview || full,
@@ -124,13 +139,10 @@ function modelViewer(item) {
   });
   if (!preview) return [viewer];
   const note = h('p', { class: 'detail-note', role: 'status' }, 'Loading full detail…');
-  const settled = (events) =>
-    new Promise((resolve) => events.forEach((e) => viewer.addEventListener(e, resolve, { once: true })));
-  const downloaded = fetch(full).then((response) => response.blob()).catch(() => null);
-  Promise.all([downloaded, settled(['load', 'error'])]).then(() => {
+  Promise.all([downloaded, settled(viewer, ['load', 'error'])]).then(() => {
     const { theta, phi, radius } = viewer.getCameraOrbit();
     viewer.setAttribute('camera-orbit', `${theta}rad ${phi}rad ${radius}m`);
-    settled(['load', 'error']).then(() => {
+    settled(viewer, ['load', 'error']).then(() => {
       viewer.dataset.detail = 'full';
       note.remove();
     });
@@ -184,14 +196,19 @@ export async function product(sku) {
   // The viewer element is made only once model-viewer has loaded and been told where the
   // decoders are: an element made earlier would start loading the model without them.
   // Until then the stage shows the poster (or a note), so the page is usable at once.
+  const poster =
+    item.model && item.model.poster_url
+      ? h('img', { class: 'poster', src: item.model.poster_url, alt: `Picture of ${item.name}` })
+      : null;
   const stage = h(
     'div',
     { class: 'stage' },
-    item.model && item.model.poster_url
-      ? h('img', { class: 'poster', src: item.model.poster_url, alt: `Picture of ${item.name}` })
-      : h('div', { class: 'no-model' }, item.model ? 'Loading the 3D model…' : 'No 3D model yet'),
+    poster || h('div', { class: 'no-model' }, item.model ? 'Loading the 3D model…' : 'No 3D model yet'),
   );
-  if (item.model) loadViewer().then(() => stage.replaceChildren(...modelViewer(item)));
+  if (item.model) {
+    const downloaded = downloadModel(item.model, poster);
+    loadViewer().then(() => stage.replaceChildren(...modelViewer(item, downloaded)));
+  }
   return h(
     'article',
     { class: 'product' },

@@ -30,6 +30,10 @@ class InvalidModel(Exception):
         self.errors = errors
 
 
+class ModelTooLarge(InvalidModel):
+    """The file declares more (pixels, vertices, elements) than the pipeline takes."""
+
+
 class PipelineFailed(Exception):
     """The pipeline could not finish (timeout, crash): nothing about the file is known."""
 
@@ -126,6 +130,8 @@ def parse_report(returncode: int | None, out: bytes, err: bytes) -> Optimised:
             report.get("preview_bytes"),
             report.get("steps", []),
         )
+    if report.get("reason") == "too_large":
+        raise ModelTooLarge(list(report.get("errors") or ["the model is too large"]))
     if report.get("reason") == "invalid":
         raise InvalidModel(list(report.get("errors") or ["not a valid glTF model"]))
     raise PipelineFailed("; ".join(report.get("errors") or ["the pipeline failed"]))

@@ -1,10 +1,14 @@
-"""`python -m services.catalog.pipeline.convert <model.obj> <out.glb>`: OBJ (with its MTL and
-textures beside it) to GLB, with trimesh. Run as its own process by the pipeline runner, so
-a hostile file costs that process, not the service. Exit code 2: not a usable model."""
+"""`python -m services.catalog.pipeline.convert <model.obj> <out.glb> [--memory-mb N]`: OBJ
+(with its MTL and textures beside it) to GLB, with trimesh. Run as its own process by the
+pipeline runner, so a hostile file costs that process, not the service; the process caps its
+own address space, so an OBJ too large to convert ends in a clear error, not in the machine
+swapping. Exit code 2: not a usable model."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import resource
 import sys
 from pathlib import Path
 
@@ -19,9 +23,19 @@ def convert(source: Path, target: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    source, target = Path(argv[0]), Path(argv[1])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("source", type=Path)
+    parser.add_argument("target", type=Path)
+    parser.add_argument("--memory-mb", type=int, default=2048)
+    args = parser.parse_args(argv)
+    limit = args.memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
-        convert(source, target)
+        convert(args.source, args.target)
+    except MemoryError:
+        message = f"OBJ: converting it needs more than {args.memory_mb} MB"
+        print(json.dumps({"ok": False, "reason": "too_large", "errors": [message]}))
+        return 2
     except Exception as exc:  # any parser failure means the file is not usable
         print(json.dumps({"ok": False, "reason": "invalid", "errors": [f"OBJ: {exc}"]}))
         return 2

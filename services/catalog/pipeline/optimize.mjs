@@ -8,6 +8,7 @@
 // to show while the full model streams. Prints one JSON object on stdout:
 //   {"ok": true, "input_bytes", "output_bytes", "preview_bytes": n|null, "steps": [...], "warnings": n}
 //   {"ok": false, "reason": "invalid", "errors": [...]}          (exit code 2)
+//   {"ok": false, "reason": "too_large", "errors": [...]}        (exit code 2: see LIMITS)
 // The full model is never simplified: simplification streaks shiny surfaces. A preview is shown
 // for seconds, at most, so there it is worth its bytes.
 import { readFile, writeFile } from 'node:fs/promises';
@@ -22,6 +23,17 @@ import { MeshoptDecoder, MeshoptEncoder, MeshoptSimplifier } from 'meshoptimizer
 import sharp from 'sharp';
 
 const MAX_VALIDATION_ISSUES = 200;
+// Declared sizes past these are no product model but a mistake, or a try at the pipeline's
+// memory: a 1 KB PNG may declare 60000 x 60000 pixels, and an accessor with no data (or
+// compressed data) any count at all; the validator checks neither against real bytes.
+const LIMITS = {
+  imageSide: 8192, // pixels, either side of one image
+  imagePixels: 256 * 1024 * 1024, // all images together, as decoded
+  vertices: 10_000_000,
+  triangles: 20_000_000,
+  drawCalls: 10_000,
+  accessorElements: 100_000_000, // all accessors' counts together: what reading allocates
+};
 
 function parseArgs(argv) {
   const [input, output, ...rest] = argv;
@@ -52,6 +64,36 @@ function resources(path) {
   };
 }
 
+// The glTF JSON of a GLB (its first chunk) or of a .gltf file.
+function gltfJson(bytes) {
+  const data = Buffer.from(bytes);
+  const text = data.toString('ascii', 0, 4) === 'glTF' ? data.subarray(20, 20 + data.readUInt32LE(12)) : data;
+  return JSON.parse(text.toString('utf8'));
+}
+
+// What in the model exceeds LIMITS, in words; empty when nothing does.
+function oversized(info, json) {
+  const found = [];
+  const images = (info.resources || []).filter((r) => r.image);
+  for (const { pointer, image } of images) {
+    if (image.width > LIMITS.imageSide || image.height > LIMITS.imageSide) {
+      found.push(`${pointer} is ${image.width} x ${image.height} pixels; at most ${LIMITS.imageSide} a side`);
+    }
+  }
+  const pixels = images.reduce((sum, { image }) => sum + image.width * image.height, 0);
+  if (pixels > LIMITS.imagePixels) found.push(`the images hold ${pixels} pixels; at most ${LIMITS.imagePixels}`);
+  const counts = [
+    ['vertices', info.totalVertexCount],
+    ['triangles', info.totalTriangleCount],
+    ['drawCalls', info.drawCallCount],
+    ['accessorElements', (json.accessors || []).reduce((sum, a) => sum + (Number(a.count) || 0), 0)],
+  ];
+  for (const [name, count] of counts) {
+    if (count > LIMITS[name]) found.push(`${count} ${name}; at most ${LIMITS[name]}`);
+  }
+  return found;
+}
+
 async function validate(bytes, path) {
   let report;
   try {
@@ -61,13 +103,19 @@ async function validate(bytes, path) {
       externalResourceFunction: resources(path),
     });
   } catch (error) {
-    return { errors: [String(error.message || error)], warnings: 0 };
+    return { errors: [String(error.message || error)], warnings: 0, tooLarge: [] };
+  }
+  let tooLarge = [];
+  try {
+    tooLarge = oversized(report.info || {}, gltfJson(bytes));
+  } catch {
+    // JSON the validator could not read either: its errors say why.
   }
   const errors = report.issues.messages
     .filter((m) => m.severity === 0)
     .slice(0, 10)
     .map((m) => `${m.code}: ${m.message}${m.pointer ? ` (${m.pointer})` : ''}`);
-  return { errors, warnings: report.issues.numWarnings };
+  return { errors, warnings: report.issues.numWarnings, tooLarge };
 }
 
 // The pipeline: order matters. Structure first (buffers, dedup, instancing, palette textures
@@ -105,10 +153,13 @@ const compression = () => ['meshopt', meshopt({ encoder: MeshoptEncoder, level: 
 const PREVIEW_LADDER = [
   { ratio: 1, error: 0, textureSize: 256 },
   { ratio: 0.5, error: 0.001, textureSize: 256 },
-  { ratio: 0.25, error: 0.005, textureSize: 256 },
+  { ratio: 0.5, error: 0.001, textureSize: 128 },
+  { ratio: 0.25, error: 0.005, textureSize: 128 },
   { ratio: 0.1, error: 0.02, textureSize: 128 },
   { ratio: 0, error: 0.05, textureSize: 64 },
 ];
+// On a slow link the preview's bytes delay the full model: it may cost a quarter of it.
+const PREVIEW_SHARE = 0.25;
 
 async function runSteps(io, document, list, report, size) {
   for (const [name, transform] of list) {
@@ -140,7 +191,11 @@ async function preview(io, document, budget) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const bytes = await readFile(args.input);
-  const { errors, warnings } = await validate(bytes, args.input);
+  const { errors, warnings, tooLarge } = await validate(bytes, args.input);
+  if (tooLarge.length) {
+    process.stdout.write(JSON.stringify({ ok: false, reason: 'too_large', errors: tooLarge }) + '\n');
+    process.exit(2);
+  }
   if (errors.length) {
     process.stdout.write(JSON.stringify({ ok: false, reason: 'invalid', errors }) + '\n');
     process.exit(2);
@@ -164,7 +219,7 @@ async function main() {
   let previewBytes = null;
   if (base && output.byteLength > args.previewBytes) {
     const started = performance.now();
-    const small = await preview(io, base, args.previewBytes);
+    const small = await preview(io, base, Math.min(args.previewBytes, output.byteLength * PREVIEW_SHARE));
     report.push({ name: 'preview', ms: Math.round(performance.now() - started), bytes_in: size, bytes_out: small?.byteLength ?? null });
     if (small) {
       await writeFile(args.preview, small);
