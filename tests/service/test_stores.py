@@ -100,14 +100,15 @@ def test_the_carts_table_has_the_contract_key_schema_and_ttl(stack: Stack) -> No
     assert ttl["AttributeName"] == CARTS_TTL_ATTRIBUTE
 
 
-def _attach_model(stack: Stack, sku: str, key: str) -> None:
+def _attach_model(stack: Stack, sku: str, key: str, preview_key: str | None = None) -> None:
     async def attach() -> None:
         conn = await asyncpg.connect(stack.config.catalog_database_url.split("?")[0])
         try:
             await conn.execute(
-                "UPDATE product SET model_glb_key=$1, model_bytes=4, model_original_bytes=4 "
-                "WHERE sku=$2",
+                "UPDATE product SET model_glb_key=$1, model_preview_key=$2, model_bytes=4, "
+                "model_original_bytes=4 WHERE sku=$3",
                 key,
+                preview_key,
                 sku,
             )
         finally:
@@ -121,13 +122,14 @@ def test_discontinuing_tags_model_files_nothing_else_shows(
 ) -> None:
     s3 = _aws(stack, "s3")
     bucket = models_bucket_name(stack.config.environment)
-    shared_key, own_key = "models/" + "a" * 64 + ".glb", "models/" + "b" * 64 + ".glb"
-    for key in (shared_key, own_key):
+    shared_key, own_key, own_preview, other = (f"models/{c * 64}.glb" for c in ("a", "b", "c", "d"))
+    for key in (shared_key, own_key, own_preview, other):
         s3.put_object(Bucket=bucket, Key=key, Body=b"glTF")
     leaving, staying, own = (create_product(gateway) for _ in range(3))
     _attach_model(stack, leaving["sku"], shared_key)
-    _attach_model(stack, staying["sku"], shared_key)
-    _attach_model(stack, own["sku"], own_key)
+    # The same file as another product's preview still counts as shown.
+    _attach_model(stack, staying["sku"], other, preview_key=shared_key)
+    _attach_model(stack, own["sku"], own_key, preview_key=own_preview)
 
     def tags(key: str) -> dict[str, str]:
         tag_set = s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
@@ -139,6 +141,7 @@ def test_discontinuing_tags_model_files_nothing_else_shows(
     assert tags(shared_key) == {}, "another active product still shows this file"
     assert gateway.delete(f"/api/catalog/products/{own['sku']}", headers=ADMIN).status_code == 200
     assert tags(own_key) == {DISCONTINUED_TAG_KEY: DISCONTINUED_TAG_VALUE}
+    assert tags(own_preview) == {DISCONTINUED_TAG_KEY: DISCONTINUED_TAG_VALUE}
     assert gateway.get(f"/api/catalog/products/{own['sku']}").json()["model"]["glb_url"] == (
         "/" + own_key
     )

@@ -18,6 +18,7 @@ from devstack.samples import tiny_glb
 from petshore.contract import MODEL_PREVIEW_MAX_BYTES
 from services.catalog.pipeline import (
     CONVERTER,
+    SCRIPT,
     InvalidModel,
     ModelTooLarge,
     Pipeline,
@@ -104,6 +105,46 @@ def test_a_large_model_gets_a_preview_within_the_budget(tmp_path: Path) -> None:
     assert [s["name"] for s in result.steps][-1] == "preview"
     small = asyncio.run(pipeline.optimise(MODELS / "Fox.glb", tmp_path / "fox.glb", preview))
     assert small.preview_bytes is None, "a model within the budget is its own preview"
+
+
+# Draco-compresses argv[1] into argv[2] with the pipeline's own packages.
+DRACO_COMPRESS = """
+import { NodeIO } from '@gltf-transform/core';
+import { ALL_EXTENSIONS } from '@gltf-transform/extensions';
+import { draco } from '@gltf-transform/functions';
+import draco3d from 'draco3dgltf';
+const io = new NodeIO().registerExtensions(ALL_EXTENSIONS).registerDependencies({
+  'draco3d.encoder': await draco3d.createEncoderModule(),
+});
+const doc = await io.read(process.argv[1]);
+await doc.transform(draco());
+await io.write(process.argv[2], doc);
+"""
+
+
+def test_a_draco_compressed_upload_is_decoded_and_recompressed(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    assert node
+    compressed = tmp_path / "fox-draco.glb"
+    subprocess.run(
+        [
+            node,
+            "--input-type=module",
+            "-e",
+            DRACO_COMPRESS,
+            str(MODELS / "Fox.glb"),
+            str(compressed),
+        ],
+        cwd=SCRIPT.parent,
+        check=True,
+        timeout=60,
+    )
+    assert b"KHR_draco_mesh_compression" in compressed.read_bytes()
+    out = tmp_path / "out.glb"
+    asyncio.run(Pipeline(node, timeout=60, workers=1).optimise(compressed, out))
+    published = out.read_bytes()
+    assert b"EXT_meshopt_compression" in published
+    assert b"KHR_draco_mesh_compression" not in published
 
 
 def test_a_pipeline_that_overruns_is_stopped(tmp_path: Path) -> None:

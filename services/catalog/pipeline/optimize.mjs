@@ -18,6 +18,7 @@ import { ALL_EXTENSIONS } from '@gltf-transform/extensions';
 import {
   cloneDocument, dedup, flatten, instance, join, meshopt, palette, prune, resample, simplify, textureCompress, unpartition, weld,
 } from '@gltf-transform/functions';
+import draco3d from 'draco3dgltf';
 import validator from 'gltf-validator';
 import { MeshoptDecoder, MeshoptEncoder, MeshoptSimplifier } from 'meshoptimizer';
 import sharp from 'sharp';
@@ -201,14 +202,23 @@ async function main() {
     process.exit(2);
   }
   await Promise.all([MeshoptDecoder.ready, MeshoptEncoder.ready, MeshoptSimplifier.ready]);
+  // Uploads may come Draco-compressed; the output is always meshopt (one decoder to serve).
   const io = new NodeIO()
     .registerExtensions(ALL_EXTENSIONS)
-    .registerDependencies({ 'meshopt.decoder': MeshoptDecoder, 'meshopt.encoder': MeshoptEncoder });
+    .registerDependencies({
+      'draco3d.decoder': await draco3d.createDecoderModule(),
+      'meshopt.decoder': MeshoptDecoder,
+      'meshopt.encoder': MeshoptEncoder,
+    });
   const document = args.input.toLowerCase().endsWith('.gltf')
     ? await io.read(args.input)
     : await io.readBinary(new Uint8Array(bytes));
   // stdout carries the report; the library's notes go to stderr, and only warnings.
   document.setLogger(new Logger(Logger.Verbosity.WARN));
+  // Draco geometry is decoded on reading; the output's compression is meshopt's alone.
+  for (const extension of document.getRoot().listExtensionsUsed()) {
+    if (extension.extensionName === 'KHR_draco_mesh_compression') extension.dispose();
+  }
   const report = [];
   const size = await runSteps(io, document, steps(args), report, bytes.length);
   // The preview starts from the finished, uncompressed geometry and textures.
