@@ -47,11 +47,12 @@ def create_app(settings: Settings | None = None) -> Sanic:
         await app.ctx.http.aclose()
         await app.ctx.aws.aclose()
 
-    async def route(request: Request, path: str = "") -> HTTPResponse:
+    async def route(request: Request, path: str = "") -> HTTPResponse | None:
         service = service_for_path(request.path)
         if service is not None:
             target = pools[service.name].pick()
-            return await proxy.forward(request.app.ctx.http, target.url, request)
+            await proxy.forward(request.app.ctx.http, target.url, request)
+            return None
         if request.path.startswith(API_PATH_PREFIX):
             raise NotFound(f"no service answers {request.path}")
         if request.method not in ("GET", "HEAD"):

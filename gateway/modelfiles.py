@@ -36,7 +36,8 @@ def _headers(obj: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
-async def serve(s3: Any, bucket: str, request: Request) -> HTTPResponse:
+async def serve(s3: Any, bucket: str, request: Request) -> HTTPResponse | None:
+    """A model file: a HEAD's answer is returned, a GET's streamed (and None returned)."""
     key = unquote(request.path).lstrip("/")
     if ".." in key.split("/") or not _KEY.match(key):
         raise NotFound("no such model file")
@@ -76,4 +77,4 @@ async def serve(s3: Any, bucket: str, request: Request) -> HTTPResponse:
             await response.eof()
     finally:
         body.close()
-    return response  # type: ignore[return-value]
+    return None

@@ -47,6 +47,8 @@ def models_bucket_access(bucket: s3res.Bucket) -> list[Statement]:
                 s3.PutObject,
                 s3.GetObjectTagging,
                 s3.PutObjectTagging,
+                # A retired file shown again loses its Glacier tag.
+                s3.DeleteObjectTagging,
                 s3.AbortMultipartUpload,
                 s3.ListMultipartUploadParts,
             ],

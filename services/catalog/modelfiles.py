@@ -25,6 +25,8 @@ CONTENT_TYPES = {
     ".jpg": "image/jpeg",
 }
 _CHUNK = 1024 * 1024
+# Storage classes whose objects cannot be read without a restore.
+ARCHIVED = ("GLACIER", "DEEP_ARCHIVE")
 
 
 def content_type_for(key: str) -> str:
@@ -43,14 +45,20 @@ def content_key(path: Path) -> str:
 
 
 async def publish(s3: Any, bucket: str, path: Path) -> tuple[str, int]:
-    """Upload `path` under its content key unless it is there already; its key and size."""
+    """Upload `path` under its content key unless it is there already; its key and size.
+    A file that is there but was retired (tagged for Glacier, or already moved there) is shown
+    again: the tag goes, or the file is uploaded anew."""
     key = content_key(path)
     size = path.stat().st_size
     try:
-        await s3.head_object(Bucket=bucket, Key=key)
+        head = await s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
             raise
+        head = None
+    if head is not None and head.get("StorageClass") not in ARCHIVED:
+        await set_discontinued(s3, bucket, [key], discontinued=False)
+    else:
         with path.open("rb") as body:
             await s3.put_object(
                 Bucket=bucket,
@@ -64,9 +72,12 @@ async def publish(s3: Any, bucket: str, path: Path) -> tuple[str, int]:
 
 async def set_discontinued(s3: Any, bucket: str, keys: list[str], discontinued: bool) -> None:
     """Tag (or untag) files so the bucket's lifecycle rule moves them to Glacier."""
-    tags = [{"Key": DISCONTINUED_TAG_KEY, "Value": DISCONTINUED_TAG_VALUE}] if discontinued else []
+    tags = [{"Key": DISCONTINUED_TAG_KEY, "Value": DISCONTINUED_TAG_VALUE}]
     for key in keys:
-        await s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tags})
+        if discontinued:
+            await s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tags})
+        else:
+            await s3.delete_object_tagging(Bucket=bucket, Key=key)
 
 
 async def ensure_bucket(s3: Any, bucket: str) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.catalog import modelfiles
+from services.catalog import modelfiles, store
 from services.catalog.pipeline import Pipeline, PipelineFailed
 
 log = logging.getLogger("petshore.catalog.publishing")
@@ -62,3 +62,12 @@ async def publish_model(
         # The model is what shoppers came for: publish it, and say why the poster is missing.
         log.warning("no poster for the model", extra={"key": glb_key, "error": str(exc)})
     return Published(glb_key, poster_key, size, preview_key, preview_size, steps)
+
+
+async def retire(s3: Any, bucket: str, keys: list[str]) -> None:
+    """Tag for Glacier those of `keys` that no active product shows any more (a discontinued
+    product's, a replaced model's). They stay readable: a page opened before the change may
+    still ask for them, and the lifecycle rule moves them only after 30 days."""
+    if keys:
+        shown = await store.keys_in_use(keys)
+        await modelfiles.set_discontinued(s3, bucket, [k for k in keys if k not in shown], True)

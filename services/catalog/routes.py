@@ -9,7 +9,7 @@ from sanic_ext import openapi
 from petshore.contract import CATALOG, SKU_PATTERN
 from petshore.errors import InvalidRequest, NotFound
 from petshore.web import admin_required, parse_body
-from services.catalog import modelfiles, rules, store, uploads
+from services.catalog import publishing, rules, store, uploads
 from services.catalog.schemas import ProductCreate, ProductPatch, UploadComplete, UploadCreate
 
 products = Blueprint("catalog_products", url_prefix=CATALOG.path_prefix.rstrip("/"))
@@ -81,16 +81,8 @@ async def update_product(request: Request, sku: str) -> HTTPResponse:
 @admin_required
 async def discontinue_product(request: Request, sku: str) -> HTTPResponse:
     row = await store.set_status(_known_sku(sku), "discontinued")
-    keys = store.model_keys(row)
-    if keys:
-        still_shown = await store.keys_in_use(keys)
-        settings = request.app.ctx.settings
-        await modelfiles.set_discontinued(
-            request.app.ctx.s3,
-            settings.models_bucket,
-            [k for k in keys if k not in still_shown],
-            discontinued=True,
-        )
+    ctx = request.app.ctx
+    await publishing.retire(ctx.s3, ctx.settings.models_bucket, store.model_keys(row))
     return json(rules.product_view(row))
 
 

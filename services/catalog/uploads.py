@@ -16,7 +16,7 @@ from petshore.errors import InvalidRequest, TooLarge, Unavailable, UnsupportedMe
 from services.catalog import archives, modelfiles, rules, store
 from services.catalog.models import ModelUpload
 from services.catalog.pipeline import InvalidModel, ModelTooLarge, Pipeline, PipelineFailed
-from services.catalog.publishing import publish_model
+from services.catalog.publishing import publish_model, retire
 from services.catalog.schemas import UploadCreate, UploadedPart
 from services.catalog.settings import Settings
 
@@ -167,6 +167,8 @@ async def complete(
             "steps": published.steps,
         },
     )
+    replaced = store.model_keys(await store.get_product(sku))
     row = await store.update_product(sku, published.columns(size))
     await store.finish_upload(upload_id, "done")
+    await retire(s3, bucket, [k for k in replaced if k not in store.model_keys(row)])
     return row

@@ -47,6 +47,26 @@ def test_request_id_is_kept_or_made_and_passed_on(gateway: httpx.Client, stack: 
     assert '"request_id": "trace-abc-123"' in logs
 
 
+def test_streamed_answers_log_no_errors(gateway: httpx.Client, stack: Stack) -> None:
+    """A proxied answer and a model file are streamed; nothing about them is an error."""
+    url, _ = _fox(gateway)
+    for path, request_id in ((url, "stream-model-1"), ("/api/catalog/categories", "stream-api-1")):
+        assert gateway.get(path, headers={"X-Request-ID": request_id}).status_code == 200
+    # The gateway logs one request at a time: once a later request is logged, so is all
+    # that the earlier ones caused.
+    gateway.get("/api/catalog/health", headers={"X-Request-ID": "stream-last"})
+    log = stack.config.log_dir / "gateway.log"
+    deadline = time.monotonic() + 10
+    while '"request_id": "stream-last"' not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    errors = [
+        line
+        for line in log.read_text().splitlines()
+        if '"level": "error"' in line and '"request_id": "stream-' in line
+    ]
+    assert not errors, errors
+
+
 def test_services_learn_the_callers_address_from_the_gateway_only(
     gateway: httpx.Client, stack: Stack
 ) -> None:

@@ -4,6 +4,8 @@ optimises and publishes under a content-addressed key; bad files leave the produ
 from __future__ import annotations
 
 import io
+import secrets
+import struct
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,14 @@ import pytest
 import trimesh
 from trimesh.exchange.gltf import export_gltf
 
-from petshore.contract import MODEL_CACHE_CONTROL, MODEL_PREVIEW_MAX_BYTES, models_bucket_name
+from devstack.samples import glb, tiny_gltf
+from petshore.contract import (
+    DISCONTINUED_TAG_KEY,
+    DISCONTINUED_TAG_VALUE,
+    MODEL_CACHE_CONTROL,
+    MODEL_PREVIEW_MAX_BYTES,
+    models_bucket_name,
+)
 from tests.conftest import PART_BYTES
 from tests.helpers import (
     ADMIN,
@@ -124,7 +133,18 @@ def test_a_large_file_goes_up_in_parts(gateway: httpx.Client) -> None:
     assert 0 < model["preview_bytes"] <= MODEL_PREVIEW_MAX_BYTES
 
 
-def test_parts_are_checked_and_unused_parts_let_go(gateway: httpx.Client, moto_url: str) -> None:
+@pytest.fixture
+def s3(moto_url: str) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def test_parts_are_checked_and_unused_parts_let_go(gateway: httpx.Client, s3: Any) -> None:
     data = b"not a model " * (600 * 1024)  # 7.2 MB: two parts
     sku = create_product(gateway)["sku"]
     ticket = start_upload(gateway, sku, len(data)).json()
@@ -143,13 +163,6 @@ def test_parts_are_checked_and_unused_parts_let_go(gateway: httpx.Client, moto_u
     # The file sent whole instead: the parts are let go, and the file is judged as usual.
     httpx.put(ticket["put_url"], content=data, headers=ticket["headers"], timeout=60)
     assert_error(gateway.post(path, headers=ADMIN), 400, "invalid_request")
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
     pending = s3.list_multipart_uploads(Bucket=models_bucket_name("test")).get("Uploads", [])
     assert ticket["upload_id"] not in {u["Key"].split("/")[-1].split(".")[0] for u in pending}
     small = start_upload(gateway, sku, 100).json()
@@ -165,6 +178,34 @@ def test_parts_are_checked_and_unused_parts_let_go(gateway: httpx.Client, moto_u
     )
     assert error["details"]["fields"] == ["parts"]
     assert gateway.get(f"/api/catalog/products/{sku}").json()["model"] is None
+
+
+def unique_glb() -> bytes:
+    """A one-triangle model no other test uploads."""
+    gltf, x = tiny_gltf(), secrets.randbelow(10**6) / 1000
+    gltf["accessors"][0]["min"], gltf["accessors"][0]["max"] = [x, 0, 0], [x + 1, 1, 0]
+    return glb(gltf, struct.pack("<9f", x, 0, 0, x + 1, 0, 0, x, 1, 0))
+
+
+def test_a_replaced_model_is_retired_and_shown_again_when_reused(
+    gateway: httpx.Client, s3: Any
+) -> None:
+    first, second = unique_glb(), unique_glb()
+    sku, other = create_product(gateway)["sku"], create_product(gateway)["sku"]
+    old = upload(gateway, sku, first).json()["model"]
+    key = old["glb_url"].lstrip("/")
+
+    def tags() -> dict[str, str]:
+        tag_set = s3.get_object_tagging(Bucket=models_bucket_name("test"), Key=key)["TagSet"]
+        return {t["Key"]: t["Value"] for t in tag_set}
+
+    assert tags() == {}
+    assert upload(gateway, sku, second).status_code == 200
+    assert tags() == {DISCONTINUED_TAG_KEY: DISCONTINUED_TAG_VALUE}, "no product shows it now"
+    assert gateway.get(old["glb_url"]).status_code == 200, "still readable for open pages"
+    again = upload(gateway, other, first).json()["model"]
+    assert again["glb_url"] == old["glb_url"]
+    assert tags() == {}, "shown again: not for Glacier"
 
 
 TREE = MODELS / "kenney-tree"
