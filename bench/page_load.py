@@ -31,11 +31,10 @@ from playwright.sync_api import Browser, sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devstack.emulator import Emulator  # noqa: E402
-from devstack.processes import free_port, run_command  # noqa: E402
+from devstack.processes import run_command  # noqa: E402
 from devstack.samples import tiny_glb  # noqa: E402
-from devstack.stack import Stack, StackConfig  # noqa: E402
-from petshore.contract import CATALOG, ORDERS, SERVICES  # noqa: E402
+from devstack.stack import embedded_stack  # noqa: E402
+from petshore.contract import CATALOG, ORDERS  # noqa: E402
 from petshore.demo import DEMO_FILE, demo_products  # noqa: E402
 from services.catalog.pipeline.render import CHROMIUM_ARGS  # noqa: E402
 
@@ -138,41 +137,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="loads per page (median reported)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        var = Path(tmp)
-        emulator = Emulator(var / "emulator")
-        emulator.start()
-        config = StackConfig(
-            catalog_database_url=f"sqlite://{var}/catalog.sqlite3",
-            orders_database_url=f"sqlite://{var}/orders.sqlite3",
-            aws_endpoint_url=emulator.url,
-            admin_token="bench",
-            gateway_port=free_port(),
-            log_dir=var / "log",
-            environment="bench",
-            service_ports={s.name: [free_port()] for s in SERVICES},
-        )
-        stack = Stack(config)
-        try:
-            stack.start()
-            add_bench_products(var / "bench", stack.env())
-            products = httpx.get(f"{stack.gateway_url}/api/catalog/products?limit=100").json()
-            with_models = [p for p in products["items"] if p["model"]]
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-                )
-                rows = []
-                for product in with_models:
-                    runs = [
-                        measure(browser, f"{stack.gateway_url}/product/{product['sku']}")
-                        for _ in range(args.runs)
-                    ]
-                    rows.append((product, {k: median([r[k] for r in runs]) for k in runs[0]}))
-                browser.close()
-        finally:
-            stack.stop()
-            emulator.stop()
+    with tempfile.TemporaryDirectory() as tmp, embedded_stack(Path(tmp), "bench") as stack:
+        add_bench_products(Path(tmp) / "bench", stack.env())
+        products = httpx.get(f"{stack.gateway_url}/api/catalog/products?limit=100").json()
+        with_models = [p for p in products["items"] if p["model"]]
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+            )
+            rows = []
+            for product in with_models:
+                runs = [
+                    measure(browser, f"{stack.gateway_url}/product/{product['sku']}")
+                    for _ in range(args.runs)
+                ]
+                rows.append((product, {k: median([r[k] for r in runs]) for k in runs[0]}))
+            browser.close()
     report(rows)
     return 0
 

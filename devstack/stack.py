@@ -4,10 +4,14 @@ prepared (schemas migrated, emulator bucket and table created, demo catalog load
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from devstack.processes import Processes, run_command
+from devstack.emulator import Emulator
+from devstack.processes import Processes, free_port, run_command
 from petshore.contract import CART, CATALOG, ORDERS, SERVICES, Env
 
 
@@ -97,3 +101,30 @@ class Stack:
 
     def stop(self) -> None:
         self.processes.stop()
+
+
+@contextmanager
+def embedded_stack(var: Path, admin_token: str, **config: Any) -> Iterator[Stack]:
+    """The storefront on SQLite and the embedded emulator, kept in `var`, on free ports: for
+    benchmarks, which start their own and leave nothing behind."""
+    emulator = Emulator(var / "emulator")
+    emulator.start()
+    stack = Stack(
+        StackConfig(
+            catalog_database_url=f"sqlite://{var}/catalog.sqlite3",
+            orders_database_url=f"sqlite://{var}/orders.sqlite3",
+            aws_endpoint_url=emulator.url,
+            admin_token=admin_token,
+            gateway_port=free_port(),
+            log_dir=var / "log",
+            environment="bench",
+            service_ports={s.name: [free_port()] for s in SERVICES},
+            **config,
+        )
+    )
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+        emulator.stop()
