@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import struct
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devstack.samples import TRIANGLE, glb, tiny_gltf  # noqa: E402
+from devstack.samples import TEXTURE_SLOTS, textured_glb  # noqa: E402
 from devstack.stack import Stack, embedded_stack  # noqa: E402
 from petshore.contract import CATALOG  # noqa: E402
 
@@ -37,44 +36,16 @@ ADMIN = {"Authorization": "Bearer bench"}
 TEXTURE_SIDE = 4096
 
 
-def textured_glb(megabytes: int) -> bytes:
+def noise_textured_glb(megabytes: int) -> bytes:
     """One textured triangle whose images (4096 px JPEG noise) add up to about `megabytes`."""
     rng = np.random.default_rng(7)
     images: list[bytes] = []
-    while sum(map(len, images)) < megabytes * 1e6:
+    while sum(map(len, images)) < megabytes * 1e6 and len(images) < len(TEXTURE_SLOTS):
         noise = rng.integers(0, 256, (TEXTURE_SIDE, TEXTURE_SIDE, 3), dtype=np.uint8)
         out = io.BytesIO()
         Image.fromarray(noise).save(out, "JPEG", quality=90)
         images.append(out.getvalue())
-    gltf = tiny_gltf()
-    uvs = struct.pack("<6f", 0, 0, 1, 0, 0, 1)
-    binary = TRIANGLE + uvs
-    gltf["bufferViews"].append({"buffer": 0, "byteOffset": len(TRIANGLE), "byteLength": 24})
-    gltf["accessors"].append({"bufferView": 1, "componentType": 5126, "count": 3, "type": "VEC2"})
-    gltf["meshes"][0]["primitives"][0]["attributes"]["TEXCOORD_0"] = 1
-    gltf["images"], gltf["textures"] = [], []
-    for image in images:
-        view = len(gltf["bufferViews"])
-        gltf["bufferViews"].append(
-            {"buffer": 0, "byteOffset": len(binary), "byteLength": len(image)}
-        )
-        binary += image + b"\0" * (-len(image) % 4)
-        gltf["images"].append({"bufferView": view, "mimeType": "image/jpeg"})
-        gltf["textures"].append({"source": len(gltf["textures"])})
-    # The first image is the colour; the others stand for the detail maps real models carry.
-    slots = ["baseColorTexture", "metallicRoughnessTexture"]
-    material: dict[str, Any] = {
-        "pbrMetallicRoughness": {slot: {"index": i} for i, slot in enumerate(slots[: len(images)])}
-    }
-    for i, slot in enumerate(["normalTexture", "occlusionTexture", "emissiveTexture"], start=2):
-        if i < len(images):
-            material[slot] = {"index": i}
-    if len(images) > 4:
-        material["emissiveFactor"] = [1, 1, 1]
-    gltf["materials"] = [material]
-    gltf["meshes"][0]["primitives"][0]["material"] = 0
-    gltf["buffers"][0]["byteLength"] = len(binary)
-    return glb(gltf, binary)
+    return textured_glb(images, "image/jpeg")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -122,7 +93,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--mb", type=int, default=50, help="size of the model to upload")
     args = parser.parse_args()
-    data = textured_glb(args.mb)
+    data = noise_textured_glb(args.mb)
     # Long enough for a 50 MB model on a busy two-core machine.
     settings = {"extra_env": {"PETSHORE_MODEL_PIPELINE_TIMEOUT_SECONDS": "300"}}
     with (

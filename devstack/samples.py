@@ -47,3 +47,36 @@ def tiny_gltf() -> dict[str, Any]:
             }
         ],
     }
+
+
+TEXTURE_SLOTS = ["baseColor", "metallicRoughness", "normal", "occlusion", "emissive"]
+
+
+def textured_glb(images: list[bytes], mime_type: str) -> bytes:
+    """One triangle with texture coordinates, and a material using `images` in the order of
+    TEXTURE_SLOTS (the colour first, then the detail maps real product models carry)."""
+    gltf = tiny_gltf()
+    uvs = struct.pack("<6f", 0, 0, 1, 0, 0, 1)
+    binary = TRIANGLE + uvs
+    gltf["bufferViews"].append({"buffer": 0, "byteOffset": len(TRIANGLE), "byteLength": len(uvs)})
+    gltf["accessors"].append({"bufferView": 1, "componentType": 5126, "count": 3, "type": "VEC2"})
+    primitive = gltf["meshes"][0]["primitives"][0]
+    primitive["attributes"]["TEXCOORD_0"], primitive["material"] = 1, 0
+    gltf["images"], gltf["textures"] = [], []
+    for image in images:
+        gltf["bufferViews"].append(
+            {"buffer": 0, "byteOffset": len(binary), "byteLength": len(image)}
+        )
+        binary += image + b"\0" * (-len(image) % 4)
+        gltf["images"].append({"bufferView": len(gltf["bufferViews"]) - 1, "mimeType": mime_type})
+        gltf["textures"].append({"source": len(gltf["textures"])})
+    pbr: dict[str, Any] = {}
+    material: dict[str, Any] = {"pbrMetallicRoughness": pbr}
+    for index, slot in enumerate(TEXTURE_SLOTS[: len(images)]):
+        inside = pbr if slot in ("baseColor", "metallicRoughness") else material
+        inside[f"{slot}Texture"] = {"index": index}
+    if "emissiveTexture" in material:
+        material["emissiveFactor"] = [1, 1, 1]
+    gltf["materials"] = [material]
+    gltf["buffers"][0]["byteLength"] = len(binary)
+    return glb(gltf, binary)

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from devstack.samples import TRIANGLE, glb, tiny_gltf
+from devstack.samples import TRIANGLE, glb, textured_glb, tiny_gltf
 
 ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -78,8 +78,9 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     return dict(error)
 
 
-def png_declaring(width: int, height: int) -> bytes:
-    """A small PNG whose header declares `width` x `height` pixels."""
+def png(width: int, height: int, pixels: bytes) -> bytes:
+    """A PNG whose header declares `width` x `height` RGBA pixels, and whose pixel data is
+    `pixels` deflated (whether or not it has that many)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (
@@ -90,18 +91,19 @@ def png_declaring(width: int, height: int) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(bytes(1000)))
+        + chunk(b"IDAT", zlib.compress(pixels))
         + chunk(b"IEND", b"")
     )
 
 
 def image_bomb_glb() -> bytes:
     """A valid-looking GLB of 1 KB with an image that would decode to 14 GB."""
-    gltf, png = tiny_gltf(), png_declaring(60_000, 60_000)
-    gltf["buffers"][0]["byteLength"] = len(TRIANGLE) + len(png)
-    gltf["bufferViews"].append({"buffer": 0, "byteOffset": len(TRIANGLE), "byteLength": len(png)})
-    gltf["images"] = [{"bufferView": 1, "mimeType": "image/png"}]
-    return glb(gltf, TRIANGLE + png)
+    return textured_glb([png(60_000, 60_000, bytes(1000))], "image/png")
+
+
+def broken_image_glb() -> bytes:
+    """A GLB whose image has a sound header and pixel data that cannot be decoded."""
+    return textured_glb([png(64, 64, b"not pixels")], "image/png")
 
 
 def vertex_bomb_glb() -> bytes:

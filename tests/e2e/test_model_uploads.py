@@ -28,6 +28,7 @@ from tests.conftest import PART_BYTES
 from tests.helpers import (
     ADMIN,
     assert_error,
+    broken_image_glb,
     create_product,
     image_bomb_glb,
     unique_sku,
@@ -292,7 +293,11 @@ def test_the_same_file_gets_the_same_immutable_key(gateway: httpx.Client) -> Non
 def test_an_invalid_file_is_a_400_and_keeps_the_current_model(gateway: httpx.Client) -> None:
     product = create_product(gateway)
     good = upload(gateway, product["sku"], (MODELS / "Fox.glb").read_bytes()).json()
-    for bad in (b"not a model at all", b"glTF" + b"\x02\x00\x00\x00" + b"\xff" * 64):
+    for bad in (
+        b"not a model at all",
+        b"glTF" + b"\x02\x00\x00\x00" + b"\xff" * 64,
+        broken_image_glb(),
+    ):
         error = assert_error(upload(gateway, product["sku"], bad), 400, "invalid_request")
         assert error["details"]["errors"]
         assert gateway.get(f"/api/catalog/products/{product['sku']}").json() == good

@@ -25,7 +25,7 @@ from services.catalog.pipeline import (
     PipelineFailed,
     parse_report,
 )
-from tests.helpers import image_bomb_glb, vertex_bomb_glb
+from tests.helpers import broken_image_glb, image_bomb_glb, vertex_bomb_glb
 
 MODELS = Path(__file__).resolve().parents[2] / "demo" / "models"
 
@@ -54,11 +54,12 @@ def test_the_node_pipeline_validates_and_optimises(tmp_path: Path) -> None:
     assert result.input_bytes == len(tiny_glb())
     assert (tmp_path / "out.glb").read_bytes()[:4] == b"glTF"
     assert [s["name"] for s in result.steps][-1] == "meshopt", "compression comes last"
-    junk = tmp_path / "junk.glb"
-    junk.write_bytes(b"glTF\x02\x00\x00\x00" + b"\x00" * 32)
-    with pytest.raises(InvalidModel):
-        asyncio.run(pipeline.optimise(junk, tmp_path / "never.glb"))
-    assert not (tmp_path / "never.glb").exists()
+    for bad in (b"glTF\x02\x00\x00\x00" + b"\x00" * 32, broken_image_glb()):
+        junk = tmp_path / "junk.glb"
+        junk.write_bytes(bad)
+        with pytest.raises(InvalidModel):
+            asyncio.run(pipeline.optimise(junk, tmp_path / "never.glb"))
+        assert not (tmp_path / "never.glb").exists()
 
 
 @pytest.mark.parametrize("bomb", [image_bomb_glb, vertex_bomb_glb])

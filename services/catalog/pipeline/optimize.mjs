@@ -137,12 +137,25 @@ function steps({ textureSize }) {
   ];
 }
 
+// A fault of the file, not of the pipeline: reported as invalid, not as a failure.
+class InvalidInput extends Error {}
+
+// The validator reads an image's header only; its pixels are first decoded here, so a
+// decoding error means a broken image.
+const decoding = (transform) => async (document, context) => {
+  try {
+    await transform(document, context);
+  } catch (error) {
+    throw new InvalidInput(`an image could not be decoded: ${error.message || error}`);
+  }
+};
+
 // Colour is what a shopper looks at; the other maps (normals, occlusion, roughness) cost as
 // many bytes but show at half the resolution without a visible difference.
 function textures(size) {
   return [
-    ['textures', textureCompress({ encoder: sharp, targetFormat: 'webp', slots: /^baseColor|^emissive/, resize: [size, size] })],
-    ['detail textures', textureCompress({ encoder: sharp, targetFormat: 'webp', slots: /^(?!baseColor|emissive)/, resize: [size / 2, size / 2] })],
+    ['textures', decoding(textureCompress({ encoder: sharp, targetFormat: 'webp', slots: /^baseColor|^emissive/, resize: [size, size] }))],
+    ['detail textures', decoding(textureCompress({ encoder: sharp, targetFormat: 'webp', slots: /^(?!baseColor|emissive)/, resize: [size / 2, size / 2] }))],
   ];
 }
 
@@ -242,6 +255,7 @@ async function main() {
 }
 
 main().catch((error) => {
-  process.stdout.write(JSON.stringify({ ok: false, reason: 'error', errors: [String(error.message || error)] }) + '\n');
-  process.exit(1);
+  const reason = error instanceof InvalidInput ? 'invalid' : 'error';
+  process.stdout.write(JSON.stringify({ ok: false, reason, errors: [String(error.message || error)] }) + '\n');
+  process.exit(reason === 'invalid' ? 2 : 1);
 });
