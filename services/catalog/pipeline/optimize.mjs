@@ -242,8 +242,15 @@ async function main() {
   let previewBytes = null;
   if (base && output.byteLength > args.previewBytes) {
     const started = performance.now();
-    const small = await preview(io, base, Math.min(args.previewBytes, output.byteLength * PREVIEW_SHARE));
-    report.push({ name: 'preview', ms: Math.round(performance.now() - started), bytes_in: size, bytes_out: small?.byteLength ?? null });
+    const step = { name: 'preview', bytes_in: size, bytes_out: null };
+    let small = null;
+    try {
+      small = await preview(io, base, Math.min(args.previewBytes, output.byteLength * PREVIEW_SHARE));
+    } catch (error) {
+      // A preview is a nicety: the model is published without one, and the report says why.
+      step.error = String(error.message || error);
+    }
+    report.push({ ...step, ms: Math.round(performance.now() - started), bytes_out: small?.byteLength ?? null });
     if (small) {
       await writeFile(args.preview, small);
       previewBytes = small.byteLength;
