@@ -116,7 +116,11 @@ def test_a_large_model_shows_its_preview_while_the_full_one_loads(
     page.wait_for_function(VIEWER_SHOWS, arg="preview", timeout=60_000)
     viewer_src = "document.querySelector('model-viewer').src"
     assert page.evaluate(viewer_src).endswith(model["preview_url"])
-    expect(page.get_by_text("Loading full detail")).to_be_visible()
+    note = page.get_by_text("Loading full detail")
+    expect(note).to_be_visible()
+    box, viewer = note.bounding_box(), page.locator("model-viewer").bounding_box()
+    assert box and viewer
+    assert viewer["y"] < box["y"] < viewer["y"] + viewer["height"], "the note sits on the viewer"
     assert held, "the full model is asked for while the preview shows"
     released = True
     for route in held:
