@@ -118,7 +118,7 @@ def add_service(
             f"{title}LaunchTemplate",
             LaunchTemplateData=ec2.LaunchTemplateData(
                 ImageId=Ref(params.image_id),
-                InstanceType=Ref(params.instance_type),
+                InstanceType=Ref(params.instance_type_of(service.name)),
                 IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
                 SecurityGroupIds=[Ref(security_group)],
                 MetadataOptions=ec2.MetadataOptions(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from troposphere import And, Equals, Not, Parameter, Ref, Template
 
-from petshore.contract import SERVICES
+from petshore.contract import CATALOG, SERVICES
 
 # Known when the template is rendered, so plain Python (see STYLE.md): the defaults.
 DEFAULT_ENVIRONMENT = "production"
@@ -40,6 +40,7 @@ class Params:
     artifact_key: Parameter
     image_id: Parameter
     instance_type: Parameter
+    catalog_instance_type: Parameter
     capacity: dict[str, ServiceCapacity]
     nat_gateways: Parameter
     enable_waf: Parameter
@@ -47,6 +48,9 @@ class Params:
     db_allocated_storage: Parameter
     alarm_email: Parameter
     cloudfront_prefix_list: Parameter
+
+    def instance_type_of(self, service: str) -> Parameter:
+        return self.catalog_instance_type if service == CATALOG.name else self.instance_type
 
 
 def _capacity(t: Template, name: str) -> ServiceCapacity:
@@ -130,7 +134,16 @@ def add_parameters(t: Template) -> Params:
             Type="String",
             Default="t3.small",
             AllowedValues=["t3.small", "t3.medium", "t3.large", "m6i.large", "c6i.large"],
-            Description="Instance type of the service instances",
+            Description="Instance type of the cart and orders instances",
+        ),
+        # The catalog also processes uploaded models: Node.js with a 2 GB heap, and Chromium
+        # for posters, beside the service.
+        catalog_instance_type=param(
+            "CatalogInstanceType",
+            Type="String",
+            Default="t3.medium",
+            AllowedValues=["t3.medium", "t3.large", "m6i.large", "c6i.xlarge", "m6i.xlarge"],
+            Description="Instance type of the catalog instances, which process uploaded models",
         ),
         capacity={s.name: _capacity(t, s.name) for s in SERVICES},
         nat_gateways=param(

@@ -173,6 +173,31 @@ def test_instances_use_imdsv2_encrypted_disks_and_no_ssh_key(template: Template)
         assert all(m["Ebs"]["Encrypted"] for m in data["BlockDeviceMappings"])
 
 
+# Memory of the instance types the template offers, in GiB.
+MEMORY_GIB = {"t3.small": 2, "t3.medium": 4, "t3.large": 8, "m6i.large": 8, "c6i.large": 4}
+MEMORY_GIB |= {"c6i.xlarge": 8, "m6i.xlarge": 16}
+
+
+def test_the_catalog_has_room_to_process_models(template: Template) -> None:
+    """The catalog runs the model pipeline (a 2 GB Node.js heap, Chromium for posters) beside
+    the service: none of the types offered for it has less than 4 GiB."""
+    types = {
+        service.name: ref(
+            props(template["Resources"][f"{service.name.capitalize()}LaunchTemplate"])[
+                "LaunchTemplateData"
+            ]["InstanceType"]
+        )
+        for service in SERVICES
+    }
+    assert types == {
+        "catalog": "CatalogInstanceType",
+        "cart": "InstanceType",
+        "orders": "InstanceType",
+    }
+    offered = template["Parameters"]["CatalogInstanceType"]["AllowedValues"]
+    assert min(MEMORY_GIB[t] for t in offered) >= 4
+
+
 def test_listener_rules_follow_the_routing_table(template: Template) -> None:
     rules = of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule")
     public = {}
