@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import UTC, datetime
 from typing import TypedDict
 
 from petshore.contract import CART_TTL_SECONDS
@@ -52,7 +51,3 @@ def set_line(lines: list[Line], sku: str, quantity: int) -> list[Line]:
     if not found and quantity:
         result.append({"sku": sku, "quantity": quantity})
     return result
-
-
-def rfc3339(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")

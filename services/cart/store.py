@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from petshore.contract import CARTS_HASH_KEY, CARTS_TTL_ATTRIBUTE
 from petshore.errors import Conflict, InvalidRequest, NotFound
+from petshore.timestamps import rfc3339
 from services.cart import rules
 from services.cart.rules import Line
 
@@ -52,7 +53,7 @@ def _from_item(item: dict[str, Any]) -> tuple[list[Line], int, int]:
 
 
 def view(cart_id: str, lines: list[Line], expires: int) -> dict[str, Any]:
-    return {"cart_id": cart_id, "items": lines, "expires_at": rules.rfc3339(expires)}
+    return {"cart_id": cart_id, "items": lines, "expires_at": rfc3339(expires)}
 
 
 class CartStore:

@@ -97,6 +97,14 @@ async def start_upload(request: Request, sku: str) -> HTTPResponse:
     return json(await uploads.start(ctx.s3, ctx.settings, _known_sku(sku), body), status=201)
 
 
+@products.get("/products/<sku>/model-uploads/<upload_id>")
+@openapi.summary("An upload's status: pending, done or failed, and why (admin)")
+@openapi.secured("admin")
+@admin_required
+async def get_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse:
+    return json(rules.upload_view(await store.get_upload(_known_sku(sku), upload_id)))
+
+
 @products.post("/products/<sku>/model-uploads/<upload_id>/complete")
 @openapi.summary("Validate, optimise and publish an uploaded model (admin)")
 @openapi.body({"application/json": UploadComplete})

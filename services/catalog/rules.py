@@ -12,6 +12,7 @@ from typing import Any
 
 from petshore.contract import SKU_PATTERN, UPLOADS_KEY_PREFIX
 from petshore.errors import InvalidRequest
+from petshore.timestamps import rfc3339
 
 DEFAULT_LIMIT = 24
 MAX_LIMIT = 100
@@ -90,6 +91,19 @@ def product_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "currency": row["currency"],
         "status": row["status"],
         "model": model,
+    }
+
+
+def upload_view(upload: Any) -> dict[str, Any]:
+    """An upload as the API shows it: what was announced, and how processing went."""
+    return {
+        "upload_id": upload.id,
+        "filename": upload.filename,
+        "content_type": upload.content_type,
+        "bytes": upload.declared_bytes,
+        "status": upload.status,
+        "error": upload.error,
+        "created_at": rfc3339(upload.created_at),
     }
 
 

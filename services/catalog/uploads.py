@@ -130,13 +130,31 @@ async def complete(
             f"the upload has {size} bytes, not the {upload.declared_bytes} announced",
             {"fields": ["bytes"]},
         )
+    # Shielded: a client that hangs up, or a CDN that stops waiting, does not stop the work;
+    # its outcome lands on the product and on the upload (GET …/model-uploads/{upload_id}).
+    work = asyncio.ensure_future(_process(s3, settings, pipeline, sku, upload, size))
+    work.add_done_callback(_seen)
+    return await asyncio.shield(work)
+
+
+def _seen(task: asyncio.Task[Any]) -> None:
+    """_process records its own outcome; a failure nobody awaited any more is not an error."""
+    if not task.cancelled():
+        task.exception()
+
+
+async def _process(
+    s3: Any, settings: Settings, pipeline: Pipeline, sku: str, upload: ModelUpload, size: int
+) -> dict[str, Any]:
+    """Download, convert, optimise and publish the upload; the product with its new model."""
+    upload_id, bucket = upload.id, settings.models_bucket
     with tempfile.TemporaryDirectory(prefix="petshore-model-") as tmp:
         work = Path(tmp)
         download = work / f"upload{rules.ACCEPTED_MODEL_TYPES[upload.content_type]}"
-        await modelfiles.download(s3, settings.models_bucket, upload.key, download)
+        await modelfiles.download(s3, bucket, upload.key, download)
         try:
             model = await _as_gltf(pipeline, download, work)
-            published = await publish_model(s3, settings.models_bucket, pipeline, model, work)
+            published = await publish_model(s3, bucket, pipeline, model, work)
         except ModelTooLarge as exc:
             await store.finish_upload(upload_id, "failed", str(exc))
             raise TooLarge(

@@ -10,6 +10,7 @@ from sanic_ext import openapi
 
 from petshore.contract import ORDERS
 from petshore.errors import NotFound
+from petshore.timestamps import rfc3339
 from petshore.web import admin_required, parse_body
 from services.orders import checkout, rules, store
 from services.orders.schemas import Checkout, SetInventory
@@ -25,7 +26,7 @@ def order_view(order: dict[str, Any]) -> dict[str, Any]:
         "items": order["items"],
         "total_cents": order["total_cents"],
         "currency": order["currency"],
-        "created_at": order["created_at"].isoformat().replace("+00:00", "Z"),
+        "created_at": rfc3339(order["created_at"]),
         "shipping_address": order["shipping_address"],
     }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import secrets
 import struct
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -301,6 +302,41 @@ def test_an_invalid_file_is_a_400_and_keeps_the_current_model(gateway: httpx.Cli
         error = assert_error(upload(gateway, product["sku"], bad), 400, "invalid_request")
         assert error["details"]["errors"]
         assert gateway.get(f"/api/catalog/products/{product['sku']}").json() == good
+
+
+def test_an_uploads_status_says_how_it_went(gateway: httpx.Client) -> None:
+    sku = create_product(gateway)["sku"]
+    ticket = start_upload(gateway, sku, 18).json()
+    path = f"/api/catalog/products/{sku}/model-uploads/{ticket['upload_id']}"
+    pending = gateway.get(path, headers=ADMIN)
+    assert pending.status_code == 200
+    assert pending.json()["status"] == "pending" and pending.json()["error"] is None
+    assert pending.json()["bytes"] == 18 and pending.json()["created_at"].endswith("Z")
+    httpx.put(ticket["put_url"], content=b"not a model at all", headers=ticket["headers"])
+    assert_error(gateway.post(path + "/complete", headers=ADMIN), 400, "invalid_request")
+    failed = gateway.get(path, headers=ADMIN).json()
+    assert failed["status"] == "failed" and failed["error"]
+    assert_error(gateway.get(path), 401, "unauthorized")
+    assert_error(
+        gateway.get(path.replace(ticket["upload_id"], "up_nope"), headers=ADMIN), 404, "not_found"
+    )
+
+
+def test_a_client_that_hangs_up_does_not_stop_the_processing(gateway: httpx.Client) -> None:
+    data = (MODELS / "Mixer.glb").read_bytes()
+    sku = create_product(gateway)["sku"]
+    ticket = start_upload(gateway, sku, len(data)).json()
+    httpx.put(ticket["put_url"], content=data, headers=ticket["headers"], timeout=60)
+    path = f"/api/catalog/products/{sku}/model-uploads/{ticket['upload_id']}"
+    with pytest.raises(httpx.ReadTimeout):
+        gateway.post(path + "/complete", headers=ADMIN, timeout=0.5)  # optimise + poster: seconds
+    deadline = time.monotonic() + 120
+    while (status := gateway.get(path, headers=ADMIN).json()["status"]) == "pending":
+        assert time.monotonic() < deadline, "processing never finished"
+        time.sleep(0.5)
+    assert status == "done"
+    model = gateway.get(f"/api/catalog/products/{sku}").json()["model"]
+    assert model["original_bytes"] == len(data) and model["preview_url"]
 
 
 def test_upload_requests_are_checked(gateway: httpx.Client) -> None:

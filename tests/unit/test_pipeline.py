@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -146,6 +148,33 @@ def test_a_draco_compressed_upload_is_decoded_and_recompressed(tmp_path: Path) -
     published = out.read_bytes()
     assert b"EXT_meshopt_compression" in published
     assert b"KHR_draco_mesh_compression" not in published
+
+
+def test_a_cancelled_pipeline_leaves_no_process_behind(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    sleeper = tmp_path / "sleep.sh"
+    sleeper.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 30\n")
+    sleeper.chmod(0o755)
+    pipeline = Pipeline(str(sleeper), timeout=60, workers=1)
+
+    async def cancel_midway() -> None:
+        running = asyncio.ensure_future(pipeline.optimise(tmp_path / "a.glb", tmp_path / "b.glb"))
+        while not pid_file.exists() or not pid_file.read_text().strip():
+            await asyncio.sleep(0.05)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+
+    asyncio.run(cancel_midway())
+    pid = int(pid_file.read_text())
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    # A zombie is gone too, only not yet reaped by its parent (this test process).
+    assert Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z", "the process still runs"
 
 
 def test_a_pipeline_that_overruns_is_stopped(tmp_path: Path) -> None:

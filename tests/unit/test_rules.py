@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from petshore.errors import InvalidRequest
+from petshore.timestamps import rfc3339
 from services.cart import rules as cart
 from services.catalog import rules as catalog
 from services.orders import rules as orders
@@ -87,7 +90,13 @@ def test_expiry_is_thirty_days_after_each_change() -> None:
     assert cart.expires_at(1000.7) == 1000 + 30 * 24 * 3600
     assert cart.is_expired(100, 100.0)
     assert not cart.is_expired(101, 100.0)
-    assert cart.rfc3339(0) == "1970-01-01T00:00:00Z"
+    assert rfc3339(0) == "1970-01-01T00:00:00Z"
+
+
+def test_times_are_written_in_utc_with_a_z() -> None:
+    assert rfc3339(datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05Z"  # naive: UTC
+    plus_two = datetime(2026, 1, 2, 5, 4, 5, tzinfo=timezone(timedelta(hours=2)))
+    assert rfc3339(plus_two) == "2026-01-02T03:04:05Z"
 
 
 def test_request_hash_ignores_key_order() -> None:

@@ -5,6 +5,7 @@ bounded in time and heap, a limited number at once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -71,11 +72,12 @@ class Pipeline:
             try:
                 out, err = await asyncio.wait_for(process.communicate(), self.timeout)
             except TimeoutError as exc:
-                # The whole process group: nothing it started may keep running (or keep the
-                # pipes open) after the deadline.
-                os.killpg(process.pid, signal.SIGKILL)
+                _stop(process)
                 await process.wait()
                 raise PipelineFailed(f"processing took longer than {self.timeout:.0f} s") from exc
+            except asyncio.CancelledError:
+                _stop(process)  # the server is shutting down: nothing may outlive it
+                raise
         return process.returncode, out, err
 
     async def convert_obj(self, source: Path, target: Path) -> None:
@@ -101,6 +103,13 @@ class Pipeline:
                 *(asked if preview else []),
             )
         )
+
+
+def _stop(process: asyncio.subprocess.Process) -> None:
+    """Kill the whole process group: nothing it started may keep running, or keep the pipes
+    open."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def render_command(pairs: list[tuple[Path, Path]], size: int, chromium: str) -> list[str]:
