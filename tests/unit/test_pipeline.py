@@ -96,6 +96,19 @@ def run(command: list[str]) -> tuple[int, bytes, bytes]:
     return done.returncode, done.stdout, done.stderr
 
 
+def test_textures_become_webp_unless_the_original_is_smaller(tmp_path: Path) -> None:
+    """The sneaker's JPEG photographs shrink as WebP; the fox's small PNG would grow: it stays."""
+    node = shutil.which("node")
+    assert node
+    pipeline = Pipeline(node, timeout=120, workers=1)
+    for name, kept in (("MaterialsVariantsShoe.glb", b"image/webp"), ("Fox.glb", b"image/png")):
+        out = tmp_path / name
+        asyncio.run(pipeline.optimise(MODELS / name, out))
+        published = out.read_bytes()
+        assert kept in published, name
+        assert (b"EXT_texture_webp" in published) == (kept == b"image/webp"), name
+
+
 def test_a_large_model_gets_a_preview_within_the_budget(tmp_path: Path) -> None:
     node = shutil.which("node")
     assert node

@@ -150,12 +150,29 @@ const decoding = (transform) => async (document, context) => {
   }
 };
 
+// A texture that needed no resizing keeps its original image when the encoder made it larger:
+// a small flat-colour PNG often beats its WebP.
+const smallerOf = (compress, cap) => async (document, context) => {
+  const before = document.getRoot().listTextures().map((texture) => ({
+    texture, image: texture.getImage(), mimeType: texture.getMimeType(), size: texture.getSize(),
+  }));
+  await compress(document, context);
+  for (const { texture, image, mimeType, size } of before) {
+    const now = texture.getImage();
+    if (image && now && size && now.byteLength > image.byteLength && Math.max(...size) <= cap) {
+      texture.setImage(image).setMimeType(mimeType);
+    }
+  }
+};
+
 // Colour is what a shopper looks at; the other maps (normals, occlusion, roughness) cost as
 // many bytes but show at half the resolution without a visible difference.
 function textures(size) {
+  const webp = (slots, cap) =>
+    decoding(smallerOf(textureCompress({ encoder: sharp, targetFormat: 'webp', slots, resize: [cap, cap] }), cap));
   return [
-    ['textures', decoding(textureCompress({ encoder: sharp, targetFormat: 'webp', slots: /^baseColor|^emissive/, resize: [size, size] }))],
-    ['detail textures', decoding(textureCompress({ encoder: sharp, targetFormat: 'webp', slots: /^(?!baseColor|emissive)/, resize: [size / 2, size / 2] }))],
+    ['textures', webp(/^baseColor|^emissive/, size)],
+    ['detail textures', webp(/^(?!baseColor|emissive)/, size / 2)],
   ];
 }
 
