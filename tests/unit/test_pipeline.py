@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -179,15 +178,8 @@ def test_a_cancelled_pipeline_leaves_no_process_behind(tmp_path: Path) -> None:
             await running
 
     asyncio.run(cancel_midway())
-    pid = int(pid_file.read_text())
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    # A zombie is gone too, only not yet reaped by its parent (this test process).
-    assert Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z", "the process still runs"
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
 
 
 def test_a_pipeline_that_overruns_is_stopped(tmp_path: Path) -> None:

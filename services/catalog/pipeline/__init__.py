@@ -77,6 +77,7 @@ class Pipeline:
                 raise PipelineFailed(f"processing took longer than {self.timeout:.0f} s") from exc
             except asyncio.CancelledError:
                 _stop(process)  # the server is shutting down: nothing may outlive it
+                await process.wait()
                 raise
         return process.returncode, out, err
 
