@@ -72,13 +72,14 @@ class Pipeline:
             try:
                 out, err = await asyncio.wait_for(process.communicate(), self.timeout)
             except TimeoutError as exc:
-                _stop(process)
-                await process.wait()
                 raise PipelineFailed(f"processing took longer than {self.timeout:.0f} s") from exc
-            except asyncio.CancelledError:
-                _stop(process)  # the server is shutting down: nothing may outlive it
-                await process.wait()
-                raise
+            finally:
+                if process.returncode is None:
+                    # Timed out, or the server is shutting down: the whole process group
+                    # goes, so nothing it started keeps running or keeps the pipes open.
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    await process.wait()
         return process.returncode, out, err
 
     async def convert_obj(self, source: Path, target: Path) -> None:
@@ -106,13 +107,6 @@ class Pipeline:
         )
 
 
-def _stop(process: asyncio.subprocess.Process) -> None:
-    """Kill the whole process group: nothing it started may keep running, or keep the pipes
-    open."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
 def render_command(pairs: list[tuple[Path, Path]], size: int, chromium: str) -> list[str]:
     """The renderer's command line: a picture of each (model, picture) pair, from one
     browser (`chromium` empty: the one Playwright installed)."""
@@ -126,6 +120,16 @@ def render_command(pairs: list[tuple[Path, Path]], size: int, chromium: str) -> 
         "--chromium",
         chromium,
     ]
+
+
+def write_report(reason: str | None = None, error: str = "") -> int:
+    """Print a pipeline process's report as parse_report reads it (no reason: success), and
+    return the process's exit code: 2 for a fault of the file, 1 for a failure."""
+    if reason is None:
+        print(json.dumps({"ok": True}))
+        return 0
+    print(json.dumps({"ok": False, "reason": reason, "errors": [error]}))
+    return 2 if reason in ("invalid", "too_large") else 1
 
 
 def parse_report(returncode: int | None, out: bytes, err: bytes) -> Optimised:

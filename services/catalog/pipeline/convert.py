@@ -7,12 +7,13 @@ swapping. Exit code 2: not a usable model."""
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 from pathlib import Path
 
 import trimesh
+
+from services.catalog.pipeline import write_report
 
 
 def convert(source: Path, target: Path) -> None:
@@ -33,14 +34,10 @@ def main(argv: list[str]) -> int:
     try:
         convert(args.source, args.target)
     except MemoryError:
-        message = f"OBJ: converting it needs more than {args.memory_mb} MB"
-        print(json.dumps({"ok": False, "reason": "too_large", "errors": [message]}))
-        return 2
+        return write_report("too_large", f"OBJ: converting it needs more than {args.memory_mb} MB")
     except Exception as exc:  # any parser failure means the file is not usable
-        print(json.dumps({"ok": False, "reason": "invalid", "errors": [f"OBJ: {exc}"]}))
-        return 2
-    print(json.dumps({"ok": True}))
-    return 0
+        return write_report("invalid", f"OBJ: {exc}")
+    return write_report()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 // node optimize.mjs <input.glb|input.gltf> <output.glb> [--texture-size N]
-//                   [--preview <preview.glb> --preview-bytes N]
+//                   [--preview <preview.glb> --preview-bytes N]   (both, or neither)
 //
 // Validates a GLB, or a .gltf with its files beside it, with the Khronos glTF validator, then
 // optimises it: an ordered list of glTF-Transform steps, each timed, with bytes in and out.
@@ -38,13 +38,15 @@ const LIMITS = {
 
 function parseArgs(argv) {
   const [input, output, ...rest] = argv;
-  const options = { textureSize: 1024, preview: null, previewBytes: 250_000 };
+  const options = { textureSize: 1024, preview: null, previewBytes: null };
   for (let i = 0; i < rest.length; i += 2) {
     if (rest[i] === '--texture-size') options.textureSize = Number(rest[i + 1]);
     if (rest[i] === '--preview') options.preview = rest[i + 1];
     if (rest[i] === '--preview-bytes') options.previewBytes = Number(rest[i + 1]);
   }
-  if (!input || !output || !(options.textureSize >= 64) || !(options.previewBytes > 0)) {
+  const previewAsked = options.preview !== null || options.previewBytes !== null;
+  const previewOk = !previewAsked || (options.preview && options.previewBytes > 0);
+  if (!input || !output || !(options.textureSize >= 64) || !previewOk) {
     throw new Error(
       'usage: node optimize.mjs <input.glb> <output.glb> [--texture-size N] [--preview <file> --preview-bytes N]',
     );
@@ -176,7 +178,7 @@ function textures(size) {
   ];
 }
 
-const compression = () => ['meshopt', meshopt({ encoder: MeshoptEncoder, level: 'high' })];
+const compress = () => meshopt({ encoder: MeshoptEncoder, level: 'high' });
 
 // Tried in order until one fits the preview's budget: fewer triangles and smaller textures
 // each time. `error` bounds how far the simplified surface may move, as a fraction of the
@@ -192,15 +194,23 @@ const PREVIEW_LADDER = [
 // On a slow link the preview's bytes delay the full model: it may cost a quarter of it.
 const PREVIEW_SHARE = 0.25;
 
-async function runSteps(io, document, list, report, size) {
+// Runs each step, timed and sized for the report; the document as written after the last.
+async function runSteps(io, document, list, report, input) {
+  let written = input;
   for (const [name, transform] of list) {
     const started = performance.now();
     await document.transform(transform);
-    const after = (await io.writeBinary(document)).byteLength;
-    report.push({ name, ms: Math.round(performance.now() - started), bytes_in: size, bytes_out: after });
-    size = after;
+    const before = written.byteLength;
+    written = await io.writeBinary(document);
+    report.push({ name, ms: Math.round(performance.now() - started), bytes_in: before, bytes_out: written.byteLength });
   }
-  return size;
+  return written;
+}
+
+// The report of a model that cannot be published; exit code 2: a fault of the file.
+function fail(reason, errors) {
+  process.stdout.write(JSON.stringify({ ok: false, reason, errors }) + '\n');
+  process.exit(reason === 'error' ? 1 : 2);
 }
 
 // The smallest-effort preview that fits in `budget` bytes, or null when none does.
@@ -211,7 +221,7 @@ async function preview(io, document, budget) {
     await copy.transform(
       ...(rung.ratio < 1 ? [simplify({ simplifier: MeshoptSimplifier, ratio: rung.ratio, error: rung.error })] : []),
       ...textures(rung.textureSize).map(([, transform]) => transform),
-      compression()[1],
+      compress(),
     );
     const output = await io.writeBinary(copy);
     if (output.byteLength <= budget) return output;
@@ -223,14 +233,8 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const bytes = await readFile(args.input);
   const { errors, warnings, tooLarge } = await validate(bytes, args.input);
-  if (tooLarge.length) {
-    process.stdout.write(JSON.stringify({ ok: false, reason: 'too_large', errors: tooLarge }) + '\n');
-    process.exit(2);
-  }
-  if (errors.length) {
-    process.stdout.write(JSON.stringify({ ok: false, reason: 'invalid', errors }) + '\n');
-    process.exit(2);
-  }
+  if (tooLarge.length) fail('too_large', tooLarge);
+  if (errors.length) fail('invalid', errors);
   await Promise.all([MeshoptDecoder.ready, MeshoptEncoder.ready, MeshoptSimplifier.ready]);
   // Uploads may come Draco-compressed; the output is always meshopt (one decoder to serve).
   const io = new NodeIO()
@@ -250,16 +254,15 @@ async function main() {
     if (extension.extensionName === 'KHR_draco_mesh_compression') extension.dispose();
   }
   const report = [];
-  const size = await runSteps(io, document, steps(args), report, bytes.length);
+  const finished = await runSteps(io, document, steps(args), report, bytes);
   // The preview starts from the finished, uncompressed geometry and textures.
   const base = args.preview ? cloneDocument(document) : null;
-  await runSteps(io, document, [compression()], report, size);
-  const output = await io.writeBinary(document);
+  const output = await runSteps(io, document, [['meshopt', compress()]], report, finished);
   await writeFile(args.output, output);
   let previewBytes = null;
   if (base && output.byteLength > args.previewBytes) {
     const started = performance.now();
-    const step = { name: 'preview', bytes_in: size, bytes_out: null };
+    const step = { name: 'preview', bytes_in: finished.byteLength };
     let small = null;
     try {
       small = await preview(io, base, Math.min(args.previewBytes, output.byteLength * PREVIEW_SHARE));
@@ -278,8 +281,4 @@ async function main() {
   }) + '\n');
 }
 
-main().catch((error) => {
-  const reason = error instanceof InvalidInput ? 'invalid' : 'error';
-  process.stdout.write(JSON.stringify({ ok: false, reason, errors: [String(error.message || error)] }) + '\n');
-  process.exit(reason === 'invalid' ? 2 : 1);
-});
+main().catch((error) => fail(error instanceof InvalidInput ? 'invalid' : 'error', [String(error.message || error)]));

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import shutil
 import sys
 import tempfile
@@ -19,6 +18,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
+
+from services.catalog.pipeline import write_report
 
 HERE = Path(__file__).resolve().parent
 VIEWER = HERE / "node_modules" / "@google" / "model-viewer" / "dist" / "model-viewer-umd.min.js"
@@ -118,10 +119,8 @@ def main(argv: list[str]) -> int:
     try:
         render(pairs, args.size, args.chromium or None)
     except Exception as exc:  # a model the viewer cannot show, or no browser: say which
-        print(json.dumps({"ok": False, "reason": "error", "errors": [f"render: {exc}"]}))
-        return 1
-    print(json.dumps({"ok": True}))
-    return 0
+        return write_report("error", f"render: {exc}")
+    return write_report()
 
 
 if __name__ == "__main__":
