@@ -50,12 +50,7 @@ async def publish(s3: Any, bucket: str, path: Path) -> tuple[str, int]:
     again: the tag goes, or the file is uploaded anew."""
     key = content_key(path)
     size = path.stat().st_size
-    try:
-        head = await s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
-            raise
-        head = None
+    head = await _head(s3, bucket, key)
     if head is not None and head.get("StorageClass") not in ARCHIVED:
         await set_discontinued(s3, bucket, [key], discontinued=False)
     else:
@@ -127,9 +122,9 @@ class PartsRefused(Exception):
 
 async def finish_multipart(
     s3: Any, bucket: str, key: str, multipart_id: str, parts: list[tuple[int, str]]
-) -> bool:
-    """Join the uploaded parts into `key`. False when S3 no longer knows the multipart upload
-    (joined by an earlier call, or let go)."""
+) -> None:
+    """Join the uploaded parts into `key`. A multipart upload S3 no longer knows (joined by an
+    earlier call, or let go) is not an error here: whether `key` holds a file is checked next."""
     try:
         await s3.complete_multipart_upload(
             Bucket=bucket,
@@ -140,11 +135,10 @@ async def finish_multipart(
     except ClientError as exc:
         error = exc.response.get("Error", {})
         if error.get("Code") == "NoSuchUpload":
-            return False
+            return
         if error.get("Code") in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall"):
             raise PartsRefused(error.get("Message") or error["Code"]) from exc
         raise
-    return True
 
 
 async def abort_multipart(s3: Any, bucket: str, key: str, multipart_id: str) -> None:
@@ -156,15 +150,20 @@ async def abort_multipart(s3: Any, bucket: str, key: str, multipart_id: str) -> 
             raise
 
 
-async def uploaded_size(s3: Any, bucket: str, key: str) -> int | None:
-    """The size of an uploaded file, or None when nothing was uploaded."""
+async def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """The object's metadata, or None when there is no such object."""
     try:
-        head = await s3.head_object(Bucket=bucket, Key=key)
+        return dict(await s3.head_object(Bucket=bucket, Key=key))
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return None
         raise
-    return int(head["ContentLength"])
+
+
+async def uploaded_size(s3: Any, bucket: str, key: str) -> int | None:
+    """The size of an uploaded file, or None when nothing was uploaded."""
+    head = await _head(s3, bucket, key)
+    return None if head is None else int(head["ContentLength"])
 
 
 async def download(s3: Any, bucket: str, key: str, target: Path) -> None:

@@ -12,7 +12,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from petshore.errors import InvalidRequest, TooLarge, Unavailable, UnsupportedMediaType
+from petshore.errors import (
+    ApiError,
+    InvalidRequest,
+    TooLarge,
+    Unavailable,
+    UnsupportedMediaType,
+)
 from services.catalog import archives, modelfiles, rules, store
 from services.catalog.models import ModelUpload
 from services.catalog.pipeline import InvalidModel, ModelTooLarge, Pipeline, PipelineFailed
@@ -137,6 +143,16 @@ async def complete(
     return await asyncio.shield(work)
 
 
+def _refusal(exc: InvalidModel | PipelineFailed, upload_id: str) -> ApiError:
+    """What the client is told when the pipeline would not, or could not, take a model."""
+    if isinstance(exc, ModelTooLarge):
+        return TooLarge("the model is larger than this shop takes", {"errors": exc.errors})
+    if isinstance(exc, InvalidModel):
+        return InvalidRequest("the file is not a valid 3D model", {"errors": exc.errors})
+    log.error("model pipeline failed", extra={"upload_id": upload_id, "error": str(exc)})
+    return Unavailable(f"the model could not be processed: {exc}")
+
+
 def _seen(task: asyncio.Task[Any]) -> None:
     """_process records its own outcome; a failure nobody awaited any more is not an error."""
     if not task.cancelled():
@@ -155,23 +171,12 @@ async def _process(
         try:
             model = await _as_gltf(pipeline, download, work)
             published = await publish_model(s3, bucket, pipeline, model, work)
-        except ModelTooLarge as exc:
+        except (InvalidRequest, TooLarge) as exc:  # a hostile archive, said in the API's words
             await store.finish_upload(upload_id, "failed", str(exc))
-            raise TooLarge(
-                "the model is larger than this shop takes", {"errors": exc.errors}
-            ) from exc
-        except InvalidModel as exc:
-            await store.finish_upload(upload_id, "failed", str(exc))
-            raise InvalidRequest(
-                "the file is not a valid 3D model", {"errors": exc.errors}
-            ) from exc
-        except (InvalidRequest, TooLarge) as exc:
-            await store.finish_upload(upload_id, "failed", exc.message)
             raise
-        except PipelineFailed as exc:
-            log.error("model pipeline failed", extra={"upload_id": upload_id, "error": str(exc)})
+        except (InvalidModel, PipelineFailed) as exc:
             await store.finish_upload(upload_id, "failed", str(exc))
-            raise Unavailable(f"the model could not be processed: {exc}") from exc
+            raise _refusal(exc, upload_id) from exc
     log.info(
         "model published",
         extra={
