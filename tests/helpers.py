@@ -7,12 +7,28 @@ import struct
 import zlib
 from typing import Any
 
+import boto3
 import httpx
 
 from devstack.samples import TRIANGLE, glb, textured_glb, tiny_gltf
 
 ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def emulator_client(endpoint: str, service: str) -> Any:
+    """A boto3 client of the AWS emulator (moto's server) at `endpoint`."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def object_tags(s3: Any, bucket: str, key: str) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
 
 
 def unique_sku(prefix: str = "T") -> str:

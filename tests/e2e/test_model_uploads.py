@@ -11,7 +11,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 import trimesh
@@ -31,7 +30,9 @@ from tests.helpers import (
     assert_error,
     broken_image_glb,
     create_product,
+    emulator_client,
     image_bomb_glb,
+    object_tags,
     unique_sku,
     vertex_bomb_glb,
 )
@@ -137,13 +138,7 @@ def test_a_large_file_goes_up_in_parts(gateway: httpx.Client) -> None:
 
 @pytest.fixture
 def s3(moto_url: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return emulator_client(moto_url, "s3")
 
 
 def test_parts_are_checked_and_unused_parts_let_go(gateway: httpx.Client, s3: Any) -> None:
@@ -198,8 +193,7 @@ def test_a_replaced_model_is_retired_and_shown_again_when_reused(
     key = old["glb_url"].lstrip("/")
 
     def tags() -> dict[str, str]:
-        tag_set = s3.get_object_tagging(Bucket=models_bucket_name("test"), Key=key)["TagSet"]
-        return {t["Key"]: t["Value"] for t in tag_set}
+        return object_tags(s3, models_bucket_name("test"), key)
 
     assert tags() == {}
     assert upload(gateway, sku, second).status_code == 200

@@ -10,23 +10,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from petshore.contract import CARTS_HASH_KEY, SERVICES, carts_table_name
 from templates.compute import path_patterns
+from tests.helpers import emulator_client
 from tests.infra.prune import prune
 
 MAX_TEMPLATE_BODY = 51_200  # the CLI's limit without --s3-bucket
-
-
-def _client(endpoint: str, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
 
 
 def test_the_stack_deploys_with_the_aws_cli(
@@ -67,13 +56,13 @@ def test_the_stack_deploys_with_the_aws_cli(
     )
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
 
-    stack = _client(moto_url, "cloudformation").describe_stacks(
+    stack = emulator_client(moto_url, "cloudformation").describe_stacks(
         StackName=f"petshore-{environment}"
     )["Stacks"][0]
     assert stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
     physical = {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
-        for r in _client(moto_url, "cloudformation").list_stack_resources(
+        for r in emulator_client(moto_url, "cloudformation").list_stack_resources(
             StackName=stack["StackName"]
         )["StackResourceSummaries"]
     }
@@ -83,14 +72,14 @@ def test_the_stack_deploys_with_the_aws_cli(
     assert {"CartsTable", "Database", "PublicLoadBalancer", "InternalLoadBalancer"} <= set(physical)
     assert not {"Database", "PublicLoadBalancer"} & left_out
 
-    ec2 = _client(moto_url, "ec2")
+    ec2 = emulator_client(moto_url, "ec2")
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [physical["Vpc"]]}])[
         "Subnets"
     ]
     assert len(subnets) == 4
     assert len({s["AvailabilityZone"] for s in subnets}) == 2
 
-    elb = _client(moto_url, "elbv2")
+    elb = emulator_client(moto_url, "elbv2")
     balancers = {
         b["LoadBalancerArn"]: b
         for b in elb.describe_load_balancers(
@@ -110,7 +99,7 @@ def test_the_stack_deploys_with_the_aws_cli(
     }
     assert routed == {tuple(sorted(path_patterns(s))) for s in SERVICES}
 
-    groups = _client(moto_url, "autoscaling").describe_auto_scaling_groups(
+    groups = emulator_client(moto_url, "autoscaling").describe_auto_scaling_groups(
         AutoScalingGroupNames=[physical[f"{s.name.capitalize()}AutoScalingGroup"] for s in SERVICES]
     )["AutoScalingGroups"]
     assert len(groups) == len(SERVICES)
@@ -120,12 +109,12 @@ def test_the_stack_deploys_with_the_aws_cli(
         assert group["HealthCheckType"] == "ELB"
         assert group["TargetGroupARNs"]
 
-    table = _client(moto_url, "dynamodb").describe_table(TableName=carts_table_name(environment))[
-        "Table"
-    ]
+    table = emulator_client(moto_url, "dynamodb").describe_table(
+        TableName=carts_table_name(environment)
+    )["Table"]
     assert table["KeySchema"] == [{"AttributeName": CARTS_HASH_KEY, "KeyType": "HASH"}]
 
-    database = _client(moto_url, "rds").describe_db_instances(
+    database = emulator_client(moto_url, "rds").describe_db_instances(
         DBInstanceIdentifier=physical["Database"]
     )["DBInstances"][0]
     assert database["Engine"] == "postgres"

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import boto3
 import httpx
 import pytest
 
@@ -28,17 +27,19 @@ from petshore.contract import (
     carts_table_name,
     models_bucket_name,
 )
-from tests.helpers import ADMIN, assert_error, create_product, new_cart
+from tests.helpers import (
+    ADMIN,
+    assert_error,
+    create_product,
+    emulator_client,
+    new_cart,
+    object_tags,
+)
 
 
 def _aws(stack: Stack, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=stack.config.aws_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    assert stack.config.aws_endpoint_url
+    return emulator_client(stack.config.aws_endpoint_url, service)
 
 
 @pytest.mark.parametrize(
@@ -132,8 +133,7 @@ def test_discontinuing_tags_model_files_nothing_else_shows(
     _attach_model(stack, own["sku"], own_key, preview_key=own_preview)
 
     def tags(key: str) -> dict[str, str]:
-        tag_set = s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
-        return {t["Key"]: t["Value"] for t in tag_set}
+        return object_tags(s3, bucket, key)
 
     assert (
         gateway.delete(f"/api/catalog/products/{leaving['sku']}", headers=ADMIN).status_code == 200
