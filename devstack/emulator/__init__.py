@@ -1,0 +1,72 @@
+"""The AWS emulator: moto's server, spoken to over HTTP, with each service's requests run one at
+a time so that DynamoDB's conditions hold (wsgi.py). `make run` embeds it on a thread; the tests
+run it as a process of its own (`python -m devstack.emulator`).
+
+moto keeps its state in memory. Given a state directory, the emulator loads it on start and,
+a fraction of a second after each request that changed a bucket, an object or a table, saves
+that one thing there (state.py); a clean stop saves whatever is still pending."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+from werkzeug.serving import make_server
+
+from devstack.emulator.state import Persistence
+from devstack.emulator.wsgi import SerialisedMoto
+from devstack.processes import free_port
+
+
+class Emulator:
+    """Without a state directory nothing is kept. Without a port, any free one."""
+
+    def __init__(self, state_dir: Path | None, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.state_dir = state_dir
+        self.port = port or free_port()
+        self.url = f"http://{host}:{self.port}"
+        # A state directory is read and written through a port of its own, so it is loaded
+        # before the emulator answers anyone else, and what they changed last is saved after
+        # it has stopped answering them.
+        self._persistence: tuple[Persistence, _Server] | None = None
+        if state_dir is None:
+            app = SerialisedMoto()
+        else:
+            internal_port = free_port()
+            persistence = Persistence(state_dir, f"http://127.0.0.1:{internal_port}")
+            app = SerialisedMoto(on_change=persistence.mark)
+            self._persistence = (persistence, _Server("127.0.0.1", internal_port, app))
+        self._public = _Server(host, self.port, app)
+
+    def start(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        if self._persistence is not None:
+            persistence, internal = self._persistence
+            internal.start()
+            persistence.start()
+        self._public.start()
+
+    def stop(self) -> None:
+        self._public.stop()
+        if self._persistence is not None:
+            persistence, internal = self._persistence
+            persistence.stop()
+            internal.stop()
+
+
+class _Server:
+    def __init__(self, host: str, port: int, app: SerialisedMoto) -> None:
+        self._server = make_server(
+            host, port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
