@@ -73,11 +73,22 @@ def database_url(host: str, port: int, login: dict[str, Any], *, tls: bool = Tru
     return url + ("?ssl=true" if tls else "")
 
 
+def secret_settings(service: Service, env: dict[str, str], client: Any) -> dict[str, str]:
+    """The variables the service's settings read, from the secrets the stack names in `env`."""
+    settings: dict[str, str] = {}
+    if service.admin:
+        settings[Env.ADMIN_TOKEN] = _secret(client, env[Env.ADMIN_TOKEN_SECRET_ARN])["value"]
+    if service.payments and env.get(Env.PAYMENT_PROVIDER) == "stripe":
+        # Empty keys (the secret as the stack made it) stop the service with a clear error.
+        keys = _secret(client, env[Env.STRIPE_SECRET_ARN])
+        settings[Env.STRIPE_SECRET_KEY] = keys.get("secret_key", "")
+        settings[Env.STRIPE_WEBHOOK_SECRET] = keys.get("webhook_secret", "")
+    return settings
+
+
 def prepare(service: Service, env: dict[str, str]) -> dict[str, str]:
     secrets = boto3.client("secretsmanager", region_name=env.get(Env.AWS_REGION))
-    prepared = dict(env)
-    if service.admin:
-        prepared[Env.ADMIN_TOKEN] = _secret(secrets, env[Env.ADMIN_TOKEN_SECRET_ARN])["value"]
+    prepared = {**env, **secret_settings(service, env, secrets)}
     if service.database:
         host, port = env[Env.DB_HOST], int(env[Env.DB_PORT])
         login = _secret(secrets, env[Env.DB_SECRET_ARN])

@@ -15,13 +15,38 @@ import threading
 from pathlib import Path
 
 from devstack.emulator import Emulator
-from devstack.processes import ROOT
+from devstack.processes import ROOT, port_in_use
 from devstack.stack import Stack, StackConfig
-from petshore.contract import GATEWAY_PORT, Env
+from petshore.contract import GATEWAY_PORT, SERVICES, Env
 from petshore.settings import env_int, env_str
 
 
+def taken_port(gateway_port: int) -> str | None:
+    """What to do about the first port the storefront needs that something else holds."""
+    if port_in_use(gateway_port):
+        return (
+            f"Port {gateway_port}, where the storefront would listen, is already in use: stop "
+            f"what listens there (`ss -ltnp 'sport = :{gateway_port}'` names it) or choose "
+            f"another port with PORT=<port>."
+        )
+    for service in SERVICES:
+        if port_in_use(service.port):
+            return (
+                f"Port {service.port}, which the {service.name} service needs, is already in "
+                f"use, probably by an earlier `make run` that is still running: stop it "
+                f"(`ss -ltnp 'sport = :{service.port}'` names it) and start again."
+            )
+    return None
+
+
 def main() -> int:
+    gateway_port = env_int("PORT", GATEWAY_PORT, minimum=1)
+    # Checked before anything starts: a service that cannot listen would otherwise be waited
+    # for, and the earlier one holding its port answered in its place meanwhile.
+    problem = taken_port(gateway_port)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     var = Path(env_str("PETSHORE_VAR_DIR", str(ROOT / "var"))).resolve()
     var.mkdir(parents=True, exist_ok=True)
     token = env_str(Env.ADMIN_TOKEN, "") or secrets.token_urlsafe(24)
@@ -36,7 +61,7 @@ def main() -> int:
         orders_database_url=env_str(Env.ORDERS_DATABASE_URL, f"sqlite://{var}/orders.sqlite3"),
         aws_endpoint_url=endpoint,
         admin_token=token,
-        gateway_port=env_int("PORT", GATEWAY_PORT, minimum=1),
+        gateway_port=gateway_port,
         log_dir=var / "log",
         environment=env_str(Env.ENVIRONMENT, "local"),
     )

@@ -12,6 +12,7 @@ from sanic.response import HTTPResponse
 
 from gateway import modelfiles, proxy, static
 from gateway.balancer import Pool, run_health_checks
+from gateway.security import add_security_headers
 from gateway.settings import Settings
 from petshore.aws import open_client
 from petshore.contract import API_PATH_PREFIX, MODELS_PATH_PREFIX, SERVICES, service_for_path
@@ -25,7 +26,8 @@ def create_app(settings: Settings | None = None) -> Sanic:
     settings = settings or Settings.from_env()
     app = Sanic("gateway")
     app.ctx.settings = settings
-    setup_common(app, "gateway", settings.common.log_level, (BotoCoreError, ClientError))
+    setup_common(app, "gateway", settings.common, (BotoCoreError, ClientError))
+    app.register_middleware(add_security_headers, "response")
     pools = {s.name: Pool.of(s, settings.upstreams[s.name]) for s in SERVICES}
     app.ctx.pools = pools
 

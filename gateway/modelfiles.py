@@ -36,16 +36,24 @@ def _headers(obj: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
+def _ascii(request: Request, name: str) -> str | None:
+    """A conditional header S3 can read. Any other value matches no ETag and is no byte
+    range, so S3 ignores it and answers the whole file; the SDK could not even send it."""
+    value = request.headers.get(name, "")
+    return value if value.isascii() and value.isprintable() else None
+
+
 async def serve(s3: Any, bucket: str, request: Request) -> HTTPResponse | None:
     """A model file: a HEAD's answer is returned, a GET's streamed (and None returned)."""
     key = unquote(request.path).lstrip("/")
     if ".." in key.split("/") or not _KEY.match(key):
         raise NotFound("no such model file")
     params: dict[str, str] = {"Bucket": bucket, "Key": key}
-    if request.headers.get("If-None-Match"):
-        params["IfNoneMatch"] = request.headers["If-None-Match"]
-    if request.headers.get("Range"):
-        params["Range"] = request.headers["Range"]
+    if_none_match, byte_range = _ascii(request, "If-None-Match"), _ascii(request, "Range")
+    if if_none_match:
+        params["IfNoneMatch"] = if_none_match
+    if byte_range:
+        params["Range"] = byte_range
     fetch = s3.head_object if request.method == "HEAD" else s3.get_object
     try:
         obj = await fetch(**params)
@@ -57,7 +65,7 @@ async def serve(s3: Any, bucket: str, request: Request) -> HTTPResponse | None:
                 status=304,
                 headers={
                     "Cache-Control": MODEL_CACHE_CONTROL,
-                    "ETag": request.headers["If-None-Match"],
+                    "ETag": if_none_match,
                 },
             )
         if code in ("InvalidRange", "416") or status == 416:

@@ -26,10 +26,17 @@ def _accepted(request: Request) -> set[str]:
 async def serve(root: Path, request: Request) -> HTTPResponse:
     root = root.resolve()
     relative = unquote(request.path).lstrip("/") or "index.html"
-    target = (root / relative).resolve()
+    target = root / relative
+    try:
+        target = target.resolve()
+        found = target.is_file()
+    except (ValueError, OSError):
+        # A NUL byte (%00) or a name too long for the file system: no file has that name
+        # (the unresolved target is never opened, only index.html may be served instead).
+        found = False
     if not target.is_relative_to(root):
         raise NotFound("no such file")
-    if not target.is_file():
+    if not found:
         # Client-side routes (/product/X) are pages of the single-page app.
         if "." in Path(relative).name:
             raise NotFound("no such file")

@@ -3,20 +3,23 @@ the standard `AWS_ENDPOINT_URL` variable."""
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
+from petshore.errors import Unavailable
 from petshore.settings import CommonSettings
 
 
 async def open_client(stack: AsyncExitStack, service: str, common: CommonSettings) -> Any:
     """An aiobotocore client that lives as long as `stack`."""
     config = AioConfig(
-        connect_timeout=3,
-        read_timeout=10,
+        connect_timeout=min(2.0, common.aws_timeout),
+        read_timeout=common.aws_timeout,
         retries={"max_attempts": 3, "mode": "standard"},
         # Emulators answer on one host name; virtual-hosted bucket names would not resolve.
         s3={"addressing_style": "path"} if common.aws_endpoint_url else None,
@@ -26,3 +29,14 @@ async def open_client(stack: AsyncExitStack, service: str, common: CommonSetting
     return await stack.enter_async_context(
         session.create_client(service, region_name=common.aws_region, config=config)
     )
+
+
+@asynccontextmanager
+async def deadline(seconds: float, store: str) -> AsyncIterator[None]:
+    """Bound a whole operation on an AWS store, retries and conditional re-reads included:
+    the SDK's own timeouts bound each attempt, not their sum."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError as exc:
+        raise Unavailable(f"the {store} did not answer in time; try again") from exc

@@ -28,6 +28,7 @@ class Service:
     stores: tuple[str, ...] = ()  # AWS stores it uses (MODELS_BUCKET, CARTS_TABLE)
     calls: tuple[str, ...] = ()  # services it calls over HTTP (inside the VPC)
     admin: bool = False  # has admin routes, so needs the admin token
+    payments: bool = False  # charges cards, so needs the payment provider's keys
 
     @property
     def path_prefix(self) -> str:
@@ -48,7 +49,12 @@ CATALOG: Final = Service(
 )
 CART: Final = Service("cart", 8082, stores=(CARTS_TABLE,))
 ORDERS: Final = Service(
-    "orders", 8083, database="petshore_orders", calls=("catalog", "cart"), admin=True
+    "orders",
+    8083,
+    database="petshore_orders",
+    calls=("catalog", "cart"),
+    admin=True,
+    payments=True,
 )
 
 # The routing table of API.md: ALB listener rules and the gateway are both built from it.
@@ -130,6 +136,14 @@ class Env:
     CART_URL: Final = "PETSHORE_CART_URL"
     UPSTREAM_TIMEOUT_SECONDS: Final = "PETSHORE_UPSTREAM_TIMEOUT_SECONDS"
     PAYMENT_PROVIDER: Final = "PETSHORE_PAYMENT_PROVIDER"
+    STRIPE_SECRET_KEY: Final = "PETSHORE_STRIPE_SECRET_KEY"
+    STRIPE_WEBHOOK_SECRET: Final = "PETSHORE_STRIPE_WEBHOOK_SECRET"
+    STRIPE_API_BASE: Final = "PETSHORE_STRIPE_API_BASE"
+    CHECKOUT_LEASE_SECONDS: Final = "PETSHORE_CHECKOUT_LEASE_SECONDS"
+    RECONCILE_INTERVAL_SECONDS: Final = "PETSHORE_RECONCILE_INTERVAL_SECONDS"
+    RECONCILE_AFTER_SECONDS: Final = "PETSHORE_RECONCILE_AFTER_SECONDS"
+    AWS_TIMEOUT_SECONDS: Final = "PETSHORE_AWS_TIMEOUT_SECONDS"
+    REQUEST_TIMEOUT_SECONDS: Final = "PETSHORE_REQUEST_TIMEOUT_SECONDS"
     GATEWAY_UPSTREAMS: Final = "PETSHORE_GATEWAY_UPSTREAMS"
     GATEWAY_HEALTH_INTERVAL: Final = "PETSHORE_GATEWAY_HEALTH_INTERVAL_SECONDS"
     WORKERS: Final = "PETSHORE_WORKERS"
@@ -141,6 +155,38 @@ class Env:
     DB_SECRET_ARN: Final = "PETSHORE_DB_SECRET_ARN"
     DB_MASTER_SECRET_ARN: Final = "PETSHORE_DB_MASTER_SECRET_ARN"
     ADMIN_TOKEN_SECRET_ARN: Final = "PETSHORE_ADMIN_TOKEN_SECRET_ARN"
+    STRIPE_SECRET_ARN: Final = "PETSHORE_STRIPE_SECRET_ARN"
     # Standard AWS SDK variables, read by botocore itself.
     AWS_REGION: Final = "AWS_DEFAULT_REGION"
     AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
+
+
+# Security headers of the storefront's answers: CloudFront's response headers policies send
+# them (templates/edge.py), and the gateway locally. The page's policy allows only what the
+# page needs, and each source names its reason:
+#   script-src 'wasm-unsafe-eval': the mesh decoders (meshopt, Draco, Basis) are WebAssembly;
+#   style-src sha256: the one <style> of <model-viewer>'s shadow root (@google/model-viewer
+#     4.4.0; after an upgrade the browser tests fail and the console names the new hash);
+#   img-src data: the page's empty favicon; blob: Safari before 17 decodes a model's
+#     textures through <img> elements,
+#   connect-src blob: which other browsers fetch instead;
+#   worker-src blob: the Draco and Basis decoders run in workers made from blob: URLs;
+#   form-action 'self': the search form also works without JavaScript.
+STOREFRONT_CSP: Final = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "style-src 'self' 'sha256-PXtZZkJMMyc18o/DN1ZEFOJ2qEGq95IQbVaJFMOXOb0='",
+        "img-src 'self' data: blob:",
+        "connect-src 'self' blob:",
+        "worker-src blob:",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+# An API answer is JSON, never a page: it may load nothing and be framed by nothing.
+API_CSP: Final = "default-src 'none'; frame-ancestors 'none'"
+FRAME_OPTIONS: Final = "DENY"  # frame-ancestors 'none' for browsers that predate CSP
+# Full addresses go to the storefront's own API only; other sites learn nothing of them.
+REFERRER_POLICY: Final = "same-origin"

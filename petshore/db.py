@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
+import asyncpg
 from sanic import Sanic
 from tortoise import Tortoise
 from tortoise.contrib.sanic import register_tortoise
+from tortoise.exceptions import DBConnectionError, OperationalError, TransactionManagementError
 from tortoise.migrations.api import migrate
 
 
@@ -41,3 +44,15 @@ async def apply_migrations(config: dict[str, Any]) -> None:
 
 async def ping() -> None:
     await Tortoise.get_connection("default").execute_query("SELECT 1")
+
+
+# What a lost or restarting database raises, through Tortoise or straight from the driver
+# (asyncpg's `InterfaceError` and `CannotConnectNowError` are not wrapped): `503`, not `500`.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    DBConnectionError,
+    OperationalError,
+    TransactionManagementError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    sqlite3.Error,
+)

@@ -6,10 +6,12 @@ sends can produce a traceback or an HTML page.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, ClassVar
 
 from sanic import Request, Sanic
+from sanic.constants import HTTP_METHODS
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json
 
@@ -94,6 +96,14 @@ class Unavailable(ApiError):
     code = "unavailable"
 
 
+class ClientClosedRequest(ApiError):
+    """The caller hung up before the answer (nginx's 499): nobody receives it, and it is
+    nobody's error, but the access log must say what happened rather than a 500."""
+
+    status_code = 499
+    code = "client_closed_request"
+
+
 # Sanic raises its own exceptions for routing and protocol errors; map them onto the contract.
 _SANIC_CODES: dict[int, type[ApiError]] = {
     400: InvalidRequest,
@@ -117,19 +127,39 @@ def as_api_error(
 ) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, asyncio.CancelledError):
+        return ClientClosedRequest("the client closed the connection before the answer")
     if isinstance(exc, (*dependency_errors, ConnectionError, TimeoutError)):
         return Unavailable("a service this request needs is not answering; try again")
     if isinstance(exc, SanicException):
         status = exc.status_code or 500
         kind = _SANIC_CODES.get(status)
         if kind is not None:
-            return kind(str(exc) or kind.code.replace("_", " "))
+            err = kind(str(exc) or kind.code.replace("_", " "))
+            # Sanic's 405 names the methods the path takes in `Allow` (RFC 9110 requires it).
+            err.headers = dict(exc.headers or {})
+            return err
     return ApiError("internal error")
 
 
 def error_response(exc: BaseException) -> HTTPResponse:
     err = as_api_error(exc)
-    return json(error_body(err.code, err.message, err.details), status=err.status_code)
+    return json(
+        error_body(err.code, err.message, err.details),
+        status=err.status_code,
+        headers=err.headers or None,
+    )
+
+
+def _allowed_methods(app: Sanic, path: str) -> list[str]:
+    allowed = []
+    for method in HTTP_METHODS:
+        try:
+            app.router.get(path, method, None)
+        except SanicException:
+            continue
+        allowed.append(method)
+    return allowed
 
 
 def setup_errors(app: Sanic, dependency_errors: tuple[type[BaseException], ...] = ()) -> None:
@@ -138,6 +168,9 @@ def setup_errors(app: Sanic, dependency_errors: tuple[type[BaseException], ...] 
 
     async def handle(request: Request, exc: Exception) -> HTTPResponse:
         err = as_api_error(exc, dependency_errors)
+        if err.status_code == 405 and "Allow" not in err.headers:
+            # Sanic's router leaves `Allow` out for paths with parameters.
+            err.headers["Allow"] = ", ".join(_allowed_methods(request.app, request.path))
         if err.status_code >= 500 and not isinstance(exc, ApiError):
             log.error(
                 "%s %s failed: %r",
@@ -149,3 +182,5 @@ def setup_errors(app: Sanic, dependency_errors: tuple[type[BaseException], ...] 
         return error_response(err)
 
     app.error_handler.add(Exception, handle)
+    # A client that hangs up reaches the handler as Sanic's RequestCancelled, a CancelledError.
+    app.error_handler.add(asyncio.CancelledError, handle)  # type: ignore[arg-type]

@@ -52,6 +52,13 @@ class CommonSettings:
     log_level: str
     aws_region: str
     aws_endpoint_url: str | None
+    # The longest an AWS call may take, retries included: under the 5 s that a peer waits for
+    # a service, so a hung DynamoDB or S3 answers 503 before the caller gives up.
+    aws_timeout: float
+    # How long a client may go silent while sending a request's head or body before it is
+    # answered 408. Bodies are small JSON documents, so a client that stops for this long has
+    # gone; waiting longer only holds a connection (Sanic's own limit is 60 s, then a 503).
+    request_timeout: float
 
     @classmethod
     def from_env(cls) -> CommonSettings:
@@ -61,4 +68,6 @@ class CommonSettings:
             log_level=env_str(Env.LOG_LEVEL, "INFO"),
             aws_region=env_str(Env.AWS_REGION, "us-east-1"),
             aws_endpoint_url=os.environ.get(Env.AWS_ENDPOINT_URL) or None,
+            aws_timeout=env_float(Env.AWS_TIMEOUT_SECONDS, 4.0),
+            request_timeout=env_float(Env.REQUEST_TIMEOUT_SECONDS, 10.0),
         )

@@ -1,30 +1,38 @@
 """What every Sanic app of the project sets up: request ids, access logs, JSON errors,
-admin authentication, request-body validation and the health endpoint."""
+a deadline for slow clients, admin authentication, request-body validation and the health
+endpoint."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from pydantic import BaseModel, ValidationError
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json
 
+from petshore.bodies import storable_text
+from petshore.contract import API_PATH_PREFIX
 from petshore.errors import (
     Forbidden,
     InvalidRequest,
+    RequestTimeout,
     Unauthorized,
     Unavailable,
     UnsupportedMediaType,
     setup_errors,
 )
 from petshore.logs import configure_logging, request_id_var
+from petshore.openapi import ADMIN_ATTRIBUTE, Health, operation
+from petshore.settings import CommonSettings
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # API bodies are small JSON documents; model files go straight to S3, never through a service.
@@ -47,6 +55,53 @@ async def _start_request(request: Request) -> None:
     request.ctx.request_id = incoming_request_id(request)
     request.ctx.started = time.perf_counter()
     request_id_var.set(request.ctx.request_id)
+    _refuse_unstorable(request)
+
+
+def _refuse_unstorable(request: Request) -> None:
+    """A NUL or a lone surrogate in an API path or query is text no database stores
+    (PostgreSQL refuses it outright): a 400 naming where, before any handler sees it.
+    (Static files are not looked up in a database: there it is just no such file.)"""
+    if not request.path.startswith(API_PATH_PREFIX):
+        return
+    if not storable_text(unquote(request.path)):
+        raise InvalidRequest(
+            "the path holds a character this API does not take", {"fields": ["path"]}
+        )
+    for name, values in request.args.items():
+        if not all(storable_text(v) for v in values):
+            raise InvalidRequest(
+                f"{name} holds a character this API does not take", {"fields": [name]}
+            )
+
+
+async def body_chunks(request: Request) -> AsyncIterator[bytes]:
+    """The request's body as it arrives, or a 408 once the client has sent nothing of it for
+    REQUEST_TIMEOUT seconds (Sanic applies that limit to the head only)."""
+    stream = request.stream
+    while stream is not None and stream.request_body:
+        try:
+            async with asyncio.timeout(request.app.config.REQUEST_TIMEOUT):
+                chunk = await stream.read()
+        except TimeoutError:
+            # The rest will not come: close the connection after the 408 rather than keep
+            # waiting to drain a body that never ends.
+            stream.keep_alive = False
+            stream.request_body = None
+            raise RequestTimeout(
+                f"the request body stopped arriving for "
+                f"{request.app.config.REQUEST_TIMEOUT:g} seconds"
+            ) from None
+        if chunk:
+            yield chunk
+
+
+class TimedRequest(Request):
+    """Reads a route's body (before its handler runs) with the deadline of `body_chunks`."""
+
+    async def receive_body(self) -> None:
+        if not self.body:
+            self.body = b"".join([chunk async for chunk in body_chunks(self)])
 
 
 async def _finish_request(request: Request, response: HTTPResponse) -> None:
@@ -57,6 +112,7 @@ async def _finish_request(request: Request, response: HTTPResponse) -> None:
         "request",
         extra={
             "method": request.method,
+            # The formatter redacts the cart or order id a path may hold.
             "path": request.path,
             # Behind the gateway or the ALB, the caller's address as the front door saw it.
             "client": request.headers.get("X-Forwarded-For") or request.ip,
@@ -69,12 +125,14 @@ async def _finish_request(request: Request, response: HTTPResponse) -> None:
 def setup_common(
     app: Sanic,
     service: str,
-    log_level: str,
+    common: CommonSettings,
     dependency_errors: tuple[type[BaseException], ...] = (),
 ) -> None:
-    configure_logging(service, log_level)
+    configure_logging(service, common.log_level)
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+    app.config.REQUEST_TIMEOUT = common.request_timeout
+    app.request_class = TimedRequest
     app.register_middleware(_start_request, "request")
     app.register_middleware(_finish_request, "response")
     setup_errors(app, dependency_errors)
@@ -94,6 +152,7 @@ def admin_required(handler: Handler) -> Handler:
             raise Forbidden("the admin token is not valid")
         return await handler(request, *args, **kwargs)
 
+    setattr(wrapper, ADMIN_ATTRIBUTE, True)
     return wrapper
 
 
@@ -135,6 +194,7 @@ def health_blueprint(service: str, check: Callable[[Request], Awaitable[None]]) 
     bp = Blueprint(f"{service}_health", url_prefix=f"/api/{service}")
 
     @bp.get("/health")
+    @operation("Whether the service reaches its own data store", answers={200: Health})
     async def health(request: Request) -> HTTPResponse:
         try:
             await check(request)

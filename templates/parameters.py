@@ -48,6 +48,7 @@ class Params:
     db_allocated_storage: Parameter
     alarm_email: Parameter
     cloudfront_prefix_list: Parameter
+    payment_provider: Parameter
 
     def instance_type_of(self, service: str) -> Parameter:
         return self.catalog_instance_type if service == CATALOG.name else self.instance_type
@@ -190,6 +191,14 @@ def add_parameters(t: Template) -> Params:
             AllowedPattern="^$|^pl-[0-9a-f]+$",
             Description="ID of com.amazonaws.global.cloudfront.origin-facing in this region; "
             "empty: looked up in the template's table of regions",
+        ),
+        payment_provider=param(
+            "PaymentProvider",
+            Type="String",
+            Default="test",
+            AllowedValues=["test", "stripe"],
+            Description="test: test cards, no money moves; stripe: real charges, with the keys "
+            "put in the PaymentSecret secret (secret_key, webhook_secret)",
         ),
     )
     t.add_condition(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from awacs.aws import Statement
-from troposphere import GetAtt, Join, Ref, Tags, Template, kms, secretsmanager
+from troposphere import GetAtt, Join, Output, Ref, Tags, Template, kms, secretsmanager
 
 from petshore.contract import CARTS_TABLE, MODELS_BUCKET, SERVICES, Env, Service
 from templates.compute import ServiceResources, add_service
@@ -38,8 +40,27 @@ def _admin_secret(t: Template, key: kms.Key) -> secretsmanager.Secret:
     )
 
 
+def _payment_secret(t: Template, key: kms.Key) -> secretsmanager.Secret:
+    """The payment provider's keys, which only the shop owner has: created empty, filled with
+    `aws secretsmanager put-secret-value` (README), read by the orders instances at boot."""
+    secret = t.add_resource(
+        secretsmanager.Secret(
+            "PaymentSecret",
+            Description="Payment provider keys of the storefront (secret_key, webhook_secret)",
+            KmsKeyId=Ref(key),
+            SecretString=json.dumps({"secret_key": "", "webhook_secret": ""}),
+        )
+    )
+    t.add_output(Output("PaymentSecretArn", Value=Ref(secret)))
+    return secret
+
+
 def _permissions(
-    service: Service, data: Data, buckets: Buckets, admin: secretsmanager.Secret
+    service: Service,
+    data: Data,
+    buckets: Buckets,
+    admin: secretsmanager.Secret,
+    payment: secretsmanager.Secret,
 ) -> list[Statement]:
     statements: list[Statement] = []
     if MODELS_BUCKET in service.stores:
@@ -47,6 +68,8 @@ def _permissions(
     if CARTS_TABLE in service.stores:
         statements += carts_table_access(data.carts_table)
     secrets: list[object] = [Ref(admin)] if service.admin else []
+    if service.payments:
+        secrets.append(Ref(payment))
     if service.database:
         # The master login lets the instance create its own database and role on first boot.
         secrets += [Ref(data.service_secrets[service.name]), data.master_secret_arn]
@@ -62,6 +85,7 @@ def _environment(
     buckets: Buckets,
     balancers: LoadBalancers,
     admin: secretsmanager.Secret,
+    payment: secretsmanager.Secret,
 ) -> dict[str, object]:
     env: dict[str, object] = {
         Env.ENVIRONMENT: Ref(params.environment),
@@ -72,6 +96,9 @@ def _environment(
     }
     if service.admin:
         env[Env.ADMIN_TOKEN_SECRET_ARN] = Ref(admin)
+    if service.payments:
+        env[Env.PAYMENT_PROVIDER] = Ref(params.payment_provider)
+        env[Env.STRIPE_SECRET_ARN] = Ref(payment)
     if service.database:
         env[Env.DB_HOST] = GetAtt(data.database, "Endpoint.Address")
         env[Env.DB_PORT] = str(POSTGRES_PORT)
@@ -108,6 +135,7 @@ def build_template() -> Template:
     key = add_data_key(t)
     data = add_data(t, params, network, groups, key)
     admin = _admin_secret(t, key)
+    payment = _payment_secret(t, key)
     balancers = add_load_balancers(t, params, network, groups, buckets, log_policy)
     internal = {s.name for s in called_services()}
     services: dict[str, ServiceResources] = {}
@@ -121,8 +149,8 @@ def build_template() -> Template:
             balancers=balancers,
             security_group=groups.services[service.name],
             internal=service.name in internal,
-            statements=_permissions(service, data, buckets, admin),
-            environment=_environment(service, params, data, buckets, balancers, admin),
+            statements=_permissions(service, data, buckets, admin, payment),
+            environment=_environment(service, params, data, buckets, balancers, admin, payment),
             key=key,
         )
     distribution = add_edge(t, params, buckets, balancers)

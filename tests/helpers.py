@@ -7,6 +7,7 @@ import struct
 import zlib
 from typing import Any
 
+import asyncpg
 import boto3
 import httpx
 
@@ -14,6 +15,18 @@ from devstack.samples import TRIANGLE, glb, textured_glb, tiny_gltf
 
 ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+async def recreate_databases(server: str, names: list[str], drop_only: bool = False) -> None:
+    """Drop `names` on the PostgreSQL server at `server`, and create them empty again."""
+    conn = await asyncpg.connect(server)
+    try:
+        for name in names:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            if not drop_only:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
 
 
 def emulator_client(endpoint: str, service: str) -> Any:

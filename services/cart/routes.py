@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
-from sanic_ext import openapi
 
 from petshore.contract import CART, SKU_PATTERN
 from petshore.errors import InvalidRequest
+from petshore.openapi import operation
 from petshore.web import parse_body
+from services.cart import views
 from services.cart.schemas import SetQuantity
 from services.cart.store import CartStore
 
@@ -26,26 +27,31 @@ def _sku(sku: str) -> str:
 
 
 @carts.post("/carts")
-@openapi.summary("Create an empty cart")
+@operation("Create an empty cart", answers={201: views.Cart})
 async def create_cart(request: Request) -> HTTPResponse:
-    return json(await _store(request).create(), status=201)
+    return json(views.cart(await _store(request).create()), status=201)
 
 
 @carts.get("/carts/<cart_id>")
-@openapi.summary("Read a cart")
+@operation("Read a cart", answers={200: views.Cart})
 async def get_cart(request: Request, cart_id: str) -> HTTPResponse:
-    return json(await _store(request).get(cart_id))
+    return json(views.cart(await _store(request).get(cart_id)))
 
 
 @carts.put("/carts/<cart_id>/items/<sku>")
-@openapi.summary("Set a line's quantity (0 removes it)")
-@openapi.body({"application/json": SetQuantity})
+@operation(
+    "Set a line's quantity (0 removes it)",
+    body=SetQuantity,
+    answers={200: views.Cart},
+    errors=[409],
+)
 async def set_item(request: Request, cart_id: str, sku: str) -> HTTPResponse:
     body = parse_body(request, SetQuantity)
-    return json(await _store(request).set_quantity(cart_id, _sku(sku), body.quantity))
+    cart = await _store(request).set_quantity(cart_id, _sku(sku), body.quantity)
+    return json(views.cart(cart))
 
 
 @carts.delete("/carts/<cart_id>/items/<sku>")
-@openapi.summary("Remove a line")
+@operation("Remove a line", answers={200: views.Cart}, errors=[409])
 async def delete_item(request: Request, cart_id: str, sku: str) -> HTTPResponse:
-    return json(await _store(request).set_quantity(cart_id, _sku(sku), 0))
+    return json(views.cart(await _store(request).set_quantity(cart_id, _sku(sku), 0)))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import TypedDict
+from dataclasses import dataclass
+
+from typing_extensions import TypedDict  # pydantic reads it on Python 3.11
 
 from petshore.contract import CART_TTL_SECONDS
 
@@ -17,6 +19,13 @@ MAX_LINES = 100
 class Line(TypedDict):
     sku: str
     quantity: int
+
+
+@dataclass(frozen=True)
+class StoredCart:
+    cart_id: str
+    lines: list[Line]
+    expires_at_epoch: int
 
 
 def new_cart_id() -> str:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from petshore.bodies import Body
 from services.cart.rules import MAX_QUANTITY
 
 
-class SetQuantity(BaseModel):
-    model_config = ConfigDict(strict=True)
-
+class SetQuantity(Body):
     quantity: int = Field(ge=0, le=MAX_QUANTITY)

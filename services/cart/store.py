@@ -10,11 +10,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from petshore.aws import deadline
 from petshore.contract import CARTS_HASH_KEY, CARTS_TTL_ATTRIBUTE
 from petshore.errors import Conflict, InvalidRequest, NotFound
-from petshore.timestamps import rfc3339
 from services.cart import rules
-from services.cart.rules import Line
+from services.cart.rules import Line, StoredCart
 
 MAX_ATTEMPTS = 20
 BACKOFF_BASE_SECONDS = 0.005
@@ -52,19 +52,30 @@ def _from_item(item: dict[str, Any]) -> tuple[list[Line], int, int]:
     return lines, int(item["version"]["N"]), int(item[CARTS_TTL_ATTRIBUTE]["N"])
 
 
-def view(cart_id: str, lines: list[Line], expires: int) -> dict[str, Any]:
-    return {"cart_id": cart_id, "items": lines, "expires_at": rfc3339(expires)}
-
-
 class CartStore:
-    def __init__(self, dynamodb: Any, table: str) -> None:
+    def __init__(self, dynamodb: Any, table: str, timeout: float) -> None:
         self.db = dynamodb
         self.table = table
+        self.timeout = timeout
 
     async def ping(self) -> None:
-        await self.db.describe_table(TableName=self.table)
+        async with deadline(self.timeout, "carts table"):
+            await self.db.describe_table(TableName=self.table)
 
-    async def create(self) -> dict[str, Any]:
+    async def create(self) -> StoredCart:
+        async with deadline(self.timeout, "carts table"):
+            return await self._create()
+
+    async def get(self, cart_id: str) -> StoredCart:
+        async with deadline(self.timeout, "carts table"):
+            lines, _, expires = await self._read(cart_id)
+        return StoredCart(cart_id, lines, expires)
+
+    async def set_quantity(self, cart_id: str, sku: str, quantity: int) -> StoredCart:
+        async with deadline(self.timeout, "carts table"):
+            return await self._set_quantity(cart_id, sku, quantity)
+
+    async def _create(self) -> StoredCart:
         cart_id = rules.new_cart_id()
         expires = rules.expires_at(time.time())
         await self.db.put_item(
@@ -73,7 +84,7 @@ class CartStore:
             ConditionExpression="attribute_not_exists(#k)",
             ExpressionAttributeNames={"#k": CARTS_HASH_KEY},
         )
-        return view(cart_id, [], expires)
+        return StoredCart(cart_id, [], expires)
 
     async def _read(self, cart_id: str) -> tuple[list[Line], int, int]:
         if not rules.is_cart_id(cart_id):
@@ -89,11 +100,7 @@ class CartStore:
             raise NotFound("no such cart")
         return lines, version, expires
 
-    async def get(self, cart_id: str) -> dict[str, Any]:
-        lines, _, expires = await self._read(cart_id)
-        return view(cart_id, lines, expires)
-
-    async def set_quantity(self, cart_id: str, sku: str, quantity: int) -> dict[str, Any]:
+    async def _set_quantity(self, cart_id: str, sku: str, quantity: int) -> StoredCart:
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 await asyncio.sleep(backoff(attempt))
@@ -116,5 +123,5 @@ class CartStore:
                 if _is_condition_failure(exc):
                     continue  # someone else changed the cart since we read it: read again
                 raise
-            return view(cart_id, updated, expires)
+            return StoredCart(cart_id, updated, expires)
         raise Conflict("the cart is being changed by many requests at once; try again")

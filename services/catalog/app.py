@@ -6,10 +6,10 @@ from contextlib import AsyncExitStack
 
 from botocore.exceptions import BotoCoreError, ClientError
 from sanic import Request, Sanic
-from tortoise.exceptions import DBConnectionError, OperationalError
 
 from petshore.aws import open_client
-from petshore.db import ping, register_database, tortoise_config
+from petshore.db import DATABASE_ERRORS, ping, register_database, tortoise_config
+from petshore.openapi import docs_blueprint
 from petshore.web import health_blueprint, setup_common
 from services.catalog.routes import products
 from services.catalog.settings import Settings, make_pipeline
@@ -21,13 +21,11 @@ def create_app(settings: Settings | None = None) -> Sanic:
     settings = settings or Settings.from_env()
     app = Sanic("catalog")
     app.ctx.settings = settings
-    app.config.OAS_URL_PREFIX = "/api/catalog/docs"
-    app.ext.openapi.describe("Pet Shore 3D catalog", version="1")
     setup_common(
         app,
         "catalog",
-        settings.common.log_level,
-        (BotoCoreError, ClientError, DBConnectionError, OperationalError),
+        settings.common,
+        (BotoCoreError, ClientError, *DATABASE_ERRORS),
     )
     register_database(app, tortoise_config(settings.database_url, PACKAGE))
     app.config.RESPONSE_TIMEOUT = settings.pipeline_timeout + 10
@@ -46,5 +44,6 @@ def create_app(settings: Settings | None = None) -> Sanic:
         await ping()
 
     app.blueprint(health_blueprint("catalog", check))
+    app.blueprint(docs_blueprint("catalog", "Pet Shore 3D catalog"))
     app.blueprint(products)
     return app

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
-from sanic_ext import openapi
 
 from petshore.contract import CATALOG, SKU_PATTERN
 from petshore.errors import InvalidRequest, NotFound
+from petshore.openapi import Param, integer, operation, string
 from petshore.web import admin_required, parse_body
-from services.catalog import publishing, rules, store, uploads
+from services.catalog import publishing, rules, store, uploads, views
 from services.catalog.schemas import ProductCreate, ProductPatch, UploadComplete, UploadCreate
 
 products = Blueprint("catalog_products", url_prefix=CATALOG.path_prefix.rstrip("/"))
@@ -22,11 +22,16 @@ def _known_sku(sku: str) -> str:
 
 
 @products.get("/products")
-@openapi.summary("List active products, filtered and paged")
-@openapi.parameter("category", str)
-@openapi.parameter("q", str)
-@openapi.parameter("limit", int)
-@openapi.parameter("cursor", str)
+@operation(
+    "List active products, filtered and paged",
+    params=[
+        Param("category", string()),
+        Param("q", string(maxLength=rules.MAX_QUERY_LENGTH), description="words to look for"),
+        Param("limit", integer(minimum=1, maximum=rules.MAX_LIMIT)),
+        Param("cursor", string(), description="next_cursor of the page before"),
+    ],
+    answers={200: views.ProductPage},
+)
 async def list_products(request: Request) -> HTTPResponse:
     args = request.args
     limit = rules.parse_limit(args.get("limit"))
@@ -38,58 +43,55 @@ async def list_products(request: Request) -> HTTPResponse:
         limit=limit,
     )
     next_cursor = rules.encode_cursor(rows[-1]["sku"]) if more else None
-    return json({"items": [rules.product_view(r) for r in rows], "next_cursor": next_cursor})
+    return json({"items": [views.product(r) for r in rows], "next_cursor": next_cursor})
 
 
 @products.get("/products/<sku>")
-@openapi.summary("One product, discontinued ones included")
+@operation("One product, discontinued ones included", answers={200: views.Product})
 async def get_product(request: Request, sku: str) -> HTTPResponse:
-    return json(rules.product_view(await store.get_product(_known_sku(sku))))
+    return json(views.product(await store.get_product(_known_sku(sku))))
 
 
 @products.get("/categories")
-@openapi.summary("Categories with their number of active products")
+@operation("Categories with their number of active products", answers={200: views.Categories})
 async def categories(request: Request) -> HTTPResponse:
     return json({"items": await store.categories()})
 
 
 @products.post("/products")
-@openapi.summary("Create a product (admin)")
-@openapi.body({"application/json": ProductCreate})
-@openapi.secured("admin")
+@operation("Create a product", body=ProductCreate, answers={201: views.Product}, errors=[409])
 @admin_required
 async def create_product(request: Request) -> HTTPResponse:
     body = parse_body(request, ProductCreate)
-    return json(rules.product_view(await store.create_product(body.model_dump())), status=201)
+    return json(views.product(await store.create_product(body.model_dump())), status=201)
 
 
 @products.patch("/products/<sku>")
-@openapi.summary("Change a product's fields (admin)")
-@openapi.body({"application/json": ProductPatch})
-@openapi.secured("admin")
+@operation("Change a product's fields", body=ProductPatch, answers={200: views.Product})
 @admin_required
 async def update_product(request: Request, sku: str) -> HTTPResponse:
     body = parse_body(request, ProductPatch)
     if body.sku is not None and body.sku != sku:
         raise InvalidRequest("a product's SKU cannot change", {"fields": ["sku"]})
-    return json(rules.product_view(await store.update_product(_known_sku(sku), body.changes())))
+    return json(views.product(await store.update_product(_known_sku(sku), body.changes())))
 
 
 @products.delete("/products/<sku>")
-@openapi.summary("Discontinue a product (admin); its model files go to Glacier")
-@openapi.secured("admin")
+@operation("Discontinue a product; its model files go to Glacier", answers={200: views.Product})
 @admin_required
 async def discontinue_product(request: Request, sku: str) -> HTTPResponse:
     row = await store.set_status(_known_sku(sku), "discontinued")
     ctx = request.app.ctx
     await publishing.retire(ctx.s3, ctx.settings.models_bucket, store.model_keys(row))
-    return json(rules.product_view(row))
+    return json(views.product(row))
 
 
 @products.post("/products/<sku>/model-uploads")
-@openapi.summary("Start a 3D model upload: a presigned PUT URL (admin)")
-@openapi.body({"application/json": UploadCreate})
-@openapi.secured("admin")
+@operation(
+    "Start a 3D model upload: a presigned PUT URL",
+    body=UploadCreate,
+    answers={201: views.UploadTicket},
+)
 @admin_required
 async def start_upload(request: Request, sku: str) -> HTTPResponse:
     body = parse_body(request, UploadCreate)
@@ -98,17 +100,19 @@ async def start_upload(request: Request, sku: str) -> HTTPResponse:
 
 
 @products.get("/products/<sku>/model-uploads/<upload_id>")
-@openapi.summary("An upload's status: pending, done or failed, and why (admin)")
-@openapi.secured("admin")
+@operation("An upload's status: pending, done or failed, and why", answers={200: views.Upload})
 @admin_required
 async def get_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse:
-    return json(rules.upload_view(await store.get_upload(_known_sku(sku), upload_id)))
+    return json(views.upload(await store.get_upload(_known_sku(sku), upload_id)))
 
 
 @products.post("/products/<sku>/model-uploads/<upload_id>/complete")
-@openapi.summary("Validate, optimise and publish an uploaded model (admin)")
-@openapi.body({"application/json": UploadComplete})
-@openapi.secured("admin")
+@operation(
+    "Validate, optimise and publish an uploaded model",
+    body=UploadComplete,
+    body_required=False,
+    answers={200: views.Product},
+)
 @admin_required
 async def complete_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse:
     # The body is optional: only a multipart upload names its parts.
@@ -117,4 +121,4 @@ async def complete_upload(request: Request, sku: str, upload_id: str) -> HTTPRes
     row = await uploads.complete(
         ctx.s3, ctx.settings, ctx.pipeline, _known_sku(sku), upload_id, body.parts
     )
-    return json(rules.product_view(row))
+    return json(views.product(row))

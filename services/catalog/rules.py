@@ -1,18 +1,16 @@
-"""The catalog's rules as plain functions: paging cursors, query parameters, the public shape
-of a product."""
+"""The catalog's rules as plain functions: paging cursors, query parameters, upload plans."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import re
 import secrets
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from petshore.contract import SKU_PATTERN, UPLOADS_KEY_PREFIX
 from petshore.errors import InvalidRequest
-from petshore.timestamps import rfc3339
 
 DEFAULT_LIMIT = 24
 MAX_LIMIT = 100
@@ -64,49 +62,6 @@ def category_name(slug: str) -> str:
     return slug.replace("-", " ").strip().capitalize()
 
 
-def model_url(key: str | None) -> str | None:
-    """Model files are public at the same path as their S3 key (CloudFront `/models/*`)."""
-    return f"/{key}" if key else None
-
-
-def product_view(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A product as the API shows it."""
-    model = None
-    if row["model_glb_key"]:
-        model = {
-            "glb_url": model_url(row["model_glb_key"]),
-            "poster_url": model_url(row["model_poster_key"]),
-            "bytes": row["model_bytes"],
-            "original_bytes": row["model_original_bytes"],
-            # An extension of the contract: a small model to show while glb_url loads.
-            "preview_url": model_url(row["model_preview_key"]),
-            "preview_bytes": row["model_preview_bytes"],
-        }
-    return {
-        "sku": row["sku"],
-        "name": row["name"],
-        "description": row["description"],
-        "category": row["category_id"],
-        "price_cents": row["price_cents"],
-        "currency": row["currency"],
-        "status": row["status"],
-        "model": model,
-    }
-
-
-def upload_view(upload: Any) -> dict[str, Any]:
-    """An upload as the API shows it: what was announced, and how processing went."""
-    return {
-        "upload_id": upload.id,
-        "filename": upload.filename,
-        "content_type": upload.content_type,
-        "bytes": upload.declared_bytes,
-        "status": upload.status,
-        "error": upload.error,
-        "created_at": rfc3339(upload.created_at),
-    }
-
-
 # The upload types of the contract, and the name the upload is kept under while processed.
 # A zip holds a .glb, a .gltf with its files, or an .obj with its .mtl and textures.
 ACCEPTED_MODEL_TYPES = {
@@ -139,8 +94,15 @@ def ordered_parts(parts: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
     return ordered
 
 
+UPLOAD_ID_PATTERN = re.compile(r"^up_[A-Za-z0-9_-]{22}$")
+
+
 def new_upload_id() -> str:
     return "up_" + secrets.token_urlsafe(16)
+
+
+def is_upload_id(value: str) -> bool:
+    return bool(UPLOAD_ID_PATTERN.match(value))
 
 
 def upload_key(upload_id: str, content_type: str) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
+from petshore.bodies import Body
 from petshore.contract import SKU_PATTERN
 
 Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN.pattern)]
@@ -16,9 +17,7 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 PriceCents = Annotated[int, Field(ge=0, le=100_000_000)]
 
 
-class ProductCreate(BaseModel):
-    model_config = ConfigDict(strict=True)
-
+class ProductCreate(Body):
     sku: Sku
     name: Name
     description: Description = ""
@@ -27,9 +26,7 @@ class ProductCreate(BaseModel):
     currency: Currency = "USD"
 
 
-class ProductPatch(BaseModel):
-    model_config = ConfigDict(strict=True)
-
+class ProductPatch(Body):
     sku: Sku | None = None
     name: Name | None = None
     description: Description | None = None
@@ -54,24 +51,18 @@ Filename = Annotated[
 ]
 
 
-class UploadCreate(BaseModel):
-    model_config = ConfigDict(strict=True)
-
+class UploadCreate(Body):
     filename: Filename
     content_type: ModelContentType
     bytes: Annotated[int, Field(ge=1)]
 
 
-class UploadedPart(BaseModel):
-    model_config = ConfigDict(strict=True)
-
+class UploadedPart(Body):
     part_number: Annotated[int, Field(ge=1, le=10_000)]
     etag: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
-class UploadComplete(BaseModel):
+class UploadComplete(Body):
     """`complete`'s optional body: the parts of a multipart upload, with the ETag S3 gave each."""
-
-    model_config = ConfigDict(strict=True)
 
     parts: Annotated[list[UploadedPart], Field(min_length=1, max_length=10_000)] | None = None

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from petshore.errors import Conflict, NotFound
 from services.catalog.models import Category, ModelUpload, Product
-from services.catalog.rules import category_name
+from services.catalog.rules import category_name, is_upload_id
 
 PRODUCT_FIELDS = (
     "sku",
@@ -136,7 +136,12 @@ async def create_upload(
 
 
 async def get_upload(sku: str, upload_id: str) -> ModelUpload:
-    upload = await ModelUpload.get_or_none(id=upload_id, product_id=sku)
+    # An id this service never gave out is simply not found (the column would refuse it).
+    upload = (
+        await ModelUpload.get_or_none(id=upload_id, product_id=sku)
+        if is_upload_id(upload_id)
+        else None
+    )
     if upload is None:
         raise NotFound("no such upload for this product")
     return upload

@@ -19,7 +19,7 @@ from petshore.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from services.catalog import archives, modelfiles, rules, store
+from services.catalog import archives, modelfiles, rules, store, views
 from services.catalog.models import ModelUpload
 from services.catalog.pipeline import InvalidModel, ModelTooLarge, Pipeline, PipelineFailed
 from services.catalog.publishing import publish_model, retire
@@ -29,7 +29,7 @@ from services.catalog.settings import Settings
 log = logging.getLogger("petshore.catalog.uploads")
 
 
-async def start(s3: Any, settings: Settings, sku: str, body: UploadCreate) -> dict[str, Any]:
+async def start(s3: Any, settings: Settings, sku: str, body: UploadCreate) -> views.UploadTicket:
     await store.get_product(sku)
     if body.bytes > settings.model_upload_max_bytes:
         raise TooLarge(
@@ -57,7 +57,7 @@ async def start(s3: Any, settings: Settings, sku: str, body: UploadCreate) -> di
         multipart_id=multipart_id,
     )
     expires = rules.UPLOAD_URL_SECONDS
-    ticket: dict[str, Any] = {
+    ticket: views.UploadTicket = {
         "upload_id": upload_id,
         "put_url": await modelfiles.presign_put(s3, bucket, key, body.content_type, expires),
         "headers": {"Content-Type": body.content_type},

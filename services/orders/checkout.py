@@ -1,90 +1,218 @@
-"""Checkout: cart → prices → stock → order → payment, safe to retry with one Idempotency-Key."""
+"""Checkout: cart → prices → stock → order → payment, safe to retry with one Idempotency-Key
+whatever fails in between: a client that hangs up, a process killed, a database or a peer
+that stops answering.
+
+How one key yields at most one order and one charge:
+- The key is claimed with the id of the order it may place, and a lease. Whoever takes the
+  key over after the lease ran out (a retry, or the reconciler) keeps that order id, and
+  the order is inserted in a transaction that first checks the key is still held by this
+  checkout (its `owner` token): a checkout that lost its key can no longer place an order.
+- The payment is created before it is confirmed, and its reference is recorded on the order
+  in between; the provider's idempotency keys make a second create or confirm of the same
+  key the same payment. Whoever finds the order stuck can ask the provider what happened, and
+  cancels a payment that was never confirmed before giving the order's stock back.
+- The key is released (so that a retry runs afresh) only when no order was placed; once an
+  order exists, the key stays bound to it until it is settled, and every retry answers that.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-from petshore.errors import (
-    Conflict,
-    IdempotencyKeyReused,
-    InvalidRequest,
-    PaymentDeclined,
-    Unavailable,
-)
-from petshore.upstream import ServiceClient
-from services.orders import rules, store
+from petshore.errors import ApiError, Conflict, IdempotencyKeyReused, InvalidRequest, Unavailable
+from petshore.timestamps import utcnow
+from services.orders import rules, settlement, store
 from services.orders.models import IdempotencyRecord
-from services.orders.payments import PaymentProvider
 from services.orders.schemas import Checkout
+from services.orders.settlement import Peers
 
 log = logging.getLogger("petshore.orders.checkout")
 
-# How long a retry waits for the first request with its key to finish before giving up.
+# How long a retry waits for the request holding its key before answering 409; a little
+# longer than the default lease, so a retry after a crash usually gets the outcome at once.
 IN_PROGRESS_WAIT_SECONDS = 20.0
 POLL_SECONDS = 0.05
 
+Row = dict[str, Any]
+
+# Checkouts outlive the requests that started them (see `place`); kept here so the event
+# loop does not drop them while they run.
+_running: set[asyncio.Task[Row]] = set()
+
 
 @dataclass(frozen=True)
-class Peers:
-    cart: ServiceClient
-    catalog: ServiceClient
-    payments: PaymentProvider
+class Claim:
+    key: str
+    order_id: str
+    owner: str
 
 
-def _declined(order_id: str) -> PaymentDeclined:
-    return PaymentDeclined("the card was declined", {"order_id": order_id})
+def new_owner() -> str:
+    return secrets.token_hex(8)
 
 
-async def place(peers: Peers, key: str, body: Checkout) -> dict[str, Any]:
+async def place(peers: Peers, key: str, body: Checkout, lease: float) -> Row:
     """The order for this request: placed now, or the one an earlier request with the same
-    key and body placed."""
-    digest = rules.request_hash(body.model_dump())
-    record = await _claim(key, digest)
-    if record is not None:
-        return await _replay(record)
-    try:
-        # Shielded: a client that hangs up must not stop a checkout between taking stock and
-        # charging, which would strand the stock in an unpaid order.
-        order_id = await asyncio.shield(_run(peers, key, body))
-    except PaymentDeclined:
-        raise
-    except BaseException:
-        # Nothing was kept (stock is only held by a stored order): a retry may run again.
-        await store.release_key(key)
-        raise
-    return await store.get_order(order_id)
+    key and body placed. The checkout runs as its own task: a client that hangs up stops
+    waiting for it, never the checkout itself."""
+    task = asyncio.ensure_future(_checkout(peers, key, body, lease))
+    _running.add(task)
+    task.add_done_callback(_finished)
+    return await asyncio.shield(task)
 
 
-async def _claim(key: str, digest: str) -> IdempotencyRecord | None:
-    """None once this request owns `key`; otherwise the finished record of the one that did."""
+def _finished(task: asyncio.Task[Row]) -> None:
+    _running.discard(task)
+    # Reading the exception marks it seen: a checkout whose client left must not be logged
+    # as "never retrieved"; an expected refusal (an ApiError) was answered already.
+    if not task.cancelled():
+        exc = task.exception()
+        if exc is not None and not isinstance(exc, ApiError):
+            log.warning("checkout failed: %r", exc)
+
+
+async def _checkout(peers: Peers, key: str, body: Checkout, lease: float) -> Row:
+    claim = await _claim(key, rules.request_hash(body.model_dump()), lease)
+    if isinstance(claim, IdempotencyRecord):
+        assert claim.order_id is not None and claim.response_status is not None
+        settlement.answer_for(claim.response_status, claim.order_id)
+        return await store.get_order(claim.order_id)
+    async with _holding(claim, lease):
+        order = await store.find_order(claim.order_id)
+        if order is None:
+            order = await _open(peers, claim, body)
+        order = await _pay(peers, claim, order, body.payment.token, lease)
+        status = await settlement.conclude(peers, order)
+    settlement.answer_for(status, order["id"])
+    return order
+
+
+async def _claim(key: str, digest: str, lease: float) -> Claim | IdempotencyRecord:
+    """The key, held by this checkout now; or the finished record of the one that held it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + IN_PROGRESS_WAIT_SECONDS
+    owner = new_owner()
+    order_id = rules.new_order_id()
     while True:
-        record = await store.claim_key(key, digest)
+        now = utcnow()
+        until = now + timedelta(seconds=lease)
+        record = await store.claim_key(key, digest, order_id, owner, until)
         if record is None:
-            if await store.read_key(key) is None:
-                continue  # the holder released it between our insert and our read
-            return None
+            return Claim(key, order_id, owner)
         if record.request_hash != digest:
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used with a different request body"
             )
         if record.state == "done":
             return record
+        assert record.order_id is not None and record.lease_expires_at is not None
+        if record.lease_expires_at < now and await store.take_over_key(
+            key, record.owner, owner, now, until
+        ):
+            # Whoever held it stopped (a crash, a lost database, a client that went away
+            # while its checkout failed): resume the order it started, never a new one.
+            return Claim(key, record.order_id, owner)
         if loop.time() > deadline:
             raise Conflict("a request with this Idempotency-Key is still being processed")
         await asyncio.sleep(POLL_SECONDS)
 
 
-async def _replay(record: IdempotencyRecord) -> dict[str, Any]:
-    assert record.order_id is not None
-    if record.response_status == PaymentDeclined.status_code:
-        raise _declined(record.order_id)
-    return await store.get_order(record.order_id)
+@asynccontextmanager
+async def _holding(claim: Claim, lease: float) -> AsyncIterator[None]:
+    """Keep the key's lease alive while this checkout works on it; when it stops without
+    an outcome, let a retry take the key over at once instead of after the lease."""
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                until = utcnow() + timedelta(seconds=lease)
+                if not await store.renew_lease(claim.key, claim.owner, until):
+                    return
+            except Exception:  # the database is away: the lease simply runs out
+                return
+
+    renewing = asyncio.create_task(renew())
+    try:
+        yield
+    finally:
+        renewing.cancel()
+        with suppress(Exception):
+            await store.drop_lease(claim.key, claim.owner, utcnow())
+
+
+async def _open(peers: Peers, claim: Claim, body: Checkout) -> Row:
+    """Price the cart and place the order, stock taken; nothing kept if this fails."""
+    try:
+        if not peers.payments.accepts(body.payment.token):
+            raise InvalidRequest(
+                f"{peers.payments.name} payments do not take that token",
+                {"fields": ["payment.token"]},
+            )
+        items = await _fetch_cart(peers, body.cart_id)
+        skus = [item["sku"] for item in items]
+        fetched = await asyncio.gather(*(fetch_product(peers, s) for s in skus))
+        lines, currency = rules.price_lines(items, dict(zip(skus, fetched, strict=True)))
+        await store.place_order(
+            order_id=claim.order_id,
+            key=claim.key,
+            owner=claim.owner,
+            lines=lines,
+            currency=currency,
+            totals=rules.totals(lines),
+            email=body.email,
+            shipping_address=body.shipping_address.model_dump(exclude_none=True),
+            cart_id=body.cart_id,
+            customer_id=None,
+        )
+    except store.LostKey as exc:
+        raise _taken_over() from exc
+    except BaseException:
+        with suppress(Exception):
+            await store.release_key(claim.key, claim.owner, utcnow())
+        raise
+    return await store.get_order(claim.order_id)
+
+
+async def _pay(peers: Peers, claim: Claim, order: Row, token: str, lease: float) -> Row:
+    if order["status"] != "pending":
+        return order
+    payments = peers.payments
+    reference = order["payment_reference"]
+    if reference is None:
+        payment = await payments.create(
+            order_id=order["id"],
+            amount_cents=order["total_cents"],
+            currency=order["currency"],
+            idempotency_key=claim.key,
+        )
+        if not await store.set_payment_reference(order["id"], payment.reference):
+            # The reconciler settled the order meanwhile; this payment must never be charged.
+            await payments.cancel(payment.reference)
+            return await store.get_order(order["id"])
+        reference = payment.reference
+    # The last fence before money moves: a checkout that lost its key leaves the payment to
+    # whoever holds the key now.
+    if not await store.renew_lease(claim.key, claim.owner, utcnow() + timedelta(seconds=lease)):
+        raise _taken_over()
+    payment = await payments.confirm(reference, token=token, idempotency_key=claim.key)
+    return await settlement.apply_payment(
+        payments, settlement.for_order(payment, order), "checkout"
+    )
+
+
+def _taken_over() -> Conflict:
+    return Conflict(
+        "a retry of this request took its Idempotency-Key over; retry to learn the outcome"
+    )
 
 
 async def _fetch_cart(peers: Peers, cart_id: str) -> list[dict[str, Any]]:
@@ -96,7 +224,7 @@ async def _fetch_cart(peers: Peers, cart_id: str) -> list[dict[str, Any]]:
     return list(cart["items"])
 
 
-async def _fetch_product(peers: Peers, sku: str) -> dict[str, Any] | None:
+async def fetch_product(peers: Peers, sku: str) -> dict[str, Any] | None:
     status, product = await peers.catalog.request(
         "GET", f"/api/catalog/products/{quote(sku, safe='')}"
     )
@@ -105,53 +233,3 @@ async def _fetch_product(peers: Peers, sku: str) -> dict[str, Any] | None:
     if status != 200:
         raise Unavailable(f"the catalog service answered {status}")
     return dict(product)
-
-
-async def _run(peers: Peers, key: str, body: Checkout) -> str:
-    if not peers.payments.accepts(body.payment.token):
-        raise InvalidRequest(
-            f"{peers.payments.name} payments do not take that token", {"fields": ["payment.token"]}
-        )
-    items = await _fetch_cart(peers, body.cart_id)
-    skus = [item["sku"] for item in items]
-    products = dict(
-        zip(skus, await asyncio.gather(*(_fetch_product(peers, s) for s in skus)), strict=True)
-    )
-    lines, currency = rules.price_lines(items, products)
-    total = rules.total_cents(lines)
-    order_id = rules.new_order_id()
-    await store.place_order(
-        order_id=order_id,
-        lines=lines,
-        currency=currency,
-        total=total,
-        email=body.email,
-        shipping_address=body.shipping_address.model_dump(exclude_none=True),
-        cart_id=body.cart_id,
-    )
-    try:
-        charge = await peers.payments.charge(
-            amount_cents=total, currency=currency, token=body.payment.token, idempotency_key=key
-        )
-    except Exception:
-        await store.mark_payment_failed(order_id, "")
-        raise
-    if not charge.succeeded:
-        await store.mark_payment_failed(order_id, charge.reference)
-        await store.finish_key(key, PaymentDeclined.status_code, order_id)
-        raise _declined(order_id)
-    await store.mark_paid(order_id, charge.reference)
-    await store.finish_key(key, 201, order_id)
-    await _empty_cart(peers, body.cart_id, skus)
-    return order_id
-
-
-async def _empty_cart(peers: Peers, cart_id: str, skus: list[str]) -> None:
-    """Remove the ordered lines; the order stands even if the cart cannot be reached now."""
-    try:
-        for sku in skus:
-            await peers.cart.request(
-                "DELETE", f"/api/cart/carts/{quote(cart_id, safe='')}/items/{quote(sku, safe='')}"
-            )
-    except Unavailable:
-        log.warning("order placed but the cart could not be emptied", extra={"cart_id": cart_id})

@@ -15,16 +15,40 @@ class Inventory(Model):
         table = "inventory"
 
 
+# Every change to a SKU's stock made by hand, with why and by whom (checkouts are in orders).
+class StockMovement(Model):
+    id = fields.IntField(primary_key=True)
+    sku = fields.CharField(max_length=64, db_index=True)
+    delta = fields.IntField()
+    available = fields.IntField()  # the count after the change
+    reason = fields.CharField(max_length=200)
+    actor = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "stock_movement"
+
+
 class Order(Model):
     id = fields.CharField(max_length=40, primary_key=True)
+    # pending | paid | payment_failed | cancelled | fulfilled | refunded
     status = fields.CharField(max_length=20, db_index=True)
     email = fields.CharField(max_length=254)
     shipping_address = fields.JSONField()
     currency = fields.CharField(max_length=3)
+    subtotal_cents = fields.BigIntField(default=0)
+    shipping_cents = fields.BigIntField(default=0)
+    tax_cents = fields.BigIntField(default=0)
+    discount_cents = fields.BigIntField(default=0)
     total_cents = fields.BigIntField()
+    refunded_cents = fields.BigIntField(default=0)
     cart_id = fields.CharField(max_length=64)
+    customer_id = fields.CharField(max_length=64, null=True, db_index=True)
+    # The key of the checkout that placed it: how the provider's payment is found again.
+    idempotency_key = fields.CharField(max_length=255, null=True, unique=True)
     payment_reference = fields.CharField(max_length=128, null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    paid_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     lines: fields.ReverseRelation[OrderLine]
@@ -40,6 +64,7 @@ class OrderLine(Model):
     )
     position = fields.SmallIntField()
     sku = fields.CharField(max_length=64)
+    name = fields.CharField(max_length=200, default="")
     quantity = fields.IntField()
     unit_price_cents = fields.IntField()
 
@@ -48,15 +73,38 @@ class OrderLine(Model):
         unique_together = (("order", "position"),)
 
 
-# One row per Idempotency-Key: the primary key makes concurrent retries collide. (A comment,
-# not a docstring: Tortoise writes docstrings into the schema as table comments.)
+# What happened to an order and who did it, oldest first: placed, paid, declined, cancelled
+# by the reconciler, refunded... (A comment, not a docstring: Tortoise writes docstrings into
+# the schema as table comments.)
+class OrderEvent(Model):
+    id = fields.IntField(primary_key=True)
+    order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
+        "models.Order", related_name="events", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=32)
+    actor = fields.CharField(max_length=64)  # checkout | reconciler | webhook | a staff id
+    detail = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "order_event"
+
+
+# One row per Idempotency-Key: the primary key makes concurrent retries collide. The order id
+# is chosen when the key is first claimed and kept by whoever takes the key over, so a key can
+# only ever place that one order. `owner` is the fencing token of the checkout that holds the
+# key until `lease_expires_at`; a holder that lost it can no longer place the order.
 class IdempotencyRecord(Model):
     key = fields.CharField(max_length=255, primary_key=True)
     request_hash = fields.CharField(max_length=64)
     state = fields.CharField(max_length=16)  # in_progress | done
     response_status = fields.SmallIntField(null=True)
     order_id = fields.CharField(max_length=40, null=True)
+    owner = fields.CharField(max_length=32, default="")
+    lease_expires_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "idempotency_key"
+        indexes = (("state", "lease_expires_at"),)

@@ -2,70 +2,121 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
-from sanic_ext import openapi
 
 from petshore.contract import ORDERS
 from petshore.errors import NotFound
-from petshore.timestamps import rfc3339
+from petshore.openapi import ErrorBody, Param, operation, string
 from petshore.web import admin_required, parse_body
-from services.orders import checkout, rules, store
-from services.orders.schemas import Checkout, SetInventory
+from services.orders import checkout, rules, settlement, store, views
+from services.orders.schemas import AdjustInventory, Checkout, SetInventory
+from services.orders.settlement import Peers
 
 orders = Blueprint("orders_orders", url_prefix=ORDERS.path_prefix.rstrip("/"))
 
 
-def order_view(order: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "order_id": order["id"],
-        "status": order["status"],
-        "email": order["email"],
-        "items": order["items"],
-        "total_cents": order["total_cents"],
-        "currency": order["currency"],
-        "created_at": rfc3339(order["created_at"]),
-        "shipping_address": order["shipping_address"],
-    }
+def admin_actor(request: Request) -> str:
+    # Staff sign-in (accounts) will name the person; the bearer token is automation.
+    return "admin-token"
+
+
+def _peers(request: Request) -> Peers:
+    return request.app.ctx.peers
 
 
 @orders.post("/orders")
-@openapi.summary("Check out a cart (needs an Idempotency-Key header)")
-@openapi.body({"application/json": Checkout})
-@openapi.parameter("Idempotency-Key", str, location="header", required=True)
+@operation(
+    "Check out a cart",
+    body=Checkout,
+    params=[
+        Param(
+            "Idempotency-Key",
+            string(minLength=1, maxLength=rules.MAX_IDEMPOTENCY_KEY),
+            where="header",
+            required=True,
+            description="The same key and body always get the same outcome",
+        )
+    ],
+    answers={201: views.Order, 402: ErrorBody},
+    errors=[409],
+)
 async def place_order(request: Request) -> HTTPResponse:
     key = rules.idempotency_key(request.headers.get("Idempotency-Key"))
     body = parse_body(request, Checkout)
-    order = await checkout.place(request.app.ctx.peers, key, body)
-    return json(order_view(order), status=201)
+    lease = request.app.ctx.settings.checkout_lease
+    order = await checkout.place(_peers(request), key, body, lease)
+    return json(views.order(order), status=201)
 
 
 @orders.get("/orders/<order_id>")
-@openapi.summary("Read an order")
+@operation("Read an order", answers={200: views.Order})
 async def get_order(request: Request, order_id: str) -> HTTPResponse:
     if len(order_id) > 40:
         raise NotFound("no such order")
-    return json(order_view(await store.get_order(order_id)))
+    return json(views.order(await store.get_order(order_id)))
+
+
+@orders.post("/payment-events")
+@operation(
+    "The payment provider's webhook: signed events about payments",
+    answers={200: views.Received},
+    params=[Param("Stripe-Signature", string(), where="header")],
+)
+async def payment_event(request: Request) -> HTTPResponse:
+    peers = _peers(request)
+    payment = peers.payments.event(request.body, request.headers.get("Stripe-Signature", ""))
+    if payment is not None and payment.order_id is not None:
+        order = await store.find_order(payment.order_id)
+        if order is not None and order["status"] == "pending":
+            order = await settlement.apply_payment(peers.payments, payment, "webhook")
+            if settlement.outcome(order) is not None:
+                await settlement.conclude(peers, order)
+    return json({"received": True})
 
 
 @orders.get("/inventory")
-@openapi.summary("Units available per SKU (unknown SKUs: 0)")
-@openapi.parameter("skus", str, required=True)
+@operation(
+    "Units available per SKU (unknown SKUs: 0)",
+    params=[Param("skus", string(), required=True, description="SKUs, comma-separated")],
+    answers={200: views.Inventory},
+)
 async def get_inventory(request: Request) -> HTTPResponse:
     skus = rules.parse_skus(request.args.get("skus"))
     counts = await store.available(skus)
     return json({"items": [{"sku": s, "available": counts[s]} for s in skus]})
 
 
+async def _catalog_sku(request: Request, sku: str) -> str:
+    """A SKU the catalog has (discontinued ones too): stock for anything else is a typo."""
+    rules.parse_sku(sku)
+    if await checkout.fetch_product(_peers(request), sku) is None:
+        raise NotFound(f"the catalog has no product with SKU {sku}")
+    return sku
+
+
 @orders.put("/inventory/<sku>")
-@openapi.summary("Set the units available for a SKU (admin)")
-@openapi.body({"application/json": SetInventory})
-@openapi.secured("admin")
+@operation("Set the units available for a SKU", body=SetInventory, answers={200: views.Stock})
 @admin_required
 async def set_inventory(request: Request, sku: str) -> HTTPResponse:
     body = parse_body(request, SetInventory)
-    rules.parse_skus(sku)
-    await store.set_available(sku, body.available)
+    await store.set_available(
+        await _catalog_sku(request, sku), body.available, "set", admin_actor(request)
+    )
     return json({"sku": sku, "available": body.available})
+
+
+@orders.post("/inventory/<sku>/adjustments")
+@operation(
+    "Add or take away units, with a reason",
+    body=AdjustInventory,
+    answers={200: views.Stock},
+    errors=[409],
+)
+@admin_required
+async def adjust_inventory(request: Request, sku: str) -> HTTPResponse:
+    body = parse_body(request, AdjustInventory)
+    available = await store.adjust_available(
+        await _catalog_sku(request, sku), body.delta, body.reason, admin_actor(request)
+    )
+    return json({"sku": sku, "available": available})

@@ -20,8 +20,21 @@ MAX_INVENTORY_SKUS = 100
 @dataclass(frozen=True)
 class PricedLine:
     sku: str
+    name: str
     quantity: int
     unit_price_cents: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: int
+    shipping: int
+    tax: int
+    discount: int
+
+    @property
+    def total(self) -> int:
+        return self.subtotal + self.shipping + self.tax - self.discount
 
 
 def new_order_id() -> str:
@@ -66,6 +79,7 @@ def price_lines(
     lines = [
         PricedLine(
             item["sku"],
+            str(products[item["sku"]]["name"]),  # type: ignore[index]
             int(item["quantity"]),
             int(products[item["sku"]]["price_cents"]),  # type: ignore[index]
         )
@@ -74,8 +88,15 @@ def price_lines(
     return lines, currencies.pop()
 
 
-def total_cents(lines: list[PricedLine]) -> int:
-    return sum(line.quantity * line.unit_price_cents for line in lines)
+def totals(lines: list[PricedLine]) -> Totals:
+    subtotal = sum(line.quantity * line.unit_price_cents for line in lines)
+    return Totals(subtotal=subtotal, shipping=0, tax=0, discount=0)
+
+
+def parse_sku(raw: str) -> str:
+    if not SKU_PATTERN.match(raw):
+        raise InvalidRequest(f"{raw!r} is not a SKU", {"fields": ["sku"]})
+    return raw
 
 
 def parse_skus(raw: str | None) -> list[str]:

@@ -2,17 +2,50 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from petshore.errors import NotFound, OutOfStock
-from services.orders.models import IdempotencyRecord, Inventory, Order, OrderLine
-from services.orders.rules import PricedLine
+from petshore.errors import Conflict, NotFound, OutOfStock
+from petshore.timestamps import utcnow
+from services.orders.models import (
+    IdempotencyRecord,
+    Inventory,
+    Order,
+    OrderEvent,
+    OrderLine,
+    StockMovement,
+)
+from services.orders.rules import PricedLine, Totals
 
 Row = dict[str, Any]
+
+ORDER_FIELDS = (
+    "id",
+    "status",
+    "email",
+    "shipping_address",
+    "currency",
+    "subtotal_cents",
+    "shipping_cents",
+    "tax_cents",
+    "discount_cents",
+    "total_cents",
+    "refunded_cents",
+    "cart_id",
+    "customer_id",
+    "idempotency_key",
+    "payment_reference",
+    "paid_at",
+    "created_at",
+)
+
+
+class LostKey(Exception):
+    """This checkout no longer holds its Idempotency-Key: another one took it over."""
 
 
 # Inventory ------------------------------------------------------------------------------
@@ -24,8 +57,51 @@ async def available(skus: list[str]) -> dict[str, int]:
     return {sku: found.get(sku, 0) for sku in skus}
 
 
-async def set_available(sku: str, count: int) -> None:
-    await Inventory.update_or_create(sku=sku, defaults={"available": count})
+async def set_available(sku: str, count: int, reason: str, actor: str) -> None:
+    async with in_transaction() as conn:
+        row = await Inventory.filter(sku=sku).using_db(conn).select_for_update().first()
+        before = row.available if row else 0
+        await Inventory.update_or_create(sku=sku, defaults={"available": count}, using_db=conn)
+        await StockMovement.create(
+            sku=sku,
+            delta=count - before,
+            available=count,
+            reason=reason,
+            actor=actor,
+            using_db=conn,
+        )
+
+
+async def adjust_available(sku: str, delta: int, reason: str, actor: str) -> int:
+    """Add `delta` (negative: take away) and answer the new count; never below zero."""
+    async with in_transaction() as conn:
+        if delta >= 0:
+            await Inventory.get_or_create(sku=sku, defaults={"available": 0}, using_db=conn)
+            changed = (
+                await Inventory.filter(sku=sku)
+                .using_db(conn)
+                .update(available=F("available") + delta)
+            )
+        else:
+            changed = (
+                await Inventory.filter(sku=sku, available__gte=-delta)
+                .using_db(conn)
+                .update(available=F("available") + delta)
+            )
+        if not changed:
+            raise Conflict(
+                f"{sku} has fewer than {-delta} units to take away", {"fields": ["delta"]}
+            )
+        row = await Inventory.get(sku=sku).using_db(conn)
+        await StockMovement.create(
+            sku=sku,
+            delta=delta,
+            available=row.available,
+            reason=reason,
+            actor=actor,
+            using_db=conn,
+        )
+        return row.available
 
 
 async def add_available_if_missing(sku: str, count: int) -> bool:
@@ -40,17 +116,29 @@ async def add_available_if_missing(sku: str, count: int) -> bool:
 async def place_order(
     *,
     order_id: str,
+    key: str,
+    owner: str,
     lines: list[PricedLine],
     currency: str,
-    total: int,
+    totals: Totals,
     email: str,
     shipping_address: dict[str, Any],
     cart_id: str,
+    customer_id: str | None,
 ) -> None:
     """Take stock for every line and record the order, in one transaction: either every line
     is reserved or nothing changes. Each decrement is conditional on enough stock, so two
     checkouts can never both take the last unit."""
     async with in_transaction() as conn:
+        # The fence: only the checkout that holds the key may place its order. The update
+        # also locks the key's row, so a takeover waits until this transaction ends.
+        held = (
+            await IdempotencyRecord.filter(key=key, owner=owner, state="in_progress")
+            .using_db(conn)
+            .update(order_id=order_id)
+        )
+        if not held:
+            raise LostKey(key)
         short = []
         # A fixed lock order (by SKU) keeps concurrent checkouts from deadlocking.
         for line in sorted(lines, key=lambda ln: ln.sku):
@@ -62,15 +150,25 @@ async def place_order(
             if not taken:
                 short.append(line.sku)
         if short:
-            raise OutOfStock("not enough stock for " + ", ".join(short), {"skus": short})
+            names = {line.sku: line.name for line in lines}
+            raise OutOfStock(
+                "not enough stock for " + ", ".join(names[s] or s for s in short),
+                {"skus": short},
+            )
         order = await Order.create(
             id=order_id,
             status="pending",
             email=email,
             shipping_address=shipping_address,
             currency=currency,
-            total_cents=total,
+            subtotal_cents=totals.subtotal,
+            shipping_cents=totals.shipping,
+            tax_cents=totals.tax,
+            discount_cents=totals.discount,
+            total_cents=totals.total,
             cart_id=cart_id,
+            customer_id=customer_id,
+            idempotency_key=key,
             using_db=conn,
         )
         await OrderLine.bulk_create(
@@ -79,6 +177,7 @@ async def place_order(
                     order=order,
                     position=i,
                     sku=ln.sku,
+                    name=ln.name,
                     quantity=ln.quantity,
                     unit_price_cents=ln.unit_price_cents,
                 )
@@ -86,71 +185,179 @@ async def place_order(
             ],
             using_db=conn,
         )
+        await OrderEvent.create(
+            order=order, kind="placed", actor="checkout", detail={}, using_db=conn
+        )
 
 
-async def mark_paid(order_id: str, payment_reference: str) -> None:
-    await Order.filter(id=order_id).update(status="paid", payment_reference=payment_reference)
-
-
-async def mark_payment_failed(order_id: str, payment_reference: str) -> None:
-    """Give back the stock the order took, in the same transaction as the status change."""
+async def set_payment_reference(order_id: str, reference: str) -> bool:
+    """Record the provider's payment for a pending order; False when the order has moved on
+    (the reconciler cancelled it) and the payment must not be confirmed."""
     async with in_transaction() as conn:
         changed = (
-            await Order.filter(id=order_id, status="pending")
+            await Order.filter(id=order_id, status="pending", payment_reference=None)
             .using_db(conn)
-            .update(status="payment_failed", payment_reference=payment_reference)
+            .update(payment_reference=reference)
         )
+        if changed:
+            return True
+        return bool(
+            await Order.filter(id=order_id, status="pending", payment_reference=reference)
+            .using_db(conn)
+            .exists()
+        )
+
+
+async def settle(
+    order_id: str, status: str, actor: str, detail: dict[str, Any], *, require_reference: bool
+) -> bool:
+    """Move a pending order to `status` (paid, payment_failed or cancelled); stock comes
+    back unless it was paid. `require_reference=False` only settles an order that has no
+    payment yet (nothing can then be charged for it). False when the order was not pending."""
+    async with in_transaction() as conn:
+        pending = Order.filter(id=order_id, status="pending")
+        if not require_reference:
+            pending = pending.filter(payment_reference=None)
+        changes: dict[str, Any] = {"status": status}
+        if status == "paid":
+            changes["paid_at"] = utcnow()
+        changed = await pending.using_db(conn).update(**changes)
         if not changed:
-            return
-        lines = await OrderLine.filter(order_id=order_id).using_db(conn).values("sku", "quantity")
-        for line in sorted(lines, key=lambda ln: ln["sku"]):
-            await (
-                Inventory.filter(sku=line["sku"])
-                .using_db(conn)
-                .update(available=F("available") + line["quantity"])
-            )
-
-
-async def get_order(order_id: str) -> Row:
-    order = (
-        await Order.filter(id=order_id)
-        .first()
-        .values(
-            "id", "status", "email", "shipping_address", "currency", "total_cents", "created_at"
+            return False
+        if status != "paid":
+            await _release_stock(conn, order_id)
+        await OrderEvent.create(
+            order_id=order_id, kind=status, actor=actor, detail=detail, using_db=conn
         )
-    )
+        return True
+
+
+async def _release_stock(conn: Any, order_id: str) -> None:
+    lines = await OrderLine.filter(order_id=order_id).using_db(conn).values("sku", "quantity")
+    for line in sorted(lines, key=lambda ln: ln["sku"]):
+        await (
+            Inventory.filter(sku=line["sku"])
+            .using_db(conn)
+            .update(available=F("available") + line["quantity"])
+        )
+
+
+async def record_refund(order_id: str, amount_cents: int, actor: str) -> None:
+    async with in_transaction() as conn:
+        await (
+            Order.filter(id=order_id)
+            .using_db(conn)
+            .update(refunded_cents=F("refunded_cents") + amount_cents)
+        )
+        await OrderEvent.create(
+            order_id=order_id,
+            kind="refunded",
+            actor=actor,
+            detail={"amount_cents": amount_cents},
+            using_db=conn,
+        )
+
+
+async def find_order(order_id: str) -> Row | None:
+    order = await Order.filter(id=order_id).first().values(*ORDER_FIELDS)
     if order is None:
-        raise NotFound("no such order")
+        return None
     order["items"] = list(
         await OrderLine.filter(order_id=order_id)
         .order_by("position")
-        .values("sku", "quantity", "unit_price_cents")
+        .values("sku", "name", "quantity", "unit_price_cents")
     )
+    return order
+
+
+async def get_order(order_id: str) -> Row:
+    order = await find_order(order_id)
+    if order is None:
+        raise NotFound("no such order")
     return order
 
 
 # Idempotency keys ---------------------------------------------------------------------
 
 
-async def claim_key(key: str, request_hash: str) -> IdempotencyRecord | None:
+async def claim_key(
+    key: str, request_hash: str, order_id: str, owner: str, lease_until: datetime
+) -> IdempotencyRecord | None:
     """Claim `key` for this request: None when it is ours now, else the record that holds it."""
-    try:
-        await IdempotencyRecord.create(key=key, request_hash=request_hash, state="in_progress")
-    except IntegrityError:
-        return await IdempotencyRecord.get_or_none(key=key)
-    return None
+    while True:
+        try:
+            await IdempotencyRecord.create(
+                key=key,
+                request_hash=request_hash,
+                state="in_progress",
+                order_id=order_id,
+                owner=owner,
+                lease_expires_at=lease_until,
+            )
+        except IntegrityError:
+            record = await IdempotencyRecord.get_or_none(key=key)
+            if record is not None:
+                return record
+            continue  # its holder released it between our insert and our read
+        return None
 
 
-async def read_key(key: str) -> IdempotencyRecord | None:
-    return await IdempotencyRecord.get_or_none(key=key)
-
-
-async def finish_key(key: str, status: int, order_id: str) -> None:
-    await IdempotencyRecord.filter(key=key).update(
-        state="done", response_status=status, order_id=order_id
+async def take_over_key(
+    key: str, previous_owner: str, owner: str, now: datetime, lease_until: datetime
+) -> bool:
+    """Take an in-progress key whose lease ran out; only one of several contenders wins."""
+    return bool(
+        await IdempotencyRecord.filter(
+            key=key, owner=previous_owner, state="in_progress", lease_expires_at__lt=now
+        ).update(owner=owner, lease_expires_at=lease_until)
     )
 
 
-async def release_key(key: str) -> None:
-    """Forget a key whose request changed nothing, so a retry runs afresh."""
-    await IdempotencyRecord.filter(key=key, state="in_progress").delete()
+async def renew_lease(key: str, owner: str, lease_until: datetime) -> bool:
+    return bool(
+        await IdempotencyRecord.filter(key=key, owner=owner, state="in_progress").update(
+            lease_expires_at=lease_until
+        )
+    )
+
+
+async def drop_lease(key: str, owner: str, now: datetime) -> None:
+    """Stop holding a key whose outcome is not known yet, so a retry can resume it at once."""
+    await IdempotencyRecord.filter(key=key, owner=owner, state="in_progress").update(
+        lease_expires_at=now
+    )
+
+
+async def finish_key(key: str, status: int) -> None:
+    """The key's outcome is definite: every retry gets it from now on."""
+    await IdempotencyRecord.filter(key=key).update(state="done", response_status=status)
+
+
+async def release_key(key: str, owner: str, now: datetime) -> None:
+    """Forget a key whose request changed nothing, so a retry runs afresh. If its order
+    exists after all (a commit whose answer was lost), keep the key and only drop its lease."""
+    async with in_transaction() as conn:
+        record = await IdempotencyRecord.filter(key=key, owner=owner).using_db(conn).first()
+        if record is None or record.state != "in_progress":
+            return
+        if await Order.filter(id=record.order_id).using_db(conn).exists():
+            await (
+                IdempotencyRecord.filter(key=key, owner=owner)
+                .using_db(conn)
+                .update(lease_expires_at=now)
+            )
+        else:
+            await IdempotencyRecord.filter(key=key, owner=owner).using_db(conn).delete()
+
+
+async def stale_keys(
+    now: datetime, created_before: datetime, limit: int
+) -> list[IdempotencyRecord]:
+    """Keys whose checkout stopped half-way: in progress, nobody holding them, and old."""
+    return list(
+        await IdempotencyRecord.filter(
+            state="in_progress", lease_expires_at__lt=now, created_at__lt=created_before
+        )
+        .order_by("created_at")
+        .limit(limit)
+    )

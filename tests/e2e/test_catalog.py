@@ -225,6 +225,10 @@ def test_patch_refuses_bad_changes(gateway: httpx.Client) -> None:
         404,
         "not_found",
     )
+    typo = assert_error(
+        gateway.patch(path, json={"price": 599}, headers=ADMIN), 400, "invalid_request"
+    )
+    assert typo["details"]["fields"] == ["price"]
     assert gateway.get(path).json() == product
 
 
@@ -254,3 +258,22 @@ def test_openapi_document_describes_the_catalog(gateway: httpx.Client) -> None:
         "/api/catalog/health",
     ):
         assert path in doc["paths"], path
+
+
+def test_text_no_database_can_store_is_a_400_naming_where(gateway: httpx.Client) -> None:
+    """PostgreSQL refuses NUL in text: before, such input reached it and answered 503."""
+    error = assert_error(
+        gateway.get("/api/catalog/products", params={"q": "bowl\x00"}), 400, "invalid_request"
+    )
+    assert error["details"]["fields"] == ["q"]
+    error = assert_error(gateway.get("/api/orders/orders/ord_%00"), 400, "invalid_request")
+    assert error["details"]["fields"] == ["path"]
+    body = {"sku": unique_sku(), "name": "x", "category": "toys", "price_cents": 1}
+    error = assert_error(
+        gateway.post(
+            "/api/catalog/products", json={**body, "description": "a\x00b"}, headers=ADMIN
+        ),
+        400,
+        "invalid_request",
+    )
+    assert error["details"]["fields"] == ["description"]

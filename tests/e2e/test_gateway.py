@@ -1,32 +1,72 @@
 """The gateway as the ALB and CloudFront: routing, request ids, model files, static files,
-balancing across healthy instances, and clear errors when a service is down."""
+balancing across healthy instances, clear errors when a service is down or a client is slow,
+header bytes passed on as they came, security headers, and logs that keep ids to themselves."""
 
 from __future__ import annotations
 
 import json
 import re
 import socket
+import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from devstack.processes import free_port
 from devstack.stack import Stack
-from petshore.contract import CART, CATALOG, MODEL_CACHE_CONTROL, SERVICES, Env
+from petshore.contract import (
+    API_CSP,
+    CART,
+    CATALOG,
+    MODEL_CACHE_CONTROL,
+    ORDERS,
+    SERVICES,
+    STOREFRONT_CSP,
+    Env,
+)
+from petshore.logs import redact
 from tests.helpers import assert_error
 
+SHORT_TIMEOUT = 1.0
 
-def _raw_get(base_url: str, target: str) -> tuple[int, bytes]:
-    """GET with the request target sent exactly as given (clients normalise `..` away)."""
+
+@dataclass
+class Exchange:
+    status: int
+    head: bytes
+    body: bytes
+    seconds: float
+
+    def json(self) -> dict[str, Any]:
+        return dict(json.loads(self.body))
+
+
+def _exchange(base_url: str, request: bytes, timeout: float = 30) -> Exchange:
+    """`request` sent exactly as given (clients normalise `..` away and refuse odd bytes), and
+    the answer read until the server closes the connection."""
     address = urlsplit(base_url)
-    with socket.create_connection((address.hostname, address.port), timeout=10) as conn:
-        conn.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    started = time.monotonic()
+    with socket.create_connection((address.hostname, address.port), timeout=timeout) as conn:
+        conn.sendall(request)
         data = b""
         while chunk := conn.recv(65536):
             data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split()[1]), body
+    return Exchange(int(head.split()[1]), head, body, time.monotonic() - started)
+
+
+def _raw_get(base_url: str, target: str) -> tuple[int, bytes]:
+    sent = _exchange(
+        base_url, f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    )
+    return sent.status, sent.body
 
 
 def _fox(gateway: httpx.Client) -> tuple[str, int]:
@@ -249,3 +289,193 @@ def test_a_service_that_is_down_is_a_503(stack: Stack) -> None:
         assert_error(response, 503, "unavailable")
     finally:
         stack.processes.stop(child)
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Stands in for the orders service: answers everything, keeping each request's headers
+    as the bytes that arrived, and answers with a header that is not ASCII."""
+
+    seen: list[dict[str, bytes]]
+
+    def do_GET(self) -> None:
+        # http.server decodes header bytes as Latin-1: encoding gives back the bytes.
+        self.seen.append({k.lower(): v.encode("latin-1") for k, v in self.headers.raw_items()})
+        self.send_response(200)
+        self.send_header("X-Reply", "d\xe9j\xe0 vu")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # the test reads what it recorded, not a log
+
+
+@dataclass
+class Slow:
+    """A cart instance and a gateway that wait SHORT_TIMEOUT for a silent client, the
+    gateway's orders being a recorder of the headers it receives."""
+
+    gateway: str
+    cart: str
+    seen: list[dict[str, bytes]]
+
+
+@pytest.fixture(scope="module")
+def slow(stack: Stack) -> Iterator[Slow]:
+    env = {**stack.env(), "PETSHORE_REQUEST_TIMEOUT_SECONDS": str(SHORT_TIMEOUT)}
+    handler = type("Recorder", (_Recorder,), {"seen": []})
+    recorder = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=recorder.serve_forever, daemon=True).start()
+    cart_port, gateway_port = free_port(), free_port()
+    cart = stack.processes.start("cart-slow", CART.module, cart_port, env, CART.health_path)
+    upstreams = ";".join(
+        (
+            f"{CATALOG.name}={stack.urls[CATALOG.name][0]}",
+            f"{CART.name}=http://127.0.0.1:{cart_port}",
+            f"{ORDERS.name}=http://127.0.0.1:{recorder.server_address[1]}",
+        )
+    )
+    gateway = stack.processes.start(
+        "gateway-slow",
+        "gateway",
+        gateway_port,
+        {**env, Env.GATEWAY_UPSTREAMS: upstreams},
+        CATALOG.health_path,
+    )
+    try:
+        stack.processes.wait_healthy()
+        yield Slow(gateway.url, cart.url, handler.seen)
+    finally:
+        stack.processes.stop(gateway)
+        stack.processes.stop(cart)
+        recorder.shutdown()
+
+
+def test_header_bytes_reach_the_service_as_they_were_sent(slow: Slow) -> None:
+    answer = _exchange(
+        slow.gateway,
+        b"GET /api/orders/anything HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"X-Note: caf\xe9\r\nX-Utf8: caf\xc3\xa9\r\nX-Caf\xe9: 1\r\nX_Under: 1\r\n\r\n",
+    )
+    assert answer.status == 200, answer
+    # The gateway's health checks reach the recorder too; this request is the one with a note.
+    received = next(headers for headers in reversed(slow.seen) if "x-note" in headers)
+    assert received["x-note"] == b"caf\xe9"
+    assert received["x-utf8"] == "café".encode()
+    # As the ALB with drop_invalid_header_fields: a name outside [-A-Za-z0-9] is dropped.
+    assert not [name for name in received if name.startswith(("x-caf", "x_"))]
+    assert b"\r\nX-Reply: d\xe9j\xe0 vu\r\n" in answer.head
+
+
+def test_a_control_character_in_a_header_is_a_400(slow: Slow) -> None:
+    answer = _exchange(
+        slow.gateway,
+        b"GET /api/orders/anything HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"X-Note: a\x00b\r\n\r\n",
+    )
+    assert answer.status == 400
+    assert answer.json()["error"]["code"] == "invalid_request"
+    assert answer.json()["error"]["details"] == {"fields": ["x-note"]}
+
+
+def _stalled_put(base_url: str) -> Exchange:
+    """Headers and a third of the body, then silence."""
+    return _exchange(
+        base_url,
+        b"PUT /api/cart/carts/AAAAAAAAAAAAAAAAAAAAAA/items/PS-TOY-0001 HTTP/1.1\r\nHost: x\r\n"
+        b'Content-Type: application/json\r\nContent-Length: 15\r\n\r\n{"qua',
+    )
+
+
+def test_a_stalled_body_is_a_408_from_a_service_and_through_the_gateway(slow: Slow) -> None:
+    for base_url in (slow.cart, slow.gateway):
+        answer = _stalled_put(base_url)
+        assert answer.status == 408, (base_url, answer)
+        assert answer.json()["error"]["code"] == "request_timeout"
+        assert set(answer.json()["error"]) == {"code", "message", "details"}
+        # Answered after the configured pause, not the 60 s that were a 503, and the
+        # connection closed at once rather than kept open for the rest of the body.
+        assert SHORT_TIMEOUT <= answer.seconds < SHORT_TIMEOUT + 4, (base_url, answer)
+
+
+def test_a_stalled_request_head_is_a_408(slow: Slow) -> None:
+    answer = _exchange(slow.cart, b"GET /api/cart/health HTTP/1.1\r\nHost: x\r\nX-Half")
+    assert answer.status == 408
+    assert answer.json()["error"]["code"] == "request_timeout"
+    assert answer.seconds < SHORT_TIMEOUT + 4
+
+
+def test_file_names_no_file_can_have_are_not_found(gateway: httpx.Client) -> None:
+    for target in ("/index.html%00.js", "/" + "a" * 300 + ".js"):
+        status, body = _raw_get(str(gateway.base_url), target)
+        assert status == 404, target
+        assert json.loads(body)["error"]["code"] == "not_found"
+    # Without a dot it is an app route, as CloudFront's function has it: the page answers.
+    status, body = _raw_get(str(gateway.base_url), "/" + "a" * 300)
+    assert status == 200
+    assert b"<title>Pet Shore 3D</title>" in body
+
+
+def test_model_files_ignore_conditions_s3_could_not_read(gateway: httpx.Client) -> None:
+    url, size = _fox(gateway)
+    answer = _exchange(
+        str(gateway.base_url),
+        f"GET {url} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n".encode()
+        + b'Range: bytes=\xe9-\r\nIf-None-Match: "\xe9"\r\n\r\n',
+    )
+    assert answer.status == 200
+    assert len(answer.body) == size
+
+
+def test_pages_and_files_carry_the_storefront_csp_and_api_answers_a_strict_one(
+    gateway: httpx.Client,
+) -> None:
+    page = gateway.get("/")
+    script = re.search(r'src="(/assets/[^"]+\.js)"', page.text)
+    assert script, page.text
+    for response in (
+        page,
+        gateway.get("/product/PS-TOY-0001"),
+        gateway.get(script.group(1)),
+        gateway.get("/decoders/draco/draco_decoder.wasm"),
+        gateway.get("/assets/missing.js"),
+    ):
+        assert response.headers["Content-Security-Policy"] == STOREFRONT_CSP, response.url
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+    for response in (
+        gateway.get("/api/catalog/products/PS-TOY-0001"),  # proxied, streamed
+        gateway.get("/api/nothing-here"),  # the gateway's own error
+        gateway.post("/api/cart/carts"),
+    ):
+        assert response.headers["Content-Security-Policy"] == API_CSP, response.url
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_no_log_holds_a_cart_id(gateway: httpx.Client, stack: Stack) -> None:
+    cart_id = gateway.post("/api/cart/carts").json()["cart_id"]
+    request_id = "redaction-" + str(time.time_ns())
+    changed = gateway.put(
+        f"/api/cart/carts/{cart_id}/items/PS-TOY-0002",
+        json={"quantity": 1},
+        headers={"X-Request-ID": request_id},
+    )
+    assert changed.status_code == 200
+    assert gateway.get(f"/api/cart/carts/{cart_id}").status_code == 200
+    logs: dict[Path, str] = {c.log_path: c.log_path.read_text() for c in stack.processes.children}
+    assert {"gateway", "cart-0"} <= {path.stem for path in logs}
+    for path, text in logs.items():
+        assert cart_id not in text, path
+        # Nor any other test's: every id in a cart path is cut short.
+        assert not re.search(r"/carts/[A-Za-z0-9_-]{22}", text), path
+    for name in ("gateway", "cart-0"):
+        lines = [
+            json.loads(line)
+            for line in logs[stack.config.log_dir / f"{name}.log"].splitlines()
+            if request_id in line and '"petshore.access"' in line
+        ]
+        assert [line["path"] for line in lines] == [
+            f"/api/cart/carts/{redact(cart_id)}/items/PS-TOY-0002"
+        ], name

@@ -1,11 +1,13 @@
 """`make run`'s launcher in its embedded mode (SQLite, moto on a thread): it comes up with the
-demo catalog, prints the URL and admin token, stops on Ctrl-C, and keeps data across a restart."""
+demo catalog, prints the URL and admin token, stops on Ctrl-C, keeps data across a restart,
+takes its children with it however it dies, and says so plainly when a port is taken."""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,10 +18,10 @@ import httpx
 from devstack.processes import ROOT, free_port
 
 
-def _start(var: Path, port: int) -> tuple[subprocess.Popen[str], str, str]:
+def _launch(var: Path, port: int) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PETSHORE_", "AWS_"))}
     env.update({"PETSHORE_VAR_DIR": str(var), "PORT": str(port), "PETSHORE_ADMIN_TOKEN": "t0k"})
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "devstack"],
         cwd=ROOT,
         env=env,
@@ -27,6 +29,10 @@ def _start(var: Path, port: int) -> tuple[subprocess.Popen[str], str, str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def _start(var: Path, port: int) -> tuple[subprocess.Popen[str], str, str]:
+    process = _launch(var, port)
     assert process.stdout is not None
     output = ""
     deadline = time.monotonic() + 120
@@ -80,3 +86,59 @@ def test_local_run_comes_up_and_keeps_data_across_restarts(tmp_path: Path) -> No
             assert len(listed) == 12
     finally:
         _stop(process)
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """A process's state letter and parent, from /proc; None once it is gone."""
+    try:
+        # The command may hold spaces and parentheses: the fields follow the last ")".
+        state, parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:2]
+    except OSError:
+        return None
+    return state, int(parent)
+
+
+def _running(pid: int) -> bool:
+    stat = _stat(pid)
+    return stat is not None and stat[0] != "Z"  # a zombie has ended, only not been reaped
+
+
+def _children(pid: int) -> list[int]:
+    pids = (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
+    return [
+        child for child in pids if (stat := _stat(child)) and stat[1] == pid and _running(child)
+    ]
+
+
+def test_killing_the_launcher_takes_its_children_with_it(tmp_path: Path) -> None:
+    process, _, _ = _start(tmp_path, free_port())
+    children = _children(process.pid)
+    try:
+        assert len(children) == 4, children  # three services and the gateway
+        process.kill()  # no chance to stop them itself
+        process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(map(_running, children)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in children if _running(pid)]
+    finally:
+        for pid in filter(_running, children):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_port_in_use_is_named_at_once(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        process = _launch(tmp_path, port)
+        try:
+            output, _ = process.communicate(timeout=30)
+        finally:
+            process.kill()  # had it started everything, this would take it all down
+    assert process.returncode == 1
+    assert time.monotonic() - started < 15, "reported before anything was started"
+    assert output.count("\n") == 1 and output.strip().endswith("."), output
+    assert f"Port {port}" in output and "PORT=" in output, output
+    assert not (tmp_path / "log").exists(), "nothing was started"

@@ -311,9 +311,12 @@ def test_an_uploads_status_says_how_it_went(gateway: httpx.Client) -> None:
     failed = gateway.get(path, headers=ADMIN).json()
     assert failed["status"] == "failed" and failed["error"]
     assert_error(gateway.get(path), 401, "unauthorized")
-    assert_error(
-        gateway.get(path.replace(ticket["upload_id"], "up_nope"), headers=ADMIN), 404, "not_found"
-    )
+    for unknown in ("up_nope", "up_" + "x" * 60, "%E2%82%AC" * 20):
+        assert_error(
+            gateway.get(path.replace(ticket["upload_id"], unknown), headers=ADMIN),
+            404,
+            "not_found",
+        )
 
 
 def test_a_client_that_hangs_up_does_not_stop_the_processing(gateway: httpx.Client) -> None:

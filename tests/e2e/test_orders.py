@@ -50,10 +50,11 @@ def test_checkout_takes_stock_charges_and_empties_the_cart(
     assert order["status"] == "paid"
     assert order["email"] == "shopper@example.com"
     assert order["items"] == [
-        {"sku": a["sku"], "quantity": 2, "unit_price_cents": 1250},
-        {"sku": b["sku"], "quantity": 3, "unit_price_cents": 399},
+        {"sku": a["sku"], "name": a["name"], "quantity": 2, "unit_price_cents": 1250},
+        {"sku": b["sku"], "name": b["name"], "quantity": 3, "unit_price_cents": 399},
     ]
-    assert order["total_cents"] == 2 * 1250 + 3 * 399
+    assert order["subtotal_cents"] == order["total_cents"] == 2 * 1250 + 3 * 399
+    assert order["shipping_cents"] == order["tax_cents"] == order["discount_cents"] == 0
     assert order["currency"] == "USD"
     created = datetime.fromisoformat(order["created_at"].replace("Z", "+00:00"))
     assert abs(created - datetime.now(UTC)) < timedelta(minutes=5)
@@ -222,7 +223,7 @@ def test_inventory_query_is_validated(gateway: httpx.Client, skus: str | None) -
 
 
 def test_setting_inventory_is_for_admins_only(gateway: httpx.Client) -> None:
-    sku = unique_sku()
+    sku = create_product(gateway)["sku"]
     path = f"/api/orders/inventory/{sku}"
     assert_error(gateway.put(path, json={"available": 3}), 401, "unauthorized")
     assert_error(
@@ -242,3 +243,70 @@ def test_setting_inventory_is_for_admins_only(gateway: httpx.Client) -> None:
         400,
         "invalid_request",
     )
+
+
+def test_stock_is_set_only_for_skus_the_catalog_has(gateway: httpx.Client) -> None:
+    unknown = unique_sku()
+    assert_error(
+        gateway.put(f"/api/orders/inventory/{unknown}", json={"available": 3}, headers=ADMIN),
+        404,
+        "not_found",
+    )
+    assert _available(gateway, unknown) == [0]
+    a, b = create_product(gateway)["sku"], create_product(gateway)["sku"]
+    error = assert_error(
+        gateway.put(f"/api/orders/inventory/{a},{b}", json={"available": 3}, headers=ADMIN),
+        400,
+        "invalid_request",
+    )
+    assert error["details"]["fields"] == ["sku"]
+    assert _available(gateway, a, b) == [0, 0]
+
+
+def test_stock_is_adjusted_with_a_reason_and_never_below_zero(gateway: httpx.Client) -> None:
+    sku = create_product(gateway)["sku"]
+    path = f"/api/orders/inventory/{sku}/adjustments"
+    added = gateway.post(path, json={"delta": 5, "reason": "delivery"}, headers=ADMIN)
+    assert added.status_code == 200, added.text
+    assert added.json() == {"sku": sku, "available": 5}
+    taken = gateway.post(path, json={"delta": -2, "reason": "damaged"}, headers=ADMIN)
+    assert taken.json() == {"sku": sku, "available": 3}
+    assert_error(
+        gateway.post(path, json={"delta": -4, "reason": "recount"}, headers=ADMIN), 409, "conflict"
+    )
+    assert _available(gateway, sku) == [3]
+    error = assert_error(
+        gateway.post(path, json={"delta": 1}, headers=ADMIN), 400, "invalid_request"
+    )
+    assert error["details"]["fields"] == ["reason"]
+    assert_error(gateway.post(path, json={"delta": 1, "reason": "x"}), 401, "unauthorized")
+    assert_error(
+        gateway.post(
+            f"/api/orders/inventory/{unique_sku()}/adjustments",
+            json={"delta": 1, "reason": "x"},
+            headers=ADMIN,
+        ),
+        404,
+        "not_found",
+    )
+
+
+def test_unknown_fields_are_named_not_ignored(gateway: httpx.Client) -> None:
+    body = {**checkout_body("AAAAAAAAAAAAAAAAAAAAAA"), "coupon": "FREE"}
+    body["shipping_address"] = {**body["shipping_address"], "floor": 3}
+    error = assert_error(
+        gateway.post("/api/orders/orders", json=body, headers=_key()), 400, "invalid_request"
+    )
+    assert error["details"]["fields"] == ["coupon", "shipping_address.floor"]
+
+
+def test_an_address_keeps_its_second_line_and_region(
+    gateway: httpx.Client, stocked: tuple[dict, dict]
+) -> None:
+    a, _ = stocked
+    body = checkout_body(new_cart(gateway, {a["sku"]: 1}))
+    body["shipping_address"] |= {"line2": "Flat 2", "region": "OR"}
+    placed = gateway.post("/api/orders/orders", json=body, headers=_key())
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["shipping_address"]["line2"] == "Flat 2"
+    assert placed.json()["shipping_address"]["region"] == "OR"

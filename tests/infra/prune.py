@@ -13,6 +13,7 @@ UNSUPPORTED = frozenset(
         "AWS::CloudFront::Distribution",
         "AWS::CloudFront::OriginAccessControl",
         "AWS::CloudFront::Function",
+        "AWS::CloudFront::ResponseHeadersPolicy",
         "AWS::AutoScaling::ScalingPolicy",
         "AWS::S3::BucketPolicy",
         "AWS::CloudWatch::Alarm",

@@ -12,12 +12,15 @@ from typing import Any
 import pytest
 
 from petshore.contract import (
+    API_CSP,
     CARTS_HASH_KEY,
     CARTS_TTL_ATTRIBUTE,
     DISCONTINUED_TAG_KEY,
     DISCONTINUED_TAG_VALUE,
     MODELS_PATH_PREFIX,
+    REFERRER_POLICY,
     SERVICES,
+    STOREFRONT_CSP,
     Env,
     carts_table_name,
 )
@@ -146,6 +149,9 @@ def test_each_service_reads_only_its_own_stores(template: Template) -> None:
     assert "OrdersDatabaseSecret" not in grants("Catalog")
     assert "CatalogDatabaseSecret" not in grants("Orders")
     assert "DatabaseSecret" not in grants("Cart")
+    # Only the service that charges cards can read the payment provider's keys.
+    assert "PaymentSecret" in grants("Orders")
+    assert "PaymentSecret" not in grants("Catalog") and "PaymentSecret" not in grants("Cart")
 
 
 def test_every_service_has_an_asg_with_target_tracking(template: Template) -> None:
@@ -268,6 +274,33 @@ def test_cloudfront_is_the_front_door(template: Template) -> None:
     assert all("OriginAccessControlId" in origins[o] for o in ("site", "models"))
 
 
+def test_cloudfront_sends_the_storefront_csp_and_a_strict_one_for_the_api(
+    template: Template,
+) -> None:
+    """The same policies the gateway sends locally (petshore.contract), each replacing what
+    the origin may have sent."""
+    config = props(template["Resources"]["Distribution"])["DistributionConfig"]
+    policies = of_type(template, "AWS::CloudFront::ResponseHeadersPolicy")
+
+    def security_headers(behavior: dict[str, Any]) -> dict[str, Any]:
+        policy = policies[str(ref(behavior["ResponseHeadersPolicyId"]))]
+        return dict(props(policy)["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"])
+
+    behaviors = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
+    site = security_headers(config["DefaultCacheBehavior"])
+    api = security_headers(behaviors["/api/*"])
+    assert site["ContentSecurityPolicy"] == {
+        "ContentSecurityPolicy": STOREFRONT_CSP,
+        "Override": True,
+    }
+    assert api["ContentSecurityPolicy"] == {"ContentSecurityPolicy": API_CSP, "Override": True}
+    for headers in (site, api):
+        assert headers["ContentTypeOptions"] == {"Override": True}
+        assert headers["FrameOptions"] == {"FrameOption": "DENY", "Override": True}
+        assert headers["ReferrerPolicy"] == {"ReferrerPolicy": REFERRER_POLICY, "Override": True}
+        assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+
+
 def test_every_bucket_is_private_encrypted_and_tls_only(template: Template) -> None:
     buckets = of_type(template, "AWS::S3::Bucket")
     policies = {
@@ -309,6 +342,8 @@ def test_instances_get_exactly_the_variables_the_code_reads(template: Template) 
         assert (Env.DB_SECRET_ARN in written) == bool(service.database)
         assert (Env.MODELS_BUCKET in written) == (service.name == "catalog")
         assert (Env.CARTS_TABLE in written) == (service.name == "cart")
+        assert (Env.STRIPE_SECRET_ARN in written) == service.payments
+        assert (Env.PAYMENT_PROVIDER in written) == service.payments
 
 
 def test_the_render_matches_the_reviewed_golden_copy(template: Template) -> None:

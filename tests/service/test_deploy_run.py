@@ -5,6 +5,7 @@ service migrates and serves with the URL it builds."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import subprocess
 import sys
@@ -13,10 +14,11 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
-from deploy.run import database_url, ensure_database
+from deploy.run import database_url, ensure_database, secret_settings
 from devstack.processes import ROOT
-from petshore.contract import CATALOG, Env
+from petshore.contract import CART, CATALOG, ORDERS, Env
 from tests.conftest import POSTGRES
+from tests.helpers import emulator_client
 
 
 @pytest.fixture
@@ -86,3 +88,26 @@ def test_first_boot_creates_the_login_and_database_then_migrates(
 def test_database_url_escapes_the_password() -> None:
     url = database_url("db", 5432, {"username": "u", "password": "p@ss/w:rd", "dbname": "d"})
     assert url == "postgres://u:p%40ss%2Fw%3Ard@db:5432/d?ssl=true"
+
+
+def test_only_the_services_that_need_them_read_the_token_and_the_payment_keys(
+    moto_url: str,
+) -> None:
+    client = emulator_client(moto_url, "secretsmanager")
+    suffix = secrets.token_hex(4)
+    token = client.create_secret(Name=f"admin-{suffix}", SecretString="the-token")["ARN"]
+    keys = client.create_secret(
+        Name=f"payments-{suffix}",
+        SecretString=json.dumps({"secret_key": "sk_live_x", "webhook_secret": "whsec_y"}),
+    )["ARN"]
+    env = {Env.ADMIN_TOKEN_SECRET_ARN: token, Env.STRIPE_SECRET_ARN: keys}
+    stripe = secret_settings(ORDERS, {**env, Env.PAYMENT_PROVIDER: "stripe"}, client)
+    assert stripe == {
+        Env.ADMIN_TOKEN: "the-token",
+        Env.STRIPE_SECRET_KEY: "sk_live_x",
+        Env.STRIPE_WEBHOOK_SECRET: "whsec_y",
+    }
+    assert secret_settings(ORDERS, {**env, Env.PAYMENT_PROVIDER: "test"}, client) == {
+        Env.ADMIN_TOKEN: "the-token"
+    }
+    assert secret_settings(CART, env, client) == {}

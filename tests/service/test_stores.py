@@ -4,7 +4,11 @@ and model files tagged for Glacier when a product is discontinued."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +73,50 @@ def test_health_is_503_when_the_store_is_unreachable(
                 assert time.monotonic() < deadline, "the service did not start"
                 time.sleep(0.2)
         assert_error(response, 503, "unavailable")
+    finally:
+        stack.processes.stop(child)
+
+
+@pytest.fixture
+def hung_endpoint() -> Iterator[str]:
+    """An address that takes connections and requests, and never answers: a hung store."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(server.accept()[0])
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+    for conn in held:
+        conn.close()
+
+
+def test_a_hung_dynamodb_is_a_503_before_the_orders_service_stops_waiting(
+    stack: Stack, hung_endpoint: str
+) -> None:
+    """The cart gives up on its store after PETSHORE_AWS_TIMEOUT_SECONDS, retries included,
+    which must stay under the orders service's wait for its peers (its default 5 s)."""
+    env = {**stack.env(), Env.AWS_ENDPOINT_URL: hung_endpoint, Env.AWS_TIMEOUT_SECONDS: "1.5"}
+    port = free_port()
+    child = stack.processes.start("cart-hung", CART.module, port, env, "/")
+    try:
+        url = f"http://127.0.0.1:{port}/api/cart/carts/{'A' * 22}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                # The client would wait 20 s: only the cart's own deadline can answer first.
+                response = httpx.get(url, timeout=20)
+                break
+            except httpx.ConnectError:
+                assert child.process.poll() is None, child.log_path.read_text()[-3000:]
+                assert time.monotonic() < deadline, "the cart did not start"
+                time.sleep(0.2)
+        error = assert_error(response, 503, "unavailable")
+        assert "did not answer in time" in error["message"]
     finally:
         stack.processes.stop(child)
 

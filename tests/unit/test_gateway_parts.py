@@ -1,14 +1,23 @@
 """The gateway's parts without a network: routing table, upstream settings, health state,
-hop-by-hop headers."""
+hop-by-hop headers, header bytes, security headers."""
 
 from __future__ import annotations
 
 import pytest
 
 from gateway.balancer import Pool, Target
-from gateway.proxy import end_to_end
+from gateway.proxy import end_to_end, unwire, wire
+from gateway.security import headers_for
 from gateway.settings import parse_upstreams
-from petshore.contract import CART, CATALOG, HEALTHY_THRESHOLD, ORDERS, UNHEALTHY_THRESHOLD
+from petshore.contract import (
+    API_CSP,
+    CART,
+    CATALOG,
+    HEALTHY_THRESHOLD,
+    ORDERS,
+    STOREFRONT_CSP,
+    UNHEALTHY_THRESHOLD,
+)
 from petshore.contract import service_for_path as route
 from petshore.settings import SettingsError
 
@@ -67,3 +76,19 @@ def test_hop_by_hop_headers_stop_at_the_gateway() -> None:
         ("ETag", '"x"'),
     ]
     assert end_to_end(headers) == [("Content-Type", "application/json"), ("ETag", '"x"')]
+
+
+def test_header_bytes_come_out_as_they_went_in() -> None:
+    """Every byte a header value may hold, through Sanic's decoding and back."""
+    sent = bytes([0x09, *range(0x20, 0x7F), *range(0x80, 0x100)]) + "é€".encode()
+    as_sanic_has_it = sent.decode("utf-8", "surrogateescape")
+    assert wire(as_sanic_has_it) == sent
+    assert unwire(sent) == as_sanic_has_it
+
+
+def test_security_headers_follow_cloudfronts_behaviours() -> None:
+    for path in ("/", "/product/PS-TOY-0001", "/assets/index.js", "/decoders/draco/x.wasm"):
+        assert headers_for(path)["Content-Security-Policy"] == STOREFRONT_CSP, path
+    for path in ("/api/cart/carts", "/api/nothing"):
+        assert headers_for(path)["Content-Security-Policy"] == API_CSP, path
+    assert headers_for("/models/x.glb") == {}  # AWS's managed policy there, as before

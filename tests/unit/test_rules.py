@@ -10,6 +10,7 @@ from petshore.errors import InvalidRequest
 from petshore.timestamps import rfc3339
 from services.cart import rules as cart
 from services.catalog import rules as catalog
+from services.catalog import views as catalog_views
 from services.orders import rules as orders
 
 
@@ -41,7 +42,7 @@ def test_product_view_hides_storage_details() -> None:
         "model_preview_bytes": 4,
         "model_original_bytes": 50,
     }
-    view = catalog.product_view(row)
+    view = catalog_views.product(row)
     assert view["category"] == "toys"
     assert view["model"] == {
         "glb_url": "/models/abc.glb",
@@ -51,7 +52,7 @@ def test_product_view_hides_storage_details() -> None:
         "preview_url": "/models/def.glb",
         "preview_bytes": 4,
     }
-    assert catalog.product_view({**row, "model_glb_key": None})["model"] is None
+    assert catalog_views.product({**row, "model_glb_key": None})["model"] is None
 
 
 def test_large_uploads_are_planned_in_parts_s3_takes() -> None:
@@ -108,13 +109,15 @@ def test_request_hash_ignores_key_order() -> None:
 
 def test_price_lines_uses_catalog_prices_and_refuses_unbuyable() -> None:
     products = {
-        "A-1": {"status": "active", "price_cents": 250, "currency": "USD"},
-        "B-1": {"status": "discontinued", "price_cents": 1, "currency": "USD"},
-        "E-1": {"status": "active", "price_cents": 1, "currency": "EUR"},
+        "A-1": {"status": "active", "price_cents": 250, "currency": "USD", "name": "Ball"},
+        "B-1": {"status": "discontinued", "price_cents": 1, "currency": "USD", "name": "Old"},
+        "E-1": {"status": "active", "price_cents": 1, "currency": "EUR", "name": "Euro"},
     }
     lines, currency = orders.price_lines([{"sku": "A-1", "quantity": 3}], products)
     assert currency == "USD"
-    assert orders.total_cents(lines) == 750
+    assert [line.name for line in lines] == ["Ball"]
+    totals = orders.totals(lines)
+    assert (totals.subtotal, totals.total) == (750, 750)
     with pytest.raises(InvalidRequest) as refused:
         orders.price_lines(
             [
@@ -129,6 +132,10 @@ def test_price_lines_uses_catalog_prices_and_refuses_unbuyable() -> None:
         orders.price_lines([], products)
     with pytest.raises(InvalidRequest):
         orders.price_lines([{"sku": "A-1", "quantity": 1}, {"sku": "E-1", "quantity": 1}], products)
+
+
+def test_totals_add_shipping_and_tax_and_take_the_discount() -> None:
+    assert orders.Totals(subtotal=1000, shipping=500, tax=80, discount=250).total == 1330
 
 
 def test_parse_skus_dedupes_and_validates() -> None:

@@ -1,0 +1,133 @@
+"""The catalog's answers: what each looks like (for the OpenAPI document) and how it is made
+from what the store returns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, NotRequired
+
+from typing_extensions import TypedDict
+
+from petshore.timestamps import rfc3339
+
+
+class Model3D(TypedDict):
+    glb_url: str
+    poster_url: str | None
+    bytes: int
+    original_bytes: int
+    # An extension of the contract: a small model to show while glb_url loads.
+    preview_url: str | None
+    preview_bytes: int | None
+
+
+class ImageVariant(TypedDict):
+    url: str
+    format: str
+    width: int
+
+
+class Image(TypedDict):
+    image_id: str
+    url: str
+    width: int
+    height: int
+    alt: str
+    variants: list[ImageVariant]
+
+
+class Product(TypedDict):
+    sku: str
+    name: str
+    description: str
+    category: str
+    price_cents: int
+    currency: str
+    status: Literal["active", "discontinued"]
+    model: Model3D | None
+    images: list[Image]
+
+
+class ProductPage(TypedDict):
+    items: list[Product]
+    next_cursor: str | None
+
+
+class Category(TypedDict):
+    slug: str
+    name: str
+    count: int
+
+
+class Categories(TypedDict):
+    items: list[Category]
+
+
+class UploadPart(TypedDict):
+    part_number: int
+    put_url: str
+
+
+class Multipart(TypedDict):
+    part_bytes: int
+    parts: list[UploadPart]
+
+
+class UploadTicket(TypedDict):
+    upload_id: str
+    put_url: str
+    headers: dict[str, str]
+    expires_in: int
+    multipart: NotRequired[Multipart]
+
+
+class Upload(TypedDict):
+    upload_id: str
+    filename: str
+    content_type: str
+    bytes: int
+    status: Literal["pending", "done", "failed"]
+    error: str | None
+    created_at: str
+
+
+def model_url(key: str | None) -> str | None:
+    """Model files are public at the same path as their S3 key (CloudFront `/models/*`)."""
+    return f"/{key}" if key else None
+
+
+def product(row: Mapping[str, Any]) -> Product:
+    model: Model3D | None = None
+    if row["model_glb_key"]:
+        model = {
+            "glb_url": f"/{row['model_glb_key']}",
+            "poster_url": model_url(row["model_poster_key"]),
+            "bytes": row["model_bytes"],
+            "original_bytes": row["model_original_bytes"],
+            "preview_url": model_url(row["model_preview_key"]),
+            "preview_bytes": row["model_preview_bytes"],
+        }
+    return {
+        "sku": row["sku"],
+        "name": row["name"],
+        "description": row["description"],
+        "category": row["category_id"],
+        "price_cents": row["price_cents"],
+        "currency": row["currency"],
+        "status": row["status"],
+        "model": model,
+        "images": [],
+    }
+
+
+def upload(row: Any) -> Upload:
+    """What was announced, and how processing went."""
+    return {
+        "upload_id": row.id,
+        "filename": row.filename,
+        "content_type": row.content_type,
+        "bytes": row.declared_bytes,
+        "status": row.status,
+        "error": row.error,
+        "created_at": rfc3339(row.created_at),
+    }

@@ -1,0 +1,160 @@
+"""Turning what the payment provider says into the order's state, for checkout, the
+reconciler and the provider's webhook alike: one set of rules, whoever learns it first."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from petshore.errors import Conflict, PaymentDeclined, Unavailable
+from petshore.logs import redact
+from petshore.upstream import ServiceClient
+from services.orders import store
+from services.orders.payments import Payment, PaymentProvider, PaymentState
+
+log = logging.getLogger("petshore.orders.settlement")
+
+Row = dict[str, Any]
+
+# What a checkout answers for an order in each settled state; the key keeps it for retries.
+CREATED = 201
+DECLINED = PaymentDeclined.status_code
+CANCELLED = Conflict.status_code
+
+
+@dataclass(frozen=True)
+class Peers:
+    cart: ServiceClient
+    catalog: ServiceClient
+    payments: PaymentProvider
+
+
+def declined(order_id: str) -> PaymentDeclined:
+    return PaymentDeclined("the card was declined", {"order_id": order_id})
+
+
+def cancelled(order_id: str) -> Conflict:
+    return Conflict(
+        "this checkout stopped before the card was charged and was cancelled; nothing was "
+        "charged. Check out again with a new Idempotency-Key.",
+        {"order_id": order_id, "status": "cancelled"},
+    )
+
+
+def answer_for(status: int, order_id: str) -> None:
+    """Raise the error a settled checkout answers with; nothing for an order placed."""
+    if status == DECLINED:
+        raise declined(order_id)
+    if status == CANCELLED:
+        raise cancelled(order_id)
+
+
+_SETTLED_AS = {
+    PaymentState.SUCCEEDED: "paid",
+    PaymentState.DECLINED: "payment_failed",
+    PaymentState.CANCELED: "cancelled",
+}
+
+
+async def apply_payment(payments: PaymentProvider, payment: Payment, actor: str) -> Row:
+    """Settle the payment's pending order as the provider says; an order already settled
+    stays as it is. Money that arrives for an order that was given up is sent back."""
+    assert payment.order_id is not None
+    status = _SETTLED_AS.get(payment.state)
+    if status is not None:
+        detail: dict[str, Any] = {"reference": payment.reference}
+        if payment.decline_reason:
+            detail["reason"] = payment.decline_reason
+        await store.settle(payment.order_id, status, actor, detail, require_reference=True)
+    order = await store.get_order(payment.order_id)
+    if (
+        payment.state is PaymentState.SUCCEEDED
+        and order["status"] in ("cancelled", "payment_failed")
+        and order["refunded_cents"] < payment.amount_cents
+    ):
+        # The fences (the key's lease, the order's recorded payment, cancelling the intent
+        # before giving up an order) make this unreachable; if a provider ever breaks them,
+        # the shopper gets the money back rather than paying for an order they will not get.
+        log.error(
+            "a payment succeeded for an order that was given up; refunding it",
+            extra={"order_id": redact(order["id"])},
+        )
+        await payments.refund(
+            payment.reference,
+            amount_cents=payment.amount_cents,
+            idempotency_key=f"{order['id']}:given-up",
+        )
+        await store.record_refund(order["id"], payment.amount_cents, actor)
+        order = await store.get_order(payment.order_id)
+    return order
+
+
+async def resolve(payments: PaymentProvider, order: Row, actor: str) -> Row:
+    """Bring a pending order whose checkout stopped half-way to a settled state: ask the
+    provider what became of its payment, and stop a payment that never happened."""
+    if order["status"] != "pending":
+        return order
+    if order["payment_reference"] is None:
+        reason = {"reason": "the checkout stopped before payment"}
+        if await store.settle(order["id"], "cancelled", actor, reason, require_reference=False):
+            return await store.get_order(order["id"])
+        order = await store.get_order(order["id"])  # a payment was recorded meanwhile
+        if order["status"] != "pending":
+            return order
+    payment = await payments.retrieve(order["payment_reference"])
+    if payment.state is PaymentState.UNCONFIRMED:
+        # Cancelling makes it certain: an intent cancelled here can never be charged later
+        # by a checkout that was only slow, not dead.
+        payment = await payments.cancel(payment.reference)
+    return await apply_payment(payments, for_order(payment, order), actor)
+
+
+def for_order(payment: Payment, order: Row) -> Payment:
+    if payment.order_id == order["id"]:
+        return payment
+    return Payment(
+        payment.reference,
+        payment.state,
+        payment.amount_cents,
+        order["id"],
+        payment.decline_reason,
+    )
+
+
+async def conclude(peers: Peers, order: Row) -> int:
+    """Record a settled order's outcome on its key, for every retry, and empty the cart of a
+    paid one; `Unavailable` while the payment's outcome is still unknown."""
+    status = outcome(order)
+    if status is None:
+        raise Unavailable(
+            "the payment's outcome is not known yet; retry with the same Idempotency-Key"
+        )
+    await store.finish_key(order["idempotency_key"], status)
+    if status == CREATED:
+        await _empty_cart(peers, order["cart_id"], [item["sku"] for item in order["items"]])
+    return status
+
+
+def outcome(order: Row) -> int | None:
+    if order["status"] == "pending":
+        return None
+    if order["status"] == "payment_failed":
+        return DECLINED
+    if order["status"] == "cancelled" and order["paid_at"] is None:
+        return CANCELLED
+    return CREATED
+
+
+async def _empty_cart(peers: Peers, cart_id: str, skus: list[str]) -> None:
+    """Remove the ordered lines; the order stands even if the cart cannot be reached now."""
+    try:
+        for sku in skus:
+            await peers.cart.request(
+                "DELETE", f"/api/cart/carts/{quote(cart_id, safe='')}/items/{quote(sku, safe='')}"
+            )
+    except Unavailable:
+        log.warning(
+            "order placed but the cart could not be emptied", extra={"cart_id": redact(cart_id)}
+        )

@@ -1,0 +1,289 @@
+"""Checkouts that stop half-way, proven in-process against the real PostgreSQL: the orders
+service's own code (checkout, settlement, reconciler, store) with the test payment provider,
+so each state a crash can leave behind is built exactly and its recovery checked."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+from tortoise import Tortoise
+
+from devstack.processes import free_port
+from petshore.db import apply_migrations, tortoise_config
+from petshore.errors import Conflict, PaymentDeclined
+from petshore.timestamps import utcnow
+from petshore.upstream import ServiceClient
+from services.orders import checkout, reconciler, rules, store
+from services.orders.app import PACKAGE
+from services.orders.models import IdempotencyRecord, Inventory, Order, OrderEvent
+from services.orders.payments import PaymentState, TestProvider
+from services.orders.schemas import Checkout
+from services.orders.settlement import Peers
+from tests.conftest import POSTGRES
+from tests.helpers import recreate_databases
+
+T = TypeVar("T")
+LEASE = 0.3
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    name = f"petshore_test_{os.getpid()}_recovery"
+    asyncio.run(recreate_databases(POSTGRES, [name]))
+    url = POSTGRES.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(apply_migrations(tortoise_config(url, PACKAGE)))
+    yield url
+    asyncio.run(recreate_databases(POSTGRES, [name], drop_only=True))
+
+
+def run(database: str, scenario: Callable[[Peers], Awaitable[T]]) -> T:
+    """`scenario` with the orders models on `database` and peers that are not there (the
+    cart and the catalog are only needed before an order exists)."""
+
+    async def main() -> T:
+        await Tortoise.init(config=tortoise_config(database, PACKAGE))
+        nowhere = f"http://127.0.0.1:{free_port()}"
+        peers = Peers(
+            cart=ServiceClient("cart", nowhere, 1.0),
+            catalog=ServiceClient("catalog", nowhere, 1.0),
+            payments=TestProvider(),
+        )
+        try:
+            return await scenario(peers)
+        finally:
+            await peers.cart.close()
+            await peers.catalog.close()
+            await Tortoise.close_connections()
+
+    return asyncio.run(main())
+
+
+def body(token: str = "tok_visa") -> Checkout:
+    return Checkout.model_validate(
+        {
+            "cart_id": "c" * 22,
+            "email": "shopper@example.com",
+            "shipping_address": {
+                "name": "Sam",
+                "line1": "1 Kennel Lane",
+                "city": "Portland",
+                "postal_code": "97201",
+                "country": "US",
+            },
+            "payment": {"token": token},
+        }
+    )
+
+
+async def _stocked(units: int) -> str:
+    sku = "R-" + secrets.token_hex(4).upper()
+    await store.set_available(sku, units, "set", "test")
+    return sku
+
+
+async def _half_done(key: str, sku: str, quantity: int = 2) -> checkout.Claim:
+    """What a checkout killed right after taking stock leaves: a held key and a pending order."""
+    claimed = await checkout._claim(key, rules.request_hash(body().model_dump()), LEASE)
+    assert isinstance(claimed, checkout.Claim)
+    line = rules.PricedLine(sku, "Rope toy", quantity, 500)
+    await store.place_order(
+        order_id=claimed.order_id,
+        key=key,
+        owner=claimed.owner,
+        lines=[line],
+        currency="USD",
+        totals=rules.totals([line]),
+        email="shopper@example.com",
+        shipping_address={"name": "Sam"},
+        cart_id="c" * 22,
+        customer_id=None,
+    )
+    return claimed
+
+
+async def _stock(sku: str) -> int:
+    return (await Inventory.get(sku=sku)).available
+
+
+def test_a_retry_after_the_lease_resumes_the_order_the_key_started(database: str) -> None:
+    async def scenario(peers: Peers) -> None:
+        sku = await _stocked(5)
+        key = "k-" + secrets.token_hex(6)
+        first = await _half_done(key, sku)
+        await asyncio.sleep(LEASE * 1.5)
+        order = await checkout.place(peers, key, body(), LEASE)
+        assert order["id"] == first.order_id and order["status"] == "paid"
+        assert await Order.filter(idempotency_key=key).count() == 1
+        assert await _stock(sku) == 3
+        again = await checkout.place(peers, key, body(), LEASE)
+        assert again["id"] == first.order_id
+        record = await IdempotencyRecord.get(key=key)
+        assert (record.state, record.response_status) == ("done", 201)
+
+    run(database, scenario)
+
+
+def test_a_checkout_that_lost_its_key_can_place_no_order(database: str) -> None:
+    async def scenario(peers: Peers) -> None:
+        sku = await _stocked(5)
+        key = "k-" + secrets.token_hex(6)
+        digest = rules.request_hash(body().model_dump())
+        slow = await checkout._claim(key, digest, LEASE)
+        assert isinstance(slow, checkout.Claim)
+        await asyncio.sleep(LEASE * 1.5)
+        retry = await checkout._claim(key, digest, LEASE)
+        assert isinstance(retry, checkout.Claim)
+        assert (retry.order_id, retry.owner) != (slow.order_id, "") and retry.owner != slow.owner
+        assert retry.order_id == slow.order_id, "a key places only the order it was claimed for"
+        line = rules.PricedLine(sku, "Rope toy", 1, 500)
+        with pytest.raises(store.LostKey):
+            await store.place_order(
+                order_id=slow.order_id,
+                key=key,
+                owner=slow.owner,
+                lines=[line],
+                currency="USD",
+                totals=rules.totals([line]),
+                email="a@b.co",
+                shipping_address={},
+                cart_id="c",
+                customer_id=None,
+            )
+        assert await _stock(sku) == 5, "the fenced transaction took no stock"
+        assert not await Order.filter(idempotency_key=key).exists()
+
+    run(database, scenario)
+
+
+def test_releasing_a_key_keeps_it_when_its_order_was_placed_after_all(database: str) -> None:
+    async def scenario(peers: Peers) -> None:
+        sku = await _stocked(5)
+        key = "k-" + secrets.token_hex(6)
+        claimed = await _half_done(key, sku)
+        # The commit went through but its answer was lost: the checkout believes it failed.
+        await store.release_key(key, claimed.owner, utcnow())
+        record = await IdempotencyRecord.get(key=key)
+        assert record.state == "in_progress" and record.order_id == claimed.order_id
+
+        nothing = "k-" + secrets.token_hex(6)
+        lost = await checkout._claim(nothing, "h", LEASE)
+        assert isinstance(lost, checkout.Claim)
+        await store.release_key(nothing, lost.owner, utcnow())
+        assert not await IdempotencyRecord.filter(key=nothing).exists()
+
+    run(database, scenario)
+
+
+def test_the_reconciler_undoes_a_checkout_that_stopped_before_payment(database: str) -> None:
+    async def scenario(peers: Peers) -> None:
+        sku = await _stocked(5)
+        key = "k-" + secrets.token_hex(6)
+        claimed = await _half_done(key, sku)
+        await asyncio.sleep(LEASE * 1.5)
+        assert await reconciler.reconcile_once(peers, older_than=LEASE, lease=LEASE) >= 1
+        order = await store.get_order(claimed.order_id)
+        assert order["status"] == "cancelled" and order["paid_at"] is None
+        assert await _stock(sku) == 5, "its stock is for sale again"
+        kinds = await OrderEvent.filter(order_id=claimed.order_id).values_list("kind", "actor")
+        assert ("cancelled", "reconciler") in kinds
+        with pytest.raises(Conflict) as retried:
+            await checkout.place(peers, key, body(), LEASE)
+        assert retried.value.details["order_id"] == claimed.order_id
+
+    run(database, scenario)
+
+
+def test_the_reconciler_cancels_a_payment_never_confirmed_so_nobody_can_charge_it(
+    database: str,
+) -> None:
+    async def scenario(peers: Peers) -> None:
+        sku = await _stocked(5)
+        key = "k-" + secrets.token_hex(6)
+        claimed = await _half_done(key, sku)
+        payment = await peers.payments.create(
+            order_id=claimed.order_id, amount_cents=1000, currency="USD", idempotency_key=key
+        )
+        assert await store.set_payment_reference(claimed.order_id, payment.reference)
+        await asyncio.sleep(LEASE * 1.5)
+        await reconciler.reconcile_once(peers, older_than=LEASE, lease=LEASE)
+        assert (await store.get_order(claimed.order_id))["status"] == "cancelled"
+        assert await _stock(sku) == 5
+        # The checkout was only frozen, not dead: when it wakes, its charge is refused.
+        late = await peers.payments.confirm(
+            payment.reference, token="tok_visa", idempotency_key=key
+        )
+        assert late.state is PaymentState.CANCELED
+
+    run(database, scenario)
+
+
+def test_the_reconciler_finishes_a_checkout_whose_card_was_charged(database: str) -> None:
+    async def scenario(peers: Peers) -> None:
+        sku = await _stocked(5)
+        key = "k-" + secrets.token_hex(6)
+        claimed = await _half_done(key, sku)
+        payment = await peers.payments.create(
+            order_id=claimed.order_id, amount_cents=1000, currency="USD", idempotency_key=key
+        )
+        await store.set_payment_reference(claimed.order_id, payment.reference)
+        await peers.payments.confirm(payment.reference, token="tok_visa", idempotency_key=key)
+        await asyncio.sleep(LEASE * 1.5)
+        await reconciler.reconcile_once(peers, older_than=LEASE, lease=LEASE)
+        order = await store.get_order(claimed.order_id)
+        assert order["status"] == "paid" and order["paid_at"] is not None
+        assert await _stock(sku) == 3
+        replay = await checkout.place(peers, key, body(), LEASE)
+        assert replay["id"] == claimed.order_id
+
+    run(database, scenario)
+
+
+def test_a_declined_card_found_by_the_reconciler_gives_the_stock_back(database: str) -> None:
+    async def scenario(peers: Peers) -> None:
+        sku = await _stocked(5)
+        key = "k-" + secrets.token_hex(6)
+        claimed = await _half_done(key, sku)
+        payment = await peers.payments.create(
+            order_id=claimed.order_id, amount_cents=1000, currency="USD", idempotency_key=key
+        )
+        await store.set_payment_reference(claimed.order_id, payment.reference)
+        await peers.payments.confirm(
+            payment.reference, token="tok_chargeDeclined", idempotency_key=key
+        )
+        await asyncio.sleep(LEASE * 1.5)
+        await reconciler.reconcile_once(peers, older_than=LEASE, lease=LEASE)
+        assert (await store.get_order(claimed.order_id))["status"] == "payment_failed"
+        assert await _stock(sku) == 5
+        with pytest.raises(PaymentDeclined):
+            await checkout.place(peers, key, body(), LEASE)
+
+    run(database, scenario)
+
+
+def test_a_key_that_placed_nothing_is_let_go_by_the_reconciler(database: str) -> None:
+    async def scenario(peers: Peers) -> None:
+        key = "k-" + secrets.token_hex(6)
+        claimed = await checkout._claim(key, "h", LEASE)
+        assert isinstance(claimed, checkout.Claim)
+        await asyncio.sleep(LEASE * 1.5)
+        await reconciler.reconcile_once(peers, older_than=LEASE, lease=LEASE)
+        assert not await IdempotencyRecord.filter(key=key).exists()
+
+    run(database, scenario)
+
+
+def test_a_live_checkout_is_left_alone(database: str) -> None:
+    async def scenario(peers: Peers) -> Any:
+        sku = await _stocked(5)
+        key = "k-" + secrets.token_hex(6)
+        claimed = await _half_done(key, sku)
+        await store.renew_lease(key, claimed.owner, utcnow().replace(year=utcnow().year + 1))
+        await reconciler.reconcile_once(peers, older_than=0.001, lease=LEASE)
+        assert (await store.get_order(claimed.order_id))["status"] == "pending"
+
+    run(database, scenario)

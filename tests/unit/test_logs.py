@@ -1,0 +1,56 @@
+"""Log lines never carry a cart's id (its only credential) or an order's id in full."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+from petshore.logs import JsonFormatter, redact, redact_paths
+
+CART_ID = "q7Xk2mPzR9vL4tY8wN1cBd"  # as services/cart/rules.new_cart_id makes them
+ORDER_ID = "ord_Hs83JdkQ0pLmZx1Vb7TnRw"
+
+
+def test_an_id_keeps_only_its_first_characters() -> None:
+    assert redact(CART_ID) == "q7Xk…"
+    assert redact(ORDER_ID) == "ord_Hs83…"  # the type prefix alone would tell orders apart
+    assert redact("ab") == "ab…"
+
+
+def test_ids_in_cart_and_order_paths_are_redacted_wherever_they_appear() -> None:
+    assert redact_paths(f"/api/cart/carts/{CART_ID}") == "/api/cart/carts/q7Xk…"
+    assert (
+        redact_paths(f"PUT http://127.0.0.1:8082/api/cart/carts/{CART_ID}/items/PS-TOY-0001 ok")
+        == "PUT http://127.0.0.1:8082/api/cart/carts/q7Xk…/items/PS-TOY-0001 ok"
+    )
+    assert redact_paths(f"/api/orders/orders/{ORDER_ID}?x=1") == "/api/orders/orders/ord_Hs83…?x=1"
+    for untouched in ("/api/cart/carts", "/api/orders/orders", "/api/catalog/products/PS-1"):
+        assert redact_paths(untouched) == untouched
+
+
+def _line(record: logging.LogRecord) -> str:
+    return JsonFormatter("test").format(record)
+
+
+def test_the_formatter_redacts_messages_fields_and_tracebacks() -> None:
+    record = logging.LogRecord(
+        "httpx",
+        logging.INFO,
+        __file__,
+        1,
+        "HTTP Request: GET %s",
+        (f"/api/cart/carts/{CART_ID}",),
+        None,
+    )
+    record.path = f'/api/orders/orders/{ORDER_ID}"quoted\\'
+    try:
+        raise ValueError(f"no cart at /api/cart/carts/{CART_ID}")
+    except ValueError:
+        record.exc_info = sys.exc_info()
+    line = _line(record)
+    assert CART_ID not in line and ORDER_ID not in line
+    entry = json.loads(line)  # redaction keeps the JSON whole
+    assert entry["message"] == "HTTP Request: GET /api/cart/carts/q7Xk…"
+    assert entry["path"] == '/api/orders/orders/ord_Hs83…"quoted\\'
+    assert "/api/cart/carts/q7Xk…" in entry["exception"]

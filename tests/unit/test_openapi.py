@@ -1,0 +1,84 @@
+"""Each service's OpenAPI document, built from its routes: every route is in it, with the
+bodies, answers and admin security the code has."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sanic import Sanic
+
+from petshore.openapi import document
+from services.cart.app import create_app as cart_app
+from services.catalog.app import create_app as catalog_app
+from services.orders.app import create_app as orders_app
+
+FACTORIES: dict[str, Callable[[], Sanic]] = {
+    "catalog": catalog_app,
+    "cart": cart_app,
+    "orders": orders_app,
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def test_mode() -> Iterator[None]:
+    # The apps are built here and again by other tests in this process.
+    Sanic.test_mode = True
+    yield
+    Sanic.test_mode = False
+
+
+@pytest.fixture(scope="module", params=sorted(FACTORIES))
+def built(request: pytest.FixtureRequest) -> tuple[Sanic, dict[str, Any]]:
+    app = FACTORIES[request.param]()
+    return app, document(app, request.param)
+
+
+def test_every_route_is_documented(built: tuple[Sanic, dict[str, Any]]) -> None:
+    app, doc = built
+    served = {
+        ("/" + re.sub(r"<(\w+)(:[^>]*)?>", r"{\1}", route.path), method.lower())
+        for route in app.router.routes
+        for method in route.methods - {"HEAD", "OPTIONS"}
+        if not route.path.endswith("openapi.json")
+    }
+    documented = {(path, method) for path, item in doc["paths"].items() for method in item}
+    assert served == documented
+
+
+def test_answers_and_errors_carry_schemas(built: tuple[Sanic, dict[str, Any]]) -> None:
+    _, doc = built
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "503" in responses and "400" in responses, (method, path)
+            assert any(s.startswith("2") for s in responses), (method, path)
+            for status, response in responses.items():
+                if status != "204":
+                    assert "schema" in response["content"]["application/json"], (status, path)
+            if "{" in path:
+                assert "404" in responses, path
+
+
+def test_admin_routes_declare_the_admin_scheme_and_its_refusals(
+    built: tuple[Sanic, dict[str, Any]],
+) -> None:
+    _, doc = built
+    assert doc["components"]["securitySchemes"]["admin"]["scheme"] == "bearer"
+    for item in doc["paths"].values():
+        for operation in item.values():
+            if "security" in operation:
+                assert {"401", "403"} <= set(operation["responses"])
+
+
+def test_request_bodies_refuse_fields_they_do_not_name() -> None:
+    doc = document(orders_app(), "orders")
+    checkout = doc["paths"]["/api/orders/orders"]["post"]["requestBody"]["content"]
+    schema = checkout["application/json"]["schema"]
+    assert schema["additionalProperties"] is False
+    assert set(schema["required"]) == {"cart_id", "email", "shipping_address", "payment"}
+    assert "model_config" not in schema["properties"]
+    inventory = doc["paths"]["/api/orders/inventory/{sku}"]["put"]
+    assert inventory["security"] == [{"admin": []}]
