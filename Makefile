@@ -6,16 +6,21 @@ UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed
 PIPELINE := services/catalog/pipeline/node_modules/.package-lock.json
 
-.PHONY: run test build golden lint lock migrations postgres chromium clean
+.PHONY: run test local build golden lint lock migrations postgres chromium clean
 
-run: $(INSTALLED) build  ## the whole storefront on this machine, until Ctrl-C
+run: local  ## the whole storefront on this machine, until Ctrl-C
 	$(PY) -m devstack
 
-test: $(INSTALLED) postgres chromium build  ## every test: lint, unit, service, end-to-end, browser
+test: local postgres chromium  ## every test: lint, unit, service, end-to-end, browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
-build: $(INSTALLED) web/dist/index.html $(PIPELINE)  ## template, artifact, storefront, pipeline
+# What running and testing need: the template, the storefront, the pipeline. The deployment
+# artifact (every package for two architectures, about 240 MB) only for a deployment.
+local: $(INSTALLED) web/dist/index.html $(PIPELINE)
+	$(PY) build.py --template
+
+build: local  ## template, artifact, storefront, pipeline
 	$(PY) build.py
 
 $(PIPELINE): services/catalog/pipeline/package-lock.json
@@ -59,4 +64,4 @@ chromium:
 	bash scripts/ensure-chromium.sh
 
 clean:
-	rm -rf $(VENV) dist var test-results
+	rm -rf $(VENV) dist var test-results .cache

@@ -1,29 +1,43 @@
 """Build what a deployment needs into dist/:
 
 dist/petshore.json            the CloudFormation template (dist/petshore.min.json minified)
-dist/petshore-artifact.tar.gz the services, as the instances install them
+dist/petshore-artifact.tar.gz the services and every package they run with, for x86_64 and
+                              arm64 instances: they boot from it with no package registry
 
 python build.py && aws cloudformation deploy --template-file dist/petshore.json ...
+python build.py --template    the template only (what `make run` and `make test` need)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
 from templates.artifact import build_artifact
+from templates.dependencies import DependencyError
 from templates.stack import build_template
 
 DIST = Path(__file__).resolve().parent / "dist"
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description="Build what a deployment needs into dist/.")
+    parser.add_argument("--template", action="store_true", help="the template only")
+    args = parser.parse_args()
     DIST.mkdir(exist_ok=True)
     template = json.loads(build_template().to_json())
     (DIST / "petshore.json").write_text(json.dumps(template, indent=2, sort_keys=True) + "\n")
     (DIST / "petshore.min.json").write_text(json.dumps(template, separators=(",", ":")))
-    artifact = build_artifact(DIST / "petshore-artifact.tar.gz")
+    if args.template:
+        print(f"wrote {DIST / 'petshore.json'} ({len(template['Resources'])} resources)")
+        return 0
+    try:
+        artifact = build_artifact(DIST / "petshore-artifact.tar.gz")
+    except DependencyError as error:
+        print(f"build.py: {error}", file=sys.stderr)
+        return 1
     print(f"wrote {DIST / 'petshore.json'} ({len(template['Resources'])} resources) and {artifact}")
     return 0
 

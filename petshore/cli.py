@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -17,15 +18,27 @@ from sanic import Sanic
 from sanic.worker.loader import AppLoader
 
 from petshore.contract import Env, Service
-from petshore.settings import env_int, env_str
+from petshore.settings import SettingsError, env_int, env_str
 
 Command = Callable[[argparse.Namespace], Awaitable[None]]
+
+
+def worker_count() -> int:
+    """PETSHORE_WORKERS: a number of server processes, or `auto` for one per vCPU (one
+    process uses one core, so an instance's CPU only fills up with as many as it has)."""
+    raw = env_str(Env.WORKERS, "1")
+    if raw.lower() == "auto":
+        return os.cpu_count() or 1
+    count = int(raw) if raw.isascii() and raw.isdigit() else 0
+    if count < 1:
+        raise SettingsError(f"{Env.WORKERS} must be a whole number from 1, or auto; got {raw!r}")
+    return count
 
 
 def serve(service: Service, factory: Callable[[], Sanic]) -> None:
     host = env_str(Env.HOST, "127.0.0.1")
     port = env_int(Env.PORT, service.port, minimum=1)
-    workers = env_int(Env.WORKERS, 1, minimum=1)
+    workers = worker_count()
     loader = AppLoader(factory=partial(factory))
     app = loader.load()
     app.prepare(

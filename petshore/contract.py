@@ -156,6 +156,8 @@ class Env:
     DB_MASTER_SECRET_ARN: Final = "PETSHORE_DB_MASTER_SECRET_ARN"
     ADMIN_TOKEN_SECRET_ARN: Final = "PETSHORE_ADMIN_TOKEN_SECRET_ARN"
     STRIPE_SECRET_ARN: Final = "PETSHORE_STRIPE_SECRET_ARN"
+    STACK_NAME: Final = "PETSHORE_STACK_NAME"
+    SIGNAL_RESOURCE: Final = "PETSHORE_SIGNAL_RESOURCE"
     # Standard AWS SDK variables, read by botocore itself.
     AWS_REGION: Final = "AWS_DEFAULT_REGION"
     AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
@@ -190,3 +192,7 @@ API_CSP: Final = "default-src 'none'; frame-ancestors 'none'"
 FRAME_OPTIONS: Final = "DENY"  # frame-ancestors 'none' for browsers that predate CSP
 # Full addresses go to the storefront's own API only; other sites learn nothing of them.
 REFERRER_POLICY: Final = "same-origin"
+
+# How long public catalog reads may be reused: the catalog's Cache-Control says it, and the
+# CloudFront cache policy for /api/catalog/* keeps nothing longer.
+CATALOG_CACHE_SECONDS: Final = 60

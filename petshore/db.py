@@ -48,11 +48,14 @@ async def ping() -> None:
 
 # What a lost or restarting database raises, through Tortoise or straight from the driver
 # (asyncpg's `InterfaceError` and `CannotConnectNowError` are not wrapped): `503`, not `500`.
+# asyncpg's `InternalClientError` ("cannot switch to state ...") is what a pooled connection
+# that the server closed mid-query raises when it is reset (seen in bench/faults.py).
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (
     DBConnectionError,
     OperationalError,
     TransactionManagementError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     sqlite3.Error,
 )

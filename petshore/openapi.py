@@ -19,6 +19,8 @@ H = TypeVar("H", bound=Callable[..., Any])
 
 _ATTRIBUTE = "__petshore_operation__"
 ADMIN_ATTRIBUTE = "__petshore_admin__"
+# Set by `petshore.web.public_get`: the seconds any cache may keep the route's 200 answers.
+PUBLIC_ATTRIBUTE = "__petshore_public_max_age__"
 _PATH_PARAMETER = re.compile(r"<([A-Za-z_][A-Za-z0-9_]*)(?::[^>]*)?>")
 
 
@@ -112,9 +114,10 @@ def document(app: Sanic, title: str) -> dict[str, Any]:
         path = "/" + _PATH_PARAMETER.sub(r"{\1}", route.path)
         in_path = _PATH_PARAMETER.findall(route.path)
         admin = bool(getattr(route.handler, ADMIN_ATTRIBUTE, False))
+        max_age: int | None = getattr(route.handler, PUBLIC_ATTRIBUTE, None)
         for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(
-                declared, route.name, in_path, admin, schemas
+                declared, route.name, in_path, admin, max_age, schemas
             )
     return {
         "openapi": "3.1.0",
@@ -133,9 +136,38 @@ def document(app: Sanic, title: str) -> dict[str, Any]:
     }
 
 
+_IF_NONE_MATCH = Param(
+    "If-None-Match",
+    string(),
+    where="header",
+    description="ETags of answers the client holds: when one is current, the answer is 304",
+)
+
+
+def _cache_headers(max_age: int) -> dict[str, Any]:
+    return {
+        "ETag": {
+            "description": "A strong validator of the body",
+            "required": True,
+            "schema": string(pattern='^"[^"]*"$'),
+        },
+        "Cache-Control": {
+            "description": "Any cache may keep the answer this long",
+            "required": True,
+            "schema": string(const=f"public, max-age={max_age}"),
+        },
+    }
+
+
 def _operation(
-    declared: Operation, name: str, in_path: list[str], admin: bool, schemas: _Schemas
+    declared: Operation,
+    name: str,
+    in_path: list[str],
+    admin: bool,
+    max_age: int | None,
+    schemas: _Schemas,
 ) -> dict[str, Any]:
+    params = [*declared.params, *([_IF_NONE_MATCH] if max_age is not None else [])]
     parameters = [
         {"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in in_path
     ] + [
@@ -146,7 +178,7 @@ def _operation(
             "schema": dict(p.schema),
             **({"description": p.description} if p.description else {}),
         }
-        for p in declared.params
+        for p in params
     ]
     errors = set(COMMON_ERRORS) | set(declared.errors)
     if in_path:
@@ -162,6 +194,12 @@ def _operation(
             responses[str(status)]["content"] = {
                 "application/json": {"schema": schemas.of(kind, "serialization")}
             }
+    if max_age is not None:
+        responses["200"]["headers"] = _cache_headers(max_age)
+        responses["304"] = {
+            "description": "Not Modified: If-None-Match names the current ETag (no body)",
+            "headers": _cache_headers(max_age),
+        }
     error_schema = schemas.of(ErrorBody, "serialization")
     for status in sorted(errors - set(declared.answers)):
         responses[str(status)] = {

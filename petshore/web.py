@@ -1,16 +1,17 @@
 """What every Sanic app of the project sets up: request ids, access logs, JSON errors,
-a deadline for slow clients, admin authentication, request-body validation and the health
-endpoint."""
+a deadline for slow clients, admin authentication, what caches may keep (and conditional
+requests), request-body validation and the health endpoint."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -31,7 +32,7 @@ from petshore.errors import (
     setup_errors,
 )
 from petshore.logs import configure_logging, request_id_var
-from petshore.openapi import ADMIN_ATTRIBUTE, Health, operation
+from petshore.openapi import ADMIN_ATTRIBUTE, PUBLIC_ATTRIBUTE, Health, operation
 from petshore.settings import CommonSettings
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -39,6 +40,12 @@ REQUEST_ID_HEADER = "X-Request-ID"
 MAX_BODY_BYTES = 1024 * 1024
 # A caller's id is passed on only when it is short and printable; otherwise a new one is made.
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+# What an answer gets unless its route is a `public_get`: carts and orders are personal data,
+# admin answers are for the admin alone, and an error is no answer to keep.
+NO_STORE = "no-store"
+# One member of an If-None-Match list (RFC 9110 5.6.1, 8.8.3): an entity-tag, weak or strong,
+# or nothing (a list may hold empty members), then a comma or the end of the field.
+_LIST_MEMBER = re.compile(r'[ \t]*(?:(?:W/)?("[^"\x00-\x20\x7f]*"))?[ \t]*(?:,|\Z)')
 
 access_log = logging.getLogger("petshore.access")
 
@@ -104,7 +111,62 @@ class TimedRequest(Request):
             self.body = b"".join([chunk async for chunk in body_chunks(self)])
 
 
+def etag_matches(if_none_match: Iterable[str], etag: str) -> bool:
+    """Whether If-None-Match (its field lines, as received) names `etag`: `*`, or a listed
+    tag equal to it by the weak comparison, where `W/"x"` matches `"x"` (RFC 9110 13.1.2).
+    A field that is not a valid list matches nothing: a full answer is always correct, a
+    304 only when the client surely holds the body."""
+    # Lines of a list field are one list (RFC 9110 5.3).
+    value = ",".join(if_none_match)
+    if value.strip(" \t") == "*":
+        return True
+    tags: set[str | None] = set()
+    position = 0
+    while position < len(value):
+        member = _LIST_MEMBER.match(value, position)
+        if member is None:
+            return False
+        tags.add(member.group(1))
+        position = member.end()
+    return etag.removeprefix("W/") in tags
+
+
+def public_get(bp: Blueprint, uri: str, *, max_age: int) -> Callable[[Handler], Handler]:
+    """Route GET and HEAD of `uri` to the handler, whose 200 answers are the same for every
+    caller: any cache (CloudFront's, a browser's) may keep them `max_age` seconds. They
+    carry a strong ETag of their body, and a request whose If-None-Match names it is
+    answered 304. Every other route's answers are `no-store`."""
+
+    def register(handler: Handler) -> Handler:
+        if getattr(handler, ADMIN_ATTRIBUTE, False):
+            raise TypeError(f"{handler.__name__}: an admin answer is never public")
+        setattr(handler, PUBLIC_ATTRIBUTE, max_age)
+        bp.route(uri, methods=["GET", "HEAD"], ignore_body=True)(handler)
+        return handler
+
+    return register
+
+
+def _set_caching(request: Request, response: HTTPResponse) -> None:
+    """Public 200s get their Cache-Control and ETag (or become a 304); any other answer
+    without a Cache-Control of its own gets `no-store`. (The gateway's proxied answers keep
+    the service's; its static and model files set their own.)"""
+    route = request.route
+    max_age: int | None = getattr(route.handler, PUBLIC_ATTRIBUTE, None) if route else None
+    if max_age is None or response.status != 200 or response.body is None:
+        response.headers.setdefault("Cache-Control", NO_STORE)
+        return
+    etag = f'"{hashlib.sha256(response.body).hexdigest()[:32]}"'
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["ETag"] = etag
+    if etag_matches(request.headers.getall("If-None-Match", []), etag):
+        response.status = 304
+        response.body = b""
+
+
 async def _finish_request(request: Request, response: HTTPResponse) -> None:
+    # First, so that the access log has the status sent (a 304 rather than the 200).
+    _set_caching(request, response)
     request_id = getattr(request.ctx, "request_id", None) or incoming_request_id(request)
     response.headers[REQUEST_ID_HEADER] = request_id
     started = getattr(request.ctx, "started", None)

@@ -1,30 +1,49 @@
 """One Auto Scaling group per service of the routing table, built by `add_service`: launch
 template (IMDSv2 only, encrypted disk, no SSH key), target groups with the contract's health
-check, listener rules, target tracking at 70% CPU, and an instance role with only what that
-service needs."""
+check, listener rules, target tracking at 70% CPU and on requests per instance, releases that
+keep capacity (each new instance signals once it serves, or the update rolls back), a launch
+floor on a schedule, and an instance role with only what that service needs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from awacs.aws import Statement
-from troposphere import GetAtt, Ref, Tags, Template, ec2, kms
+from troposphere import GetAtt, If, Join, NoValue, Ref, Tags, Template, ec2, kms
 from troposphere import autoscaling as asg
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere import logs as cwlogs
-from troposphere.policies import AutoScalingRollingUpdate, UpdatePolicy
+from troposphere.policies import (
+    AutoScalingRollingUpdate,
+    AutoScalingScheduledAction,
+    CreationPolicy,
+    ResourceSignal,
+    UpdatePolicy,
+)
 
 from petshore.contract import (
     HEALTH_INTERVAL_SECONDS,
     HEALTH_TIMEOUT_SECONDS,
     HEALTHY_THRESHOLD,
     UNHEALTHY_THRESHOLD,
+    Env,
     Service,
 )
-from templates.iam import add_instance_role, read_artifact, use_data_key, write_logs
+from templates.capacity import (
+    INSTANCE_WARMUP_SECONDS,
+    SIGNAL_TIMEOUT,
+    requests_per_target_per_minute,
+)
+from templates.iam import (
+    add_instance_role,
+    read_artifact,
+    signal_stack,
+    use_data_key,
+    write_logs,
+)
 from templates.loadbalancing import LoadBalancers
 from templates.network import Network
-from templates.parameters import Params
+from templates.parameters import HAS_ARTIFACT, HAS_LAUNCH, SMALL, SMALL_INSTANCES, Params
 from templates.userdata import user_data
 
 TARGET_CPU_PERCENT = 70.0
@@ -103,21 +122,37 @@ def add_service(
     statements: list[Statement],
     environment: dict[str, object],
     key: kms.Key,
+    image: object,
 ) -> ServiceResources:
     title = service.name.capitalize()
+    group_title = f"{title}AutoScalingGroup"
+    # Each new instance tells CloudFormation once its own health check passes (deploy/boot.sh).
+    environment = {
+        **environment,
+        Env.STACK_NAME: Ref("AWS::StackName"),
+        Env.SIGNAL_RESOURCE: group_title,
+    }
     log_group = t.add_resource(
         cwlogs.LogGroup(
             f"{title}LogGroup", RetentionInDays=LOG_RETENTION_DAYS, KmsKeyId=GetAtt(key, "Arn")
         )
     )
     _, profile = add_instance_role(
-        t, title, [read_artifact(params), *write_logs(log_group), *use_data_key(key), *statements]
+        t,
+        title,
+        [
+            read_artifact(params),
+            *write_logs(log_group),
+            *use_data_key(key),
+            *signal_stack(),
+            *statements,
+        ],
     )
     template = t.add_resource(
         ec2.LaunchTemplate(
             f"{title}LaunchTemplate",
             LaunchTemplateData=ec2.LaunchTemplateData(
-                ImageId=Ref(params.image_id),
+                ImageId=image,
                 InstanceType=Ref(params.instance_type_of(service.name)),
                 IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
                 SecurityGroupIds=[Ref(security_group)],
@@ -172,31 +207,53 @@ def add_service(
             internal_group,
         )
     capacity = params.capacity[service.name]
+    minimum = If(SMALL, SMALL_INSTANCES, Ref(capacity.minimum))
     group = t.add_resource(
         asg.AutoScalingGroup(
-            f"{title}AutoScalingGroup",
+            group_title,
             LaunchTemplate=asg.LaunchTemplateSpecification(
                 LaunchTemplateId=Ref(template),
                 Version=GetAtt(template, "LatestVersionNumber"),
             ),
             VPCZoneIdentifier=[Ref(s) for s in network.private_subnets],
-            MinSize=Ref(capacity.minimum),
-            DesiredCapacity=Ref(capacity.desired),
+            MinSize=minimum,
             MaxSize=Ref(capacity.maximum),
             HealthCheckType="ELB",
-            HealthCheckGracePeriod=300,
+            HealthCheckGracePeriod=INSTANCE_WARMUP_SECONDS,
+            # Until an instance has booted and warmed up, its CPU and requests do not count
+            # towards the scaling metrics (without this, the 300 s cooldown applies).
+            DefaultInstanceWarmup=INSTANCE_WARMUP_SECONDS,
             TargetGroupARNs=[Ref(g) for g in (target_group, internal_group) if g is not None],
             MetricsCollection=[asg.MetricsCollection(Granularity="1Minute")],
             Tags=asg.Tags(
                 Environment=Ref(params.environment),
                 Service=service.name,
             ),
-            UpdatePolicy=UpdatePolicy(
-                AutoScalingRollingUpdate=AutoScalingRollingUpdate(
-                    MinInstancesInService=Ref(capacity.minimum),
-                    MaxBatchSize=1,
-                    PauseTime="PT0S",
+            CreationPolicy=CreationPolicy(
+                ResourceSignal=ResourceSignal(
+                    Count=If(HAS_ARTIFACT, minimum, 0), Timeout=SIGNAL_TIMEOUT
                 )
+            ),
+            UpdatePolicy=UpdatePolicy(
+                # One new instance at a time, the old ones serving until it has signalled
+                # that it serves; no signal within the timeout, or a failure, rolls back.
+                AutoScalingRollingUpdate=AutoScalingRollingUpdate(
+                    MinInstancesInService=minimum,
+                    MaxBatchSize=1,
+                    WaitOnResourceSignals=If(HAS_ARTIFACT, True, False),
+                    PauseTime=SIGNAL_TIMEOUT,
+                    SuspendProcesses=[
+                        "HealthCheck",
+                        "ReplaceUnhealthy",
+                        "AZRebalance",
+                        "AlarmNotification",
+                        "ScheduledActions",
+                    ],
+                ),
+                # A group scaled out (or held up by the launch floor) keeps its size.
+                AutoScalingScheduledAction=AutoScalingScheduledAction(
+                    IgnoreUnmodifiedGroupSizeProperties=True
+                ),
             ),
         )
     )
@@ -213,4 +270,48 @@ def add_service(
             ),
         )
     )
+    # Requests per instance react before CPU averages over a minute do, and hold for I/O-bound
+    # services whose CPU stays low while their latency climbs.
+    t.add_resource(
+        asg.ScalingPolicy(
+            f"{title}RequestsTargetTracking",
+            AutoScalingGroupName=Ref(group),
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingConfiguration=asg.TargetTrackingConfiguration(
+                PredefinedMetricSpecification=asg.PredefinedMetricSpecification(
+                    PredefinedMetricType="ALBRequestCountPerTarget",
+                    ResourceLabel=Join(
+                        "/",
+                        [
+                            GetAtt(balancers.public, "LoadBalancerFullName"),
+                            GetAtt(target_group, "TargetGroupFullName"),
+                        ],
+                    ),
+                ),
+                TargetValue=requests_per_target_per_minute(service.name),
+            ),
+        )
+    )
+    _launch_floor(t, title, group, params, minimum)
     return ServiceResources(group, target_group, internal_group, log_group)
+
+
+def _launch_floor(
+    t: Template, title: str, group: asg.AutoScalingGroup, params: Params, minimum: object
+) -> None:
+    """A launch known in advance: the group holds LaunchMinInstances from LaunchStartTime, as
+    booting them under the first wave would be too late, and falls back at LaunchEndTime."""
+    for name, start, floor in (
+        ("LaunchFloor", params.launch_start, Ref(params.launch_floor)),
+        ("LaunchOver", params.launch_end, minimum),
+    ):
+        t.add_resource(
+            asg.ScheduledAction(
+                f"{title}{name}",
+                Condition=HAS_LAUNCH,
+                AutoScalingGroupName=Ref(group),
+                StartTime=Ref(start),
+                MinSize=floor,
+                DesiredCapacity=NoValue,
+            )
+        )

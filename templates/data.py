@@ -6,7 +6,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Join, Output, Ref, Template, dynamodb, kms, rds, secretsmanager
+from troposphere import (
+    GetAtt,
+    If,
+    Join,
+    NoValue,
+    Output,
+    Ref,
+    Template,
+    dynamodb,
+    kms,
+    rds,
+    secretsmanager,
+)
 
 from petshore.contract import (
     CARTS_HASH_KEY,
@@ -16,9 +28,10 @@ from petshore.contract import (
     PROJECT,
     SERVICES,
 )
+from templates.findings import accepted
 from templates.iam import add_service_role
 from templates.network import Network
-from templates.parameters import Params
+from templates.parameters import SMALL, SMALL_DATABASE_CLASS, Params
 from templates.security import POSTGRES_PORT, SecurityGroups
 
 # A full minor version: cfn-lint flags bare majors, and upgrades stay deliberate.
@@ -54,16 +67,24 @@ def add_data(
     database = t.add_resource(
         rds.DBInstance(
             "Database",
+            Metadata=accepted(
+                (
+                    "CKV_AWS_157",
+                    "Multi-AZ with Footprint=production; Footprint=small (staging, quiet "
+                    "shops) is single-AZ by choice, its cost in docs/architecture.md.",
+                ),
+            ),
             Engine="postgres",
             EngineVersion=POSTGRES_VERSION,
-            DBInstanceClass=Ref(params.db_instance_class),
+            DBInstanceClass=If(SMALL, SMALL_DATABASE_CLASS, Ref(params.db_instance_class)),
             AllocatedStorage=Ref(params.db_allocated_storage),
             MaxAllocatedStorage=16384,
             StorageType="gp3",
             StorageEncrypted=True,
             KmsKeyId=Ref(key),
-            PerformanceInsightsKMSKeyId=Ref(key),
-            MultiAZ=True,
+            # Performance Insights does not run on the small footprint's micro class.
+            PerformanceInsightsKMSKeyId=If(SMALL, NoValue, Ref(key)),
+            MultiAZ=If(SMALL, False, True),
             PubliclyAccessible=False,
             DBSubnetGroupName=Ref(subnets),
             VPCSecurityGroups=[Ref(groups.database)],
@@ -78,7 +99,7 @@ def add_data(
             AutoMinorVersionUpgrade=True,
             MonitoringInterval=MONITORING_INTERVAL_SECONDS,
             MonitoringRoleArn=GetAtt(monitoring, "Arn"),
-            EnablePerformanceInsights=True,
+            EnablePerformanceInsights=If(SMALL, False, True),
             EnableCloudwatchLogsExports=["postgresql", "upgrade"],
             DeletionPolicy="Snapshot",
             UpdateReplacePolicy="Snapshot",

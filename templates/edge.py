@@ -10,6 +10,8 @@ from troposphere import cloudfront as cf
 from petshore.contract import (
     API_CSP,
     API_PATH_PREFIX,
+    CATALOG,
+    CATALOG_CACHE_SECONDS,
     FRAME_OPTIONS,
     MODELS_PATH_PREFIX,
     REFERRER_POLICY,
@@ -98,6 +100,34 @@ def _security_headers(t: Template, name: str, csp: str, purpose: str) -> cf.Resp
                     StrictTransportSecurity=cf.StrictTransportSecurity(
                         AccessControlMaxAgeSec=HSTS_SECONDS, Override=True
                     ),
+                ),
+            ),
+        )
+    )
+
+
+def _catalog_cache_policy(t: Template) -> cf.CachePolicy:
+    """Catalog reads the same for every shopper are cached for the seconds the catalog's own
+    Cache-Control allows (at most CATALOG_CACHE_SECONDS): a launch-day crowd browsing the same
+    products is answered at the edge. Answers the catalog marks `no-store` (admin calls,
+    errors) are never kept, and a request with credentials has its own cache entry."""
+    return t.add_resource(
+        cf.CachePolicy(
+            "CatalogCachePolicy",
+            CachePolicyConfig=cf.CachePolicyConfig(
+                Name=Sub("${AWS::StackName}-catalog"),
+                Comment="public catalog reads, by query string, for seconds",
+                MinTTL=0,
+                DefaultTTL=0,
+                MaxTTL=CATALOG_CACHE_SECONDS,
+                ParametersInCacheKeyAndForwardedToOrigin=cf.ParametersInCacheKeyAndForwardedToOrigin(
+                    EnableAcceptEncodingGzip=True,
+                    EnableAcceptEncodingBrotli=True,
+                    CookiesConfig=cf.CacheCookiesConfig(CookieBehavior="none"),
+                    HeadersConfig=cf.CacheHeadersConfig(
+                        HeaderBehavior="whitelist", Headers=["Authorization"]
+                    ),
+                    QueryStringsConfig=cf.CacheQueryStringsConfig(QueryStringBehavior="all"),
                 ),
             ),
         )
@@ -195,7 +225,7 @@ def add_edge(
                 Comment=Sub("Pet Shore 3D ${Env}", Env=Ref(params.environment)),
                 HttpVersion="http2and3",
                 IPV6Enabled=True,
-                PriceClass="PriceClass_100",
+                PriceClass=Ref(params.price_class),
                 DefaultRootObject="index.html",
                 Aliases=If(HAS_DOMAIN, [Ref(params.domain_name)], NoValue),
                 ViewerCertificate=If(
@@ -237,6 +267,15 @@ def add_edge(
                         CACHING_OPTIMIZED,
                         ["GET", "HEAD", "OPTIONS"],
                         ResponseHeadersPolicyId=SECURITY_HEADERS,
+                    ),
+                    # Before /api/*: public catalog reads, briefly cached at the edge.
+                    behavior(
+                        f"{CATALOG.path_prefix}*",
+                        "api",
+                        Ref(_catalog_cache_policy(t)),
+                        ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+                        OriginRequestPolicyId=ALL_VIEWER_EXCEPT_HOST,
+                        ResponseHeadersPolicyId=Ref(api_headers),
                     ),
                     behavior(
                         f"{API_PATH_PREFIX}*",

@@ -3,7 +3,7 @@ taken from the resources themselves (GetAtt), never wildcards."""
 
 from __future__ import annotations
 
-from awacs import dynamodb, kms, logs, s3, secretsmanager
+from awacs import cloudformation, dynamodb, kms, logs, s3, secretsmanager, ssm
 from awacs.aws import Allow, PolicyDocument, Principal, Statement
 from awacs.sts import AssumeRole
 from troposphere import GetAtt, Join, Ref, Sub, Template, iam
@@ -138,3 +138,25 @@ def add_service_role(
             ManagedPolicyArns=[Sub(f"arn:${{AWS::Partition}}:iam::aws:policy/{managed_policy}")],
         )
     )
+
+
+def signal_stack() -> list[Statement]:
+    """An instance reports to CloudFormation that it serves (its group's CreationPolicy)."""
+    return [
+        Statement(
+            Effect=Allow,
+            Action=[cloudformation.SignalResource],
+            Resource=[Ref("AWS::StackId")],
+        )
+    ]
+
+
+def read_public_parameter(name: object) -> list[Statement]:
+    """One of AWS's public SSM parameters (they live under /aws/service/, owned by no account)."""
+    return [
+        Statement(
+            Effect=Allow,
+            Action=[ssm.GetParameter],
+            Resource=[Sub("arn:${AWS::Partition}:ssm:${AWS::Region}::parameter${Name}", Name=name)],
+        )
+    ]

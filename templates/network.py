@@ -21,7 +21,7 @@ from troposphere import (
     s3,
 )
 
-from templates.parameters import PER_AZ_NAT, SINGLE_NAT, Params
+from templates.parameters import PRODUCTION, SMALL, Params
 
 VPC_CIDR = "10.40.0.0/16"
 PUBLIC_CIDRS = ("10.40.0.0/20", "10.40.16.0/20")
@@ -92,7 +92,7 @@ def add_network(t: Template, params: Params, logs_bucket: s3.Bucket) -> Network:
         rt = t.add_resource(ec2.RouteTable(f"PrivateRouteTable{n}", VpcId=Ref(vpc)))
         priv = subnet(f"PrivateSubnet{n}", PRIVATE_CIDRS[i], az, rt)
         # The second NAT gateway exists only when each AZ gets its own.
-        condition = {"Condition": PER_AZ_NAT} if i else {}
+        condition = {"Condition": PRODUCTION} if i else {}
         eip = t.add_resource(ec2.EIP(f"NatAddress{n}", Domain="vpc", DependsOn=attach, **condition))
         nats.append(
             t.add_resource(
@@ -104,7 +104,7 @@ def add_network(t: Template, params: Params, logs_bucket: s3.Bucket) -> Network:
                 )
             )
         )
-        nat = Ref(nats[0]) if i == 0 else If(SINGLE_NAT, Ref(nats[0]), Ref(nats[1]))
+        nat = Ref(nats[0]) if i == 0 else If(SMALL, Ref(nats[0]), Ref(nats[1]))
         t.add_resource(
             ec2.Route(
                 f"PrivateDefaultRoute{n}",

@@ -1,19 +1,29 @@
-"""Alarms on what users would notice first, sent to one SNS topic: the API's 5xx rate,
-unhealthy instances, database CPU and storage, DynamoDB throttling."""
+"""Alarms on what users would notice first, sent to one SNS topic encrypted with a key that
+CloudWatch may use (with `alias/aws/sns`, CloudWatch cannot publish, and no alarm reaches
+anyone): 5xx rates of both ALBs and of CloudFront, p99 latency per service, unhealthy
+instances, a group stuck at its maximum, burstable instances paying for CPU credits, database
+CPU, storage, connections and memory, DynamoDB throttling."""
 
 from __future__ import annotations
 
-from troposphere import GetAtt, If, NoValue, Output, Ref, Template, cloudwatch, sns
+from troposphere import Equals, GetAtt, If, NoValue, Output, Ref, Template, cloudwatch, kms, sns
 
 from templates.compute import ServiceResources
 from templates.data import Data
 from templates.loadbalancing import LoadBalancers
-from templates.parameters import HAS_ALARM_EMAIL, Params
+from templates.parameters import HAS_ALARM_EMAIL, SMALL, Params
 
 FIVE_MINUTES = 300
 MAX_5XX_PERCENT = 5
 MIN_FREE_STORAGE_BYTES = 5 * 1024**3
 MAX_DB_CPU_PERCENT = 80
+MAX_P99_SECONDS = 1.0
+# 80% of PostgreSQL's max_connections on RDS (its memory / 9,531,392 bytes): about 112 on the
+# small footprint's 1 GiB class, about 900 on the production default's 8 GiB.
+MAX_DB_CONNECTIONS = (90, 720)
+MIN_FREEABLE_MEMORY_BYTES = (100 * 1024**2, 800 * 1024**2)
+# CloudFront publishes its metrics in us-east-1 only, where an alarm on them must live.
+IN_US_EAST_1 = "InUsEast1"
 
 
 def _alarm(
@@ -51,30 +61,18 @@ def _metric(
     )
 
 
-def add_observability(
-    t: Template,
-    params: Params,
-    balancers: LoadBalancers,
-    data: Data,
-    services: dict[str, ServiceResources],
-) -> sns.Topic:
-    topic = t.add_resource(
-        sns.Topic(
-            "AlarmTopic",
-            KmsMasterKeyId="alias/aws/sns",
-            Subscription=If(
-                HAS_ALARM_EMAIL,
-                [sns.Subscription(Protocol="email", Endpoint=Ref(params.alarm_email))],
-                NoValue,
-            ),
-        )
-    )
-    alb = {"LoadBalancer": GetAtt(balancers.public, "LoadBalancerFullName")}
+def _by_footprint(values: tuple[int, int]) -> If:
+    small, production = values
+    return If(SMALL, small, production)
+
+
+def _error_rate(t: Template, title: str, topic: sns.Topic, which: str, balancer: object) -> None:
+    alb = {"LoadBalancer": GetAtt(balancer, "LoadBalancerFullName")}
     _alarm(
         t,
-        "Api5xxRateAlarm",
+        title,
         topic,
-        f"More than {MAX_5XX_PERCENT}% of API requests failed with a 5xx in 5 minutes",
+        f"More than {MAX_5XX_PERCENT}% of {which} requests failed with a 5xx in 5 minutes",
         Metrics=[
             _metric("errors", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb),
             _metric("elb_errors", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb),
@@ -90,6 +88,50 @@ def add_observability(
         Threshold=MAX_5XX_PERCENT,
         EvaluationPeriods=2,
         DatapointsToAlarm=2,
+    )
+
+
+def add_observability(
+    t: Template,
+    params: Params,
+    balancers: LoadBalancers,
+    data: Data,
+    services: dict[str, ServiceResources],
+    key: kms.Key,
+    distribution: object,
+) -> sns.Topic:
+    t.add_condition(IN_US_EAST_1, Equals(Ref("AWS::Region"), "us-east-1"))
+    topic = t.add_resource(
+        sns.Topic(
+            "AlarmTopic",
+            KmsMasterKeyId=Ref(key),
+            Subscription=If(
+                HAS_ALARM_EMAIL,
+                [sns.Subscription(Protocol="email", Endpoint=Ref(params.alarm_email))],
+                NoValue,
+            ),
+        )
+    )
+    alb = {"LoadBalancer": GetAtt(balancers.public, "LoadBalancerFullName")}
+    _error_rate(t, "Api5xxRateAlarm", topic, "API", balancers.public)
+    _error_rate(t, "InternalApi5xxRateAlarm", topic, "service-to-service", balancers.internal)
+    _alarm(
+        t,
+        "Edge5xxRateAlarm",
+        topic,
+        f"More than {MAX_5XX_PERCENT}% of CloudFront's answers were 5xx for 10 minutes",
+        Condition=IN_US_EAST_1,
+        Namespace="AWS/CloudFront",
+        MetricName="5xxErrorRate",
+        Dimensions=[
+            cloudwatch.MetricDimension(Name="DistributionId", Value=Ref(distribution)),
+            cloudwatch.MetricDimension(Name="Region", Value="Global"),
+        ],
+        Statistic="Average",
+        Period=FIVE_MINUTES,
+        EvaluationPeriods=2,
+        Threshold=MAX_5XX_PERCENT,
+        ComparisonOperator="GreaterThanThreshold",
     )
     for name, resources in services.items():
         _alarm(
@@ -112,6 +154,7 @@ def add_observability(
             Threshold=0,
             ComparisonOperator="GreaterThanThreshold",
         )
+        _service_alarms(t, name, resources, topic, alb)
     db = [cloudwatch.MetricDimension(Name="DBInstanceIdentifier", Value=Ref(data.database))]
     _alarm(
         t,
@@ -141,6 +184,34 @@ def add_observability(
         Threshold=MIN_FREE_STORAGE_BYTES,
         ComparisonOperator="LessThanThreshold",
     )
+    _alarm(
+        t,
+        "DatabaseConnectionsAlarm",
+        topic,
+        "Database connections near PostgreSQL's max_connections for 10 minutes",
+        Namespace="AWS/RDS",
+        MetricName="DatabaseConnections",
+        Dimensions=db,
+        Statistic="Maximum",
+        Period=FIVE_MINUTES,
+        EvaluationPeriods=2,
+        Threshold=_by_footprint(MAX_DB_CONNECTIONS),
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    _alarm(
+        t,
+        "DatabaseMemoryAlarm",
+        topic,
+        "Database freeable memory low for 10 minutes (it will swap, then slow down)",
+        Namespace="AWS/RDS",
+        MetricName="FreeableMemory",
+        Dimensions=db,
+        Statistic="Minimum",
+        Period=FIVE_MINUTES,
+        EvaluationPeriods=2,
+        Threshold=_by_footprint(MIN_FREEABLE_MEMORY_BYTES),
+        ComparisonOperator="LessThanThreshold",
+    )
     table = [cloudwatch.MetricDimension(Name="TableName", Value=Ref(data.carts_table))]
     for kind in ("Read", "Write"):
         _alarm(
@@ -159,3 +230,65 @@ def add_observability(
         )
     t.add_output(Output("AlarmTopicArn", Value=Ref(topic)))
     return topic
+
+
+def _service_alarms(
+    t: Template,
+    name: str,
+    resources: ServiceResources,
+    topic: sns.Topic,
+    alb: dict[str, object],
+) -> None:
+    title = name.capitalize()
+    group = {"AutoScalingGroupName": Ref(resources.group)}
+    _alarm(
+        t,
+        f"{title}AtMaxAlarm",
+        topic,
+        f"{name} has been at its Max instances for 10 minutes: it cannot scale out further",
+        Metrics=[
+            _metric("serving", "AWS/AutoScaling", "GroupInServiceInstances", group, "Maximum"),
+            _metric("most", "AWS/AutoScaling", "GroupMaxSize", group, "Maximum"),
+            cloudwatch.MetricDataQuery(
+                Id="at_max", Label="at max", ReturnData=True, Expression="IF(serving >= most, 1, 0)"
+            ),
+        ],
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        Threshold=1,
+        EvaluationPeriods=2,
+        DatapointsToAlarm=2,
+    )
+    _alarm(
+        t,
+        f"{title}CpuCreditsAlarm",
+        topic,
+        f"{name}'s burstable instances are paying for surplus CPU credits: a larger or "
+        "non-burstable InstanceType would cost less",
+        Namespace="AWS/EC2",
+        MetricName="CPUSurplusCreditsCharged",
+        Dimensions=[cloudwatch.MetricDimension(Name=k, Value=v) for k, v in group.items()],
+        Statistic="Sum",
+        Period=FIVE_MINUTES,
+        EvaluationPeriods=3,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    _alarm(
+        t,
+        f"{title}LatencyAlarm",
+        topic,
+        f"{name}'s p99 response time above {MAX_P99_SECONDS:g} s for 10 minutes",
+        Namespace="AWS/ApplicationELB",
+        MetricName="TargetResponseTime",
+        Dimensions=[
+            cloudwatch.MetricDimension(Name="LoadBalancer", Value=alb["LoadBalancer"]),
+            cloudwatch.MetricDimension(
+                Name="TargetGroup", Value=GetAtt(resources.target_group, "TargetGroupFullName")
+            ),
+        ],
+        ExtendedStatistic="p99",
+        Period=FIVE_MINUTES,
+        EvaluationPeriods=2,
+        Threshold=MAX_P99_SECONDS,
+        ComparisonOperator="GreaterThanThreshold",
+    )

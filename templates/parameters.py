@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from troposphere import And, Equals, Not, Parameter, Ref, Template
 
 from petshore.contract import CATALOG, SERVICES
+from templates.capacity import MAX_INSTANCES
 
 # Known when the template is rendered, so plain Python (see STYLE.md): the defaults.
 DEFAULT_ENVIRONMENT = "production"
@@ -16,34 +17,45 @@ PLACEHOLDER_ARTIFACT_KEY = "petshore/petshore-artifact.tar.gz"
 
 HAS_DOMAIN = "HasDomain"
 HAS_CERTIFICATE = "HasCertificate"
-SINGLE_NAT = "SingleNatGateway"
-PER_AZ_NAT = "NatGatewayPerAz"
+SMALL = "SmallFootprint"
+PRODUCTION = "ProductionFootprint"
 CREATE_WAF = "CreateWebAcl"
 HAS_ALARM_EMAIL = "HasAlarmEmail"
 HAS_PREFIX_LIST_OVERRIDE = "HasPrefixListOverride"
+HAS_LAUNCH = "HasLaunchSchedule"
+PINNED_IMAGE = "PinnedImage"
+HAS_ARTIFACT = "HasArtifact"
+# What `Footprint=small` runs instead of the production defaults.
+SMALL_DATABASE_CLASS = "db.t4g.micro"
+SMALL_INSTANCES = 1
 
 
 @dataclass(frozen=True)
 class ServiceCapacity:
     minimum: Parameter
-    desired: Parameter
     maximum: Parameter
 
 
 @dataclass(frozen=True)
 class Params:
     environment: Parameter
+    footprint: Parameter
     domain_name: Parameter
     hosted_zone_id: Parameter
     certificate_arn: Parameter
     artifact_bucket: Parameter
     artifact_key: Parameter
     image_id: Parameter
+    image_parameter: Parameter
+    image_refresh: Parameter
     instance_type: Parameter
     catalog_instance_type: Parameter
     capacity: dict[str, ServiceCapacity]
-    nat_gateways: Parameter
+    launch_start: Parameter
+    launch_end: Parameter
+    launch_floor: Parameter
     enable_waf: Parameter
+    price_class: Parameter
     db_instance_class: Parameter
     db_allocated_storage: Parameter
     alarm_email: Parameter
@@ -69,10 +81,11 @@ def _capacity(t: Template, name: str) -> ServiceCapacity:
             )
         )
 
+    # No desired count: the group starts at its minimum, and an update must never reset a
+    # group that scaled out. MAX_INSTANCES comes from bench/capacity.py (docs/architecture.md).
     return ServiceCapacity(
-        count("Min", 2, "Fewest"),
-        count("Desired", 2, "Starting number of"),
-        count("Max", 6, "Most"),
+        count("Min", 2, "Fewest (with Footprint=production)"),
+        count("Max", MAX_INSTANCES[name], "Most"),
     )
 
 
@@ -88,6 +101,16 @@ def add_parameters(t: Template) -> Params:
             AllowedPattern="^[a-z][a-z0-9-]{1,19}$",
             Description="Name of this deployment (production, staging...): prefixes resource "
             "names and tags everything, so several can share one account",
+        ),
+        footprint=param(
+            "Footprint",
+            Type="String",
+            Default="production",
+            AllowedValues=["production", "small"],
+            Description="production: two AZs, a NAT gateway per AZ, at least Min instances per "
+            "service, a Multi-AZ database of DatabaseInstanceClass; small (staging, quiet "
+            f"shops): one NAT, {SMALL_INSTANCES} instance per service at least, a single-AZ "
+            f"{SMALL_DATABASE_CLASS}",
         ),
         domain_name=param(
             "DomainName",
@@ -126,9 +149,26 @@ def add_parameters(t: Template) -> Params:
         ),
         image_id=param(
             "ImageId",
-            Type="AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+            Type="String",
+            Default="",
+            AllowedPattern="^$|^ami-[0-9a-f]{8,17}$",
+            Description="AMI of the service instances; empty: the one ImageParameter named "
+            "when the stack was created (or ImageRefresh last changed), kept across updates",
+        ),
+        image_parameter=param(
+            "ImageParameter",
+            Type="String",
             Default=LATEST_AL2023_AMI,
-            Description="AMI of the service instances (Amazon Linux 2023 by default)",
+            AllowedPattern="^/aws/service/.+$",
+            Description="Public SSM parameter of the AMI to look up (arm64 instance types need "
+            "the arm64 one)",
+        ),
+        image_refresh=param(
+            "ImageRefresh",
+            Type="String",
+            Default="initial",
+            Description="Change this (a date, say) to look ImageParameter up again: the fleet "
+            "rolls onto the newest AMI, and only then",
         ),
         instance_type=param(
             "InstanceType",
@@ -147,12 +187,37 @@ def add_parameters(t: Template) -> Params:
             Description="Instance type of the catalog instances, which process uploaded models",
         ),
         capacity={s.name: _capacity(t, s.name) for s in SERVICES},
-        nat_gateways=param(
-            "NatGateways",
+        launch_start=param(
+            "LaunchStartTime",
             Type="String",
-            Default="PerAz",
-            AllowedValues=["PerAz", "Single"],
-            Description="One NAT gateway per AZ (survives an AZ outage) or one shared (cheaper)",
+            Default="",
+            AllowedPattern=r"^$|^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$",
+            Description="A launch you know is coming (UTC, 2026-12-01T08:45:00Z): every group "
+            "holds at least LaunchMinInstances from then until LaunchEndTime; empty: none",
+        ),
+        launch_end=param(
+            "LaunchEndTime",
+            Type="String",
+            Default="",
+            AllowedPattern=r"^$|^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$",
+            Description="When the launch floor ends (UTC); needed with LaunchStartTime",
+        ),
+        launch_floor=param(
+            "LaunchMinInstances",
+            Type="Number",
+            Default="4",
+            MinValue="1",
+            MaxValue="100",
+            Description="Instances each group holds during the launch (at most its Max)",
+        ),
+        price_class=param(
+            "PriceClass",
+            Type="String",
+            Default="PriceClass_All",
+            AllowedValues=["PriceClass_All", "PriceClass_200", "PriceClass_100"],
+            Description="CloudFront edges: All (nearest edge everywhere, e.g. Sydney, Jakarta, "
+            "Sao Paulo), 200 (no South America, Australia, NZ), 100 (North America, Europe, "
+            "Israel only; cheapest)",
         ),
         enable_waf=param(
             "EnableWaf",
@@ -165,9 +230,10 @@ def add_parameters(t: Template) -> Params:
         db_instance_class=param(
             "DatabaseInstanceClass",
             Type="String",
-            Default="db.t4g.medium",
-            AllowedValues=["db.t4g.medium", "db.t4g.large", "db.m7g.large", "db.r7g.large"],
-            Description="RDS PostgreSQL instance class",
+            Default="db.m7g.large",
+            AllowedValues=["db.m7g.large", "db.m7g.xlarge", "db.r7g.large", "db.r7g.xlarge"],
+            Description="RDS PostgreSQL instance class with Footprint=production "
+            "(non-burstable: AWS advises burstable classes for non-production only)",
         ),
         db_allocated_storage=param(
             "DatabaseStorageGiB",
@@ -206,8 +272,13 @@ def add_parameters(t: Template) -> Params:
         And(Not(Equals(Ref(params.domain_name), "")), Not(Equals(Ref(params.hosted_zone_id), ""))),
     )
     t.add_condition(HAS_CERTIFICATE, Not(Equals(Ref(params.certificate_arn), "")))
-    t.add_condition(SINGLE_NAT, Equals(Ref(params.nat_gateways), "Single"))
-    t.add_condition(PER_AZ_NAT, Equals(Ref(params.nat_gateways), "PerAz"))
+    t.add_condition(SMALL, Equals(Ref(params.footprint), "small"))
+    t.add_condition(PRODUCTION, Equals(Ref(params.footprint), "production"))
+    t.add_condition(HAS_LAUNCH, Not(Equals(Ref(params.launch_start), "")))
+    t.add_condition(PINNED_IMAGE, Not(Equals(Ref(params.image_id), "")))
+    # A stack deployed with every default has no artifact to run: its instances cannot signal
+    # that they serve, and it must still complete (they say why in their boot log).
+    t.add_condition(HAS_ARTIFACT, Not(Equals(Ref(params.artifact_key), PLACEHOLDER_ARTIFACT_KEY)))
     t.add_condition(
         CREATE_WAF,
         And(Equals(Ref(params.enable_waf), "true"), Equals(Ref("AWS::Region"), "us-east-1")),
@@ -226,6 +297,19 @@ def add_parameters(t: Template) -> Params:
                     "AssertDescription": "CertificateArn needs DomainName and HostedZoneId: "
                     "CloudFront serves the certificate for DomainName and reaches the ALB "
                     "as origin.DomainName",
+                }
+            ],
+        },
+    )
+    t.add_rule(
+        "LaunchNeedsAnEnd",
+        {
+            "RuleCondition": Not(Equals(Ref(params.launch_start), "")),
+            "Assertions": [
+                {
+                    "Assert": Not(Equals(Ref(params.launch_end), "")),
+                    "AssertDescription": "LaunchStartTime needs LaunchEndTime: the launch "
+                    "floor must end, or the shop pays for it every night",
                 }
             ],
         },

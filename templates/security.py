@@ -7,7 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awacs.aws import Action as AwacsAction
-from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement
+from awacs.aws import (
+    Allow,
+    ArnEquals,
+    Condition,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
 from troposphere import If, Ref, Sub, Template, ec2, kms
 
 from petshore.contract import SERVICES, Service
@@ -113,7 +121,8 @@ def add_security(t: Template, params: Params, vpc: ec2.VPC) -> SecurityGroups:
             t, f"{service.name.capitalize()}SecurityGroup", f"{service.name} instances", vpc
         )
         services[service.name] = group
-        # AWS APIs without endpoints, OS packages and PyPI at boot: HTTPS through the NAT.
+        # AWS APIs without endpoints, the RDS certificate bundle and the catalog's Chromium at
+        # boot: HTTPS through the NAT (packages come from the artifact).
         t.add_resource(
             ec2.SecurityGroupEgress(
                 f"{group.title}HttpsOut",
@@ -166,6 +175,21 @@ def add_data_key(t: Template) -> kms.Key:
                         ),
                         Action=[AwacsAction("kms", "*")],
                         Resource=["*"],
+                    ),
+                    # The alarm topic is encrypted with this key: CloudWatch must be able to
+                    # use it to publish, or no alarm ever reaches anyone.
+                    Statement(
+                        Sid="CloudWatchPublishesAlarms",
+                        Effect=Allow,
+                        Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                        Action=[
+                            AwacsAction("kms", "Decrypt"),
+                            AwacsAction("kms", "GenerateDataKey*"),
+                        ],
+                        Resource=["*"],
+                        Condition=Condition(
+                            StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
+                        ),
                     ),
                     Statement(
                         Sid="LogsEncryptThisStacksGroups",

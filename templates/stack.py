@@ -12,6 +12,7 @@ from templates.compute import ServiceResources, add_service
 from templates.data import Data, add_data
 from templates.edge import add_edge
 from templates.iam import carts_table_access, models_bucket_access, read_secrets
+from templates.image import add_image
 from templates.loadbalancing import LoadBalancers, add_load_balancers
 from templates.network import add_network
 from templates.observability import add_observability
@@ -93,6 +94,9 @@ def _environment(
         Env.PORT: str(service.port),
         Env.SERVICE: service.name,
         Env.AWS_REGION: Ref("AWS::Region"),
+        # One worker per vCPU: one process alone can use half of a 2-vCPU instance, and the
+        # 70% CPU target would never be reached.
+        Env.WORKERS: "auto",
     }
     if service.admin:
         env[Env.ADMIN_TOKEN_SECRET_ARN] = Ref(admin)
@@ -135,6 +139,7 @@ def build_template() -> Template:
     key = add_data_key(t)
     data = add_data(t, params, network, groups, key)
     admin = _admin_secret(t, key)
+    image = add_image(t, params, key)
     payment = _payment_secret(t, key)
     balancers = add_load_balancers(t, params, network, groups, buckets, log_policy)
     internal = {s.name for s in called_services()}
@@ -152,9 +157,10 @@ def build_template() -> Template:
             statements=_permissions(service, data, buckets, admin, payment),
             environment=_environment(service, params, data, buckets, balancers, admin, payment),
             key=key,
+            image=image,
         )
     distribution = add_edge(t, params, buckets, balancers)
     add_origin_policies(t, buckets, distribution)
-    add_observability(t, params, balancers, data, services)
+    add_observability(t, params, balancers, data, services, key, distribution)
     _tag_everything(t, params)
     return t

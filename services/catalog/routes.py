@@ -5,10 +5,10 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from petshore.contract import CATALOG, SKU_PATTERN
+from petshore.contract import CATALOG, CATALOG_CACHE_SECONDS, SKU_PATTERN
 from petshore.errors import InvalidRequest, NotFound
 from petshore.openapi import Param, integer, operation, string
-from petshore.web import admin_required, parse_body
+from petshore.web import admin_required, parse_body, public_get
 from services.catalog import publishing, rules, store, uploads, views
 from services.catalog.schemas import ProductCreate, ProductPatch, UploadComplete, UploadCreate
 
@@ -21,7 +21,7 @@ def _known_sku(sku: str) -> str:
     return sku
 
 
-@products.get("/products")
+@public_get(products, "/products", max_age=CATALOG_CACHE_SECONDS)
 @operation(
     "List active products, filtered and paged",
     params=[
@@ -33,7 +33,8 @@ def _known_sku(sku: str) -> str:
     answers={200: views.ProductPage},
 )
 async def list_products(request: Request) -> HTTPResponse:
-    args = request.args
+    # Blank values kept: `limit=` is a malformed limit, not an absent one.
+    args = request.get_args(keep_blank_values=True)
     limit = rules.parse_limit(args.get("limit"))
     after = rules.decode_cursor(args["cursor"][0]) if args.get("cursor") else None
     rows, more = await store.list_products(
@@ -46,13 +47,13 @@ async def list_products(request: Request) -> HTTPResponse:
     return json({"items": [views.product(r) for r in rows], "next_cursor": next_cursor})
 
 
-@products.get("/products/<sku>")
+@public_get(products, "/products/<sku>", max_age=CATALOG_CACHE_SECONDS)
 @operation("One product, discontinued ones included", answers={200: views.Product})
 async def get_product(request: Request, sku: str) -> HTTPResponse:
     return json(views.product(await store.get_product(_known_sku(sku))))
 
 
-@products.get("/categories")
+@public_get(products, "/categories", max_age=CATALOG_CACHE_SECONDS)
 @operation("Categories with their number of active products", answers={200: views.Categories})
 async def categories(request: Request) -> HTTPResponse:
     return json({"items": await store.categories()})

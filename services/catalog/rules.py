@@ -37,7 +37,8 @@ def decode_cursor(cursor: str) -> str:
 
 
 def parse_limit(raw: str | None) -> int:
-    if raw is None or raw == "":
+    # An empty `limit=` is not a number either (the OpenAPI document says integer).
+    if raw is None:
         return DEFAULT_LIMIT
     try:
         limit = int(raw)

@@ -104,3 +104,22 @@ def test_missing_or_malformed_body_is_a_400(gateway: httpx.Client) -> None:
         400,
         "invalid_request",
     )
+
+
+def test_no_cart_answer_is_ever_stored(gateway: httpx.Client) -> None:
+    """A cart id is a credential: no cache, shared or the browser's, may keep an answer."""
+    created = gateway.post("/api/cart/carts")
+    path = f"/api/cart/carts/{created.json()['cart_id']}"
+    answers = [
+        created,
+        gateway.put(f"{path}/items/PS-TOY-0001", json={"quantity": 2}),
+        gateway.get(path),
+        gateway.get(path, headers={"If-None-Match": "*"}),
+        gateway.delete(f"{path}/items/PS-TOY-0001"),
+        gateway.get("/api/cart/carts/AAAAAAAAAAAAAAAAAAAAAA"),
+        gateway.put(f"{path}/items/lower-case", json={"quantity": 1}),
+    ]
+    assert [a.status_code for a in answers] == [201, 200, 200, 200, 200, 404, 400]
+    for answer in answers:
+        assert answer.headers["Cache-Control"] == "no-store", answer.request.url
+        assert "ETag" not in answer.headers

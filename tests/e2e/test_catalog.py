@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from petshore.contract import CATALOG_CACHE_SECONDS
 from tests.helpers import ADMIN, assert_error, create_product, unique_sku, unique_slug
 
 PRODUCT_FIELDS = {
@@ -91,7 +92,7 @@ def test_search_treats_like_wildcards_as_text(gateway: httpx.Client) -> None:
         assert [p["sku"] for p in found["items"]] == [literal["sku"]], q
 
 
-@pytest.mark.parametrize("limit", ["0", "101", "ten", "-1", "2.5"])
+@pytest.mark.parametrize("limit", ["0", "101", "ten", "-1", "2.5", ""])
 def test_bad_limit_is_a_400(gateway: httpx.Client, limit: str) -> None:
     error = assert_error(
         gateway.get("/api/catalog/products", params={"limit": limit}), 400, "invalid_request"
@@ -277,3 +278,94 @@ def test_text_no_database_can_store_is_a_400_naming_where(gateway: httpx.Client)
         "invalid_request",
     )
     assert error["details"]["fields"] == ["description"]
+
+
+PUBLIC_CACHE = f"public, max-age={CATALOG_CACHE_SECONDS}"
+
+
+def _public_reads(product: dict) -> list[str]:
+    return [
+        f"/api/catalog/products/{product['sku']}",
+        f"/api/catalog/products?category={product['category']}",
+        "/api/catalog/categories",
+    ]
+
+
+def test_public_reads_may_be_cached_and_carry_a_stable_etag(gateway: httpx.Client) -> None:
+    for path in _public_reads(create_product(gateway)):
+        # Two catalog instances answer in turn: the ETag depends on the body alone.
+        first, second = gateway.get(path), gateway.get(path)
+        assert first.status_code == second.status_code == 200, path
+        assert first.headers["Cache-Control"] == PUBLIC_CACHE, path
+        etag = first.headers["ETag"]
+        assert etag.startswith('"') and etag.endswith('"'), "a strong ETag"
+        assert second.headers["ETag"] == etag and second.content == first.content, path
+        head = gateway.head(path)
+        assert head.status_code == 200 and head.content == b"", path
+        assert head.headers["ETag"] == etag and head.headers["Cache-Control"] == PUBLIC_CACHE
+        assert head.headers["Content-Length"] == str(len(first.content)), path
+
+
+def test_a_matching_if_none_match_is_a_304_until_the_product_changes(
+    gateway: httpx.Client,
+) -> None:
+    product = create_product(gateway)
+    path = f"/api/catalog/products/{product['sku']}"
+    etag = gateway.get(path).headers["ETag"]
+    for held in (etag, f"W/{etag}", f'"older", {etag}', f'"a,b" ,, W/{etag}', "*"):
+        for method in ("GET", "HEAD"):
+            cached = gateway.request(method, path, headers={"If-None-Match": held})
+            assert cached.status_code == 304, (method, held)
+            assert cached.content == b""
+            assert cached.headers["ETag"] == etag
+            assert cached.headers["Cache-Control"] == PUBLIC_CACHE
+            assert "Content-Type" not in cached.headers
+    for other in ('"older"', etag.strip('"'), f"{etag} {etag}", f"w/{etag}"):
+        assert gateway.get(path, headers={"If-None-Match": other}).status_code == 200, other
+    listed = f"/api/catalog/products?category={product['category']}"
+    list_etag = gateway.get(listed).headers["ETag"]
+    changed = gateway.patch(path, json={"price_cents": 4321}, headers=ADMIN)
+    assert changed.status_code == 200
+    for url, held in ((path, etag), (listed, list_etag)):
+        fresh = gateway.get(url, headers={"If-None-Match": held})
+        assert fresh.status_code == 200, url
+        assert fresh.headers["ETag"] != held
+        assert gateway.get(url, headers={"If-None-Match": fresh.headers["ETag"]}).status_code == (
+            304
+        )
+    assert gateway.get(path).json()["price_cents"] == 4321
+
+
+def test_admin_answers_and_errors_are_never_stored(gateway: httpx.Client) -> None:
+    product = create_product(gateway)
+    sku = product["sku"]
+    started = gateway.post(
+        f"/api/catalog/products/{sku}/model-uploads",
+        json={"filename": "model.glb", "content_type": "model/gltf-binary", "bytes": 18},
+        headers=ADMIN,
+    )
+    assert started.status_code == 201
+    status = gateway.get(
+        f"/api/catalog/products/{sku}/model-uploads/{started.json()['upload_id']}", headers=ADMIN
+    )
+    assert status.status_code == 200
+    created = gateway.post(
+        "/api/catalog/products",
+        json={"sku": unique_sku(), "name": "x", "category": "toys", "price_cents": 1},
+        headers=ADMIN,
+    )
+    answers = [
+        started,
+        status,
+        created,
+        gateway.patch(f"/api/catalog/products/{sku}", json={"name": "y"}, headers=ADMIN),
+        gateway.get(f"/api/catalog/products/{unique_sku()}"),
+        gateway.get("/api/catalog/products", params={"limit": "0"}),
+        gateway.get("/api/catalog/products/not a sku", headers={"If-None-Match": "*"}),
+        gateway.post("/api/catalog/products", json={}),
+        gateway.get("/api/catalog/health"),
+        gateway.get("/api/nothing-here"),
+    ]
+    for answer in answers:
+        assert answer.headers["Cache-Control"] == "no-store", answer.request.url
+        assert "ETag" not in answer.headers, answer.request.url

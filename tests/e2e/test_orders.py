@@ -310,3 +310,28 @@ def test_an_address_keeps_its_second_line_and_region(
     assert placed.status_code == 201, placed.text
     assert placed.json()["shipping_address"]["line2"] == "Flat 2"
     assert placed.json()["shipping_address"]["region"] == "OR"
+
+
+def test_no_orders_answer_is_ever_stored(gateway: httpx.Client, stocked: tuple[dict, dict]) -> None:
+    """Orders hold names, addresses and what was bought: no cache may keep an answer."""
+    a, _ = stocked
+    placed = gateway.post(
+        "/api/orders/orders", json=checkout_body(new_cart(gateway, {a["sku"]: 1})), headers=_key()
+    )
+    declined = gateway.post(
+        "/api/orders/orders",
+        json=checkout_body(new_cart(gateway, {a["sku"]: 1}), token="tok_chargeDeclined"),
+        headers=_key(),
+    )
+    answers = [
+        placed,
+        declined,
+        gateway.get(f"/api/orders/orders/{placed.json()['order_id']}"),
+        gateway.get("/api/orders/orders/ord_nope"),
+        gateway.get("/api/orders/inventory", params={"skus": a["sku"]}),
+        gateway.put(f"/api/orders/inventory/{a['sku']}", json={"available": 9}, headers=ADMIN),
+    ]
+    assert [r.status_code for r in answers] == [201, 402, 200, 404, 200, 200]
+    for answer in answers:
+        assert answer.headers["Cache-Control"] == "no-store", answer.request.url
+        assert "ETag" not in answer.headers

@@ -14,6 +14,7 @@ UNSUPPORTED = frozenset(
         "AWS::CloudFront::OriginAccessControl",
         "AWS::CloudFront::Function",
         "AWS::CloudFront::ResponseHeadersPolicy",
+        "AWS::CloudFront::CachePolicy",
         "AWS::AutoScaling::ScalingPolicy",
         "AWS::S3::BucketPolicy",
         "AWS::CloudWatch::Alarm",
@@ -22,12 +23,16 @@ UNSUPPORTED = frozenset(
         "AWS::EC2::SecurityGroupEgress",
     }
 )
-# moto cannot create these either, but roles and boot scripts name them: a literal ARN
-# stands in for every Ref to them.
-STUBBED = frozenset({"AWS::SecretsManager::Secret"})
+# moto cannot create these either (a custom resource would run its Lambda in Docker), but
+# roles, boot scripts and launch templates name them: a literal stands in for each Ref.
+STUBBED = frozenset({"AWS::SecretsManager::Secret", "AWS::CloudFormation::CustomResource"})
 STUB_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}"
-# Attributes moto does not return; a literal stands in.
-STUBBED_ATTRIBUTES = {"MasterUserSecret.SecretArn": STUB_ARN}
+# Attributes moto does not return; a literal stands in (one of moto's own AMIs for the image
+# the lookup would have found).
+STUBBED_ATTRIBUTES = {
+    "MasterUserSecret.SecretArn": STUB_ARN,
+    "ImageId": "ami-03cf127a",
+}
 
 
 def _unsupported(resource: dict[str, Any]) -> bool:

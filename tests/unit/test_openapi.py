@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sanic import Sanic
 
-from petshore.openapi import document
+from petshore.contract import CATALOG_CACHE_SECONDS
+from petshore.openapi import PUBLIC_ATTRIBUTE, document
 from services.cart.app import create_app as cart_app
 from services.catalog.app import create_app as catalog_app
 from services.orders.app import create_app as orders_app
@@ -56,7 +57,7 @@ def test_answers_and_errors_carry_schemas(built: tuple[Sanic, dict[str, Any]]) -
             assert "503" in responses and "400" in responses, (method, path)
             assert any(s.startswith("2") for s in responses), (method, path)
             for status, response in responses.items():
-                if status != "204":
+                if status not in ("204", "304"):
                     assert "schema" in response["content"]["application/json"], (status, path)
             if "{" in path:
                 assert "404" in responses, path
@@ -82,3 +83,35 @@ def test_request_bodies_refuse_fields_they_do_not_name() -> None:
     assert "model_config" not in schema["properties"]
     inventory = doc["paths"]["/api/orders/inventory/{sku}"]["put"]
     assert inventory["security"] == [{"admin": []}]
+
+
+def test_public_reads_take_head_and_declare_their_304_and_cache_headers(
+    built: tuple[Sanic, dict[str, Any]],
+) -> None:
+    app, doc = built
+    public = {
+        "/" + re.sub(r"<(\w+)(:[^>]*)?>", r"{\1}", route.path): route
+        for route in app.router.routes
+        if getattr(route.handler, PUBLIC_ATTRIBUTE, None) is not None
+    }
+    if app.name == "catalog":
+        assert set(public) == {
+            "/api/catalog/products",
+            "/api/catalog/products/{sku}",
+            "/api/catalog/categories",
+        }
+    else:
+        assert public == {}, "carts and orders are never public"
+    for path, route in public.items():
+        assert route.methods == {"GET", "HEAD"}, path
+        operation = doc["paths"][path]["get"]
+        assert "security" not in operation, path
+        conditional = [p for p in operation["parameters"] if p["name"] == "If-None-Match"]
+        assert [p["in"] for p in conditional] == ["header"], path
+        for status in ("200", "304"):
+            headers = operation["responses"][status]["headers"]
+            assert headers["Cache-Control"]["schema"]["const"] == (
+                f"public, max-age={CATALOG_CACHE_SECONDS}"
+            )
+            assert headers["ETag"]["required"] is True
+        assert "content" not in operation["responses"]["304"]

@@ -21,7 +21,7 @@ def test_cursor_round_trips_and_rejects_forgeries() -> None:
             catalog.decode_cursor(forged)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [(None, 24), ("", 24), ("1", 1), ("100", 100)])
+@pytest.mark.parametrize(("raw", "expected"), [(None, 24), ("1", 1), ("100", 100)])
 def test_limit_defaults_and_bounds(raw: str | None, expected: int) -> None:
     assert catalog.parse_limit(raw) == expected
 

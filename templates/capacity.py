@@ -1,0 +1,32 @@
+"""What one instance of each service serves, and the scaling settings that follow from it.
+
+The figures come from `bench/capacity.py` (docs/architecture.md has its last output): it
+measures each service on 2 vCPUs with the production worker count, then simulates the Auto
+Scaling groups with these settings against the launch-day traffic. Re-run it after changing
+a hot path or an instance type, and update the figures here with what it prints.
+"""
+
+from __future__ import annotations
+
+# Requests per second one 2-vCPU instance (2 workers) serves flat out: 2 CPU-seconds over the
+# CPU each request costs the service, measured by bench/capacity.py on 2026-11-26 (catalog
+# 1.03-1.10 ms, cart 2.75-3.98 ms, orders 16-21 ms per checkout over three runs on a shared
+# machine), from the slowest run, rounded down.
+MEASURED_RPS = {"catalog": 1800, "cart": 500, "orders": 90}
+# Request-count scaling aims at this share of that capacity: room for the 3-4 minutes an
+# instance takes to boot and warm up while traffic keeps climbing.
+REQUEST_TARGET_SHARE = 0.5
+# In the simulation 10,000 shoppers arriving at once never need more than the two instances
+# each group starts with (docs/architecture.md); 50,000 with nothing cached at the edge need
+# 7 catalog and 3 cart instances. The maximums leave room above that.
+MAX_INSTANCES = {"catalog": 8, "cart": 6, "orders": 6}
+# From launch to serving: boot, install from the artifact, migrate, health checks (measured
+# by bench/artifact.py and the ALB's thresholds); also the grace before ELB health counts.
+INSTANCE_WARMUP_SECONDS = 180
+# How long a release waits for each new instance's signal before it rolls back.
+SIGNAL_TIMEOUT = "PT15M"
+
+
+def requests_per_target_per_minute(service: str) -> float:
+    """ALBRequestCountPerTarget's target: requests per instance per minute."""
+    return float(round(MEASURED_RPS[service] * 60 * REQUEST_TARGET_SHARE))

@@ -1,0 +1,290 @@
+"""The artifact an instance boots from: every locked package for both architectures, the same
+bytes from the same inputs, and enough on its own (no package index) to install the services
+and run them, as deploy/boot.sh does; and boot.sh's report to CloudFormation."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import secrets
+import signal
+import subprocess
+import tarfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+
+import httpx
+import pytest
+
+from devstack.processes import free_port
+from petshore.contract import CART, ORDERS, Env, Service
+from templates.artifact import NODE_MODULES, WHEELS, build_artifact
+from templates.dependencies import (
+    ARCHITECTURES,
+    COMMON,
+    DependencyError,
+    layered,
+    locked_packages,
+    wheel_folders,
+    wheel_package,
+)
+from tests.service.installs import install, make_venv, node_modules, unpack
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_artifact(tmp_path_factory.mktemp("dist") / "petshore-artifact.tar.gz")
+
+
+@pytest.fixture(scope="module")
+def names(artifact: Path) -> set[str]:
+    with tarfile.open(artifact) as tar:
+        return set(tar.getnames())
+
+
+@pytest.fixture(scope="module")
+def app(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return unpack(artifact, tmp_path_factory.mktemp("app"))
+
+
+@pytest.fixture(scope="module")
+def python(app: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one install of the run: a clean venv, from the unpacked artifact only."""
+    home = tmp_path_factory.mktemp("home")
+    python = make_venv(tmp_path_factory.mktemp("venv"))
+    install(app, python, home)
+    return python
+
+
+def test_the_same_inputs_make_the_same_bytes(artifact: Path, tmp_path: Path) -> None:
+    again = build_artifact(tmp_path / "another-name.tar.gz")
+    assert filecmp.cmp(artifact, again, shallow=False)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_each_architecture_has_a_wheel_of_every_locked_package(names: set[str], arch: str) -> None:
+    wheels = [PurePosixPath(n) for n in names if n.startswith(f"{WHEELS}/")]
+    assert all(w.suffix == ".whl" for w in wheels), "sources in the artifact"
+    mine = [w for w in wheels if w.parent.name in (COMMON, arch)]
+    packages = [wheel_package(w.name) for w in mine]
+    assert sorted(packages) == sorted(locked_packages())
+    for wheel in mine:
+        platform_tag = wheel.stem.split("-")[-1]
+        if wheel.parent.name == COMMON:
+            assert platform_tag == "any", wheel
+        else:
+            assert platform_tag.startswith("manylinux") and platform_tag.endswith(arch), wheel
+
+
+def test_a_package_published_as_sources_only_is_built_once_for_all(tmp_path: Path) -> None:
+    """docopt 0.6.2 (pure Python) has no wheel on PyPI."""
+    lock = tmp_path / "requirements.lock"
+    lock.write_text("docopt==0.6.2\nsix==1.17.0\n")
+    assert sorted(layered(wheel_folders(lock, tmp_path / "cache"))) == [
+        f"{COMMON}/docopt-0.6.2-py2.py3-none-any.whl",
+        f"{COMMON}/six-1.17.0-py2.py3-none-any.whl",
+    ]
+
+
+def test_native_code_published_as_sources_only_stops_the_build(tmp_path: Path) -> None:
+    """netifaces 0.11.0 (a C extension) has no wheel for Linux on PyPI."""
+    lock = tmp_path / "requirements.lock"
+    lock.write_text("docopt==0.6.2\nnetifaces==0.11.0\n")
+    with pytest.raises(DependencyError, match=r"^netifaces-0\.11\.0\.tar\.gz: no wheel") as raised:
+        wheel_folders(lock, tmp_path / "cache")
+    assert "docopt" not in str(raised.value)
+    assert not list((tmp_path / "cache" / "wheels").glob("*/*"))
+
+
+@pytest.mark.parametrize(("arch", "cpu"), sorted(ARCHITECTURES.items()))
+def test_each_architecture_has_the_pipelines_native_packages(
+    names: set[str], arch: str, cpu: str
+) -> None:
+    assert f"{NODE_MODULES}/{COMMON}/sharp/package.json" in names
+    for package in (f"sharp-linux-{cpu}", f"sharp-libvips-linux-{cpu}"):
+        assert f"{NODE_MODULES}/{arch}/@img/{package}/package.json" in names
+    others = [n for n in names if n.startswith(f"{NODE_MODULES}/{arch}/") and cpu not in n]
+    assert others == [f"{NODE_MODULES}/{arch}/.package-lock.json"]
+
+
+def test_boot_installs_from_the_layers_the_artifact_has() -> None:
+    boot = (Path(__file__).resolve().parents[2] / "deploy" / "boot.sh").read_text()
+    assert "--no-index" in boot
+    for layer in (f"{WHEELS}/{COMMON}", f"{WHEELS}/$arch"):
+        assert f'--find-links "$app/{layer}"' in boot
+    assert f'"$app/{NODE_MODULES}/{COMMON}/." "$app/{NODE_MODULES}/$arch/."' in boot
+
+
+def test_the_pipelines_packages_load_for_this_machine(app: Path, tmp_path: Path) -> None:
+    modules = node_modules(app, tmp_path / "pipeline" / "node_modules")
+    loaded = subprocess.run(
+        [
+            "node",
+            "--input-type=module",
+            "-e",
+            "import sharp from 'sharp'; import '@gltf-transform/functions';"
+            " console.log(sharp.versions.vips)",
+        ],
+        cwd=modules.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip()
+
+
+def _env(**settings: str) -> dict[str, str]:
+    """Only what an instance's env file holds: nothing of this checkout may leak in."""
+    return {"PATH": os.environ["PATH"], "PETSHORE_HOST": "127.0.0.1", **settings}
+
+
+@contextmanager
+def _serving(
+    service: Service, app: Path, python: Path, env: dict[str, str], log: Path
+) -> Iterator[int]:
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(python), "-m", service.module, "serve"],
+            cwd=app,
+            env={**env, Env.PORT: str(port)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # with its workers: stopped together below
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, f"{service.name} did not start"
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}{service.health_path}", timeout=2)
+                if response.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        yield port
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _run(python: Path, app: Path, env: dict[str, str], *command: str) -> None:
+    done = subprocess.run(
+        [str(python), "-m", *command], cwd=app, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def cart(
+    app: Path, python: Path, moto_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[int]:
+    """The cart from the artifact, with a worker per vCPU as on an instance: its port."""
+    env = _env(
+        **{
+            Env.ENVIRONMENT: f"artifact-{secrets.token_hex(4)}",
+            Env.WORKERS: "auto",
+            Env.AWS_ENDPOINT_URL: moto_url,
+            Env.AWS_REGION: "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+    )
+    _run(python, app, env, CART.module, "create-table")
+    log = tmp_path_factory.mktemp("logs") / "cart.log"
+    with _serving(CART, app, python, env, log) as port:
+        yield port
+
+
+def test_the_cart_serves_from_the_artifact_alone(app: Path, python: Path, cart: int) -> None:
+    imported = subprocess.check_output(
+        [str(python), "-c", "import petshore, sanic; print(petshore.__file__, sanic.__file__)"],
+        cwd=app,
+        env=_env(),
+        text=True,
+    )
+    own, sanic = map(Path, imported.split())
+    assert own.is_relative_to(app) and sanic.is_relative_to(python.parent.parent)
+    response = httpx.get(f"http://127.0.0.1:{cart}/api/cart/carts/{'A' * 22}", timeout=10)
+    assert response.status_code == 404
+
+
+def test_the_orders_service_migrates_and_serves_from_the_artifact(
+    app: Path, python: Path, postgres_databases: dict[str, str], tmp_path: Path
+) -> None:
+    env = _env(**{Env.ORDERS_DATABASE_URL: postgres_databases["orders"]})
+    _run(python, app, env, ORDERS.module, "migrate")
+    with _serving(ORDERS, app, python, env, tmp_path / "orders.log") as port:
+        health = httpx.get(f"http://127.0.0.1:{port}{ORDERS.health_path}", timeout=10)
+        assert health.status_code == 200
+
+
+def _signal(
+    app: Path, tmp_path: Path, env_lines: dict[str, str], seconds: int
+) -> tuple[int, str, str]:
+    """boot.sh's signal_when_healthy, CloudFormation and IMDS played by stand-ins: its exit
+    status, the arguments `aws` was called with, and what it printed."""
+    env_file = tmp_path / "service.env"
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in env_lines.items()))
+    bin_dir, calls = tmp_path / "bin", tmp_path / "aws-calls"
+    bin_dir.mkdir()
+    (bin_dir / "aws").write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    (bin_dir / "aws").chmod(0o755)
+    script = (
+        'source "$1"; instance_id() { echo i-0123456789abcdef0; }; '
+        'signal_when_healthy cart "$2" "$3"'
+    )
+    done = subprocess.run(
+        [
+            "bash",
+            "-c",
+            script,
+            "boot",
+            str(app / "deploy" / "boot.sh"),
+            str(env_file),
+            str(seconds),
+        ],
+        env={"PATH": f"{bin_dir}:{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+    )
+    return done.returncode, calls.read_text() if calls.exists() else "", done.stdout
+
+
+SIGNALLED = {
+    Env.STACK_NAME: "petshore-test",
+    Env.SIGNAL_RESOURCE: "CartAutoScalingGroup",
+    Env.AWS_REGION: "eu-west-1",
+}
+SIGNAL = (
+    "cloudformation signal-resource --region eu-west-1 --stack-name petshore-test "
+    "--logical-resource-id CartAutoScalingGroup --unique-id i-0123456789abcdef0 --status {}\n"
+)
+
+
+def test_boot_signals_success_once_the_service_is_healthy(
+    app: Path, cart: int, tmp_path: Path
+) -> None:
+    status, calls, _ = _signal(app, tmp_path, {Env.PORT: str(cart), **SIGNALLED}, 60)
+    assert (status, calls) == (0, SIGNAL.format("SUCCESS"))
+
+
+def test_boot_signals_failure_and_fails_when_health_never_comes(app: Path, tmp_path: Path) -> None:
+    status, calls, _ = _signal(app, tmp_path, {Env.PORT: str(free_port()), **SIGNALLED}, 3)
+    assert (status, calls) == (1, SIGNAL.format("FAILURE"))
+
+
+def test_boot_signals_nothing_without_a_stack(app: Path, cart: int, tmp_path: Path) -> None:
+    status, calls, output = _signal(app, tmp_path, {Env.PORT: str(cart), Env.STACK_NAME: ""}, 60)
+    assert (status, calls) == (0, "")
+    assert "not signalling CloudFormation" in output
