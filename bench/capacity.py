@@ -33,7 +33,6 @@ import math
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,12 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from devstack.emulator import emulator_process  # noqa: E402
 from devstack.postgres import PostgresCluster  # noqa: E402
 from devstack.processes import free_port  # noqa: E402
 from devstack.stack import Stack, StackConfig  # noqa: E402
@@ -243,45 +242,29 @@ def instance_like_stack(var: Path) -> Iterator[Stack]:
     cluster = PostgresCluster()
     cluster.create()
     cluster.start()
-    # In a process of its own: moto on a thread here would share this process's one core
-    # with the load generator.
-    emulator_port = free_port()
-    emulator = subprocess.Popen(
-        [sys.executable, "-m", "devstack.emulator", "--port", str(emulator_port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-    async def databases() -> None:
-        conn = await asyncpg.connect(cluster.url())
-        try:
-            for name in ("catalog", "orders"):
-                await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(databases())
-    stack = Stack(
-        StackConfig(
-            catalog_database_url=cluster.url("catalog") + "?maxsize=20",
-            orders_database_url=cluster.url("orders") + "?maxsize=20",
-            aws_endpoint_url=f"http://127.0.0.1:{emulator_port}",
-            admin_token="bench",
-            gateway_port=free_port(),
-            log_dir=var / "log",
-            environment="capacity",
-            service_ports={s.name: [free_port()] for s in SERVICES},
-            extra_env={Env.WORKERS: str(WORKERS), Env.LOG_LEVEL: "WARNING"},
-        )
-    )
     try:
-        stack.start()
-        yield stack
+        cluster.create_databases("catalog", "orders")
+        # In a process of its own: on a thread here it would share the load generator's core.
+        with emulator_process(var / "emulator.log") as aws:
+            stack = Stack(
+                StackConfig(
+                    catalog_database_url=cluster.url("catalog") + "?maxsize=20",
+                    orders_database_url=cluster.url("orders") + "?maxsize=20",
+                    aws_endpoint_url=aws,
+                    admin_token="bench",
+                    gateway_port=free_port(),
+                    log_dir=var / "log",
+                    environment="capacity",
+                    service_ports={s.name: [free_port()] for s in SERVICES},
+                    extra_env={Env.WORKERS: str(WORKERS), Env.LOG_LEVEL: "WARNING"},
+                )
+            )
+            try:
+                stack.start()
+                yield stack
+            finally:
+                stack.stop()
     finally:
-        stack.stop()
-        emulator.terminate()
-        emulator.wait(timeout=30)
         cluster.remove()
 
 

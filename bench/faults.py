@@ -3,7 +3,7 @@
     .venv/bin/python bench/faults.py [--rounds 3] [--shoppers 120] [--json out.json]
 
 Starts the storefront on its own PostgreSQL server, the Stripe-compatible double and an
-embedded AWS emulator (tests/faults/faultstack.py), then, for each fault of
+AWS emulator (tests/faults/faultstack.py), then, for each fault of
 tests/faults/harness.py (database stopped and started, the orders service killed, the
 catalog frozen while clients hang up and retry, the payment provider stalled while the orders
 service is killed), runs `--rounds` rounds of `--shoppers` shoppers checking out while the
@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devstack.emulator import Emulator  # noqa: E402
+from devstack.emulator import emulator_process  # noqa: E402
 from tests.faults.faultstack import fault_stack  # noqa: E402
 from tests.faults.harness import FAULTS, catalog_frozen, scenario  # noqa: E402
 
@@ -43,48 +43,47 @@ def main() -> int:
     report: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="petshore-faults-") as tmp:
         var = Path(tmp)
-        emulator = Emulator(var / "emulator")
-        emulator.start()
         (var / "log").mkdir()
-        try:
-            with fault_stack(emulator.url, var / "log") as faults:
-                for name, fault in FAULTS.items():
-                    answers: Counter[str] = Counter()
-                    statuses: Counter[str] = Counter()
-                    problems: list[str] = []
-                    settle: list[float] = []
-                    for round_ in range(args.rounds):
-                        started = time.monotonic()
-                        shoppers, findings = asyncio.run(
-                            scenario(
-                                faults,
-                                fault,
-                                shoppers=args.shoppers,
-                                # Clients that hang up after 1 s meet the frozen catalog.
-                                timeout=1.0 if fault is catalog_frozen else 3.0,
-                                seed=round_,
-                            )
+        # In a process of its own: on a thread here it would share the shoppers' core.
+        with (
+            emulator_process(var / "emulator.log") as aws,
+            fault_stack(aws, var / "log") as faults,
+        ):
+            for name, fault in FAULTS.items():
+                answers: Counter[str] = Counter()
+                statuses: Counter[str] = Counter()
+                problems: list[str] = []
+                settle: list[float] = []
+                for round_ in range(args.rounds):
+                    started = time.monotonic()
+                    shoppers, findings = asyncio.run(
+                        scenario(
+                            faults,
+                            fault,
+                            shoppers=args.shoppers,
+                            # Clients that hang up after 1 s meet the frozen catalog.
+                            timeout=1.0 if fault is catalog_frozen else 3.0,
+                            seed=round_,
                         )
-                        settle.append(round(time.monotonic() - started, 1))
-                        answers.update(str(a) for s in shoppers for a in s.answers)
-                        statuses.update(findings.by_status)
-                        problems += findings.problems
-                    report[name] = {
-                        "checkouts": args.rounds * args.shoppers,
-                        "answers": dict(answers.most_common()),
-                        "orders": dict(statuses),
-                        "round_seconds": settle,
-                        "problems": problems,
-                    }
-                    print(f"{name}: {args.rounds} x {args.shoppers} checkouts")
-                    print(f"  answers:  {dict(answers.most_common())}")
-                    print(f"  orders:   {dict(statuses)}")
-                    print(f"  seconds per round, until all settled: {settle}")
-                    print(f"  problems: {len(problems)}")
-                    for problem in problems[:20]:
-                        print(f"    {problem}")
-        finally:
-            emulator.stop()
+                    )
+                    settle.append(round(time.monotonic() - started, 1))
+                    answers.update(str(a) for s in shoppers for a in s.answers)
+                    statuses.update(findings.by_status)
+                    problems += findings.problems
+                report[name] = {
+                    "checkouts": args.rounds * args.shoppers,
+                    "answers": dict(answers.most_common()),
+                    "orders": dict(statuses),
+                    "round_seconds": settle,
+                    "problems": problems,
+                }
+                print(f"{name}: {args.rounds} x {args.shoppers} checkouts")
+                print(f"  answers:  {dict(answers.most_common())}")
+                print(f"  orders:   {dict(statuses)}")
+                print(f"  seconds per round, until all settled: {settle}")
+                print(f"  problems: {len(problems)}")
+                for problem in problems[:20]:
+                    print(f"    {problem}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 1 if any(r["problems"] for r in report.values()) else 0

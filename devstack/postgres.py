@@ -4,6 +4,7 @@ not do to the machine's shared server."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import shutil
@@ -11,6 +12,8 @@ import subprocess
 import tempfile
 from contextlib import suppress
 from pathlib import Path
+
+import asyncpg
 
 from devstack.processes import free_port
 
@@ -64,6 +67,17 @@ class PostgresCluster:
     def stop(self, mode: str = "fast") -> None:
         """`fast` is an orderly shutdown that ends every session; `immediate` is a crash."""
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def create_databases(self, *names: str) -> None:
+        async def create() -> None:
+            conn = await asyncpg.connect(self.url())
+            try:
+                for name in names:
+                    await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+
+        asyncio.run(create())
 
     def url(self, database: str = "postgres") -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"

@@ -13,12 +13,14 @@ from troposphere import (
     NoValue,
     Output,
     Ref,
+    Sub,
     Template,
     dynamodb,
     kms,
     rds,
     secretsmanager,
 )
+from troposphere import logs as cwlogs
 
 from petshore.contract import (
     CARTS_HASH_KEY,
@@ -36,6 +38,21 @@ from templates.security import POSTGRES_PORT, SecurityGroups
 
 # A full minor version: cfn-lint flags bare majors, and upgrades stay deliberate.
 POSTGRES_VERSION = "17.11"
+PARAMETER_FAMILY = "postgres17"
+# The services' statements are short: one that runs this long is stuck, and holds locks
+# checkouts wait on. Slow ones are logged to find them; a session idle inside a
+# transaction (a crashed client) is ended.
+DATABASE_SETTINGS = {
+    "statement_timeout": "30000",
+    "idle_in_transaction_session_timeout": "60000",
+    "lock_timeout": "10000",
+    "log_min_duration_statement": "500",
+    "log_lock_waits": "1",
+    "log_autovacuum_min_duration": "10000",
+    "rds.force_ssl": "1",
+}
+RDS_LOG_RETENTION_DAYS = 30
+RDS_LOG_EXPORTS = ("postgresql", "upgrade")
 BACKUP_RETENTION_DAYS = 7
 MONITORING_INTERVAL_SECONDS = 60
 
@@ -58,6 +75,29 @@ def add_data(
             SubnetIds=[Ref(s) for s in network.private_subnets],
         )
     )
+    # Attached from the start: attaching a custom parameter group later needs a reboot.
+    settings = t.add_resource(
+        rds.DBParameterGroup(
+            "DatabaseParameters",
+            Description="Pet Shore 3D: statement timeouts and slow-query logging",
+            Family=PARAMETER_FAMILY,
+            Parameters=DATABASE_SETTINGS,
+        )
+    )
+    # The groups RDS would create for its exported logs, made first so they expire.
+    identifier = Sub("${AWS::StackName}-database")
+    exported = [
+        t.add_resource(
+            cwlogs.LogGroup(
+                f"Database{kind.capitalize()}LogGroup",
+                LogGroupName=Sub(f"/aws/rds/instance/${{Id}}/{kind}", Id=identifier),
+                RetentionInDays=RDS_LOG_RETENTION_DAYS,
+                # Slow statements are logged with their text: encrypted like the data.
+                KmsKeyId=GetAtt(key, "Arn"),
+            )
+        )
+        for kind in RDS_LOG_EXPORTS
+    ]
     monitoring = add_service_role(
         t,
         "DatabaseMonitoringRole",
@@ -67,6 +107,12 @@ def add_data(
     database = t.add_resource(
         rds.DBInstance(
             "Database",
+            # Named, so that its exported logs' groups can be made (and expire) beforehand.
+            DBInstanceIdentifier=identifier,
+            DBParameterGroupName=Ref(settings),
+            PreferredBackupWindow=Ref(params.db_backup_window),
+            PreferredMaintenanceWindow=Ref(params.db_maintenance_window),
+            DependsOn=[g.title for g in exported],
             Metadata=accepted(
                 (
                     "CKV_AWS_157",
@@ -78,7 +124,7 @@ def add_data(
             EngineVersion=POSTGRES_VERSION,
             DBInstanceClass=If(SMALL, SMALL_DATABASE_CLASS, Ref(params.db_instance_class)),
             AllocatedStorage=Ref(params.db_allocated_storage),
-            MaxAllocatedStorage=16384,
+            MaxAllocatedStorage=Ref(params.db_max_storage),
             StorageType="gp3",
             StorageEncrypted=True,
             KmsKeyId=Ref(key),
@@ -100,7 +146,7 @@ def add_data(
             MonitoringInterval=MONITORING_INTERVAL_SECONDS,
             MonitoringRoleArn=GetAtt(monitoring, "Arn"),
             EnablePerformanceInsights=If(SMALL, False, True),
-            EnableCloudwatchLogsExports=["postgresql", "upgrade"],
+            EnableCloudwatchLogsExports=list(RDS_LOG_EXPORTS),
             DeletionPolicy="Snapshot",
             UpdateReplacePolicy="Snapshot",
         )

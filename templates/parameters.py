@@ -58,6 +58,9 @@ class Params:
     price_class: Parameter
     db_instance_class: Parameter
     db_allocated_storage: Parameter
+    db_max_storage: Parameter
+    db_backup_window: Parameter
+    db_maintenance_window: Parameter
     alarm_email: Parameter
     cloudfront_prefix_list: Parameter
     payment_provider: Parameter
@@ -241,7 +244,32 @@ def add_parameters(t: Template) -> Params:
             Default="50",
             MinValue="20",
             MaxValue="16384",
-            Description="Starting storage of the database; it grows automatically up to 10x",
+            Description="Starting storage of the database",
+        ),
+        db_max_storage=param(
+            "DatabaseMaxStorageGiB",
+            Type="Number",
+            Default="500",
+            MinValue="21",
+            MaxValue="65536",
+            Description="Storage the database grows to by itself as it fills (more than "
+            "DatabaseStorageGiB)",
+        ),
+        db_backup_window=param(
+            "DatabaseBackupWindow",
+            Type="String",
+            Default="02:00-02:30",
+            AllowedPattern=r"^\d\d:\d\d-\d\d:\d\d$",
+            Description="Daily backup window, UTC (the quietest half hour of the shop's day)",
+        ),
+        db_maintenance_window=param(
+            "DatabaseMaintenanceWindow",
+            Type="String",
+            Default="sun:03:00-sun:03:30",
+            AllowedPattern=r"^(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d-"
+            r"(mon|tue|wed|thu|fri|sat|sun):\d\d:\d\d$",
+            Description="Weekly maintenance window, UTC: patches and a Multi-AZ failover land "
+            "only here, never on a launch day chosen by AWS",
         ),
         alarm_email=param(
             "AlarmEmail",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from awacs.aws import Action as AwacsAction
 from awacs.aws import (
     Allow,
-    ArnEquals,
+    ArnLike,
     Condition,
     PolicyDocument,
     Principal,
@@ -23,6 +23,7 @@ from templates.parameters import HAS_CERTIFICATE, HAS_PREFIX_LIST_OVERRIDE, Para
 from templates.regions import PREFIX_LIST, region_value
 
 POSTGRES_PORT = 5432
+LOG_GROUPS = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group"
 HTTPS = 443
 HTTP = 80
 
@@ -159,12 +160,16 @@ def add_security(t: Template, params: Params, vpc: ec2.VPC) -> SecurityGroups:
 def add_data_key(t: Template) -> kms.Key:
     """One customer-managed key for the data at rest: secrets, the carts table, the database
     and the services' logs. The account administers it through IAM; CloudWatch Logs may use
-    it for this stack's log groups only."""
+    it for this stack's log groups only (CloudFormation names them `<stack>-<id>-...`).
+    Retained with the stack, like the carts table and the final database snapshot it
+    encrypts: deleting it would make them unreadable."""
     return t.add_resource(
         kms.Key(
             "DataKey",
             Description="Pet Shore 3D data at rest",
             EnableKeyRotation=True,
+            DeletionPolicy="Retain",
+            UpdateReplacePolicy="Retain",
             KeyPolicy=PolicyDocument(
                 Statement=[
                     Statement(
@@ -207,11 +212,13 @@ def add_data_key(t: Template) -> kms.Key:
                         ],
                         Resource=["*"],
                         Condition=Condition(
-                            ArnEquals(
+                            ArnLike(
                                 "kms:EncryptionContext:aws:logs:arn",
-                                Sub(
-                                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
-                                ),
+                                [
+                                    Sub(f"{LOG_GROUPS}:${{AWS::StackName}}-*"),
+                                    # The groups of the database's exported logs.
+                                    Sub(f"{LOG_GROUPS}:/aws/rds/instance/${{AWS::StackName}}-*"),
+                                ],
                             )
                         ),
                     ),

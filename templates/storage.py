@@ -20,6 +20,7 @@ from templates.parameters import HAS_DOMAIN, Params
 from templates.regions import ELB_ACCOUNT, region_value
 
 NONCURRENT_VERSION_DAYS = 30
+RETIRED_STORAGE_CLASS = "GLACIER_IR"
 INCOMPLETE_UPLOAD_DAYS = 2
 LOG_RETENTION_DAYS = 365
 
@@ -111,7 +112,10 @@ def add_storage(t: Template, params: Params) -> Buckets:
             VersioningConfiguration=_versioned(),
             LifecycleConfiguration=s3.LifecycleConfiguration(
                 Rules=[
-                    # The catalog tags a model's files when no active product shows them.
+                    # The catalog retires a model's files when no active product shows them:
+                    # it rewrites them in place (so the days count from then) with this tag.
+                    # Glacier Instant Retrieval keeps them readable through CloudFront, so a
+                    # re-listed product shows its model at once (docs/architecture.md: cost).
                     s3.LifecycleRule(
                         Id="DiscontinuedModelsToGlacier",
                         Status="Enabled",
@@ -120,7 +124,7 @@ def add_storage(t: Template, params: Params) -> Buckets:
                         ],
                         Transitions=[
                             s3.LifecycleRuleTransition(
-                                StorageClass="GLACIER",
+                                StorageClass=RETIRED_STORAGE_CLASS,
                                 TransitionInDays=DISCONTINUED_GLACIER_DAYS,
                             )
                         ],
@@ -154,7 +158,15 @@ def add_storage(t: Template, params: Params) -> Buckets:
             ),
         )
     )
-    site = t.add_resource(_private("SiteBucket", logs, VersioningConfiguration=_versioned()))
+    # Versioned so a bad publish can be undone; old versions go after 30 days.
+    site = t.add_resource(
+        _private(
+            "SiteBucket",
+            logs,
+            VersioningConfiguration=_versioned(),
+            LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[_tidy("TidySiteVersions")]),
+        )
+    )
     for bucket in (logs, models, site):
         t.add_output(Output(bucket.title, Value=Ref(bucket)))
     return Buckets(models, site, logs)

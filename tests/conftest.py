@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
+from devstack.emulator import emulator_process
 from devstack.processes import free_port
 from devstack.stack import Stack, StackConfig
 from petshore.contract import CART, CATALOG, ORDERS, Env
-from tests.helpers import ADMIN_TOKEN
+from tests.helpers import ADMIN_TOKEN, recreate_databases
 
 STOREFRONT = Path(__file__).resolve().parent.parent / "web" / "dist"
 POSTGRES = os.environ.get(
@@ -32,51 +29,20 @@ def _database_url(name: str) -> str:
     return f"{base}/{name}?maxsize=30"
 
 
-async def _recreate(names: list[str], drop_only: bool = False) -> None:
-    conn = await asyncpg.connect(POSTGRES)
-    try:
-        for name in names:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            if not drop_only:
-                await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="session")
 def postgres_databases() -> Iterator[dict[str, str]]:
     names = {s: f"petshore_test_{os.getpid()}_{s}" for s in ("catalog", "orders")}
-    asyncio.run(_recreate(list(names.values())))
+    asyncio.run(recreate_databases(POSTGRES, list(names.values())))
     yield {s: _database_url(n) for s, n in names.items()}
-    asyncio.run(_recreate(list(names.values()), drop_only=True))
+    asyncio.run(recreate_databases(POSTGRES, list(names.values()), drop_only=True))
 
 
 @pytest.fixture(scope="session")
 def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The project's emulator (moto, each service's requests one at a time, so DynamoDB's
     conditions hold), keeping nothing on disk."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "devstack.emulator", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=Path(__file__).resolve().parent.parent,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(url + "/moto-api/", timeout=1)
-            break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"moto server did not start: {log.read_text()}") from None
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    with emulator_process(tmp_path_factory.mktemp("moto") / "moto.log") as url:
+        yield url
 
 
 PART_BYTES = 5 * 1024 * 1024

@@ -9,9 +9,15 @@ that one thing there (state.py); a clean stop saves whatever is still pending.""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import make_server
 
@@ -70,3 +76,33 @@ class _Server:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+
+@contextmanager
+def emulator_process(log: Path) -> Iterator[str]:
+    """The emulator as a process of its own, keeping nothing, for tests and benchmarks whose
+    own process is busy (a load generator would share a thread's interpreter lock with it);
+    its URL once it answers."""
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "devstack.emulator", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=Path(__file__).resolve().parents[2],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            try:
+                httpx.get(url + "/moto-api/", timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"the emulator did not start: {log.read_text()}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

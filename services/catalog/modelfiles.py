@@ -46,13 +46,15 @@ def content_key(path: Path) -> str:
 
 async def publish(s3: Any, bucket: str, path: Path) -> tuple[str, int]:
     """Upload `path` under its content key unless it is there already; its key and size.
-    A file that is there but was retired (tagged for Glacier, or already moved there) is shown
-    again: the tag goes, or the file is uploaded anew."""
+    A file that is there but was retired (tagged for Glacier Instant Retrieval, or moved
+    there) is shown again: brought back to the Standard class, or uploaded anew if it sits in
+    a class that cannot be read at once."""
     key = content_key(path)
     size = path.stat().st_size
     head = await _head(s3, bucket, key)
     if head is not None and head.get("StorageClass") not in ARCHIVED:
-        await set_discontinued(s3, bucket, [key], discontinued=False)
+        if is_retired(head):
+            await set_discontinued(s3, bucket, [key], discontinued=False)
     else:
         with path.open("rb") as body:
             await s3.put_object(
@@ -65,14 +67,34 @@ async def publish(s3: Any, bucket: str, path: Path) -> tuple[str, int]:
     return key, size
 
 
+def is_retired(head: dict[str, Any]) -> bool:
+    """Retired by set_discontinued, or already moved out of the Standard class."""
+    retired = head.get("Metadata", {}).get("retired") == "yes"
+    return retired or head.get("StorageClass", "STANDARD") != "STANDARD"
+
+
 async def set_discontinued(s3: Any, bucket: str, keys: list[str], discontinued: bool) -> None:
-    """Tag (or untag) files so the bucket's lifecycle rule moves them to Glacier."""
-    tags = [{"Key": DISCONTINUED_TAG_KEY, "Value": DISCONTINUED_TAG_VALUE}]
+    """Retire files for the bucket's lifecycle rule, or bring them back. Both rewrite each
+    file onto itself (a copy in place): S3's lifecycle counts an object's age from when it
+    was written, so a retired file must be new to reach Glacier 30 days after it was
+    retired rather than after it was first published; and one brought back returns to the
+    Standard class, with its tag gone."""
     for key in keys:
-        if discontinued:
-            await s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tags})
-        else:
-            await s3.delete_object_tagging(Bucket=bucket, Key=key)
+        head = await s3.head_object(Bucket=bucket, Key=key)
+        retired = "yes" if discontinued else "no"
+        await s3.copy_object(
+            Bucket=bucket,
+            Key=key,
+            CopySource={"Bucket": bucket, "Key": key},
+            # New metadata is what lets S3 copy an object onto itself.
+            MetadataDirective="REPLACE",
+            Metadata={"retired": retired},
+            ContentType=head.get("ContentType") or content_type_for(key),
+            CacheControl=MODEL_CACHE_CONTROL,
+            StorageClass="STANDARD",
+            TaggingDirective="REPLACE",
+            Tagging=f"{DISCONTINUED_TAG_KEY}={DISCONTINUED_TAG_VALUE}" if discontinued else "",
+        )
 
 
 async def ensure_bucket(s3: Any, bucket: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
@@ -74,7 +76,21 @@ async def update_product(request: Request, sku: str) -> HTTPResponse:
     body = parse_body(request, ProductPatch)
     if body.sku is not None and body.sku != sku:
         raise InvalidRequest("a product's SKU cannot change", {"fields": ["sku"]})
-    return json(views.product(await store.update_product(_known_sku(sku), body.changes())))
+    changes = body.changes()
+    row = await store.update_product(_known_sku(sku), changes)
+    if "status" in changes:
+        await _files_follow(request, row)
+    return json(views.product(row))
+
+
+async def _files_follow(request: Request, row: dict[str, Any]) -> None:
+    """A product's model files are retired with it, and reinstated when it is re-listed."""
+    ctx = request.app.ctx
+    keys = store.model_keys(row)
+    if row["status"] == "active":
+        await publishing.reinstate(ctx.s3, ctx.settings.models_bucket, keys)
+    else:
+        await publishing.retire(ctx.s3, ctx.settings.models_bucket, keys)
 
 
 @products.delete("/products/<sku>")
@@ -82,8 +98,7 @@ async def update_product(request: Request, sku: str) -> HTTPResponse:
 @admin_required
 async def discontinue_product(request: Request, sku: str) -> HTTPResponse:
     row = await store.set_status(_known_sku(sku), "discontinued")
-    ctx = request.app.ctx
-    await publishing.retire(ctx.s3, ctx.settings.models_bucket, store.model_keys(row))
+    await _files_follow(request, row)
     return json(views.product(row))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -33,6 +33,8 @@ class ProductPatch(Body):
     category: Slug | None = None
     price_cents: PriceCents | None = None
     currency: Currency | None = None
+    # "active" re-lists a discontinued product; "discontinued" is DELETE's.
+    status: Literal["active", "discontinued"] | None = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> ProductPatch:

@@ -5,7 +5,6 @@ tests and by bench/faults.py."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 import time
@@ -14,7 +13,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
 
 from devstack.postgres import PostgresCluster
@@ -69,21 +67,12 @@ def _wait_for(url: str, timeout: float = 15.0) -> None:
             time.sleep(0.1)
 
 
-async def _create_databases(cluster: PostgresCluster) -> None:
-    conn = await asyncpg.connect(cluster.url())
-    try:
-        for name in ("petshore_catalog", "petshore_orders"):
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
 @contextmanager
 def fault_stack(aws_endpoint_url: str, log_dir: Path) -> Iterator[FaultStack]:
     cluster = PostgresCluster()
     cluster.create()
     cluster.start()
-    asyncio.run(_create_databases(cluster))
+    cluster.create_databases("petshore_catalog", "petshore_orders")
     ports = {s.name: [free_port()] for s in (CATALOG, CART, ORDERS)}
     payments_port = free_port()
     webhook = f"http://127.0.0.1:{ports[ORDERS.name][0]}{ORDERS.path_prefix}payment-events"

@@ -95,6 +95,10 @@ def _moto_bugs(resource: dict[str, Any]) -> dict[str, Any]:
     properties = dict(resource.get("Properties", {}))
     if resource["Type"] in UNTAGGED:
         properties.pop("Tags", None)
+    if resource["Type"] == "AWS::RDS::DBInstance":
+        # moto resolves a DBParameterGroup's Ref to its own object, not the group's name,
+        # and fails on it: the group is still created, the instance keeps the default.
+        properties.pop("DBParameterGroupName", None)
     destination = properties.get("LogDestination")
     if resource["Type"] == "AWS::EC2::FlowLog" and isinstance(destination, dict):
         # moto takes everything after the ARN's last colon, prefix included, as the bucket

@@ -399,7 +399,8 @@ def test_discontinued_models_go_to_glacier(template: Template) -> None:
     assert glacier[0]["TagFilters"] == [
         {"Key": DISCONTINUED_TAG_KEY, "Value": DISCONTINUED_TAG_VALUE}
     ]
-    assert glacier[0]["Transitions"][0]["StorageClass"] == "GLACIER"
+    # Instant Retrieval: CloudFront can still read a retired file when a product is re-listed.
+    assert glacier[0]["Transitions"][0]["StorageClass"] == "GLACIER_IR"
     assert any("NoncurrentVersionExpiration" in r for r in rules)
     assert any("AbortIncompleteMultipartUpload" in r for r in rules)
 
@@ -494,3 +495,48 @@ def test_the_render_matches_the_reviewed_golden_copy(template: Template) -> None
     (`make golden` rewrites it after an intended change)."""
     golden = json.loads((Path(__file__).parent / "golden" / "petshore.json").read_text())
     assert template == golden
+
+
+def test_retained_data_stays_readable_with_its_key(template: Template) -> None:
+    key = template["Resources"]["DataKey"]
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
+    assert template["Resources"]["CartsTable"]["DeletionPolicy"] == "Retain"
+    logs = next(
+        s for s in props(key)["KeyPolicy"]["Statement"] if s["Sid"] == "LogsEncryptThisStacksGroups"
+    )
+    allowed = json.dumps(logs["Condition"])
+    assert "log-group:${AWS::StackName}-*" in allowed and "log-group:*" not in allowed
+    for name, group in of_type(template, "AWS::Logs::LogGroup").items():
+        assert "KmsKeyId" in props(group), name
+        # CloudFormation names a group `<stack>-<logical id>-...`, which the key allows, or
+        # it is one of the database's, named after the database: allowed too.
+        named = json.dumps(props(group).get("LogGroupName", ""))
+        assert named == '""' or "/aws/rds/instance/${Id}/" in named, name
+
+
+def test_every_log_group_expires_and_old_site_versions_go(template: Template) -> None:
+    groups = of_type(template, "AWS::Logs::LogGroup")
+    assert all(props(g)["RetentionInDays"] > 0 for g in groups.values())
+    database = props(template["Resources"]["Database"])
+    exported = {
+        json.dumps(props(g)["LogGroupName"]) for g in groups.values() if "LogGroupName" in props(g)
+    }
+    assert len(exported) == len(database["EnableCloudwatchLogsExports"])
+    assert set(template["Resources"]["Database"]["DependsOn"]) == {
+        n for n, g in groups.items() if "LogGroupName" in props(g)
+    }
+    site = props(template["Resources"]["SiteBucket"])["LifecycleConfiguration"]["Rules"]
+    assert any("NoncurrentVersionExpiration" in rule for rule in site)
+
+
+def test_the_database_has_its_settings_windows_and_growth_from_the_start(
+    template: Template,
+) -> None:
+    database = props(template["Resources"]["Database"])
+    settings = props(template["Resources"][database["DBParameterGroupName"]["Ref"]])
+    assert settings["Family"].startswith("postgres" + database["EngineVersion"].split(".")[0])
+    assert int(settings["Parameters"]["statement_timeout"]) > 0
+    assert int(settings["Parameters"]["log_min_duration_statement"]) > 0
+    assert database["PreferredBackupWindow"] == {"Ref": "DatabaseBackupWindow"}
+    assert database["PreferredMaintenanceWindow"] == {"Ref": "DatabaseMaintenanceWindow"}
+    assert database["MaxAllocatedStorage"] == {"Ref": "DatabaseMaxStorageGiB"}

@@ -106,6 +106,23 @@ async def _half_done(key: str, sku: str, quantity: int = 2) -> checkout.Claim:
     return claimed
 
 
+async def _payment_recorded(peers: Peers, claimed: checkout.Claim, token: str | None = None) -> str:
+    """The half-done checkout got as far as recording its payment (and, with `token`, as
+    confirming it) before it died; the payment's reference."""
+    payment = await peers.payments.create(
+        order_id=claimed.order_id, amount_cents=1000, currency="USD", idempotency_key=claimed.key
+    )
+    assert await store.set_payment_reference(claimed.order_id, payment.reference)
+    if token is not None:
+        await peers.payments.confirm(payment.reference, token=token, idempotency_key=claimed.key)
+    return payment.reference
+
+
+async def _reconciled_after_the_lease(peers: Peers) -> None:
+    await asyncio.sleep(LEASE * 1.5)
+    await reconciler.reconcile_once(peers, older_than=LEASE, lease=LEASE)
+
+
 async def _stock(sku: str) -> int:
     return (await Inventory.get(sku=sku)).available
 
@@ -205,18 +222,12 @@ def test_the_reconciler_cancels_a_payment_never_confirmed_so_nobody_can_charge_i
         sku = await _stocked(5)
         key = "k-" + secrets.token_hex(6)
         claimed = await _half_done(key, sku)
-        payment = await peers.payments.create(
-            order_id=claimed.order_id, amount_cents=1000, currency="USD", idempotency_key=key
-        )
-        assert await store.set_payment_reference(claimed.order_id, payment.reference)
-        await asyncio.sleep(LEASE * 1.5)
-        await reconciler.reconcile_once(peers, older_than=LEASE, lease=LEASE)
+        reference = await _payment_recorded(peers, claimed)
+        await _reconciled_after_the_lease(peers)
         assert (await store.get_order(claimed.order_id))["status"] == "cancelled"
         assert await _stock(sku) == 5
         # The checkout was only frozen, not dead: when it wakes, its charge is refused.
-        late = await peers.payments.confirm(
-            payment.reference, token="tok_visa", idempotency_key=key
-        )
+        late = await peers.payments.confirm(reference, token="tok_visa", idempotency_key=key)
         assert late.state is PaymentState.CANCELED
 
     run(database, scenario)
@@ -227,13 +238,8 @@ def test_the_reconciler_finishes_a_checkout_whose_card_was_charged(database: str
         sku = await _stocked(5)
         key = "k-" + secrets.token_hex(6)
         claimed = await _half_done(key, sku)
-        payment = await peers.payments.create(
-            order_id=claimed.order_id, amount_cents=1000, currency="USD", idempotency_key=key
-        )
-        await store.set_payment_reference(claimed.order_id, payment.reference)
-        await peers.payments.confirm(payment.reference, token="tok_visa", idempotency_key=key)
-        await asyncio.sleep(LEASE * 1.5)
-        await reconciler.reconcile_once(peers, older_than=LEASE, lease=LEASE)
+        await _payment_recorded(peers, claimed, token="tok_visa")
+        await _reconciled_after_the_lease(peers)
         order = await store.get_order(claimed.order_id)
         assert order["status"] == "paid" and order["paid_at"] is not None
         assert await _stock(sku) == 3
@@ -248,15 +254,8 @@ def test_a_declined_card_found_by_the_reconciler_gives_the_stock_back(database: 
         sku = await _stocked(5)
         key = "k-" + secrets.token_hex(6)
         claimed = await _half_done(key, sku)
-        payment = await peers.payments.create(
-            order_id=claimed.order_id, amount_cents=1000, currency="USD", idempotency_key=key
-        )
-        await store.set_payment_reference(claimed.order_id, payment.reference)
-        await peers.payments.confirm(
-            payment.reference, token="tok_chargeDeclined", idempotency_key=key
-        )
-        await asyncio.sleep(LEASE * 1.5)
-        await reconciler.reconcile_once(peers, older_than=LEASE, lease=LEASE)
+        await _payment_recorded(peers, claimed, token="tok_chargeDeclined")
+        await _reconciled_after_the_lease(peers)
         assert (await store.get_order(claimed.order_id))["status"] == "payment_failed"
         assert await _stock(sku) == 5
         with pytest.raises(PaymentDeclined):
@@ -270,8 +269,7 @@ def test_a_key_that_placed_nothing_is_let_go_by_the_reconciler(database: str) ->
         key = "k-" + secrets.token_hex(6)
         claimed = await checkout._claim(key, "h", LEASE)
         assert isinstance(claimed, checkout.Claim)
-        await asyncio.sleep(LEASE * 1.5)
-        await reconciler.reconcile_once(peers, older_than=LEASE, lease=LEASE)
+        await _reconciled_after_the_lease(peers)
         assert not await IdempotencyRecord.filter(key=key).exists()
 
     run(database, scenario)

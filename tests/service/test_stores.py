@@ -187,9 +187,28 @@ def test_discontinuing_tags_model_files_nothing_else_shows(
         gateway.delete(f"/api/catalog/products/{leaving['sku']}", headers=ADMIN).status_code == 200
     )
     assert tags(shared_key) == {}, "another active product still shows this file"
+    published = s3.head_object(Bucket=bucket, Key=own_key)
+    time.sleep(1.1)  # S3 times objects to the second
     assert gateway.delete(f"/api/catalog/products/{own['sku']}", headers=ADMIN).status_code == 200
     assert tags(own_key) == {DISCONTINUED_TAG_KEY: DISCONTINUED_TAG_VALUE}
     assert tags(own_preview) == {DISCONTINUED_TAG_KEY: DISCONTINUED_TAG_VALUE}
+    retired = s3.head_object(Bucket=bucket, Key=own_key)
+    # Rewritten when retired: the lifecycle's 30 days count from now, not from publishing.
+    assert retired["LastModified"] > published["LastModified"]
+    assert retired["Metadata"] == {"retired": "yes"}
+    assert s3.get_object(Bucket=bucket, Key=own_key)["Body"].read() == b"glTF"
     assert gateway.get(f"/api/catalog/products/{own['sku']}").json()["model"]["glb_url"] == (
         "/" + own_key
     )
+    # Re-listed: its files come back, untagged, in the Standard class.
+    relisted = gateway.patch(
+        f"/api/catalog/products/{own['sku']}", json={"status": "active"}, headers=ADMIN
+    )
+    assert relisted.status_code == 200, relisted.text
+    assert relisted.json()["status"] == "active"
+    assert tags(own_key) == {} and tags(own_preview) == {}
+    back = s3.head_object(Bucket=bucket, Key=own_key)
+    assert back["Metadata"] == {"retired": "no"}
+    assert back.get("StorageClass", "STANDARD") == "STANDARD"
+    listed = gateway.get("/api/catalog/products", params={"category": own["category"]}).json()
+    assert [p["sku"] for p in listed["items"]] == [own["sku"]]
