@@ -143,10 +143,13 @@ async def _holding(claim: Claim, lease: float) -> AsyncIterator[None]:
     renewing = asyncio.create_task(renew())
     try:
         yield
-    finally:
-        renewing.cancel()
+    except BaseException:
+        # Stopped without an outcome (an outcome finishes the key, and returns normally).
         with suppress(Exception):
             await store.drop_lease(claim.key, claim.owner, utcnow())
+        raise
+    finally:
+        renewing.cancel()
 
 
 async def _open(peers: Peers, claim: Claim, body: Checkout) -> Row:
