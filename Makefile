@@ -4,11 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed
-PIPELINE := services/catalog/pipeline/node_modules/.package-lock.json
+PIPELINE := modelworker/node_modules/.package-lock.json
 
 .PHONY: run test local build golden lint lock migrations postgres chromium clean
 
-run: local  ## the whole storefront on this machine, until Ctrl-C
+run: local chromium  ## the whole storefront on this machine, until Ctrl-C
 	$(PY) -m devstack
 
 test: local postgres chromium  ## every test: lint, unit, service, end-to-end, browser
@@ -23,9 +23,9 @@ local: $(INSTALLED) web/dist/index.html $(PIPELINE)
 build: local  ## template, artifact, storefront, pipeline
 	$(PY) build.py
 
-$(PIPELINE): services/catalog/pipeline/package-lock.json
+$(PIPELINE): modelworker/package-lock.json
 	bash scripts/ensure-node.sh
-	cd services/catalog/pipeline && npm ci --no-audit --no-fund --loglevel=error
+	cd modelworker && npm ci --no-audit --no-fund --loglevel=error
 
 web/node_modules/.package-lock.json: web/package-lock.json
 	bash scripts/ensure-node.sh
@@ -48,10 +48,12 @@ $(INSTALLED): requirements-dev.lock scripts/ensure-python.sh
 	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements-dev.lock
 	touch $@
 
-lock: $(INSTALLED)  ## re-pin both lock files from pyproject.toml
+lock: $(INSTALLED)  ## re-pin the lock files from pyproject.toml
 	$(VENV)/bin/uv pip compile --quiet --python $(PY) pyproject.toml -o requirements.lock
-	$(VENV)/bin/uv pip compile --quiet --python $(PY) --extra dev pyproject.toml \
-		-o requirements-dev.lock
+	$(VENV)/bin/uv pip compile --quiet --python $(PY) --extra modelworker pyproject.toml \
+		-o requirements-modelworker.lock
+	$(VENV)/bin/uv pip compile --quiet --python $(PY) --extra modelworker --extra dev \
+		pyproject.toml -o requirements-dev.lock
 
 migrations: $(INSTALLED)  ## new schema migrations after a change to a service's models.py
 	$(VENV)/bin/tortoise -c devstack.migrations.CATALOG makemigrations

@@ -16,6 +16,7 @@ quality, PSNR ≥ 38 dB or SSIM ≥ 0.97, and a preview of at most 250 KB for ev
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 import statistics
 import subprocess
@@ -30,9 +31,10 @@ import brotli
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from devstack.quality import compare, good_enough  # noqa: E402
+from modelworker.limits import Limits  # noqa: E402
+from modelworker.pipeline import CONVERTER, SCRIPT, render_command  # noqa: E402
 from petshore.contract import MODEL_PREVIEW_MAX_BYTES  # noqa: E402
-from services.catalog.pipeline import CONVERTER, SCRIPT, render_command  # noqa: E402
-from services.catalog.pipeline.quality import compare, good_enough  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 SAMPLES = ROOT.parent / "shared" / "models"
@@ -45,6 +47,8 @@ VARIANTS = {
         str(SCRIPT),
         str(src),
         str(out),
+        "--limits",
+        json.dumps(Limits().for_optimiser()),
         "--preview",
         str(out.with_name(PREVIEW + ".glb")),
         "--preview-bytes",
@@ -95,7 +99,7 @@ def as_glb(model: Path, work: Path) -> Path:
         return model
     target = work / (model.stem + ".glb")
     subprocess.run(
-        [sys.executable, "-m", CONVERTER, str(model), str(target)],
+        [sys.executable, "-m", CONVERTER, str(model), str(target), "--memory-mb", "2048"],
         check=True,
         capture_output=True,
         cwd=ROOT,

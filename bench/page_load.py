@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 from devstack.processes import run_command  # noqa: E402
 from devstack.samples import tiny_glb  # noqa: E402
 from devstack.stack import embedded_stack  # noqa: E402
+from modelworker.render import CHROMIUM_ARGS  # noqa: E402
 from petshore.contract import CATALOG, ORDERS  # noqa: E402
 from petshore.demo import DEMO_FILE, demo_products  # noqa: E402
-from services.catalog.pipeline.render import CHROMIUM_ARGS  # noqa: E402
 
 DOWN_BPS, UP_BPS, RTT_MS = 1_600_000, 750_000, 150
 TINY_SKU = "PS-BENCH-TINY"

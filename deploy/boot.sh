@@ -1,12 +1,18 @@
 #!/bin/bash
 # Second stage of an instance's boot, run by the stack's UserData once the artifact is
-# unpacked in /opt/petshore/app and /etc/petshore/<service>.env is written:
-#   bash deploy/boot.sh <service> <log group>
-# Installs the service into a virtualenv from the artifact alone (its wheels, and for the
-# catalog the model pipeline's node_modules, for this machine's architecture: no PyPI, no npm),
-# runs it under systemd, its log shipped to CloudWatch Logs, and tells CloudFormation once the
-# service answers its own health check.
+# unpacked in /opt/petshore/app and /etc/petshore/<name>.env is written:
+#   bash deploy/boot.sh <service|modelworker> <log group>
+# Installs a service, or the model worker, into a virtualenv from the artifact alone (the
+# wheels of its lock file, and for the worker the model pipeline's node_modules, for this
+# machine's architecture: no PyPI, no npm), runs it under systemd, its log shipped to
+# CloudWatch Logs, and tells CloudFormation once it works: a service once it answers its own
+# health check, the worker once `python -m modelworker check` passes (Node.js, Chromium and
+# its queues within reach).
 set -euo pipefail
+
+app=/opt/petshore/app
+browsers=/opt/petshore/browsers
+worker=modelworker
 
 # The env file is systemd's format, not shell: read one variable without running the file.
 env_value() {
@@ -35,23 +41,48 @@ signal() {
     --unique-id "$(instance_id)" --status "$status"
 }
 
-# signal_when_healthy <service> <env file> <seconds>: wait that long at most for the service's
-# health check on this instance, then report SUCCESS or FAILURE to CloudFormation, whose
-# creation and rolling-update policies wait for each new instance's word. Fails if unhealthy.
-signal_when_healthy() {
-  local service="$1" env_file="$2" seconds="$3"
-  local url status=FAILURE started=$SECONDS
-  url="http://127.0.0.1:$(env_value "$env_file" PETSHORE_PORT)/api/$service/health"
+# signal_when <name> <env file> <seconds> <command...>: run the command every 2 s, for that
+# long at most, until it succeeds; then report SUCCESS or FAILURE to CloudFormation, whose
+# creation and rolling-update policies wait for each new instance's word. Fails if it never
+# succeeded.
+signal_when() {
+  local name="$1" env_file="$2" seconds="$3" status=FAILURE started=$SECONDS
+  shift 3
   while [ $((SECONDS - started)) -lt "$seconds" ]; do
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url")" = 200 ]; then
+    if "$@"; then
       status=SUCCESS
       break
     fi
     sleep 2
   done
-  echo "petshore-$service health after $((SECONDS - started)) s: $status"
+  echo "petshore-$name ready after $((SECONDS - started)) s: $status"
   signal "$env_file" "$status"
   [ "$status" = SUCCESS ]
+}
+
+# healthy <service> <env file>: the service answers its health check on this instance.
+healthy() {
+  local url
+  url="http://127.0.0.1:$(env_value "$2" PETSHORE_PORT)/api/$1/health"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url")" = 200 ]
+}
+
+# worker_ready <env file>: the model worker's own check, run as its unit runs it (user,
+# settings, browsers).
+worker_ready() {
+  systemd-run --quiet --wait --pipe --collect -p User=petshore -p "EnvironmentFile=$1" \
+    -p "Environment=PLAYWRIGHT_BROWSERS_PATH=$browsers" -p "WorkingDirectory=$app" \
+    /opt/petshore/venv/bin/python -m "$worker" check
+}
+
+# signal_when_healthy <service> <env file> <seconds>
+signal_when_healthy() {
+  signal_when "$1" "$2" "$3" healthy "$1" "$2"
+}
+
+# signal_when_ready <env file> <seconds>: the same for the model worker.
+signal_when_ready() {
+  signal_when "$worker" "$1" "$2" worker_ready "$1"
 }
 
 # Sourced (by tests/service/test_artifact.py) for the functions above; run, it boots.
@@ -59,7 +90,6 @@ signal_when_healthy() {
 
 service="$1"
 log_group="$2"
-app=/opt/petshore/app
 arch=$(uname -m)
 # A boot that fails on the way (an install, the agent) says so at once: the release rolls
 # back now rather than after the signal timeout.
@@ -68,33 +98,42 @@ trap 'signal "/etc/petshore/$service.env" FAILURE' ERR
 # What the AMI lacks comes from AWS's own AL2023 repositories, which the instance reaches
 # through the VPC's S3 gateway endpoint, not the NAT.
 dnf install -y -q amazon-cloudwatch-agent
-# The services verify the database's certificate: trust the RDS certificate authorities.
-curl -fsS -o /etc/pki/ca-trust/source/anchors/rds-global-bundle.pem \
-  https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
-update-ca-trust
+if [ "$service" = "$worker" ]; then
+  # The services' wheels and the model worker's 3D libraries (trimesh, numpy, Pillow,
+  # Playwright).
+  lock=requirements-$worker.lock
+else
+  # No 3D library: the services hand models to the worker.
+  lock=requirements.lock
+  # The services verify the database's certificate: trust the RDS certificate authorities.
+  curl -fsS -o /etc/pki/ca-trust/source/anchors/rds-global-bundle.pem \
+    https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
+  update-ca-trust
+fi
 id petshore >/dev/null 2>&1 || useradd --system --home /opt/petshore --shell /sbin/nologin petshore
 install -d -o petshore -g petshore /var/log/petshore
 chgrp petshore "/etc/petshore/$service.env" && chmod 0640 "/etc/petshore/$service.env"
 
 python3.11 -m venv /opt/petshore/venv
 /opt/petshore/venv/bin/pip install --quiet --no-index --find-links "$app/vendor/wheels/any" \
-  --find-links "$app/vendor/wheels/$arch" -r "$app/requirements.lock"
-browsers=/opt/petshore/browsers
-if [ "$service" = catalog ]; then
+  --find-links "$app/vendor/wheels/$arch" -r "$app/$lock"
+browser_path=
+if [ "$service" = "$worker" ]; then
   # The model pipeline runs in Node.js (glTF-Transform, the Khronos validator, sharp: their
   # packages are in the artifact), and renders posters in headless Chromium: Playwright's
   # build, which it downloads from its own host through the NAT, with the libraries it needs.
   dnf install -y -q nodejs nss atk at-spi2-atk cups-libs libdrm libxkbcommon \
     libXcomposite libXdamage libXrandr libXfixes mesa-libgbm pango alsa-lib
-  modules="$app/services/catalog/pipeline/node_modules"
+  modules="$app/$worker/node_modules"
   install -d "$modules"
   cp -a "$app/vendor/node/any/." "$app/vendor/node/$arch/." "$modules/"
   PLAYWRIGHT_BROWSERS_PATH=$browsers /opt/petshore/venv/bin/python -m playwright install chromium
+  browser_path="Environment=PLAYWRIGHT_BROWSERS_PATH=$browsers"
 fi
 
 cat > "/etc/systemd/system/petshore-$service.service" <<UNIT
 [Unit]
-Description=Pet Shore 3D $service service
+Description=Pet Shore 3D $service
 After=network-online.target
 Wants=network-online.target
 
@@ -102,7 +141,7 @@ Wants=network-online.target
 User=petshore
 WorkingDirectory=$app
 EnvironmentFile=/etc/petshore/$service.env
-Environment=PLAYWRIGHT_BROWSERS_PATH=$browsers
+$browser_path
 ExecStart=/opt/petshore/venv/bin/python -m deploy.run $service
 Restart=on-failure
 RestartSec=5
@@ -130,4 +169,8 @@ AGENT
 systemctl daemon-reload
 systemctl enable --now "petshore-$service.service"
 trap - ERR
-signal_when_healthy "$service" "/etc/petshore/$service.env" 300
+if [ "$service" = "$worker" ]; then
+  signal_when_ready "/etc/petshore/$service.env" 300
+else
+  signal_when_healthy "$service" "/etc/petshore/$service.env" 300
+fi

@@ -1,6 +1,9 @@
 """`python -m deploy.run <service>` on an instance: turn the stack's secrets into the settings
 the service reads, make sure its database and login exist, migrate, then become
-`python -m services.<service> serve` (the command that also runs it locally)."""
+`python -m services.<service> serve` (the command that also runs it locally).
+
+`python -m deploy.run modelworker` becomes `python -m modelworker work` as it is: the model
+worker holds no secret and no database, and its settings are all in its env file."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from urllib.parse import quote
 import asyncpg
 import boto3
 
-from petshore.contract import CATALOG, ORDERS, SERVICES, Env, Service
+from petshore.contract import CATALOG, MODEL_WORKER, ORDERS, SERVICES, Env, Service
 
 DATABASE_URL_VARIABLES = {
     CATALOG.name: Env.CATALOG_DATABASE_URL,
@@ -98,16 +101,26 @@ def prepare(service: Service, env: dict[str, str]) -> dict[str, str]:
     return prepared
 
 
-def main(argv: list[str]) -> None:
-    names = {s.name: s for s in SERVICES}
-    if len(argv) != 1 or argv[0] not in names:
-        sys.exit(f"usage: python -m deploy.run {{{'|'.join(names)}}}")
-    service = names[argv[0]]
-    env = prepare(service, dict(os.environ))
+def launch(name: str, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The command `name` runs as, and its environment. A service's secrets are read, and
+    its database made and migrated, on the way; the model worker's env file is all it needs:
+    no secret, no database."""
     python = sys.executable
+    if name == MODEL_WORKER.name:
+        return [python, "-m", MODEL_WORKER.module, "work"], env
+    service = next(s for s in SERVICES if s.name == name)
+    env = prepare(service, env)
     if service.database:
         subprocess.run([python, "-m", service.module, "migrate"], env=env, check=True)
-    os.execve(python, [python, "-m", service.module, "serve"], env)
+    return [python, "-m", service.module, "serve"], env
+
+
+def main(argv: list[str]) -> None:
+    names = [*(s.name for s in SERVICES), MODEL_WORKER.name]
+    if len(argv) != 1 or argv[0] not in names:
+        sys.exit(f"usage: python -m deploy.run {{{'|'.join(names)}}}")
+    command, env = launch(argv[0], dict(os.environ))
+    os.execve(command[0], command, env)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ def _die_with(launcher: int) -> Callable[[], None]:
 @dataclass
 class Child:
     name: str
-    url: str
+    url: str | None  # None: serves no HTTP (the model worker)
     health_path: str
     process: subprocess.Popen[bytes]
     log_path: Path
@@ -74,15 +74,23 @@ class Processes:
     children: list[Child] = field(default_factory=list)
 
     def start(
-        self, name: str, module: str, port: int, env: Mapping[str, str], health_path: str
+        self,
+        name: str,
+        module: str,
+        port: int | None,
+        env: Mapping[str, str],
+        health_path: str = "",
+        command: str = "serve",
     ) -> Child:
+        """`python -m <module> <command>`; serving HTTP on `port`, healthy once `health_path`
+        answers 200 there, or, without a port, once it runs."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
-        child_env = {**env, "PETSHORE_HOST": "127.0.0.1", "PETSHORE_PORT": str(port)}
+        child_env = {**env, "PETSHORE_HOST": "127.0.0.1", "PETSHORE_PORT": str(port or "")}
         with log_path.open("ab") as log:
             process = _spawner.submit(
                 subprocess.Popen,
-                [sys.executable, "-m", module, "serve"],
+                [sys.executable, "-m", module, command],
                 cwd=ROOT,
                 env=child_env,
                 stdout=log,
@@ -90,7 +98,8 @@ class Processes:
                 start_new_session=True,  # Ctrl-C reaches the launcher, which stops children
                 preexec_fn=_die_with(os.getpid()),
             ).result()
-        child = Child(name, f"http://127.0.0.1:{port}", health_path, process, log_path)
+        url = f"http://127.0.0.1:{port}" if port else None
+        child = Child(name, url, health_path, process, log_path)
         self.children.append(child)
         return child
 
@@ -103,6 +112,8 @@ class Processes:
                         f"{child.name} exited with {child.process.returncode}; "
                         f"its log:\n{child.log_path.read_text()[-4000:]}"
                     )
+                if child.url is None:
+                    break
                 try:
                     if httpx.get(child.url + child.health_path, timeout=2).status_code == 200:
                         break

@@ -1,18 +1,27 @@
-"""The whole storefront as child processes: three services and the gateway, their stores
-prepared (schemas migrated, emulator bucket and table created, demo catalog loaded)."""
+"""The whole storefront as child processes: three services, the model worker and the gateway,
+their stores prepared (schemas migrated, emulator bucket, table and queues created, demo
+catalog loaded and its models published)."""
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from devstack.emulator import Emulator
 from devstack.processes import Processes, free_port, run_command
-from petshore.contract import CART, CATALOG, ORDERS, SERVICES, Env
+from petshore.contract import CART, CATALOG, MODEL_WORKER, ORDERS, SERVICES, Env
+from petshore.demo import DEMO_FILE, DEMO_UPLOAD_LINE
+
+# The demo's models go through the model worker one at a time: the largest takes a minute
+# on a 2-core machine, all of them a few.
+DEMO_MODELS_SECONDS = 600.0
 
 
 @dataclass
@@ -29,6 +38,7 @@ class StackConfig:
         default_factory=lambda: {s.name: [s.port] for s in SERVICES}
     )
     load_demo: bool = True
+    demo_file: Path = DEMO_FILE
     static_dir: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -38,6 +48,7 @@ class Stack:
         self.config = config
         self.processes = Processes(config.log_dir)
         self.urls: dict[str, list[str]] = {}
+        self.demo_uploads: dict[str, str] = {}  # upload id by SKU, of models being published
 
     @property
     def gateway_url(self) -> str:
@@ -75,12 +86,19 @@ class Stack:
         env = self.env()
         if self.config.aws_endpoint_url:
             run_command(CATALOG.module, "create-bucket", env)
+            run_command(MODEL_WORKER.module, "create-queues", env)
             run_command(CART.module, "create-table", env)
         run_command(CATALOG.module, "migrate", env)
         run_command(ORDERS.module, "migrate", env)
         if self.config.load_demo:
-            run_command(CATALOG.module, "load-demo", env)
-            run_command(ORDERS.module, "load-demo", env)
+            file = str(self.config.demo_file)
+            loaded = run_command(CATALOG.module, "load-demo", env, "--file", file)
+            self.demo_uploads = {
+                words[1]: words[2]
+                for words in (line.split() for line in loaded.splitlines())
+                if words[:1] == [DEMO_UPLOAD_LINE]
+            }
+            run_command(ORDERS.module, "load-demo", env, "--file", file)
 
     def start(self) -> None:
         self.prepare()
@@ -92,12 +110,33 @@ class Stack:
                     f"{service.name}-{i}", service.module, port, env, service.health_path
                 )
             self.urls[service.name] = [f"http://127.0.0.1:{p}" for p in ports]
+        self.processes.start(MODEL_WORKER.name, MODEL_WORKER.module, None, env, command="work")
         upstreams = ";".join(f"{name}={','.join(urls)}" for name, urls in self.urls.items())
         gateway_env = {**env, Env.GATEWAY_UPSTREAMS: upstreams}
         self.processes.start(
             "gateway", "gateway", self.config.gateway_port, gateway_env, CATALOG.health_path
         )
         self.processes.wait_healthy()
+        if self.config.load_demo:
+            self.wait_for_demo_models()
+
+    def wait_for_demo_models(self, timeout: float = DEMO_MODELS_SECONDS) -> None:
+        """Until the model worker has published every demo model it was sent; a model it
+        refused stops the start, saying why."""
+        deadline = time.monotonic() + timeout
+        headers = {"Authorization": f"Bearer {self.config.admin_token}"}
+        with httpx.Client(base_url=self.gateway_url, timeout=10, headers=headers) as client:
+            for sku, upload_id in self.demo_uploads.items():
+                path = f"{CATALOG.path_prefix}products/{sku}/model-uploads/{upload_id}"
+                while (upload := client.get(path).json())["status"] == "processing":
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"the demo model of {sku} was not published in {timeout:.0f} s; "
+                            f"see {self.config.log_dir}/{MODEL_WORKER.name}.log"
+                        )
+                    time.sleep(0.5)
+                if upload["status"] != "done":
+                    raise RuntimeError(f"the demo model of {sku} failed: {upload['error']}")
 
     def stop(self) -> None:
         self.processes.stop()

@@ -15,11 +15,14 @@ from petshore.errors import Unavailable
 from petshore.settings import CommonSettings
 
 
-async def open_client(stack: AsyncExitStack, service: str, common: CommonSettings) -> Any:
-    """An aiobotocore client that lives as long as `stack`."""
+async def open_client(
+    stack: AsyncExitStack, service: str, common: CommonSettings, read_timeout: float | None = None
+) -> Any:
+    """An aiobotocore client that lives as long as `stack`; `read_timeout` for calls that wait
+    on purpose (an SQS long poll), longer than the usual bound."""
     config = AioConfig(
         connect_timeout=min(2.0, common.aws_timeout),
-        read_timeout=common.aws_timeout,
+        read_timeout=read_timeout or common.aws_timeout,
         retries={"max_attempts": 3, "mode": "standard"},
         # Emulators answer on one host name; virtual-hosted bucket names would not resolve.
         s3={"addressing_style": "path"} if common.aws_endpoint_url else None,

@@ -16,6 +16,9 @@ PROJECT: Final = "petshore"
 # The AWS stores a service may use; the stack grants each service access to its own only.
 MODELS_BUCKET: Final = "models-bucket"
 CARTS_TABLE: Final = "carts-table"
+# The model worker's queues: the catalog sends jobs and reads their results.
+MODEL_JOBS_QUEUE: Final = "model-jobs-queue"
+MODEL_RESULTS_QUEUE: Final = "model-results-queue"
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,7 @@ class Service:
     name: str
     port: int
     database: str | None = None  # the PostgreSQL database it owns, if any
-    stores: tuple[str, ...] = ()  # AWS stores it uses (MODELS_BUCKET, CARTS_TABLE)
+    stores: tuple[str, ...] = ()  # AWS stores it uses (MODELS_BUCKET, CARTS_TABLE, queues)
     calls: tuple[str, ...] = ()  # services it calls over HTTP (inside the VPC)
     admin: bool = False  # has admin routes, so needs the admin token
     payments: bool = False  # charges cards, so needs the payment provider's keys
@@ -45,7 +48,11 @@ class Service:
 
 
 CATALOG: Final = Service(
-    "catalog", 8081, database="petshore_catalog", stores=(MODELS_BUCKET,), admin=True
+    "catalog",
+    8081,
+    database="petshore_catalog",
+    stores=(MODELS_BUCKET, MODEL_JOBS_QUEUE, MODEL_RESULTS_QUEUE),
+    admin=True,
 )
 CART: Final = Service("cart", 8082, stores=(CARTS_TABLE,))
 ORDERS: Final = Service(
@@ -63,6 +70,21 @@ MODELS_PATH_PREFIX: Final = "/models/"
 # CloudFront sends /api/* to the ALB; the ALB answers paths no service owns with a JSON 404.
 API_PATH_PREFIX: Final = "/api/"
 GATEWAY_PORT: Final = 8080
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A process that serves no HTTP: it takes jobs from a queue (`python -m <module> work`)."""
+
+    name: str
+    module: str
+    jobs_queue: str
+    results_queue: str
+
+
+# Validates, converts and optimises uploaded 3D models, renders their posters, and publishes
+# them to the models bucket; it holds no database credentials.
+MODEL_WORKER: Final = Worker("modelworker", "modelworker", MODEL_JOBS_QUEUE, MODEL_RESULTS_QUEUE)
 
 
 def service_for_path(path: str) -> Service | None:
@@ -105,6 +127,20 @@ DISCONTINUED_GLACIER_DAYS: Final = 30
 MODEL_CACHE_CONTROL: Final = "public, max-age=31536000, immutable"
 
 
+# A job not finished within this long is offered to another worker (SQS visibility timeout);
+# after MODEL_JOB_ATTEMPTS offers it goes to the dead-letter queue.
+MODEL_JOB_VISIBILITY_SECONDS: Final = 900
+MODEL_JOB_ATTEMPTS: Final = 3
+MODEL_JOBS_QUEUE_SUFFIX: Final = "model-jobs"
+MODEL_RESULTS_QUEUE_SUFFIX: Final = "model-results"
+
+
+def queue_name(environment: str, suffix: str) -> str:
+    """A queue's name where nothing else names it (local runs and tests); the stack lets
+    CloudFormation name its queues and passes their URLs."""
+    return f"{PROJECT}-{environment}-{suffix}"
+
+
 def models_bucket_name(environment: str) -> str:
     """The models bucket's name where nothing else names it (local runs and tests); the
     stack lets CloudFormation name the bucket and passes it in MODELS_BUCKET."""
@@ -131,6 +167,10 @@ class Env:
     MODEL_PIPELINE_TIMEOUT_SECONDS: Final = "PETSHORE_MODEL_PIPELINE_TIMEOUT_SECONDS"
     MODEL_PIPELINE_WORKERS: Final = "PETSHORE_MODEL_PIPELINE_WORKERS"
     POSTER_CHROMIUM: Final = "PETSHORE_POSTER_CHROMIUM"
+    MODEL_JOBS_QUEUE_URL: Final = "PETSHORE_MODEL_JOBS_QUEUE_URL"
+    MODEL_RESULTS_QUEUE_URL: Final = "PETSHORE_MODEL_RESULTS_QUEUE_URL"
+    QUEUE_WAIT_SECONDS: Final = "PETSHORE_QUEUE_WAIT_SECONDS"
+    MODEL_WAIT_SECONDS: Final = "PETSHORE_MODEL_WAIT_SECONDS"
     CARTS_TABLE: Final = "PETSHORE_CARTS_TABLE"
     CATALOG_URL: Final = "PETSHORE_CATALOG_URL"
     CART_URL: Final = "PETSHORE_CART_URL"

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "catalog.json"
+# How the catalog's `load-demo` names each model it sent to the model worker, one line each:
+# `model-upload <sku> <upload_id>`, for whoever waits for them to be published.
+DEMO_UPLOAD_LINE = "model-upload"
 
 
 def demo_products(path: Path = DEMO_FILE) -> list[dict[str, Any]]:

@@ -1,11 +1,12 @@
-"""The service artifact the instances install: the shared package, the services, the
-production launcher, the lock files, and every third-party package they run with for both
-instance architectures (templates/dependencies.py), so that an instance boots from the
+"""The artifact the instances install: the shared package, the services, the model worker,
+the production launcher, the lock files, and every third-party package they run with for
+both instance architectures (templates/dependencies.py), so that an instance boots from the
 artifact alone, with no PyPI or npm. A reproducible tarball:
 
-vendor/wheels/any/              the wheels of requirements.lock that fit every architecture
+vendor/wheels/any/              the wheels of both runtime locks that fit every architecture
 vendor/wheels/<uname -m>/       the others, for x86_64 and aarch64
-vendor/node/any/, <uname -m>/   the same split of the model pipeline's node_modules
+vendor/node/any/, <uname -m>/   the same split of the model pipeline's node_modules, which
+                                deploy/boot.sh puts in modelworker/node_modules
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import gzip
 import tarfile
 from pathlib import Path
 
-from templates.dependencies import layered, node_folders, wheel_folders
+from templates.dependencies import LOCKS, layered, node_folders, wheel_folders
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("petshore", "services", "deploy")
-FILES = ("requirements.lock", "pyproject.toml")
+# Not devstack, gateway or the tests: nothing an instance runs.
+PACKAGES = ("petshore", "services", "modelworker", "deploy")
+FILES = (*(lock.name for lock in LOCKS), "pyproject.toml")
 WHEELS = "vendor/wheels"
 NODE_MODULES = "vendor/node"
 # gzip's own default: most of the artifact is wheels, compressed already, on which level 9

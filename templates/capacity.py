@@ -23,6 +23,18 @@ MAX_INSTANCES = {"catalog": 8, "cart": 6, "orders": 6}
 # From launch to serving: boot, install from the artifact, migrate, health checks (measured
 # by bench/artifact.py and the ALB's thresholds); also the grace before ELB health counts.
 INSTANCE_WARMUP_SECONDS = 180
+# The model worker scales on its queue, not on requests: one instance runs one job at a time
+# (a 2 GB Node.js heap and Chromium fill a t3.medium's 4 GiB), and a job takes 10-30 s of
+# its 2 vCPUs. An admin who uploads a model should wait about a minute at most, so each
+# instance may have MAX_JOB_WAIT_SECONDS / JOB_SECONDS jobs waiting before the group grows.
+WORKER_PIPELINES = 1
+JOB_SECONDS = 30
+MAX_JOB_WAIT_SECONDS = 60
+JOBS_WAITING_PER_INSTANCE = MAX_JOB_WAIT_SECONDS / JOB_SECONDS
+# Uploads are rare: one instance at all times (a job never waits for a boot), up to four for
+# a catalogue imported at once (about eight jobs a minute).
+WORKER_MIN_INSTANCES = 1
+WORKER_MAX_INSTANCES = 4
 # How long a release waits for each new instance's signal before it rolls back.
 SIGNAL_TIMEOUT = "PT15M"
 

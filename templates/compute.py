@@ -1,15 +1,17 @@
-"""One Auto Scaling group per service of the routing table, built by `add_service`: launch
-template (IMDSv2 only, encrypted disk, no SSH key), target groups with the contract's health
-check, listener rules, target tracking at 70% CPU and on requests per instance, releases that
-keep capacity (each new instance signals once it serves, or the update rolls back), a launch
-floor on a schedule, and an instance role with only what that service needs."""
+"""The Auto Scaling groups: one per service of the routing table (`add_service`: target
+groups with the contract's health check, listener rules, target tracking at 70% CPU and on
+requests per instance, a launch floor on a schedule) and the model worker's (`add_worker`:
+no load balancer, target tracking on the jobs waiting per instance). Both share what their
+instances are (launch template: IMDSv2 only, encrypted disk, no SSH key; an instance role
+with only what that process needs; a log group) and how they are released (each new
+instance signals once it works, or the update rolls back)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from awacs.aws import Statement
-from troposphere import GetAtt, If, Join, NoValue, Ref, Tags, Template, ec2, kms
+from troposphere import GetAtt, If, Join, NoValue, Parameter, Ref, Tags, Template, ec2, kms, sqs
 from troposphere import autoscaling as asg
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere import logs as cwlogs
@@ -28,9 +30,11 @@ from petshore.contract import (
     UNHEALTHY_THRESHOLD,
     Env,
     Service,
+    Worker,
 )
 from templates.capacity import (
     INSTANCE_WARMUP_SECONDS,
+    JOBS_WAITING_PER_INSTANCE,
     SIGNAL_TIMEOUT,
     requests_per_target_per_minute,
 )
@@ -43,7 +47,15 @@ from templates.iam import (
 )
 from templates.loadbalancing import LoadBalancers
 from templates.network import Network
-from templates.parameters import HAS_ARTIFACT, HAS_LAUNCH, SMALL, SMALL_INSTANCES, Params
+from templates.parameters import (
+    HAS_ARTIFACT,
+    HAS_LAUNCH,
+    SMALL,
+    SMALL_INSTANCES,
+    WORKER_TITLE,
+    Params,
+    ServiceCapacity,
+)
 from templates.userdata import user_data
 
 TARGET_CPU_PERCENT = 70.0
@@ -56,6 +68,12 @@ class ServiceResources:
     group: asg.AutoScalingGroup
     target_group: elb.TargetGroup
     internal_target_group: elb.TargetGroup | None
+    log_group: cwlogs.LogGroup
+
+
+@dataclass(frozen=True)
+class WorkerResources:
+    group: asg.AutoScalingGroup
     log_group: cwlogs.LogGroup
 
 
@@ -109,28 +127,27 @@ def _rule(
     )
 
 
-def add_service(
+def _instances(
     t: Template,
+    title: str,
+    name: str,
     *,
-    service: Service,
-    priority: int,
     params: Params,
-    network: Network,
-    balancers: LoadBalancers,
+    instance_type: Parameter,
     security_group: ec2.SecurityGroup,
-    internal: bool,
     statements: list[Statement],
     environment: dict[str, object],
     key: kms.Key,
     image: object,
-) -> ServiceResources:
-    title = service.name.capitalize()
-    group_title = f"{title}AutoScalingGroup"
-    # Each new instance tells CloudFormation once its own health check passes (deploy/boot.sh).
+) -> tuple[ec2.LaunchTemplate, cwlogs.LogGroup]:
+    """What a group's instances are: their role (only `statements` besides reading the
+    artifact, writing their log, using the data key and signalling), their log group, and
+    their launch template, whose boot installs and starts `name` from the artifact."""
+    # Each new instance tells CloudFormation once it works (deploy/boot.sh).
     environment = {
         **environment,
         Env.STACK_NAME: Ref("AWS::StackName"),
-        Env.SIGNAL_RESOURCE: group_title,
+        Env.SIGNAL_RESOURCE: f"{title}AutoScalingGroup",
     }
     log_group = t.add_resource(
         cwlogs.LogGroup(
@@ -153,7 +170,7 @@ def add_service(
             f"{title}LaunchTemplate",
             LaunchTemplateData=ec2.LaunchTemplateData(
                 ImageId=image,
-                InstanceType=Ref(params.instance_type_of(service.name)),
+                InstanceType=Ref(instance_type),
                 IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
                 SecurityGroupIds=[Ref(security_group)],
                 MetadataOptions=ec2.MetadataOptions(
@@ -172,7 +189,7 @@ def add_service(
                 ],
                 Monitoring=ec2.Monitoring(Enabled=True),
                 UserData=user_data(
-                    service,
+                    name,
                     environment,
                     {
                         "ArtifactBucket": Ref(params.artifact_bucket),
@@ -183,34 +200,34 @@ def add_service(
                 TagSpecifications=[
                     ec2.TagSpecifications(
                         ResourceType=kind,
-                        Tags=Tags(
-                            Environment=Ref(params.environment),
-                            Service=service.name,
-                        ),
+                        Tags=Tags(Environment=Ref(params.environment), Service=name),
                     )
                     for kind in ("instance", "volume")
                 ],
             ),
         )
     )
-    target_group = _target_group(t, f"{title}TargetGroup", service, network)
-    _rule(t, f"{title}ListenerRule", balancers.public_listener, priority, service, target_group)
-    internal_group = None
-    if internal:
-        internal_group = _target_group(t, f"{title}InternalTargetGroup", service, network)
-        _rule(
-            t,
-            f"{title}InternalListenerRule",
-            Ref(balancers.internal_listener),
-            priority,
-            service,
-            internal_group,
-        )
-    capacity = params.capacity[service.name]
+    return template, log_group
+
+
+def _group(
+    t: Template,
+    title: str,
+    name: str,
+    template: ec2.LaunchTemplate,
+    *,
+    params: Params,
+    network: Network,
+    capacity: ServiceCapacity,
+    target_groups: list[elb.TargetGroup],
+) -> tuple[asg.AutoScalingGroup, If]:
+    """The Auto Scaling group of `template`'s instances across the private subnets, and its
+    minimum. With target groups their health check replaces instances, else EC2's does.
+    A release replaces one instance at a time and waits for each new one's signal."""
     minimum = If(SMALL, SMALL_INSTANCES, Ref(capacity.minimum))
     group = t.add_resource(
         asg.AutoScalingGroup(
-            group_title,
+            f"{title}AutoScalingGroup",
             LaunchTemplate=asg.LaunchTemplateSpecification(
                 LaunchTemplateId=Ref(template),
                 Version=GetAtt(template, "LatestVersionNumber"),
@@ -218,25 +235,22 @@ def add_service(
             VPCZoneIdentifier=[Ref(s) for s in network.private_subnets],
             MinSize=minimum,
             MaxSize=Ref(capacity.maximum),
-            HealthCheckType="ELB",
+            HealthCheckType="ELB" if target_groups else "EC2",
             HealthCheckGracePeriod=INSTANCE_WARMUP_SECONDS,
             # Until an instance has booted and warmed up, its CPU and requests do not count
             # towards the scaling metrics (without this, the 300 s cooldown applies).
             DefaultInstanceWarmup=INSTANCE_WARMUP_SECONDS,
-            TargetGroupARNs=[Ref(g) for g in (target_group, internal_group) if g is not None],
+            TargetGroupARNs=[Ref(g) for g in target_groups] or NoValue,
             MetricsCollection=[asg.MetricsCollection(Granularity="1Minute")],
-            Tags=asg.Tags(
-                Environment=Ref(params.environment),
-                Service=service.name,
-            ),
+            Tags=asg.Tags(Environment=Ref(params.environment), Service=name),
             CreationPolicy=CreationPolicy(
                 ResourceSignal=ResourceSignal(
                     Count=If(HAS_ARTIFACT, minimum, 0), Timeout=SIGNAL_TIMEOUT
                 )
             ),
             UpdatePolicy=UpdatePolicy(
-                # One new instance at a time, the old ones serving until it has signalled
-                # that it serves; no signal within the timeout, or a failure, rolls back.
+                # One new instance at a time, the old ones working until it has signalled
+                # that it works; no signal within the timeout, or a failure, rolls back.
                 AutoScalingRollingUpdate=AutoScalingRollingUpdate(
                     MinInstancesInService=minimum,
                     MaxBatchSize=1,
@@ -256,6 +270,60 @@ def add_service(
                 ),
             ),
         )
+    )
+    return group, minimum
+
+
+def add_service(
+    t: Template,
+    *,
+    service: Service,
+    priority: int,
+    params: Params,
+    network: Network,
+    balancers: LoadBalancers,
+    security_group: ec2.SecurityGroup,
+    internal: bool,
+    statements: list[Statement],
+    environment: dict[str, object],
+    key: kms.Key,
+    image: object,
+) -> ServiceResources:
+    title = service.name.capitalize()
+    template, log_group = _instances(
+        t,
+        title,
+        service.name,
+        params=params,
+        instance_type=params.instance_type,
+        security_group=security_group,
+        statements=statements,
+        environment=environment,
+        key=key,
+        image=image,
+    )
+    target_group = _target_group(t, f"{title}TargetGroup", service, network)
+    _rule(t, f"{title}ListenerRule", balancers.public_listener, priority, service, target_group)
+    internal_group = None
+    if internal:
+        internal_group = _target_group(t, f"{title}InternalTargetGroup", service, network)
+        _rule(
+            t,
+            f"{title}InternalListenerRule",
+            Ref(balancers.internal_listener),
+            priority,
+            service,
+            internal_group,
+        )
+    group, minimum = _group(
+        t,
+        title,
+        service.name,
+        template,
+        params=params,
+        network=network,
+        capacity=params.capacity[service.name],
+        target_groups=[g for g in (target_group, internal_group) if g is not None],
     )
     t.add_resource(
         asg.ScalingPolicy(
@@ -294,6 +362,107 @@ def add_service(
     )
     _launch_floor(t, title, group, params, minimum)
     return ServiceResources(group, target_group, internal_group, log_group)
+
+
+def add_worker(
+    t: Template,
+    *,
+    worker: Worker,
+    params: Params,
+    network: Network,
+    security_group: ec2.SecurityGroup,
+    jobs: sqs.Queue,
+    statements: list[Statement],
+    environment: dict[str, object],
+    key: kms.Key,
+    image: object,
+) -> WorkerResources:
+    """The model worker's group: no load balancer (it serves nothing; EC2's health check
+    replaces an instance that stops), scaled on the jobs waiting per instance. It keeps no
+    launch floor: shoppers do not upload models."""
+    template, log_group = _instances(
+        t,
+        WORKER_TITLE,
+        worker.name,
+        params=params,
+        instance_type=params.worker_instance_type,
+        security_group=security_group,
+        statements=statements,
+        environment=environment,
+        key=key,
+        image=image,
+    )
+    group, _ = _group(
+        t,
+        WORKER_TITLE,
+        worker.name,
+        template,
+        params=params,
+        network=network,
+        capacity=params.worker_capacity,
+        target_groups=[],
+    )
+    t.add_resource(
+        asg.ScalingPolicy(
+            f"{WORKER_TITLE}BacklogTargetTracking",
+            AutoScalingGroupName=Ref(group),
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingConfiguration=asg.TargetTrackingConfiguration(
+                CustomizedMetricSpecification=asg.CustomizedMetricSpecification(
+                    Metrics=_backlog_per_instance(jobs, group)
+                ),
+                TargetValue=JOBS_WAITING_PER_INSTANCE,
+            ),
+        )
+    )
+    return WorkerResources(group, log_group)
+
+
+def _backlog_per_instance(
+    jobs: sqs.Queue, group: asg.AutoScalingGroup
+) -> list[asg.TargetTrackingMetricDataQuery]:
+    """Jobs waiting in the queue over the instances taking them (AWS's own recipe)."""
+
+    def metric(
+        metric_id: str, namespace: str, name: str, dimension: str, value: object, stat: str
+    ) -> asg.TargetTrackingMetricDataQuery:
+        return asg.TargetTrackingMetricDataQuery(
+            Id=metric_id,
+            ReturnData=False,
+            MetricStat=asg.TargetTrackingMetricStat(
+                Metric=asg.Metric(
+                    Namespace=namespace,
+                    MetricName=name,
+                    Dimensions=[asg.MetricDimension(Name=dimension, Value=value)],
+                ),
+                Stat=stat,
+            ),
+        )
+
+    return [
+        metric(
+            "waiting",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "QueueName",
+            GetAtt(jobs, "QueueName"),
+            "Sum",
+        ),
+        metric(
+            "serving",
+            "AWS/AutoScaling",
+            "GroupInServiceInstances",
+            "AutoScalingGroupName",
+            Ref(group),
+            "Average",
+        ),
+        asg.TargetTrackingMetricDataQuery(
+            Id="backlog",
+            Label="jobs waiting per instance",
+            Expression="waiting / serving",
+            ReturnData=True,
+        ),
+    ]
 
 
 def _launch_floor(

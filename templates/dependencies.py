@@ -1,8 +1,9 @@
-"""The third-party packages the services run with, fetched at build time for each architecture
-an instance may have, so that an instance installs them from the artifact with no registry:
-the wheels of requirements.lock (CPython 3.11 on Amazon Linux 2023) and the model pipeline's
-node_modules. Each is kept under .cache/ by a hash of what it was made from: a second build,
-and the tests, fetch nothing."""
+"""The third-party packages the services and the model worker run with, fetched at build time
+for each architecture an instance may have, so that an instance installs them from the
+artifact with no registry: the wheels of requirements.lock (the services') and of
+requirements-modelworker.lock (the model worker's, which adds its 3D libraries), for CPython
+3.11 on Amazon Linux 2023, and the model pipeline's node_modules. Each is kept under .cache/
+by a hash of what it was made from: a second build, and the tests, fetch nothing."""
 
 from __future__ import annotations
 
@@ -15,14 +16,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"
-LOCK = ROOT / "requirements.lock"
-PIPELINE = ROOT / "services" / "catalog" / "pipeline"
+# What an instance installs: a service one lock, the model worker the other.
+SERVICES_LOCK = ROOT / "requirements.lock"
+WORKER_LOCK = ROOT / "requirements-modelworker.lock"
+LOCKS = (SERVICES_LOCK, WORKER_LOCK)
+PIPELINE = ROOT / "modelworker"
 NODE_LOCKS = ("package.json", "package-lock.json")
 PLATFORM_FIELDS = {"os", "cpu", "libc"}
 
@@ -42,13 +46,19 @@ class DependencyError(RuntimeError):
     """What cannot be bundled for every architecture, and what to do about it."""
 
 
-def wheel_folders(lock: Path = LOCK, cache: Path = CACHE) -> dict[str, Path]:
-    """A folder of wheels per architecture holding every package of `lock`."""
-    key = _key(lock.read_bytes(), PYTHON_VERSION.encode(), repr(list(GLIBC_MINORS)).encode())
+def wheel_folders(locks: Sequence[Path] = LOCKS, cache: Path = CACHE) -> dict[str, Path]:
+    """A folder of wheels per architecture holding every package of each of `locks` (a
+    package two locks pin differently is there in both versions)."""
+    key = _key(
+        *(lock.read_bytes() for lock in locks),
+        PYTHON_VERSION.encode(),
+        repr(list(GLIBC_MINORS)).encode(),
+    )
     folders = {}
     for arch in ARCHITECTURES:
-        folder = _cached(cache / "wheels" / key / arch, lambda to, a=arch: _wheels(lock, a, to))
-        missing = sorted(locked_packages(lock) - {wheel_package(w.name) for w in folder.iterdir()})
+        folder = _cached(cache / "wheels" / key / arch, lambda to, a=arch: _wheels(locks, a, to))
+        present = {wheel_package(w.name) for w in folder.iterdir()}
+        missing = sorted(locked_packages(*locks) - present)
         if missing:
             raise DependencyError(f"no {arch} wheel for {', '.join(missing)} in {folder}")
         folders[arch] = folder
@@ -81,9 +91,14 @@ def layered(trees: Mapping[str, Path]) -> dict[str, Path]:
     return layers
 
 
-def locked_packages(lock: Path = LOCK) -> set[str]:
-    """`name==version` of each package of `lock`, the name normalised."""
-    pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", lock.read_text(), re.M)
+def locked_packages(*locks: Path) -> set[str]:
+    """`name==version` of each package of `locks` (all of LOCKS by default), the name
+    normalised."""
+    pins = [
+        pin
+        for lock in locks or LOCKS
+        for pin in re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", lock.read_text(), re.M)
+    ]
     return {f"{_normalise(name)}=={version}" for name, version in pins}
 
 
@@ -128,30 +143,33 @@ def _run(command: list[str], **options: Any) -> None:
         raise DependencyError(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
 
 
-def _wheels(lock: Path, arch: str, into: Path) -> None:
+def _wheels(locks: Sequence[Path], arch: str, into: Path) -> None:
     platforms = [f"manylinux_2_{minor}_{arch}" for minor in GLIBC_MINORS]
     pip = [sys.executable, "-m", "pip"]
     # Every locked package is pinned, so --no-deps loses nothing; it also lets pip take a
     # package's sources where no wheel fits (with --only-binary it would stop at the first).
-    _run(
-        [
-            *pip,
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--dest",
-            str(into),
-            "--implementation",
-            "cp",
-            "--python-version",
-            PYTHON_VERSION,
-            "--abi",
-            f"cp{PYTHON_VERSION.replace('.', '')}",
-            *(f"--platform={p}" for p in [*platforms, f"manylinux2014_{arch}"]),
-            "--requirement",
-            str(lock),
-        ]
-    )
+    # One lock at a time: two locks may pin a package differently, which one pip run refuses;
+    # a file the first download brought is not fetched again.
+    for lock in locks:
+        _run(
+            [
+                *pip,
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--dest",
+                str(into),
+                "--implementation",
+                "cp",
+                "--python-version",
+                PYTHON_VERSION,
+                "--abi",
+                f"cp{PYTHON_VERSION.replace('.', '')}",
+                *(f"--platform={p}" for p in [*platforms, f"manylinux2014_{arch}"]),
+                "--requirement",
+                str(lock),
+            ]
+        )
     unusable = []
     for sources in sorted(p for p in into.iterdir() if p.suffix != ".whl"):
         with tempfile.TemporaryDirectory() as built:

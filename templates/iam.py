@@ -3,7 +3,8 @@ taken from the resources themselves (GetAtt), never wildcards."""
 
 from __future__ import annotations
 
-from awacs import cloudformation, dynamodb, kms, logs, s3, secretsmanager, ssm
+from awacs import cloudformation, dynamodb, kms, logs, s3, secretsmanager, sqs, ssm
+from awacs.aws import Action as AwacsAction
 from awacs.aws import Allow, PolicyDocument, Principal, Statement
 from awacs.sts import AssumeRole
 from troposphere import GetAtt, Join, Ref, Sub, Template, iam
@@ -11,7 +12,9 @@ from troposphere import dynamodb as ddb
 from troposphere import kms as kmsres
 from troposphere import logs as cwlogs
 from troposphere import s3 as s3res
+from troposphere import sqs as sqsres
 
+from petshore.contract import MODELS_KEY_PREFIX, UPLOADS_KEY_PREFIX
 from templates.parameters import Params
 
 
@@ -38,23 +41,77 @@ def read_artifact(params: Params) -> Statement:
     )
 
 
-def models_bucket_access(bucket: s3res.Bucket) -> list[Statement]:
+def _objects(bucket: s3res.Bucket, prefix: str, actions: list[AwacsAction]) -> Statement:
+    return Statement(
+        Effect=Allow,
+        Action=actions,
+        Resource=[Join("", [GetAtt(bucket, "Arn"), f"/{prefix}*"])],
+    )
+
+
+def _list_bucket(bucket: s3res.Bucket) -> Statement:
+    # Without it S3 answers 403 rather than 404 for a key that is not there, and "is this
+    # file there yet?" (an upload, a content-addressed model) could not be asked.
+    return Statement(Effect=Allow, Action=[s3.ListBucket], Resource=[GetAtt(bucket, "Arn")])
+
+
+def _keep_models(bucket: s3res.Bucket) -> Statement:
+    """Published files under models/: written once under their content key, and retired or
+    reinstated by a copy onto themselves that sets or drops the Glacier tag."""
+    return _objects(
+        bucket,
+        MODELS_KEY_PREFIX,
+        [s3.GetObject, s3.PutObject, s3.PutObjectTagging, s3.DeleteObjectTagging],
+    )
+
+
+def take_uploads(bucket: s3res.Bucket) -> list[Statement]:
+    """The catalog: presigned PUTs and multipart uploads under uploads/ (signed with its own
+    rights), whose size it checks, and the retiring and reinstating of published files."""
+    return [
+        _objects(
+            bucket,
+            UPLOADS_KEY_PREFIX,
+            [s3.PutObject, s3.GetObject, s3.AbortMultipartUpload, s3.ListMultipartUploadParts],
+        ),
+        _keep_models(bucket),
+        _list_bucket(bucket),
+    ]
+
+
+def publish_models(bucket: s3res.Bucket) -> list[Statement]:
+    """The model worker: reads an upload, writes nothing but published files."""
+    return [
+        _objects(bucket, UPLOADS_KEY_PREFIX, [s3.GetObject]),
+        _keep_models(bucket),
+        _list_bucket(bucket),
+    ]
+
+
+def send_to(queue: sqsres.Queue) -> list[Statement]:
+    # GetQueueAttributes: a sender's start-up check that its queue is there.
+    return [
+        Statement(
+            Effect=Allow,
+            Action=[sqs.SendMessage, sqs.GetQueueAttributes],
+            Resource=[GetAtt(queue, "Arn")],
+        )
+    ]
+
+
+def receive_from(queue: sqsres.Queue) -> list[Statement]:
+    """Take messages, keep one hidden while it is being handled, delete it once done."""
     return [
         Statement(
             Effect=Allow,
             Action=[
-                s3.GetObject,
-                s3.PutObject,
-                s3.GetObjectTagging,
-                s3.PutObjectTagging,
-                # A retired file shown again loses its Glacier tag.
-                s3.DeleteObjectTagging,
-                s3.AbortMultipartUpload,
-                s3.ListMultipartUploadParts,
+                sqs.ReceiveMessage,
+                sqs.DeleteMessage,
+                sqs.ChangeMessageVisibility,
+                sqs.GetQueueAttributes,
             ],
-            Resource=[Join("", [GetAtt(bucket, "Arn"), "/*"])],
-        ),
-        Statement(Effect=Allow, Action=[s3.ListBucket], Resource=[GetAtt(bucket, "Arn")]),
+            Resource=[GetAtt(queue, "Arn")],
+        )
     ]
 
 
@@ -85,7 +142,8 @@ def read_secrets(*secret_arns: object) -> list[Statement]:
 
 
 def use_data_key(key: kmsres.Key) -> list[Statement]:
-    """Decrypt secrets and table items encrypted with the stack's key."""
+    """Decrypt secrets, table items and queue messages encrypted with the stack's key (and
+    encrypt the messages an instance sends)."""
     return [
         Statement(
             Effect=Allow,

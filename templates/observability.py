@@ -2,16 +2,18 @@
 CloudWatch may use (with `alias/aws/sns`, CloudWatch cannot publish, and no alarm reaches
 anyone): 5xx rates of both ALBs and of CloudFront, p99 latency per service, unhealthy
 instances, a group stuck at its maximum, burstable instances paying for CPU credits, database
-CPU, storage, connections and memory, DynamoDB throttling."""
+CPU, storage, connections and memory, DynamoDB throttling; and for uploaded models, a job or
+a result that could not be handled (a dead letter) and a job left waiting."""
 
 from __future__ import annotations
 
 from troposphere import Equals, GetAtt, If, NoValue, Output, Ref, Template, cloudwatch, kms, sns
 
-from templates.compute import ServiceResources
+from templates.compute import ServiceResources, WorkerResources
 from templates.data import Data
 from templates.loadbalancing import LoadBalancers
-from templates.parameters import HAS_ALARM_EMAIL, SMALL, Params
+from templates.parameters import HAS_ALARM_EMAIL, SMALL, WORKER_TITLE, Params
+from templates.queues import Queues
 
 FIVE_MINUTES = 300
 MAX_5XX_PERCENT = 5
@@ -22,6 +24,9 @@ MAX_P99_SECONDS = 1.0
 # small footprint's 1 GiB class, about 900 on the production default's 8 GiB.
 MAX_DB_CONNECTIONS = (90, 720)
 MIN_FREEABLE_MEMORY_BYTES = (100 * 1024**2, 800 * 1024**2)
+# A job takes 10-30 s (templates/capacity.py) and the group grows when they pile up: one
+# still waiting after this long means the workers are failing, stuck or all busy at Max.
+MAX_JOB_AGE_SECONDS = 600
 # CloudFront publishes its metrics in us-east-1 only, where an alarm on them must live.
 IN_US_EAST_1 = "InUsEast1"
 
@@ -97,6 +102,8 @@ def add_observability(
     balancers: LoadBalancers,
     data: Data,
     services: dict[str, ServiceResources],
+    worker: WorkerResources,
+    queues: Queues,
     key: kms.Key,
     distribution: object,
 ) -> sns.Topic:
@@ -154,7 +161,11 @@ def add_observability(
             Threshold=0,
             ComparisonOperator="GreaterThanThreshold",
         )
-        _service_alarms(t, name, resources, topic, alb)
+        _service_alarms(t, name, resources, params.instance_type.title, topic, alb)
+    _group_alarms(
+        t, WORKER_TITLE, "the model worker", worker.group, params.worker_instance_type.title, topic
+    )
+    _queue_alarms(t, queues, topic)
     db = [cloudwatch.MetricDimension(Name="DBInstanceIdentifier", Value=Ref(data.database))]
     _alarm(
         t,
@@ -232,23 +243,19 @@ def add_observability(
     return topic
 
 
-def _service_alarms(
-    t: Template,
-    name: str,
-    resources: ServiceResources,
-    topic: sns.Topic,
-    alb: dict[str, object],
+def _group_alarms(
+    t: Template, title: str, name: str, group: object, instance_type: str, topic: sns.Topic
 ) -> None:
-    title = name.capitalize()
-    group = {"AutoScalingGroupName": Ref(resources.group)}
+    """A group that cannot grow any more, and burstable instances paying for it."""
+    dimensions = {"AutoScalingGroupName": Ref(group)}
     _alarm(
         t,
         f"{title}AtMaxAlarm",
         topic,
         f"{name} has been at its Max instances for 10 minutes: it cannot scale out further",
         Metrics=[
-            _metric("serving", "AWS/AutoScaling", "GroupInServiceInstances", group, "Maximum"),
-            _metric("most", "AWS/AutoScaling", "GroupMaxSize", group, "Maximum"),
+            _metric("serving", "AWS/AutoScaling", "GroupInServiceInstances", dimensions, "Maximum"),
+            _metric("most", "AWS/AutoScaling", "GroupMaxSize", dimensions, "Maximum"),
             cloudwatch.MetricDataQuery(
                 Id="at_max", Label="at max", ReturnData=True, Expression="IF(serving >= most, 1, 0)"
             ),
@@ -263,16 +270,72 @@ def _service_alarms(
         f"{title}CpuCreditsAlarm",
         topic,
         f"{name}'s burstable instances are paying for surplus CPU credits: a larger or "
-        "non-burstable InstanceType would cost less",
+        f"non-burstable {instance_type} would cost less",
         Namespace="AWS/EC2",
         MetricName="CPUSurplusCreditsCharged",
-        Dimensions=[cloudwatch.MetricDimension(Name=k, Value=v) for k, v in group.items()],
+        Dimensions=[cloudwatch.MetricDimension(Name=k, Value=v) for k, v in dimensions.items()],
         Statistic="Sum",
         Period=FIVE_MINUTES,
         EvaluationPeriods=3,
         Threshold=0,
         ComparisonOperator="GreaterThanThreshold",
     )
+
+
+def _queue_alarms(t: Template, queues: Queues, topic: sns.Topic) -> None:
+    for title, queue, what in (
+        ("ModelJobsDeadLetterAlarm", queues.jobs_dead_letters, "A model job failed every try"),
+        (
+            "ModelResultsDeadLetterAlarm",
+            queues.results_dead_letters,
+            "The catalog could not record a processed model",
+        ),
+    ):
+        _alarm(
+            t,
+            title,
+            topic,
+            f"{what}: it waits in {queue.title} for someone to read why",
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=[
+                cloudwatch.MetricDimension(Name="QueueName", Value=GetAtt(queue, "QueueName"))
+            ],
+            Statistic="Maximum",
+            Period=FIVE_MINUTES,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    _alarm(
+        t,
+        "ModelJobsWaitingAlarm",
+        topic,
+        f"A model job has waited more than {MAX_JOB_AGE_SECONDS // 60} minutes: the model "
+        "worker is failing, stuck, or busy at its Max",
+        Namespace="AWS/SQS",
+        MetricName="ApproximateAgeOfOldestMessage",
+        Dimensions=[
+            cloudwatch.MetricDimension(Name="QueueName", Value=GetAtt(queues.jobs, "QueueName"))
+        ],
+        Statistic="Maximum",
+        Period=FIVE_MINUTES,
+        EvaluationPeriods=1,
+        Threshold=MAX_JOB_AGE_SECONDS,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+
+
+def _service_alarms(
+    t: Template,
+    name: str,
+    resources: ServiceResources,
+    instance_type: str,
+    topic: sns.Topic,
+    alb: dict[str, object],
+) -> None:
+    title = name.capitalize()
+    _group_alarms(t, title, name, resources.group, instance_type, topic)
     _alarm(
         t,
         f"{title}LatencyAlarm",

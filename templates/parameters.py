@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from troposphere import And, Equals, Not, Parameter, Ref, Template
 
-from petshore.contract import CATALOG, SERVICES
-from templates.capacity import MAX_INSTANCES
+from petshore.contract import MODEL_WORKER, SERVICES
+from templates.capacity import MAX_INSTANCES, WORKER_MAX_INSTANCES, WORKER_MIN_INSTANCES
 
 # Known when the template is rendered, so plain Python (see STYLE.md): the defaults.
 DEFAULT_ENVIRONMENT = "production"
@@ -28,6 +28,8 @@ HAS_ARTIFACT = "HasArtifact"
 # What `Footprint=small` runs instead of the production defaults.
 SMALL_DATABASE_CLASS = "db.t4g.micro"
 SMALL_INSTANCES = 1
+# The logical ids of the model worker's resources start with this (ModelWorkerRole...).
+WORKER_TITLE = "ModelWorker"
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,9 @@ class Params:
     image_parameter: Parameter
     image_refresh: Parameter
     instance_type: Parameter
-    catalog_instance_type: Parameter
     capacity: dict[str, ServiceCapacity]
+    worker_instance_type: Parameter
+    worker_capacity: ServiceCapacity
     launch_start: Parameter
     launch_end: Parameter
     launch_floor: Parameter
@@ -65,30 +68,27 @@ class Params:
     cloudfront_prefix_list: Parameter
     payment_provider: Parameter
 
-    def instance_type_of(self, service: str) -> Parameter:
-        return self.catalog_instance_type if service == CATALOG.name else self.instance_type
 
-
-def _capacity(t: Template, name: str) -> ServiceCapacity:
-    title = name.capitalize()
-
-    def count(kind: str, default: int, text: str) -> Parameter:
+def _capacity(
+    t: Template, title: str, name: str, minimum: int, maximum: int, fewest: int = 0
+) -> ServiceCapacity:
+    def count(kind: str, default: int, least: int, text: str) -> Parameter:
         return t.add_parameter(
             Parameter(
                 f"{title}{kind}Instances",
                 Type="Number",
                 Default=str(default),
-                MinValue="0" if kind != "Max" else "1",
+                MinValue=str(least),
                 MaxValue="100",
                 Description=f"{text} {name} instances in the Auto Scaling group",
             )
         )
 
     # No desired count: the group starts at its minimum, and an update must never reset a
-    # group that scaled out. MAX_INSTANCES comes from bench/capacity.py (docs/architecture.md).
+    # group that scaled out.
     return ServiceCapacity(
-        count("Min", 2, "Fewest (with Footprint=production)"),
-        count("Max", MAX_INSTANCES[name], "Most"),
+        count("Min", minimum, fewest, "Fewest (with Footprint=production)"),
+        count("Max", maximum, 1, "Most"),
     )
 
 
@@ -178,18 +178,34 @@ def add_parameters(t: Template) -> Params:
             Type="String",
             Default="t3.small",
             AllowedValues=["t3.small", "t3.medium", "t3.large", "m6i.large", "c6i.large"],
-            Description="Instance type of the cart and orders instances",
+            Description="Instance type of the catalog, cart and orders instances",
         ),
-        # The catalog also processes uploaded models: Node.js with a 2 GB heap, and Chromium
-        # for posters, beside the service.
-        catalog_instance_type=param(
-            "CatalogInstanceType",
+        # MAX_INSTANCES comes from bench/capacity.py (docs/architecture.md).
+        capacity={
+            s.name: _capacity(t, s.name.capitalize(), s.name, 2, MAX_INSTANCES[s.name])
+            for s in SERVICES
+        },
+        # A model job runs Node.js with a 2 GB heap, and Chromium for its poster: 4 GiB at
+        # least.
+        worker_instance_type=param(
+            f"{WORKER_TITLE}InstanceType",
             Type="String",
             Default="t3.medium",
-            AllowedValues=["t3.medium", "t3.large", "m6i.large", "c6i.xlarge", "m6i.xlarge"],
-            Description="Instance type of the catalog instances, which process uploaded models",
+            AllowedValues=[
+                "t3.medium",
+                "t3.large",
+                "c6i.large",
+                "m6i.large",
+                "c6i.xlarge",
+                "m6i.xlarge",
+            ],
+            Description="Instance type of the model worker, which validates, optimises and "
+            "publishes uploaded models and renders their posters",
         ),
-        capacity={s.name: _capacity(t, s.name) for s in SERVICES},
+        # Target tracking on jobs per instance needs an instance to divide by: one at least.
+        worker_capacity=_capacity(
+            t, WORKER_TITLE, MODEL_WORKER.name, WORKER_MIN_INSTANCES, WORKER_MAX_INSTANCES, 1
+        ),
         launch_start=param(
             "LaunchStartTime",
             Type="String",

@@ -1,6 +1,6 @@
 """Security groups, as a chain: CloudFront → public ALB → services; orders → internal ALB →
-the services it calls; catalog and orders → database. Nothing else takes traffic, and no
-rule admits an address range."""
+the services it calls; catalog and orders → database. The model worker takes no traffic at
+all. Nothing else takes traffic, and no rule admits an address range."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from awacs.aws import (
 from troposphere import If, Ref, Sub, Template, ec2, kms
 
 from petshore.contract import SERVICES, Service
-from templates.parameters import HAS_CERTIFICATE, HAS_PREFIX_LIST_OVERRIDE, Params
+from templates.parameters import HAS_CERTIFICATE, HAS_PREFIX_LIST_OVERRIDE, WORKER_TITLE, Params
 from templates.regions import PREFIX_LIST, region_value
 
 POSTGRES_PORT = 5432
@@ -34,6 +34,7 @@ class SecurityGroups:
     internal_alb: ec2.SecurityGroup
     database: ec2.SecurityGroup
     services: dict[str, ec2.SecurityGroup]
+    worker: ec2.SecurityGroup
 
 
 def called_services() -> list[Service]:
@@ -60,6 +61,25 @@ def _group(t: Template, title: str, description: str, vpc: ec2.VPC) -> ec2.Secur
             ],
         )
     )
+
+
+def _instances_group(
+    t: Template, title: str, description: str, vpc: ec2.VPC, reason: str
+) -> ec2.SecurityGroup:
+    """Instances' group: HTTPS out through the NAT (packages come from the artifact)."""
+    group = _group(t, title, description, vpc)
+    t.add_resource(
+        ec2.SecurityGroupEgress(
+            f"{title}HttpsOut",
+            GroupId=Ref(group),
+            CidrIp="0.0.0.0/0",
+            IpProtocol="tcp",
+            FromPort=HTTPS,
+            ToPort=HTTPS,
+            Description=reason,
+        )
+    )
+    return group
 
 
 def _allow(
@@ -118,23 +138,15 @@ def add_security(t: Template, params: Params, vpc: ec2.VPC) -> SecurityGroups:
     database = _group(t, "DatabaseSecurityGroup", "PostgreSQL: catalog and orders only", vpc)
     services: dict[str, ec2.SecurityGroup] = {}
     for service in SERVICES:
-        group = _group(
-            t, f"{service.name.capitalize()}SecurityGroup", f"{service.name} instances", vpc
+        # AWS APIs without endpoints and the RDS certificate bundle at boot.
+        group = _instances_group(
+            t,
+            f"{service.name.capitalize()}SecurityGroup",
+            f"{service.name} instances",
+            vpc,
+            "HTTPS to AWS APIs and package repositories",
         )
         services[service.name] = group
-        # AWS APIs without endpoints, the RDS certificate bundle and the catalog's Chromium at
-        # boot: HTTPS through the NAT (packages come from the artifact).
-        t.add_resource(
-            ec2.SecurityGroupEgress(
-                f"{group.title}HttpsOut",
-                GroupId=Ref(group),
-                CidrIp="0.0.0.0/0",
-                IpProtocol="tcp",
-                FromPort=HTTPS,
-                ToPort=HTTPS,
-                Description="HTTPS to AWS APIs and package repositories",
-            )
-        )
         _allow(t, f"PublicAlbTo{group.title}", public_alb, group, service.port)
         if service.database:
             _allow(t, f"{group.title}ToDatabase", group, database, POSTGRES_PORT)
@@ -154,13 +166,22 @@ def add_security(t: Template, params: Params, vpc: ec2.VPC) -> SecurityGroups:
             services[callee.name],
             callee.port,
         )
-    return SecurityGroups(public_alb, internal_alb, database, services)
+    # SQS, and at boot Playwright's Chromium.
+    worker = _instances_group(
+        t,
+        f"{WORKER_TITLE}SecurityGroup",
+        "model worker instances: no traffic in",
+        vpc,
+        "HTTPS to AWS APIs and Chromium's download",
+    )
+    return SecurityGroups(public_alb, internal_alb, database, services, worker)
 
 
 def add_data_key(t: Template) -> kms.Key:
-    """One customer-managed key for the data at rest: secrets, the carts table, the database
-    and the services' logs. The account administers it through IAM; CloudWatch Logs may use
-    it for this stack's log groups only (CloudFormation names them `<stack>-<id>-...`).
+    """One customer-managed key for the data at rest: secrets, the carts table, the database,
+    the model worker's queues and the instances' logs. The account administers it through
+    IAM; CloudWatch Logs may use it for this stack's log groups only (CloudFormation names
+    them `<stack>-<id>-...`).
     Retained with the stack, like the carts table and the final database snapshot it
     encrypts: deleting it would make them unreadable."""
     return t.add_resource(

@@ -7,23 +7,43 @@ import json
 from awacs.aws import Statement
 from troposphere import GetAtt, Join, Output, Ref, Tags, Template, kms, secretsmanager
 
-from petshore.contract import CARTS_TABLE, MODELS_BUCKET, SERVICES, Env, Service
-from templates.compute import ServiceResources, add_service
+from petshore.contract import (
+    CARTS_TABLE,
+    MODEL_JOBS_QUEUE,
+    MODEL_RESULTS_QUEUE,
+    MODEL_WORKER,
+    MODELS_BUCKET,
+    SERVICES,
+    Env,
+    Service,
+    Worker,
+)
+from templates.capacity import WORKER_PIPELINES
+from templates.compute import ServiceResources, add_service, add_worker
 from templates.data import Data, add_data
 from templates.edge import add_edge
-from templates.iam import carts_table_access, models_bucket_access, read_secrets
+from templates.iam import (
+    carts_table_access,
+    publish_models,
+    read_secrets,
+    receive_from,
+    send_to,
+    take_uploads,
+)
 from templates.image import add_image
 from templates.loadbalancing import LoadBalancers, add_load_balancers
 from templates.network import add_network
 from templates.observability import add_observability
 from templates.parameters import Params, add_parameters
+from templates.queues import Queues, add_queues
 from templates.regions import add_region_map
 from templates.security import POSTGRES_PORT, add_data_key, add_security, called_services
 from templates.storage import Buckets, add_logs_policy, add_origin_policies, add_storage
 
 DESCRIPTION = (
-    "Pet Shore 3D: a 3D storefront - CloudFront, ALB, one Auto Scaling group per service, "
-    "RDS PostgreSQL, DynamoDB and S3 across two Availability Zones"
+    "Pet Shore 3D: a 3D storefront - CloudFront, ALB, one Auto Scaling group per service and "
+    "one for the model worker, RDS PostgreSQL, DynamoDB, SQS and S3 across two Availability "
+    "Zones"
 )
 FIRST_RULE_PRIORITY = 10
 
@@ -60,12 +80,18 @@ def _permissions(
     service: Service,
     data: Data,
     buckets: Buckets,
+    queues: Queues,
     admin: secretsmanager.Secret,
     payment: secretsmanager.Secret,
 ) -> list[Statement]:
     statements: list[Statement] = []
     if MODELS_BUCKET in service.stores:
-        statements += models_bucket_access(buckets.models)
+        statements += take_uploads(buckets.models)
+    # The catalog sends jobs and reads their results; it never takes a job itself.
+    if MODEL_JOBS_QUEUE in service.stores:
+        statements += send_to(queues.named(MODEL_JOBS_QUEUE))
+    if MODEL_RESULTS_QUEUE in service.stores:
+        statements += receive_from(queues.named(MODEL_RESULTS_QUEUE))
     if CARTS_TABLE in service.stores:
         statements += carts_table_access(data.carts_table)
     secrets: list[object] = [Ref(admin)] if service.admin else []
@@ -84,6 +110,7 @@ def _environment(
     params: Params,
     data: Data,
     buckets: Buckets,
+    queues: Queues,
     balancers: LoadBalancers,
     admin: secretsmanager.Secret,
     payment: secretsmanager.Secret,
@@ -110,14 +137,40 @@ def _environment(
         env[Env.DB_MASTER_SECRET_ARN] = data.master_secret_arn
     if MODELS_BUCKET in service.stores:
         env[Env.MODELS_BUCKET] = Ref(buckets.models)
-        # Posters render in the Chromium that deploy/boot.sh installs with Playwright.
-        env[Env.POSTER_CHROMIUM] = ""
+    if MODEL_JOBS_QUEUE in service.stores:
+        env[Env.MODEL_JOBS_QUEUE_URL] = Ref(queues.named(MODEL_JOBS_QUEUE))
+    if MODEL_RESULTS_QUEUE in service.stores:
+        env[Env.MODEL_RESULTS_QUEUE_URL] = Ref(queues.named(MODEL_RESULTS_QUEUE))
     if CARTS_TABLE in service.stores:
         env[Env.CARTS_TABLE] = Ref(data.carts_table)
     peers = {"catalog": Env.CATALOG_URL, "cart": Env.CART_URL}
     for callee in service.calls:
         env[peers[callee]] = Join("", ["http://", GetAtt(balancers.internal, "DNSName")])
     return env
+
+
+def _worker_permissions(worker: Worker, buckets: Buckets, queues: Queues) -> list[Statement]:
+    """Jobs in, published files and results out: no database, no secret, no admin token."""
+    return [
+        *publish_models(buckets.models),
+        *receive_from(queues.named(worker.jobs_queue)),
+        *send_to(queues.named(worker.results_queue)),
+    ]
+
+
+def _worker_environment(
+    worker: Worker, params: Params, buckets: Buckets, queues: Queues
+) -> dict[str, object]:
+    return {
+        Env.ENVIRONMENT: Ref(params.environment),
+        Env.AWS_REGION: Ref("AWS::Region"),
+        Env.MODELS_BUCKET: Ref(buckets.models),
+        Env.MODEL_JOBS_QUEUE_URL: Ref(queues.named(worker.jobs_queue)),
+        Env.MODEL_RESULTS_QUEUE_URL: Ref(queues.named(worker.results_queue)),
+        # Posters render in the Chromium that deploy/boot.sh installs with Playwright.
+        Env.POSTER_CHROMIUM: "",
+        Env.MODEL_PIPELINE_WORKERS: str(WORKER_PIPELINES),
+    }
 
 
 def _tag_everything(t: Template, params: Params) -> None:
@@ -141,6 +194,7 @@ def build_template() -> Template:
     admin = _admin_secret(t, key)
     image = add_image(t, params, key)
     payment = _payment_secret(t, key)
+    queues = add_queues(t, key)
     balancers = add_load_balancers(t, params, network, groups, buckets, log_policy)
     internal = {s.name for s in called_services()}
     services: dict[str, ServiceResources] = {}
@@ -154,13 +208,27 @@ def build_template() -> Template:
             balancers=balancers,
             security_group=groups.services[service.name],
             internal=service.name in internal,
-            statements=_permissions(service, data, buckets, admin, payment),
-            environment=_environment(service, params, data, buckets, balancers, admin, payment),
+            statements=_permissions(service, data, buckets, queues, admin, payment),
+            environment=_environment(
+                service, params, data, buckets, queues, balancers, admin, payment
+            ),
             key=key,
             image=image,
         )
+    worker = add_worker(
+        t,
+        worker=MODEL_WORKER,
+        params=params,
+        network=network,
+        security_group=groups.worker,
+        jobs=queues.named(MODEL_WORKER.jobs_queue),
+        statements=_worker_permissions(MODEL_WORKER, buckets, queues),
+        environment=_worker_environment(MODEL_WORKER, params, buckets, queues),
+        key=key,
+        image=image,
+    )
     distribution = add_edge(t, params, buckets, balancers)
     add_origin_policies(t, buckets, distribution)
-    add_observability(t, params, balancers, data, services, key, distribution)
+    add_observability(t, params, balancers, data, services, worker, queues, key, distribution)
     _tag_everything(t, params)
     return t

@@ -1,13 +1,11 @@
-"""The first stage of an instance's boot: fetch and unpack the service artifact, write the
-service's configuration, and hand over to `deploy/boot.sh` in the artifact (which installs the
-service and runs it under systemd). Kept short: the template must stay small, and the rest
-is versioned with the code it installs."""
+"""The first stage of an instance's boot: fetch and unpack the artifact, write the
+configuration of the service (or the model worker) it runs, and hand over to
+`deploy/boot.sh` in the artifact (which installs it and runs it under systemd). Kept short:
+the template must stay small, and the rest is versioned with the code it installs."""
 
 from __future__ import annotations
 
 from troposphere import Base64, Sub
-
-from petshore.contract import Service
 
 SCRIPT = r"""#!/bin/bash
 set -euo pipefail
@@ -28,15 +26,14 @@ exec bash /opt/petshore/app/deploy/boot.sh ${ServiceName} ${LogGroup}
 """
 
 
-def user_data(
-    service: Service, environment: dict[str, object], values: dict[str, object]
-) -> Base64:
-    """`environment`: the service's variables (names from `petshore.contract.Env`);
-    `values`: the other placeholders of SCRIPT (artifact location, log group)."""
+def user_data(name: str, environment: dict[str, object], values: dict[str, object]) -> Base64:
+    """`name`: the service's (or the worker's); `environment`: its variables (names from
+    `petshore.contract.Env`); `values`: the other placeholders of SCRIPT (artifact location,
+    log group)."""
     lines = "\n".join(f"{name}=${{{_placeholder(name)}}}" for name in environment)
     script = SCRIPT.replace("${EnvironmentLines}", lines)
     variables = {
-        "ServiceName": service.name,
+        "ServiceName": name,
         **values,
         **{_placeholder(name): value for name, value in environment.items()},
     }

@@ -24,7 +24,7 @@ POSTGRES = os.environ.get(
 )
 
 
-def _database_url(name: str) -> str:
+def database_url(name: str) -> str:
     base = POSTGRES.rsplit("/", 1)[0]
     return f"{base}/{name}?maxsize=30"
 
@@ -33,7 +33,7 @@ def _database_url(name: str) -> str:
 def postgres_databases() -> Iterator[dict[str, str]]:
     names = {s: f"petshore_test_{os.getpid()}_{s}" for s in ("catalog", "orders")}
     asyncio.run(recreate_databases(POSTGRES, list(names.values())))
-    yield {s: _database_url(n) for s, n in names.items()}
+    yield {s: database_url(n) for s, n in names.items()}
     asyncio.run(recreate_databases(POSTGRES, list(names.values()), drop_only=True))
 
 

@@ -1,69 +1,75 @@
-"""Loading the demo catalog: products, and their model files into S3. Products that exist
-already are left as they are, so a restart keeps what an admin changed."""
+"""Loading the demo catalog: products, and their model files sent through the model worker
+like any upload, so the demo shows what shops will get. Products that exist already are left
+as they are, so a restart keeps what an admin changed; one still without its model (its job
+was lost with a local emulator's queues) is sent again."""
 
 from __future__ import annotations
 
-import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
 from tortoise import Tortoise
 
-from petshore.aws import open_client
 from petshore.db import tortoise_config
 from petshore.demo import DEMO_FILE, demo_products
 from petshore.errors import NotFound
-from services.catalog import store
-from services.catalog.app import PACKAGE
-from services.catalog.publishing import publish_model
+from petshore.modeljobs import ModelJob
+from services.catalog import rules, store
+from services.catalog.app import PACKAGE, open_model_stores
 from services.catalog.schemas import ProductCreate
-from services.catalog.settings import Settings, make_pipeline
+from services.catalog.settings import Settings
+from services.catalog.uploads import ModelStores, send_job
+
+GLB = "model/gltf-binary"
 
 
-async def _publish_model(
-    s3: Any, settings: Settings, sku: str, glb: Path, *, optimise: bool
-) -> None:
-    """Through the same pipeline as an upload, so the demo shows what shops will get; a
-    catalog file may ask for the original as it is (the page-load benchmark compares both)."""
-    with tempfile.TemporaryDirectory(prefix="petshore-demo-") as tmp:
-        published = await publish_model(
-            s3,
-            settings.models_bucket,
-            make_pipeline(settings, workers=1),
-            glb,
-            Path(tmp),
-            optimise=optimise,
+async def _send_model(stores: ModelStores, sku: str, glb: Path, *, optimise: bool) -> str:
+    """The file as an upload of its own, and its job; a catalog file may ask for the original
+    as it is (the page-load benchmark compares both)."""
+    upload_id = rules.new_upload_id()
+    key = rules.upload_key(upload_id, GLB)
+    size = glb.stat().st_size
+    with glb.open("rb") as body:
+        await stores.s3.put_object(
+            Bucket=stores.settings.models_bucket, Key=key, Body=body, ContentType=GLB
         )
-    await store.update_product(sku, published.columns(glb.stat().st_size))
+    await store.create_upload(
+        upload_id=upload_id,
+        sku=sku,
+        filename=glb.name,
+        content_type=GLB,
+        size=size,
+        key=key,
+        multipart_id=None,
+    )
+    await send_job(stores, ModelJob(upload_id, sku, key, size, optimise))
+    return upload_id
 
 
-async def load_demo(settings: Settings, path: Path = DEMO_FILE) -> int:
-    """Create the demo products that are missing; the number created."""
-    created = 0
+async def load_demo(settings: Settings, path: Path = DEMO_FILE) -> tuple[int, dict[str, str]]:
+    """Create the demo products that are missing; the number created, and the uploads sent
+    to the model worker by SKU."""
+    created, sent = 0, {}
     await Tortoise.init(config=tortoise_config(settings.database_url, PACKAGE))
     try:
         async with AsyncExitStack() as stack:
-            s3 = await open_client(stack, "s3", settings.common)
+            stores = await open_model_stores(stack, settings)
             for entry in demo_products(path):
                 try:
-                    await store.get_product(entry["sku"])
-                    continue
+                    row = await store.get_product(entry["sku"])
                 except NotFound:
-                    pass
-                fields = ProductCreate.model_validate(
-                    {k: v for k, v in entry.items() if k in ProductCreate.model_fields}
-                )
-                await store.create_product(fields.model_dump())
-                created += 1
-                if entry.get("model"):
-                    await _publish_model(
-                        s3,
-                        settings,
+                    fields = ProductCreate.model_validate(
+                        {k: v for k, v in entry.items() if k in ProductCreate.model_fields}
+                    )
+                    row = await store.create_product(fields.model_dump())
+                    created += 1
+                if entry.get("model") and not row["model_glb_key"]:
+                    sent[entry["sku"]] = await _send_model(
+                        stores,
                         entry["sku"],
                         path.parent / "models" / entry["model"],
                         optimise=entry.get("optimise", True),
                     )
     finally:
         await Tortoise.close_connections()
-    return created
+    return created, sent

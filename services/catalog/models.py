@@ -51,8 +51,14 @@ class ModelUpload(Model):
     key = fields.CharField(max_length=255)
     # S3's id of the multipart upload offered for a large file (None: single PUT only).
     multipart_id = fields.CharField(max_length=1024, null=True)
-    status = fields.CharField(max_length=16, default="pending")  # pending | done | failed
+    # pending | processing (a job is with the model worker) | done | failed
+    status = fields.CharField(max_length=16, default="pending")
     error = fields.TextField(null=True)
+    # A failure's kind (petshore.modeljobs.Outcome) and the file's faults, as the worker said.
+    reason = fields.CharField(max_length=16, null=True)
+    errors = fields.JSONField(null=True)
+    # When the job was sent: a job older than every offer it can get has been given up.
+    sent_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     product_id: str

@@ -85,12 +85,12 @@ async def update_product(request: Request, sku: str) -> HTTPResponse:
 
 async def _files_follow(request: Request, row: dict[str, Any]) -> None:
     """A product's model files are retired with it, and reinstated when it is re-listed."""
-    ctx = request.app.ctx
+    stores = request.app.ctx.stores
     keys = store.model_keys(row)
     if row["status"] == "active":
-        await publishing.reinstate(ctx.s3, ctx.settings.models_bucket, keys)
+        await publishing.reinstate(stores.s3, stores.settings.models_bucket, keys)
     else:
-        await publishing.retire(ctx.s3, ctx.settings.models_bucket, keys)
+        await publishing.retire(stores.s3, stores.settings.models_bucket, keys)
 
 
 @products.delete("/products/<sku>")
@@ -111,12 +111,15 @@ async def discontinue_product(request: Request, sku: str) -> HTTPResponse:
 @admin_required
 async def start_upload(request: Request, sku: str) -> HTTPResponse:
     body = parse_body(request, UploadCreate)
-    ctx = request.app.ctx
-    return json(await uploads.start(ctx.s3, ctx.settings, _known_sku(sku), body), status=201)
+    ticket = await uploads.start(request.app.ctx.stores, _known_sku(sku), body)
+    return json(ticket, status=201)
 
 
 @products.get("/products/<sku>/model-uploads/<upload_id>")
-@operation("An upload's status: pending, done or failed, and why", answers={200: views.Upload})
+@operation(
+    "An upload's status: pending, processing, done or failed, and why",
+    answers={200: views.Upload},
+)
 @admin_required
 async def get_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse:
     return json(views.upload(await store.get_upload(_known_sku(sku), upload_id)))
@@ -124,17 +127,26 @@ async def get_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse
 
 @products.post("/products/<sku>/model-uploads/<upload_id>/complete")
 @operation(
-    "Validate, optimise and publish an uploaded model",
+    "Validate, optimise and publish an uploaded model; with `Prefer: respond-async`, answer "
+    "202 at once with the upload's status URL",
+    params=[Param("Prefer", string(), where="header", description="respond-async")],
     body=UploadComplete,
     body_required=False,
-    answers={200: views.Product},
+    answers={200: views.Product, 202: views.AcceptedUpload},
 )
 @admin_required
 async def complete_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse:
     # The body is optional: only a multipart upload names its parts.
     body = parse_body(request, UploadComplete) if request.body else UploadComplete()
-    ctx = request.app.ctx
-    row = await uploads.complete(
-        ctx.s3, ctx.settings, ctx.pipeline, _known_sku(sku), upload_id, body.parts
+    wait = not rules.prefers_async(request.headers.getall("prefer", []))
+    upload, row = await uploads.complete(
+        request.app.ctx.stores, _known_sku(sku), upload_id, body.parts, wait=wait
     )
+    if row is None:
+        status_url = request.path.removesuffix("/complete")
+        return json(
+            {**views.upload(upload), "status_url": status_url},
+            status=202,
+            headers={"Location": status_url, "Preference-Applied": "respond-async"},
+        )
     return json(views.product(row))

@@ -8,8 +8,14 @@ import json
 import re
 import secrets
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
-from petshore.contract import SKU_PATTERN, UPLOADS_KEY_PREFIX
+from petshore.contract import (
+    MODEL_JOB_ATTEMPTS,
+    MODEL_JOB_VISIBILITY_SECONDS,
+    SKU_PATTERN,
+    UPLOADS_KEY_PREFIX,
+)
 from petshore.errors import InvalidRequest
 
 DEFAULT_LIMIT = 24
@@ -108,3 +114,21 @@ def is_upload_id(value: str) -> bool:
 
 def upload_key(upload_id: str, content_type: str) -> str:
     return f"{UPLOADS_KEY_PREFIX}{upload_id}{ACCEPTED_MODEL_TYPES[content_type]}"
+
+
+def job_given_up(sent_at: datetime | None, now: datetime) -> bool:
+    """Whether a job sent at `sent_at` can no longer be with the model worker: every offer SQS
+    makes of it (MODEL_JOB_ATTEMPTS, each for MODEL_JOB_VISIBILITY_SECONDS) is over."""
+    if sent_at is None:
+        return True
+    alive = timedelta(seconds=MODEL_JOB_ATTEMPTS * MODEL_JOB_VISIBILITY_SECONDS)
+    return now - sent_at > alive
+
+
+def prefers_async(prefer: list[str]) -> bool:
+    """Whether a `Prefer` header (RFC 7240) asks for `respond-async`."""
+    return any(
+        token.split(";", 1)[0].strip().lower() == "respond-async"
+        for header in prefer
+        for token in header.split(",")
+    )

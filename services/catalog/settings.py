@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from petshore.contract import Env, models_bucket_name
 from petshore.settings import CommonSettings, env_float, env_int, env_str
-from services.catalog.pipeline import Pipeline
 from services.catalog.rules import MIN_PART_BYTES
 
 DEFAULT_DATABASE_URL = "sqlite://var/catalog.sqlite3"
@@ -22,10 +21,10 @@ class Settings:
     models_bucket: str
     model_upload_max_bytes: int
     model_upload_part_bytes: int
-    pipeline_node: str
-    pipeline_timeout: float
-    pipeline_workers: int
-    poster_chromium: str
+    jobs_queue_url: str | None  # None: the queue named after the environment
+    results_queue_url: str | None
+    queue_wait_seconds: int
+    model_wait_seconds: float
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -41,19 +40,10 @@ class Settings:
             model_upload_part_bytes=env_int(
                 Env.MODEL_UPLOAD_PART_BYTES, DEFAULT_MODEL_UPLOAD_PART_BYTES, minimum=MIN_PART_BYTES
             ),
-            pipeline_node=env_str(Env.MODEL_PIPELINE_NODE, "node"),
-            # `complete` answers within CloudFront's 60 s origin read timeout.
-            pipeline_timeout=env_float(Env.MODEL_PIPELINE_TIMEOUT_SECONDS, 50.0),
-            pipeline_workers=env_int(Env.MODEL_PIPELINE_WORKERS, 1, minimum=1),
-            # Debian's Chromium where there is one; set it empty to use Playwright's own.
-            poster_chromium=os.environ.get(Env.POSTER_CHROMIUM, "/usr/bin/chromium"),
+            jobs_queue_url=os.environ.get(Env.MODEL_JOBS_QUEUE_URL) or None,
+            results_queue_url=os.environ.get(Env.MODEL_RESULTS_QUEUE_URL) or None,
+            queue_wait_seconds=min(env_int(Env.QUEUE_WAIT_SECONDS, 20), 20),
+            # How long `complete` waits for the model worker: inside CloudFront's 60 s origin
+            # read timeout and Sanic's 60 s response timeout.
+            model_wait_seconds=min(env_float(Env.MODEL_WAIT_SECONDS, 50.0), 55.0),
         )
-
-
-def make_pipeline(settings: Settings, workers: int | None = None) -> Pipeline:
-    return Pipeline(
-        settings.pipeline_node,
-        settings.pipeline_timeout,
-        workers or settings.pipeline_workers,
-        settings.poster_chromium,
-    )

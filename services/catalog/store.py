@@ -10,6 +10,8 @@ from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from petshore.errors import Conflict, NotFound
+from petshore.modeljobs import PublishedModel
+from petshore.timestamps import utcnow
 from services.catalog.models import Category, ModelUpload, Product
 from services.catalog.rules import category_name, is_upload_id
 
@@ -92,6 +94,18 @@ async def set_status(sku: str, status: str) -> Row:
     return await update_product(sku, {"status": status})
 
 
+def model_columns(model: PublishedModel) -> Row:
+    """A published model as the product's columns."""
+    return {
+        "model_glb_key": model.glb_key,
+        "model_poster_key": model.poster_key,
+        "model_preview_key": model.preview_key,
+        "model_bytes": model.bytes,
+        "model_preview_bytes": model.preview_bytes,
+        "model_original_bytes": model.original_bytes,
+    }
+
+
 def model_keys(row: Row) -> list[str]:
     """The files in the models bucket that a product shows."""
     return [row[column] for column in MODEL_KEY_COLUMNS if row[column]]
@@ -147,5 +161,20 @@ async def get_upload(sku: str, upload_id: str) -> ModelUpload:
     return upload
 
 
-async def finish_upload(upload_id: str, status: str, error: str | None = None) -> None:
-    await ModelUpload.filter(id=upload_id).update(status=status, error=error)
+async def find_upload(upload_id: str) -> ModelUpload | None:
+    return await ModelUpload.get_or_none(id=upload_id) if is_upload_id(upload_id) else None
+
+
+async def start_processing(upload_id: str) -> None:
+    await ModelUpload.filter(id=upload_id).update(
+        status="processing", sent_at=utcnow(), reason=None, errors=None, error=None
+    )
+
+
+async def finish_upload(
+    upload_id: str, status: str, reason: str | None = None, errors: list[str] | None = None
+) -> None:
+    """`done`, or `failed` for a `reason` (petshore.modeljobs.Outcome) and the file's faults."""
+    await ModelUpload.filter(id=upload_id).update(
+        status=status, reason=reason, errors=errors, error="; ".join(errors) if errors else None
+    )

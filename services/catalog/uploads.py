@@ -1,35 +1,50 @@
 """3D model uploads: the file goes from the client straight to S3 with a presigned PUT, or,
 for a file larger than one part, in parts with presigned part URLs; `complete` joins the
-parts, streams the file to a temporary file, unpacks a zip, converts OBJ, has the pipeline
-validate and optimise it, and publishes the result under a content-addressed key. A file
-that fails leaves the product's current model as it was."""
+parts, checks the file is all there, and sends a job to the model worker, which validates,
+optimises and publishes it and answers on the results queue (`record`). A file that fails
+leaves the product's current model as it was."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from petshore.errors import (
     ApiError,
     InvalidRequest,
+    NotFound,
     TooLarge,
     Unavailable,
     UnsupportedMediaType,
 )
-from services.catalog import archives, modelfiles, rules, store, views
+from petshore.modeljobs import ModelJob, ModelResult
+from petshore.timestamps import utcnow
+from services.catalog import rules, store, uploadfiles, views
 from services.catalog.models import ModelUpload
-from services.catalog.pipeline import InvalidModel, ModelTooLarge, Pipeline, PipelineFailed
-from services.catalog.publishing import publish_model, retire
+from services.catalog.publishing import retire
 from services.catalog.schemas import UploadCreate, UploadedPart
 from services.catalog.settings import Settings
 
 log = logging.getLogger("petshore.catalog.uploads")
+# How often a waiting `complete` looks for its upload's outcome.
+POLL_SECONDS = 0.25
 
 
-async def start(s3: Any, settings: Settings, sku: str, body: UploadCreate) -> views.UploadTicket:
+@dataclass(frozen=True)
+class ModelStores:
+    """Where uploads go and how the model worker is reached."""
+
+    settings: Settings
+    s3: Any
+    sqs: Any
+    jobs_url: str
+    results_url: str
+
+
+async def start(stores: ModelStores, sku: str, body: UploadCreate) -> views.UploadTicket:
+    settings, s3 = stores.settings, stores.s3
     await store.get_product(sku)
     if body.bytes > settings.model_upload_max_bytes:
         raise TooLarge(
@@ -46,7 +61,7 @@ async def start(s3: Any, settings: Settings, sku: str, body: UploadCreate) -> vi
     part_bytes, parts = rules.part_plan(body.bytes, settings.model_upload_part_bytes)
     multipart_id = None
     if parts > 1:
-        multipart_id = await modelfiles.start_multipart(s3, bucket, key, body.content_type)
+        multipart_id = await uploadfiles.start_multipart(s3, bucket, key, body.content_type)
     await store.create_upload(
         upload_id=upload_id,
         sku=sku,
@@ -59,7 +74,7 @@ async def start(s3: Any, settings: Settings, sku: str, body: UploadCreate) -> vi
     expires = rules.UPLOAD_URL_SECONDS
     ticket: views.UploadTicket = {
         "upload_id": upload_id,
-        "put_url": await modelfiles.presign_put(s3, bucket, key, body.content_type, expires),
+        "put_url": await uploadfiles.presign_put(s3, bucket, key, body.content_type, expires),
         "headers": {"Content-Type": body.content_type},
         "expires_in": expires,
     }
@@ -71,7 +86,7 @@ async def start(s3: Any, settings: Settings, sku: str, body: UploadCreate) -> vi
             "parts": [
                 {
                     "part_number": n,
-                    "put_url": await modelfiles.presign_part(
+                    "put_url": await uploadfiles.presign_part(
                         s3, bucket, key, multipart_id, n, expires
                     ),
                 }
@@ -91,107 +106,108 @@ async def _join_parts(
         raise InvalidRequest("this upload was not offered in parts", {"fields": ["parts"]})
     ordered = rules.ordered_parts((p.part_number, p.etag) for p in parts)
     try:
-        await modelfiles.finish_multipart(s3, bucket, upload.key, upload.multipart_id, ordered)
-    except modelfiles.PartsRefused as exc:
+        await uploadfiles.finish_multipart(s3, bucket, upload.key, upload.multipart_id, ordered)
+    except uploadfiles.PartsRefused as exc:
         raise InvalidRequest(
             f"the parts could not be joined: {exc}", {"fields": ["parts"]}
         ) from exc
 
 
-async def _as_gltf(pipeline: Pipeline, upload: Path, work: Path) -> Path:
-    """The upload as a .glb or .gltf the optimiser reads: unpacked, and converted from OBJ."""
-    model = upload
-    if upload.suffix == ".zip":
-        model = await asyncio.to_thread(archives.unpack, upload, work / "unpacked")
-    if model.suffix.lower() == ".obj":
-        converted = work / "converted.glb"
-        await pipeline.convert_obj(model, converted)
-        return converted
-    return model
-
-
 async def complete(
-    s3: Any,
-    settings: Settings,
-    pipeline: Pipeline,
+    stores: ModelStores,
     sku: str,
     upload_id: str,
     parts: list[UploadedPart] | None = None,
-) -> dict[str, Any]:
+    *,
+    wait: bool = True,
+) -> tuple[ModelUpload, dict[str, Any] | None]:
+    """The upload, and the product once its model is published (None when not waiting).
+    A retried `complete` never sends a second job while the first can still finish."""
     upload = await store.get_upload(sku, upload_id)
     if upload.status == "done":
-        return await store.get_product(sku)  # a retried complete: already published
-    bucket = settings.models_bucket
+        return upload, await store.get_product(sku)
+    if upload.status != "processing" or rules.job_given_up(upload.sent_at, utcnow()):
+        await _send_job(stores, sku, upload, parts)
+    if not wait:
+        return await store.get_upload(sku, upload_id), None
+    upload = await _outcome(sku, upload_id, stores.settings.model_wait_seconds)
+    return upload, await store.get_product(sku)
+
+
+async def _send_job(
+    stores: ModelStores, sku: str, upload: ModelUpload, parts: list[UploadedPart] | None
+) -> None:
+    s3, bucket = stores.s3, stores.settings.models_bucket
     await _join_parts(s3, bucket, upload, parts)
-    size = await modelfiles.uploaded_size(s3, bucket, upload.key)
+    size = await uploadfiles.uploaded_size(s3, bucket, upload.key)
     if size is None:
-        raise InvalidRequest("nothing was uploaded to put_url yet", {"upload_id": upload_id})
+        raise InvalidRequest("nothing was uploaded to put_url yet", {"upload_id": upload.id})
     if upload.multipart_id and not parts:
         # The file came in one PUT: the parts offered beside it will never be joined.
-        await modelfiles.abort_multipart(s3, bucket, upload.key, upload.multipart_id)
-    if size > settings.model_upload_max_bytes:
-        raise TooLarge(f"model files are limited to {settings.model_upload_max_bytes} bytes")
+        await uploadfiles.abort_multipart(s3, bucket, upload.key, upload.multipart_id)
+    limit = stores.settings.model_upload_max_bytes
+    if size > limit:
+        raise TooLarge(f"model files are limited to {limit} bytes")
     if size != upload.declared_bytes:
         raise InvalidRequest(
             f"the upload has {size} bytes, not the {upload.declared_bytes} announced",
             {"fields": ["bytes"]},
         )
-    # Shielded: a client that hangs up, or a CDN that stops waiting, does not stop the work;
-    # its outcome lands on the product and on the upload (GET …/model-uploads/{upload_id}).
-    work = asyncio.ensure_future(_process(s3, settings, pipeline, sku, upload, size))
-    work.add_done_callback(_seen)
-    return await asyncio.shield(work)
+    await send_job(stores, ModelJob(upload.id, sku, upload.key, size))
 
 
-def _refusal(exc: InvalidModel | PipelineFailed, upload_id: str) -> ApiError:
-    """What the client is told when the pipeline would not, or could not, take a model."""
-    if isinstance(exc, ModelTooLarge):
-        return TooLarge("the model is larger than this shop takes", {"errors": exc.errors})
-    if isinstance(exc, InvalidModel):
-        return InvalidRequest("the file is not a valid 3D model", {"errors": exc.errors})
-    log.error("model pipeline failed", extra={"upload_id": upload_id, "error": str(exc)})
-    return Unavailable(f"the model could not be processed: {exc}")
+async def send_job(stores: ModelStores, job: ModelJob) -> None:
+    """Marked as sent before it is: a result that comes back at once finds it processing."""
+    await store.start_processing(job.upload_id)
+    try:
+        await stores.sqs.send_message(QueueUrl=stores.jobs_url, MessageBody=job.to_message())
+    except Exception as exc:
+        await store.finish_upload(job.upload_id, "failed", "failed", [f"not queued: {exc}"])
+        raise Unavailable("the model worker cannot be reached; try again") from exc
 
 
-def _seen(task: asyncio.Task[Any]) -> None:
-    """_process records its own outcome; a failure nobody awaited any more is not an error."""
-    if not task.cancelled():
-        task.exception()
+async def _outcome(sku: str, upload_id: str, seconds: float) -> ModelUpload:
+    """The upload once the worker has answered for it; its failure as the API says it."""
+    try:
+        async with asyncio.timeout(seconds):
+            while (upload := await store.get_upload(sku, upload_id)).status == "processing":
+                await asyncio.sleep(POLL_SECONDS)
+    except TimeoutError as exc:
+        raise Unavailable(
+            "the model is still being processed; its status says when it is done",
+            {"upload_id": upload_id},
+        ) from exc
+    if upload.status == "failed":
+        raise refusal(upload)
+    return upload
 
 
-async def _process(
-    s3: Any, settings: Settings, pipeline: Pipeline, sku: str, upload: ModelUpload, size: int
-) -> dict[str, Any]:
-    """Download, convert, optimise and publish the upload; the product with its new model."""
-    upload_id, bucket = upload.id, settings.models_bucket
-    with tempfile.TemporaryDirectory(prefix="petshore-model-") as tmp:
-        work = Path(tmp)
-        download = work / f"upload{rules.ACCEPTED_MODEL_TYPES[upload.content_type]}"
-        await modelfiles.download(s3, bucket, upload.key, download)
-        try:
-            model = await _as_gltf(pipeline, download, work)
-            published = await publish_model(s3, bucket, pipeline, model, work)
-        except (InvalidRequest, TooLarge) as exc:  # a hostile archive, said in the API's words
-            await store.finish_upload(upload_id, "failed", str(exc))
-            raise
-        except (InvalidModel, PipelineFailed) as exc:
-            await store.finish_upload(upload_id, "failed", str(exc))
-            raise _refusal(exc, upload_id) from exc
-    log.info(
-        "model published",
-        extra={
-            "sku": sku,
-            "key": published.glb_key,
-            "poster": published.poster_key,
-            "preview": published.preview_key,
-            "bytes": published.size,
-            "preview_bytes": published.preview_size,
-            "original_bytes": size,
-            "steps": published.steps,
-        },
-    )
-    replaced = store.model_keys(await store.get_product(sku))
-    row = await store.update_product(sku, published.columns(size))
-    await store.finish_upload(upload_id, "done")
-    await retire(s3, bucket, [k for k in replaced if k not in store.model_keys(row)])
-    return row
+def refusal(upload: ModelUpload) -> ApiError:
+    """What the client is told when the worker would not, or could not, take a model."""
+    errors = list(upload.errors or [])
+    if upload.reason == "too_large":
+        return TooLarge("the model is larger than this shop takes", {"errors": errors})
+    if upload.reason == "invalid":
+        return InvalidRequest("the file is not a valid 3D model", {"errors": errors})
+    return Unavailable(f"the model could not be processed: {upload.error}")
+
+
+async def record(stores: ModelStores, result: ModelResult) -> None:
+    """The worker's answer, kept: the product shows its new model, or the upload says why
+    not. A result heard twice changes nothing the second time."""
+    upload = await store.find_upload(result.upload_id)
+    if upload is None or upload.status == "done":
+        return
+    if result.model is None:
+        await store.finish_upload(
+            upload.id, "failed", result.outcome, result.errors or [result.outcome]
+        )
+        return
+    try:
+        replaced = store.model_keys(await store.get_product(result.sku))
+    except NotFound:
+        return
+    row = await store.update_product(result.sku, store.model_columns(result.model))
+    await store.finish_upload(upload.id, "done")
+    bucket = stores.settings.models_bucket
+    await retire(stores.s3, bucket, [k for k in replaced if k not in store.model_keys(row)])

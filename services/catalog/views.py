@@ -86,9 +86,15 @@ class Upload(TypedDict):
     filename: str
     content_type: str
     bytes: int
-    status: Literal["pending", "done", "failed"]
+    status: Literal["pending", "processing", "done", "failed"]
     error: str | None
     created_at: str
+
+
+class AcceptedUpload(Upload):
+    """`complete` with `Prefer: respond-async`: the upload, and where to ask about it."""
+
+    status_url: str
 
 
 def model_url(key: str | None) -> str | None:

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from devstack.stack import Stack
-from services.catalog.pipeline.render import CHROMIUM_ARGS
+from modelworker.render import CHROMIUM_ARGS
 
 CHROMIUM = Path("/usr/bin/chromium")
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"

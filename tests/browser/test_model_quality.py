@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from devstack.quality import MIN_PSNR, MIN_SSIM, compare
+from modelworker.pipeline import Pipeline, render_command
 from petshore.contract import MODEL_PREVIEW_MAX_BYTES
-from services.catalog.pipeline import Pipeline, render_command
-from services.catalog.pipeline.quality import MIN_PSNR, MIN_SSIM, compare
 
 MODELS = Path(__file__).resolve().parents[2] / "demo" / "models"
 SAMPLES = ["Fox.glb", "MaterialsVariantsShoe.glb", "Mixer.glb", "kenney-tree/tree.obj"]

@@ -19,7 +19,7 @@ from tests.browser.conftest import DESKTOP
 from tests.browser.test_storefront import MODEL_LOADED, add_to_cart, fill_checkout, stocked_product
 
 ROOT = Path(__file__).resolve().parents[2]
-PIPELINE = ROOT / "services" / "catalog" / "pipeline"
+PIPELINE = ROOT / "modelworker"
 FOX = ROOT / "demo" / "models" / "Fox.glb"
 # Recorded in each document before its own scripts run; the events a policy raises in the
 # document reach it, and the console names any (including those in workers) as well.

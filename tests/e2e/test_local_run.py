@@ -114,7 +114,7 @@ def test_killing_the_launcher_takes_its_children_with_it(tmp_path: Path) -> None
     process, _, _ = _start(tmp_path, free_port())
     children = _children(process.pid)
     try:
-        assert len(children) == 4, children  # three services and the gateway
+        assert len(children) == 5, children  # three services, the model worker, the gateway
         process.kill()  # no chance to stop them itself
         process.wait(timeout=10)
         deadline = time.monotonic() + 10

@@ -328,7 +328,7 @@ def test_a_client_that_hangs_up_does_not_stop_the_processing(gateway: httpx.Clie
     with pytest.raises(httpx.ReadTimeout):
         gateway.post(path + "/complete", headers=ADMIN, timeout=0.5)  # optimise + poster: seconds
     deadline = time.monotonic() + 120
-    while (status := gateway.get(path, headers=ADMIN).json()["status"]) == "pending":
+    while (status := gateway.get(path, headers=ADMIN).json()["status"]) == "processing":
         assert time.monotonic() < deadline, "processing never finished"
         time.sleep(0.5)
     assert status == "done"

@@ -17,6 +17,7 @@ UNSUPPORTED = frozenset(
         "AWS::CloudFront::CachePolicy",
         "AWS::AutoScaling::ScalingPolicy",
         "AWS::S3::BucketPolicy",
+        "AWS::SQS::QueuePolicy",
         "AWS::CloudWatch::Alarm",
         "AWS::CertificateManager::Certificate",
         "AWS::WAFv2::WebACL",

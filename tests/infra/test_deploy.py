@@ -12,8 +12,15 @@ from typing import Any
 
 import pytest
 
-from petshore.contract import CARTS_HASH_KEY, SERVICES, carts_table_name
+from petshore.contract import (
+    CARTS_HASH_KEY,
+    MODEL_JOB_ATTEMPTS,
+    MODEL_JOB_VISIBILITY_SECONDS,
+    SERVICES,
+    carts_table_name,
+)
 from templates.compute import path_patterns
+from templates.parameters import WORKER_TITLE
 from tests.helpers import emulator_client
 from tests.infra.prune import prune
 
@@ -117,6 +124,23 @@ def test_the_stack_deploys_with_the_aws_cli(
         assert group["HealthCheckType"] == "ELB"
         assert group["TargetGroupARNs"]
         assert group["MinSize"] == (2 if production else 1)
+    (worker,) = emulator_client(moto_url, "autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=[physical[f"{WORKER_TITLE}AutoScalingGroup"]]
+    )["AutoScalingGroups"]
+    assert set(worker["VPCZoneIdentifier"].split(",")) == private
+    assert (worker["HealthCheckType"], worker["TargetGroupARNs"]) == ("EC2", [])
+    assert worker["MinSize"] == 1
+
+    sqs = emulator_client(moto_url, "sqs")
+    jobs = sqs.get_queue_attributes(QueueUrl=physical["ModelJobsQueue"], AttributeNames=["All"])
+    attributes = jobs["Attributes"]
+    assert int(attributes["VisibilityTimeout"]) == MODEL_JOB_VISIBILITY_SECONDS
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert int(redrive["maxReceiveCount"]) == MODEL_JOB_ATTEMPTS
+    dead = sqs.get_queue_attributes(
+        QueueUrl=physical["ModelJobsDeadLetterQueue"], AttributeNames=["QueueArn"]
+    )
+    assert redrive["deadLetterTargetArn"] == dead["Attributes"]["QueueArn"]
 
     table = emulator_client(moto_url, "dynamodb").describe_table(
         TableName=carts_table_name(environment)

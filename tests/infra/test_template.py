@@ -18,22 +18,27 @@ from petshore.contract import (
     CATALOG_CACHE_SECONDS,
     DISCONTINUED_TAG_KEY,
     DISCONTINUED_TAG_VALUE,
+    MODEL_JOB_ATTEMPTS,
+    MODEL_JOB_VISIBILITY_SECONDS,
+    MODELS_KEY_PREFIX,
     MODELS_PATH_PREFIX,
     REFERRER_POLICY,
     SERVICES,
     STOREFRONT_CSP,
+    UPLOADS_KEY_PREFIX,
     Env,
     carts_table_name,
 )
 from templates.capacity import (
     INSTANCE_WARMUP_SECONDS,
+    JOBS_WAITING_PER_INSTANCE,
     MEASURED_RPS,
     SIGNAL_TIMEOUT,
     requests_per_target_per_minute,
 )
 from templates.compute import TARGET_CPU_PERCENT, path_patterns
 from templates.edge import CACHING_DISABLED
-from templates.parameters import SMALL_DATABASE_CLASS
+from templates.parameters import SMALL_DATABASE_CLASS, WORKER_TITLE
 
 BIN = Path(sys.executable).parent
 Template = dict[str, Any]
@@ -49,6 +54,36 @@ def props(resource: dict[str, Any]) -> dict[str, Any]:
 
 def ref(node: Any) -> str | None:
     return node.get("Ref") if isinstance(node, dict) else None
+
+
+def get_att(node: Any) -> str | None:
+    """The logical id a `Fn::GetAtt` names."""
+    return node.get("Fn::GetAtt", [None])[0] if isinstance(node, dict) else None
+
+
+# Every Auto Scaling group's title: the services' and the model worker's.
+GROUP_TITLES = [*(s.name.capitalize() for s in SERVICES), WORKER_TITLE]
+
+
+def statements_of(template: Template, title: str) -> list[dict[str, Any]]:
+    """The statements of the instance role `<title>Role`."""
+    policies = props(template["Resources"][f"{title}Role"])["Policies"]
+    return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+
+
+def granted(template: Template, title: str, action: str) -> list[Any]:
+    """The resources `<title>Role` may do `action` on."""
+    return [
+        r for s in statements_of(template, title) if action in s["Action"] for r in s["Resource"]
+    ]
+
+
+def object_prefix(resource: Any) -> str | None:
+    """`models/` for the models bucket's `<arn>/models/*`; None for anything else."""
+    parts = resource.get("Fn::Join", ["", []])[1] if isinstance(resource, dict) else []
+    if len(parts) == 2 and get_att(parts[0]) == "ModelsBucket":
+        return str(parts[1]).removeprefix("/").removesuffix("*")
+    return None
 
 
 @pytest.fixture(scope="module")
@@ -161,15 +196,138 @@ def test_each_service_reads_only_its_own_stores(template: Template) -> None:
     # Only the service that charges cards can read the payment provider's keys.
     assert "PaymentSecret" in grants("Orders")
     assert "PaymentSecret" not in grants("Catalog") and "PaymentSecret" not in grants("Cart")
+    # Only the catalog talks to the model worker.
+    assert "sqs:" in grants("Catalog")
+    assert "sqs:" not in grants("Cart") and "sqs:" not in grants("Orders")
+    assert "ModelJobsQueue" not in grants("Cart") + grants("Orders")
+
+
+def test_the_catalog_sends_jobs_and_reads_results_but_never_takes_a_job(
+    template: Template,
+) -> None:
+    assert [get_att(r) for r in granted(template, "Catalog", "sqs:SendMessage")] == [
+        "ModelJobsQueue"
+    ]
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"):
+        assert [get_att(r) for r in granted(template, "Catalog", action)] == ["ModelResultsQueue"]
+        assert [get_att(r) for r in granted(template, WORKER_TITLE, action)] == ["ModelJobsQueue"]
+    assert [get_att(r) for r in granted(template, WORKER_TITLE, "sqs:SendMessage")] == [
+        "ModelResultsQueue"
+    ]
+    # The catalog signs browsers' uploads and retires published files; it writes nothing else.
+    written = {object_prefix(r) for r in granted(template, "Catalog", "s3:PutObject")}
+    assert written == {UPLOADS_KEY_PREFIX, MODELS_KEY_PREFIX}
+
+
+def test_the_model_worker_reads_no_secret_and_writes_only_published_models(
+    template: Template,
+) -> None:
+    statements = statements_of(template, WORKER_TITLE)
+    actions = {a for s in statements for a in s["Action"]}
+    assert not {a for a in actions if a.startswith(("secretsmanager:", "dynamodb:", "rds"))}
+    user_data = json.dumps(props(template["Resources"][f"{WORKER_TITLE}LaunchTemplate"]))
+    assert "Secret" not in user_data and Env.ADMIN_TOKEN_SECRET_ARN not in user_data
+    writes = ("s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObjectTagging", "s3:DeleteObject")
+    written = [r for s in statements if set(s["Action"]) & set(writes) for r in s["Resource"]]
+    assert written and {object_prefix(r) for r in written} == {MODELS_KEY_PREFIX}
+    # It reads uploads and published files, and the artifact it boots from.
+    read = [object_prefix(r) for r in granted(template, WORKER_TITLE, "s3:GetObject")]
+    assert set(read) == {UPLOADS_KEY_PREFIX, MODELS_KEY_PREFIX, None}
+    assert read.count(None) == 1  # the artifact
+
+
+def test_model_jobs_are_retried_then_set_aside(template: Template) -> None:
+    resources = template["Resources"]
+    jobs = props(resources["ModelJobsQueue"])
+    assert jobs["VisibilityTimeout"] == MODEL_JOB_VISIBILITY_SECONDS
+    assert jobs["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["ModelJobsDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": MODEL_JOB_ATTEMPTS,
+    }
+    results = props(resources["ModelResultsQueue"])
+    assert get_att(results["RedrivePolicy"]["deadLetterTargetArn"]) == "ModelResultsDeadLetterQueue"
+    for name in ("ModelJobs", "ModelResults"):
+        queue = props(resources[f"{name}Queue"])
+        dead = props(resources[f"{name}DeadLetterQueue"])
+        # SQS counts a dead letter's age from when it was first sent.
+        assert dead["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+        assert "RedrivePolicy" not in dead
+    alarms = of_type(template, "AWS::CloudWatch::Alarm")
+    watched = {
+        get_att(d["Value"]): props(a)["MetricName"]
+        for a in alarms.values()
+        for d in props(a).get("Dimensions", [])
+        if d["Name"] == "QueueName"
+    }
+    assert watched == {
+        "ModelJobsDeadLetterQueue": "ApproximateNumberOfMessagesVisible",
+        "ModelResultsDeadLetterQueue": "ApproximateNumberOfMessagesVisible",
+        "ModelJobsQueue": "ApproximateAgeOfOldestMessage",
+    }
+
+
+def test_every_queue_is_encrypted_with_the_data_key_and_tls_only(template: Template) -> None:
+    queues = of_type(template, "AWS::SQS::Queue")
+    assert len(queues) == 4
+    policies = {
+        ref(q): props(p)["PolicyDocument"]["Statement"]
+        for p in of_type(template, "AWS::SQS::QueuePolicy").values()
+        for q in props(p)["Queues"]
+    }
+    for name, queue in queues.items():
+        assert props(queue)["KmsMasterKeyId"] == {"Ref": "DataKey"}
+        (deny,) = policies[name]
+        assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # Whoever sends or reads a queue's messages may use the key that encrypts them.
+    for title in ("Catalog", WORKER_TITLE):
+        assert [get_att(r) for r in granted(template, title, "kms:GenerateDataKey")] == ["DataKey"]
+        assert [get_att(r) for r in granted(template, title, "kms:Decrypt")] == ["DataKey"]
+
+
+def test_the_model_worker_has_no_load_balancer_and_scales_on_its_queue_backlog(
+    template: Template,
+) -> None:
+    group = props(template["Resources"][f"{WORKER_TITLE}AutoScalingGroup"])
+    assert group["HealthCheckType"] == "EC2"
+    assert group["TargetGroupARNs"] == {"Ref": "AWS::NoValue"}
+    assert group["MaxSize"] == {"Ref": f"{WORKER_TITLE}MaxInstances"}
+    assert template["Parameters"][f"{WORKER_TITLE}MinInstances"]["MinValue"] == "1"
+    policies = [
+        props(p)
+        for p in of_type(template, "AWS::AutoScaling::ScalingPolicy").values()
+        if ref(props(p)["AutoScalingGroupName"]) == f"{WORKER_TITLE}AutoScalingGroup"
+    ]
+    (policy,) = policies
+    config = policy["TargetTrackingConfiguration"]
+    assert config["TargetValue"] == JOBS_WAITING_PER_INSTANCE
+    metrics = {m["Id"]: m for m in config["CustomizedMetricSpecification"]["Metrics"]}
+    returned = [m for m in metrics.values() if m["ReturnData"]]
+    assert [m["Expression"] for m in returned] == ["waiting / serving"]
+    waiting = metrics["waiting"]["MetricStat"]["Metric"]
+    assert (waiting["Namespace"], waiting["MetricName"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+    )
+    assert get_att(waiting["Dimensions"][0]["Value"]) == "ModelJobsQueue"
+    serving = metrics["serving"]["MetricStat"]["Metric"]
+    assert serving["MetricName"] == "GroupInServiceInstances"
+    assert ref(serving["Dimensions"][0]["Value"]) == f"{WORKER_TITLE}AutoScalingGroup"
+    # Nothing routes to it, and it takes no connection.
+    assert f"{WORKER_TITLE}TargetGroup" not in template["Resources"]
+    ingress = of_type(template, "AWS::EC2::SecurityGroupIngress").values()
+    assert not [i for i in ingress if ref(props(i)["GroupId"]) == f"{WORKER_TITLE}SecurityGroup"]
 
 
 def test_every_service_scales_on_cpu_and_on_requests_per_instance(template: Template) -> None:
     groups = of_type(template, "AWS::AutoScaling::AutoScalingGroup")
     policies = of_type(template, "AWS::AutoScaling::ScalingPolicy")
-    assert len(groups) == len(SERVICES)
+    assert sorted(groups) == sorted(f"{title}AutoScalingGroup" for title in GROUP_TITLES)
     scaled: dict[str | None, dict[str, float]] = {}
     for policy in map(props, policies.values()):
         config = policy["TargetTrackingConfiguration"]
+        if "PredefinedMetricSpecification" not in config:
+            continue  # the model worker's, on its queue
         metric = config["PredefinedMetricSpecification"]["PredefinedMetricType"]
         scaled.setdefault(ref(policy["AutoScalingGroupName"]), {})[metric] = config["TargetValue"]
     for service in SERVICES:
@@ -179,8 +337,8 @@ def test_every_service_scales_on_cpu_and_on_requests_per_instance(template: Temp
             "ALBRequestCountPerTarget": requests_per_target_per_minute(service.name),
         }
         assert 0 < scaled[name]["ALBRequestCountPerTarget"] < MEASURED_RPS[service.name] * 60
+        assert props(groups[name])["HealthCheckType"] == "ELB"
     for group in map(props, groups.values()):
-        assert group["HealthCheckType"] == "ELB"
         assert [ref(s) for s in group["VPCZoneIdentifier"]] == ["PrivateSubnet1", "PrivateSubnet2"]
         assert group["DefaultInstanceWarmup"] == INSTANCE_WARMUP_SECONDS
         # An update must never reset a group that scaled out.
@@ -199,8 +357,8 @@ def test_each_instance_runs_a_worker_per_vcpu(template: Template) -> None:
 def test_releases_wait_for_instances_that_serve_and_roll_back_otherwise(
     template: Template,
 ) -> None:
-    for service in SERVICES:
-        title = f"{service.name.capitalize()}AutoScalingGroup"
+    for name in GROUP_TITLES:
+        title = f"{name}AutoScalingGroup"
         group = template["Resources"][title]
         minimum = props(group)["MinSize"]
         # Every instance the group starts with must signal; only the placeholder artifact
@@ -218,13 +376,9 @@ def test_releases_wait_for_instances_that_serve_and_roll_back_otherwise(
         scheduled = group["UpdatePolicy"]["AutoScalingScheduledAction"]
         assert scheduled["IgnoreUnmodifiedGroupSizeProperties"] is True
         # The instance knows which resource to signal, and may.
-        user_data = json.dumps(
-            props(template["Resources"][f"{service.name.capitalize()}LaunchTemplate"])
-        )
+        user_data = json.dumps(props(template["Resources"][f"{name}LaunchTemplate"]))
         assert f'"EnvPetshoreSignalResource": "{title}"' in user_data
-        policy = json.dumps(
-            props(template["Resources"][f"{service.name.capitalize()}Role"])["Policies"]
-        )
+        policy = json.dumps(props(template["Resources"][f"{name}Role"])["Policies"])
         assert '"cloudformation:SignalResource"' in policy and '"AWS::StackId"' in policy
 
 
@@ -276,6 +430,8 @@ def test_alarms_can_reach_someone(template: Template) -> None:
     for service in SERVICES:
         title = service.name.capitalize()
         expected |= {f"{title}{k}Alarm" for k in ("AtMax", "CpuCredits", "Latency")}
+    expected |= {f"{WORKER_TITLE}AtMaxAlarm", f"{WORKER_TITLE}CpuCreditsAlarm"}
+    expected |= {"ModelJobsDeadLetterAlarm", "ModelResultsDeadLetterAlarm", "ModelJobsWaitingAlarm"}
     assert expected <= set(alarms)
     latency = props(alarms["OrdersLatencyAlarm"])
     assert latency["ExtendedStatistic"] == "p99"
@@ -327,24 +483,21 @@ MEMORY_GIB = {"t3.small": 2, "t3.medium": 4, "t3.large": 8, "m6i.large": 8, "c6i
 MEMORY_GIB |= {"c6i.xlarge": 8, "m6i.xlarge": 16}
 
 
-def test_the_catalog_has_room_to_process_models(template: Template) -> None:
-    """The catalog runs the model pipeline (a 2 GB Node.js heap, Chromium for posters) beside
-    the service: none of the types offered for it has less than 4 GiB."""
-    types = {
-        service.name: ref(
-            props(template["Resources"][f"{service.name.capitalize()}LaunchTemplate"])[
-                "LaunchTemplateData"
-            ]["InstanceType"]
-        )
-        for service in SERVICES
-    }
-    assert types == {
-        "catalog": "CatalogInstanceType",
-        "cart": "InstanceType",
-        "orders": "InstanceType",
-    }
-    offered = template["Parameters"]["CatalogInstanceType"]["AllowedValues"]
+def test_the_model_worker_has_room_to_process_models(template: Template) -> None:
+    """The model worker runs the pipeline (a 2 GB Node.js heap, Chromium for posters): none
+    of the types offered for it has less than 4 GiB. The services, the catalog included, no
+    longer run it and share InstanceType."""
+
+    def instance_type(title: str) -> str | None:
+        launch = props(template["Resources"][f"{title}LaunchTemplate"])
+        return ref(launch["LaunchTemplateData"]["InstanceType"])
+
+    assert {instance_type(s.name.capitalize()) for s in SERVICES} == {"InstanceType"}
+    assert instance_type(WORKER_TITLE) == f"{WORKER_TITLE}InstanceType"
+    assert "CatalogInstanceType" not in template["Parameters"]
+    offered = template["Parameters"][f"{WORKER_TITLE}InstanceType"]["AllowedValues"]
     assert min(MEMORY_GIB[t] for t in offered) >= 4
+    assert set(template["Parameters"]["InstanceType"]["AllowedValues"]) <= set(MEMORY_GIB)
 
 
 def test_listener_rules_follow_the_routing_table(template: Template) -> None:
@@ -488,6 +641,22 @@ def test_instances_get_exactly_the_variables_the_code_reads(template: Template) 
         assert (Env.CARTS_TABLE in written) == (service.name == "cart")
         assert (Env.STRIPE_SECRET_ARN in written) == service.payments
         assert (Env.PAYMENT_PROVIDER in written) == service.payments
+        assert (Env.MODEL_JOBS_QUEUE_URL in written) == (service.name == "catalog")
+        assert (Env.MODEL_RESULTS_QUEUE_URL in written) == (service.name == "catalog")
+        assert Env.POSTER_CHROMIUM not in written, "the catalog no longer renders posters"
+    user_data = json.dumps(props(template["Resources"][f"{WORKER_TITLE}LaunchTemplate"]))
+    written = set(re.findall(r"\\n(PETSHORE_[A-Z_]+|AWS_[A-Z_]+)=", user_data))
+    assert written == {
+        Env.ENVIRONMENT,
+        Env.AWS_REGION,
+        Env.MODELS_BUCKET,
+        Env.MODEL_JOBS_QUEUE_URL,
+        Env.MODEL_RESULTS_QUEUE_URL,
+        Env.POSTER_CHROMIUM,
+        Env.MODEL_PIPELINE_WORKERS,
+        Env.STACK_NAME,
+        Env.SIGNAL_RESOURCE,
+    }
 
 
 def test_the_render_matches_the_reviewed_golden_copy(template: Template) -> None:

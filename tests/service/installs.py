@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 from templates.artifact import NODE_MODULES, WHEELS
-from templates.dependencies import COMMON
+from templates.dependencies import COMMON, SERVICES_LOCK
 
 # `uname -m`, as boot.sh picks the artifact's wheels and node_modules.
 ARCH = platform.machine()
@@ -30,16 +30,17 @@ def make_venv(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
-def install(app: Path, python: Path, home: Path) -> None:
-    """boot.sh's `pip install`, with none of this machine's pip settings (indexes, find-links,
-    constraints): only the artifact may provide the packages."""
+def install(app: Path, python: Path, home: Path, lock: str = SERVICES_LOCK.name) -> None:
+    """boot.sh's `pip install` of `lock` (a service's; the model worker's is
+    requirements-modelworker.lock), with none of this machine's pip settings (indexes,
+    find-links, constraints): only the artifact may provide the packages."""
     wheels = app / WHEELS
     env = {"PATH": os.environ["PATH"], "HOME": str(home), "PIP_CONFIG_FILE": os.devnull}
     done = subprocess.run(
         [
             *(str(python), "-m", "pip", "install", "--quiet", "--no-index"),
             *("--find-links", str(wheels / COMMON), "--find-links", str(wheels / ARCH)),
-            *("-r", str(app / "requirements.lock")),
+            *("-r", str(app / lock)),
         ],
         env=env,
         capture_output=True,
@@ -49,7 +50,7 @@ def install(app: Path, python: Path, home: Path) -> None:
 
 
 def node_modules(app: Path, into: Path) -> Path:
-    """The pipeline's node_modules as boot.sh puts them together for the catalog."""
+    """The pipeline's node_modules as boot.sh puts them together for the model worker."""
     into.mkdir(parents=True, exist_ok=True)
     layers = [app / NODE_MODULES / COMMON, app / NODE_MODULES / ARCH]
     subprocess.run(["cp", "-a", *(f"{layer}/." for layer in layers), str(into)], check=True)

@@ -1,6 +1,7 @@
 """The artifact an instance boots from: every locked package for both architectures, the same
 bytes from the same inputs, and enough on its own (no package index) to install the services
-and run them, as deploy/boot.sh does; and boot.sh's report to CloudFormation."""
+and run them, and to install the model worker, as deploy/boot.sh does; and boot.sh's report
+to CloudFormation."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ import httpx
 import pytest
 
 from devstack.processes import free_port
-from petshore.contract import CART, ORDERS, Env, Service
+from petshore.contract import CART, MODEL_WORKER, ORDERS, Env, Service
 from templates.artifact import NODE_MODULES, WHEELS, build_artifact
 from templates.dependencies import (
     ARCHITECTURES,
     COMMON,
+    SERVICES_LOCK,
+    WORKER_LOCK,
     DependencyError,
     layered,
     locked_packages,
@@ -51,10 +54,19 @@ def app(artifact: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def python(app: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The one install of the run: a clean venv, from the unpacked artifact only."""
+    """A service's install: a clean venv, from the unpacked artifact only."""
     home = tmp_path_factory.mktemp("home")
     python = make_venv(tmp_path_factory.mktemp("venv"))
     install(app, python, home)
+    return python
+
+
+@pytest.fixture(scope="module")
+def worker_python(app: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The model worker's install, from its own lock."""
+    home = tmp_path_factory.mktemp("home")
+    python = make_venv(tmp_path_factory.mktemp("worker-venv"))
+    install(app, python, home, WORKER_LOCK.name)
     return python
 
 
@@ -82,8 +94,19 @@ def test_a_package_published_as_sources_only_is_built_once_for_all(tmp_path: Pat
     """docopt 0.6.2 (pure Python) has no wheel on PyPI."""
     lock = tmp_path / "requirements.lock"
     lock.write_text("docopt==0.6.2\nsix==1.17.0\n")
-    assert sorted(layered(wheel_folders(lock, tmp_path / "cache"))) == [
+    assert sorted(layered(wheel_folders([lock], tmp_path / "cache"))) == [
         f"{COMMON}/docopt-0.6.2-py2.py3-none-any.whl",
+        f"{COMMON}/six-1.17.0-py2.py3-none-any.whl",
+    ]
+
+
+def test_two_locks_may_pin_a_package_differently(tmp_path: Path) -> None:
+    """Each install takes its own lock's version from the same folder."""
+    services, worker = tmp_path / "services.lock", tmp_path / "worker.lock"
+    services.write_text("six==1.17.0\n")
+    worker.write_text("six==1.16.0\n")
+    assert sorted(layered(wheel_folders([services, worker], tmp_path / "cache"))) == [
+        f"{COMMON}/six-1.16.0-py2.py3-none-any.whl",
         f"{COMMON}/six-1.17.0-py2.py3-none-any.whl",
     ]
 
@@ -93,7 +116,7 @@ def test_native_code_published_as_sources_only_stops_the_build(tmp_path: Path) -
     lock = tmp_path / "requirements.lock"
     lock.write_text("docopt==0.6.2\nnetifaces==0.11.0\n")
     with pytest.raises(DependencyError, match=r"^netifaces-0\.11\.0\.tar\.gz: no wheel") as raised:
-        wheel_folders(lock, tmp_path / "cache")
+        wheel_folders([lock], tmp_path / "cache")
     assert "docopt" not in str(raised.value)
     assert not list((tmp_path / "cache" / "wheels").glob("*/*"))
 
@@ -109,12 +132,54 @@ def test_each_architecture_has_the_pipelines_native_packages(
     assert others == [f"{NODE_MODULES}/{arch}/.package-lock.json"]
 
 
+def test_the_artifact_holds_what_instances_run_and_nothing_else(names: set[str]) -> None:
+    for name in (SERVICES_LOCK.name, WORKER_LOCK.name, "deploy/boot.sh", "deploy/run.py"):
+        assert name in names
+    for name in ("optimize.mjs", "package.json", "package-lock.json"):
+        assert f"{MODEL_WORKER.module}/{name}" in names
+    assert [n for n in names if n.startswith(f"{MODEL_WORKER.module}/") and n.endswith(".py")]
+    tops = {n.split("/")[0] for n in names if "/" in n}
+    assert tops == {"petshore", "services", MODEL_WORKER.module, "deploy", "vendor"}
+    assert not [n for n in names if "node_modules" in n or "__pycache__" in n]
+
+
 def test_boot_installs_from_the_layers_the_artifact_has() -> None:
     boot = (Path(__file__).resolve().parents[2] / "deploy" / "boot.sh").read_text()
     assert "--no-index" in boot
     for layer in (f"{WHEELS}/{COMMON}", f"{WHEELS}/$arch"):
         assert f'--find-links "$app/{layer}"' in boot
+    assert '-r "$app/$lock"' in boot
+    assert f"worker={MODEL_WORKER.name}\n" in boot
+    assert f"lock={SERVICES_LOCK.name}\n" in boot
+    assert f"lock={WORKER_LOCK.name.replace(MODEL_WORKER.name, '$worker')}\n" in boot
     assert f'"$app/{NODE_MODULES}/{COMMON}/." "$app/{NODE_MODULES}/$arch/."' in boot
+    assert 'modules="$app/$worker/node_modules"' in boot
+
+
+def _found(python: Path, app: Path, modules: tuple[str, ...]) -> list[str]:
+    """Those of `modules` that `python` can import."""
+    script = (
+        "import importlib.util, sys; "
+        "print(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m)))"
+    )
+    found = subprocess.check_output(
+        [str(python), "-c", script, *modules], cwd=app, env=_env(), text=True
+    )
+    return found.split()
+
+
+THREE_D = ("trimesh", "numpy", "PIL", "playwright")
+
+
+def test_a_service_installs_no_3d_library_and_the_model_worker_does(
+    app: Path, python: Path, worker_python: Path
+) -> None:
+    assert _found(python, app, THREE_D) == []
+    assert _found(worker_python, app, (*THREE_D, "boto3", "aiobotocore")) == [
+        *THREE_D,
+        "boto3",
+        "aiobotocore",
+    ]
 
 
 def test_the_pipelines_packages_load_for_this_machine(app: Path, tmp_path: Path) -> None:
@@ -229,20 +294,22 @@ def test_the_orders_service_migrates_and_serves_from_the_artifact(
 
 
 def _signal(
-    app: Path, tmp_path: Path, env_lines: dict[str, str], seconds: int
+    app: Path,
+    tmp_path: Path,
+    env_lines: dict[str, str],
+    seconds: int,
+    call: str = 'signal_when_healthy cart "$2" "$3"',
 ) -> tuple[int, str, str]:
-    """boot.sh's signal_when_healthy, CloudFormation and IMDS played by stand-ins: its exit
-    status, the arguments `aws` was called with, and what it printed."""
+    """boot.sh's signal_when_healthy (or the function `call` runs), CloudFormation and IMDS
+    played by stand-ins: its exit status, the arguments `aws` was called with, and what it
+    printed."""
     env_file = tmp_path / "service.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in env_lines.items()))
     bin_dir, calls = tmp_path / "bin", tmp_path / "aws-calls"
     bin_dir.mkdir()
     (bin_dir / "aws").write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
     (bin_dir / "aws").chmod(0o755)
-    script = (
-        'source "$1"; instance_id() { echo i-0123456789abcdef0; }; '
-        'signal_when_healthy cart "$2" "$3"'
-    )
+    script = f'source "$1"; instance_id() {{ echo i-0123456789abcdef0; }}; {call}'
     done = subprocess.run(
         [
             "bash",
@@ -288,3 +355,29 @@ def test_boot_signals_nothing_without_a_stack(app: Path, cart: int, tmp_path: Pa
     status, calls, output = _signal(app, tmp_path, {Env.PORT: str(cart), Env.STACK_NAME: ""}, 60)
     assert (status, calls) == (0, "")
     assert "not signalling CloudFormation" in output
+
+
+WORKER_SIGNALLED = {**SIGNALLED, Env.SIGNAL_RESOURCE: "ModelWorkerAutoScalingGroup"}
+WORKER_SIGNAL = SIGNAL.replace("CartAutoScalingGroup", "ModelWorkerAutoScalingGroup")
+
+
+@pytest.mark.parametrize(
+    ("ready", "seconds", "outcome"), [(True, 30, "SUCCESS"), (False, 3, "FAILURE")]
+)
+def test_boot_signals_the_model_worker_by_its_own_check(
+    app: Path, tmp_path: Path, ready: bool, seconds: int, outcome: str
+) -> None:
+    """`python -m modelworker check` (played by a stand-in: a file that is there or not)
+    decides, as a service's health check does."""
+    marker = tmp_path / "checked"
+    if ready:
+        marker.touch()
+    call = f'worker_ready() {{ [ -e "{marker}" ]; }}; signal_when_ready "$2" "$3"'
+    status, calls, _ = _signal(app, tmp_path, WORKER_SIGNALLED, seconds, call)
+    assert (status, calls) == (0 if ready else 1, WORKER_SIGNAL.format(outcome))
+
+
+def test_boot_runs_the_model_worker_and_its_check_as_the_unit_runs_it() -> None:
+    boot = (Path(__file__).resolve().parents[2] / "deploy" / "boot.sh").read_text()
+    assert '/opt/petshore/venv/bin/python -m "$worker" check' in boot
+    assert "ExecStart=/opt/petshore/venv/bin/python -m deploy.run $service" in boot

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
-from deploy.run import database_url, ensure_database, secret_settings
+from deploy.run import database_url, ensure_database, launch, main, secret_settings
 from devstack.processes import ROOT
-from petshore.contract import CART, CATALOG, ORDERS, Env
+from petshore.contract import CART, CATALOG, MODEL_WORKER, ORDERS, Env
 from tests.conftest import POSTGRES
 from tests.helpers import emulator_client
 
@@ -111,3 +111,22 @@ def test_only_the_services_that_need_them_read_the_token_and_the_payment_keys(
         Env.ADMIN_TOKEN: "the-token"
     }
     assert secret_settings(CART, env, client) == {}
+
+
+def test_the_model_worker_starts_with_its_env_file_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No secret is read and no database made for it: it is `python -m modelworker work`."""
+
+    def no_aws(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model worker reads no secret")
+
+    monkeypatch.setattr("deploy.run.boto3.client", no_aws)
+    env = {Env.MODEL_JOBS_QUEUE_URL: "https://sqs.example/jobs", "PATH": "/usr/bin:/bin"}
+    command, prepared = launch(MODEL_WORKER.name, env)
+    assert command == [sys.executable, "-m", MODEL_WORKER.module, "work"]
+    assert prepared == env
+
+
+def test_an_unknown_name_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["payments"])
+    assert str(refused.value) == "usage: python -m deploy.run {catalog|cart|orders|modelworker}"

@@ -10,12 +10,14 @@ import pytest
 from petshore.contract import Env
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMON = [ROOT / "petshore" / "settings.py", ROOT / "petshore" / "cli.py"]
+SETTINGS = ROOT / "petshore" / "settings.py"
+SERVER = ROOT / "petshore" / "cli.py"  # what every HTTP server reads
 COMPONENTS = {
-    "catalog": ROOT / "services" / "catalog",
-    "cart": ROOT / "services" / "cart",
-    "orders": ROOT / "services" / "orders",
-    "gateway": ROOT / "gateway",
+    "catalog": (ROOT / "services" / "catalog", SERVER),
+    "cart": (ROOT / "services" / "cart", SERVER),
+    "orders": (ROOT / "services" / "orders", SERVER),
+    "gateway": (ROOT / "gateway", SERVER),
+    "modelworker": (ROOT / "modelworker",),
 }
 
 
@@ -30,6 +32,6 @@ def read_variables(*sources: Path) -> set[str]:
 
 @pytest.mark.parametrize("name", sorted(COMPONENTS))
 def test_readme_lists_what_the_settings_read(name: str) -> None:
-    folder = COMPONENTS[name]
+    folder, *common = COMPONENTS[name]
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", (folder / "README.md").read_text(), re.M))
-    assert documented == read_variables(folder / "settings.py", *COMMON)
+    assert documented == read_variables(folder / "settings.py", SETTINGS, *common)

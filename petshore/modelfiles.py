@@ -1,5 +1,6 @@
-"""The products' 3D model files in S3: content-addressed, immutable, tagged for Glacier when
-no active product shows them any more."""
+"""The products' published 3D model files in S3: content-addressed, immutable, retired for
+Glacier when no active product shows them any more. The model worker publishes them; the
+catalog retires and reinstates them."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ async def publish(s3: Any, bucket: str, path: Path) -> tuple[str, int]:
     a class that cannot be read at once."""
     key = content_key(path)
     size = path.stat().st_size
-    head = await _head(s3, bucket, key)
+    head = await head_or_none(s3, bucket, key)
     if head is not None and head.get("StorageClass") not in ARCHIVED:
         if is_retired(head):
             await set_discontinued(s3, bucket, [key], discontinued=False)
@@ -97,82 +98,7 @@ async def set_discontinued(s3: Any, bucket: str, keys: list[str], discontinued: 
         )
 
 
-async def ensure_bucket(s3: Any, bucket: str) -> None:
-    """For emulators and local runs; in AWS the stack creates the bucket (templates/storage.py)."""
-    try:
-        await s3.head_bucket(Bucket=bucket)
-    except ClientError:
-        await s3.create_bucket(Bucket=bucket)
-
-
-async def presign_put(s3: Any, bucket: str, key: str, content_type: str, expires: int) -> str:
-    return str(
-        await s3.generate_presigned_url(
-            "put_object",
-            Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
-            ExpiresIn=expires,
-        )
-    )
-
-
-async def start_multipart(s3: Any, bucket: str, key: str, content_type: str) -> str:
-    """A multipart upload to `key`; its S3 upload id."""
-    started = await s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)
-    return str(started["UploadId"])
-
-
-async def presign_part(
-    s3: Any, bucket: str, key: str, multipart_id: str, part_number: int, expires: int
-) -> str:
-    return str(
-        await s3.generate_presigned_url(
-            "upload_part",
-            Params={
-                "Bucket": bucket,
-                "Key": key,
-                "UploadId": multipart_id,
-                "PartNumber": part_number,
-            },
-            ExpiresIn=expires,
-        )
-    )
-
-
-class PartsRefused(Exception):
-    """S3 would not join the parts (a wrong ETag, a missing or too small part)."""
-
-
-async def finish_multipart(
-    s3: Any, bucket: str, key: str, multipart_id: str, parts: list[tuple[int, str]]
-) -> None:
-    """Join the uploaded parts into `key`. A multipart upload S3 no longer knows (joined by an
-    earlier call, or let go) is not an error here: whether `key` holds a file is checked next."""
-    try:
-        await s3.complete_multipart_upload(
-            Bucket=bucket,
-            Key=key,
-            UploadId=multipart_id,
-            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in parts]},
-        )
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        if error.get("Code") == "NoSuchUpload":
-            return
-        if error.get("Code") in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall"):
-            raise PartsRefused(error.get("Message") or error["Code"]) from exc
-        raise
-
-
-async def abort_multipart(s3: Any, bucket: str, key: str, multipart_id: str) -> None:
-    """Let go of parts nobody will join; the bucket's lifecycle rule would, a week later."""
-    try:
-        await s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=multipart_id)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
-            raise
-
-
-async def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+async def head_or_none(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     """The object's metadata, or None when there is no such object."""
     try:
         return dict(await s3.head_object(Bucket=bucket, Key=key))
@@ -180,12 +106,6 @@ async def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return None
         raise
-
-
-async def uploaded_size(s3: Any, bucket: str, key: str) -> int | None:
-    """The size of an uploaded file, or None when nothing was uploaded."""
-    head = await _head(s3, bucket, key)
-    return None if head is None else int(head["ContentLength"])
 
 
 async def download(s3: Any, bucket: str, key: str, target: Path) -> None:
@@ -198,3 +118,11 @@ async def download(s3: Any, bucket: str, key: str, target: Path) -> None:
                 f.write(chunk)
     finally:
         body.close()
+
+
+async def ensure_bucket(s3: Any, bucket: str) -> None:
+    """For emulators and local runs; in AWS the stack creates the bucket (templates/storage.py)."""
+    try:
+        await s3.head_bucket(Bucket=bucket)
+    except ClientError:
+        await s3.create_bucket(Bucket=bucket)

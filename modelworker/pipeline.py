@@ -1,6 +1,7 @@
-"""The model pipeline's runner: validation and optimisation happen in a Node.js process
-(`optimize.mjs`, glTF-Transform and the Khronos validator), outside the service's event loop,
-bounded in time and heap, a limited number at once."""
+"""The model pipeline's runner: each step is a process of its own (OBJ conversion in Python,
+validation and optimisation in Node.js with glTF-Transform and the Khronos validator, the
+poster in headless Chromium), bounded in time and memory by `Limits`, a limited number at
+once, so a hostile file costs that process and nothing else."""
 
 from __future__ import annotations
 
@@ -14,13 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from petshore.contract import MODEL_PREVIEW_MAX_BYTES
+from modelworker.limits import Limits
 
 SCRIPT = Path(__file__).resolve().parent / "optimize.mjs"
-CONVERTER = "services.catalog.pipeline.convert"
-RENDERER = "services.catalog.pipeline.render"
-POSTER_SIZE = 800
-NODE_HEAP_MB = 2048
+CONVERTER = "modelworker.convert"
+RENDERER = "modelworker.render"
 
 
 class InvalidModel(Exception):
@@ -53,6 +52,7 @@ class Pipeline:
     timeout: float
     workers: int
     chromium: str = ""  # empty: the Chromium that Playwright installed
+    limits: Limits = field(default_factory=Limits)
     _slots: asyncio.Semaphore | None = None
 
     def _semaphore(self) -> asyncio.Semaphore:
@@ -84,24 +84,30 @@ class Pipeline:
 
     async def convert_obj(self, source: Path, target: Path) -> None:
         """OBJ (+MTL, textures) to GLB, in a Python process of its own."""
-        parse_report(*await self._run(sys.executable, "-m", CONVERTER, str(source), str(target)))
+        memory = ["--memory-mb", str(self.limits.memory_mb)]
+        parse_report(
+            *await self._run(sys.executable, "-m", CONVERTER, str(source), str(target), *memory)
+        )
 
     async def render_poster(self, model: Path, target: Path) -> None:
         """A WebP picture of the model as the storefront's viewer shows it."""
-        command = render_command([(model, target)], POSTER_SIZE, self.chromium)
+        command = render_command([(model, target)], self.limits.poster_px, self.chromium)
         parse_report(*await self._run(*command))
 
     async def optimise(self, source: Path, target: Path, preview: Path | None = None) -> Optimised:
         """Validate a .glb or .gltf (with its files beside it) and write the optimised GLB; and,
-        when that is larger than MODEL_PREVIEW_MAX_BYTES, a preview within it to `preview`."""
-        asked = ["--preview", str(preview), "--preview-bytes", str(MODEL_PREVIEW_MAX_BYTES)]
+        when that is larger than the limits' preview_bytes, a preview within them to `preview`."""
+        limits = self.limits
+        asked = ["--preview", str(preview), "--preview-bytes", str(limits.preview_bytes)]
         return parse_report(
             *await self._run(
                 self.node,
-                f"--max-old-space-size={NODE_HEAP_MB}",
+                f"--max-old-space-size={limits.memory_mb}",
                 str(SCRIPT),
                 str(source),
                 str(target),
+                "--limits",
+                json.dumps(limits.for_optimiser()),
                 *(asked if preview else []),
             )
         )

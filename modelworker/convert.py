@@ -1,4 +1,4 @@
-"""`python -m services.catalog.pipeline.convert <model.obj> <out.glb> [--memory-mb N]`: OBJ
+"""`python -m modelworker.convert <model.obj> <out.glb> [--memory-mb N]`: OBJ
 (with its MTL and textures beside it) to GLB, with trimesh. Run as its own process by the
 pipeline runner, so a hostile file costs that process, not the service; the process caps its
 own address space, so an OBJ too large to convert ends in a clear error, not in the machine
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import trimesh
 
-from services.catalog.pipeline import write_report
+from modelworker.pipeline import write_report
 
 
 def convert(source: Path, target: Path) -> None:
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("source", type=Path)
     parser.add_argument("target", type=Path)
-    parser.add_argument("--memory-mb", type=int, default=2048)
+    parser.add_argument("--memory-mb", type=int, required=True)
     args = parser.parse_args(argv)
     limit = args.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -1,4 +1,4 @@
-"""`python -m services.catalog.pipeline.render <model.glb> <out.webp> [<model> <out> ...]
+"""`python -m modelworker.render <model.glb> <out.webp> [<model> <out> ...]
 [--size N]`: a picture of each model as the storefront shows it — the same <model-viewer>, in
 headless Chromium, from the pipeline's own npm packages — served from a throwaway local web
 server that only this process knows. One browser renders them all, each from the viewer's
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from services.catalog.pipeline import write_report
+from modelworker.pipeline import write_report
 
 HERE = Path(__file__).resolve().parent
 VIEWER = HERE / "node_modules" / "@google" / "model-viewer" / "dist" / "model-viewer-umd.min.js"
@@ -110,7 +110,7 @@ def _picture(page: Page) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("files", type=Path, nargs="+", help="model, picture, model, picture...")
-    parser.add_argument("--size", type=int, default=800)
+    parser.add_argument("--size", type=int, required=True)
     parser.add_argument("--chromium", default="")
     args = parser.parse_args(argv)
     if len(args.files) % 2:

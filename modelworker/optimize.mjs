@@ -1,5 +1,6 @@
-// node optimize.mjs <input.glb|input.gltf> <output.glb> [--texture-size N]
+// node optimize.mjs <input.glb|input.gltf> <output.glb> --limits <json>
 //                   [--preview <preview.glb> --preview-bytes N]   (both, or neither)
+// --limits: modelworker/limits.py's Limits.for_optimiser(), the one place they are written.
 //
 // Validates a GLB, or a .gltf with its files beside it, with the Khronos glTF validator, then
 // optimises it: an ordered list of glTF-Transform steps, each timed, with bytes in and out.
@@ -24,34 +25,30 @@ import { MeshoptDecoder, MeshoptEncoder, MeshoptSimplifier } from 'meshoptimizer
 import sharp from 'sharp';
 
 const MAX_VALIDATION_ISSUES = 200;
-// Declared sizes past these are no product model but a mistake, or a try at the pipeline's
-// memory: a 1 KB PNG may declare 60000 x 60000 pixels, and an accessor with no data (or
-// compressed data) any count at all; the validator checks neither against real bytes.
-const LIMITS = {
-  imageSide: 8192, // pixels, either side of one image
-  imagePixels: 256 * 1024 * 1024, // all images together, as decoded
-  vertices: 10_000_000,
-  triangles: 20_000_000,
-  drawCalls: 10_000,
-  accessorElements: 100_000_000, // all accessors' counts together: what reading allocates
-};
+// Declared sizes past these are refused before reading (see modelworker/limits.py); set
+// from --limits before anything else runs.
+const LIMITS = {};
+const LIMIT_NAMES = [
+  'imageSide', 'imagePixels', 'vertices', 'triangles', 'drawCalls', 'accessorElements', 'textureSize', 'previewShare',
+];
 
 function parseArgs(argv) {
   const [input, output, ...rest] = argv;
-  const options = { textureSize: 1024, preview: null, previewBytes: null };
+  const options = { limits: {}, preview: null, previewBytes: null };
   for (let i = 0; i < rest.length; i += 2) {
-    if (rest[i] === '--texture-size') options.textureSize = Number(rest[i + 1]);
+    if (rest[i] === '--limits') options.limits = JSON.parse(rest[i + 1]);
     if (rest[i] === '--preview') options.preview = rest[i + 1];
     if (rest[i] === '--preview-bytes') options.previewBytes = Number(rest[i + 1]);
   }
   const previewAsked = options.preview !== null || options.previewBytes !== null;
   const previewOk = !previewAsked || (options.preview && options.previewBytes > 0);
-  if (!input || !output || !(options.textureSize >= 64) || !previewOk) {
+  const limitsOk = LIMIT_NAMES.every((name) => Number(options.limits[name]) > 0) && options.limits.textureSize >= 64;
+  if (!input || !output || !limitsOk || !previewOk) {
     throw new Error(
-      'usage: node optimize.mjs <input.glb> <output.glb> [--texture-size N] [--preview <file> --preview-bytes N]',
+      `usage: node optimize.mjs <input.glb> <output.glb> --limits '{${LIMIT_NAMES.join(', ')}}' [--preview <file> --preview-bytes N]`,
     );
   }
-  return { input, output, ...options };
+  return { input, output, ...options, textureSize: options.limits.textureSize };
 }
 
 // A .gltf's buffers and images may only be files in its own folder: never a path outside
@@ -191,8 +188,6 @@ const PREVIEW_LADDER = [
   { ratio: 0.1, error: 0.02, textureSize: 128 },
   { ratio: 0, error: 0.05, textureSize: 64 },
 ];
-// On a slow link the preview's bytes delay the full model: it may cost a quarter of it.
-const PREVIEW_SHARE = 0.25;
 
 // Runs each step, timed and sized for the report; the document as written after the last.
 async function runSteps(io, document, list, report, input) {
@@ -231,6 +226,7 @@ async function preview(io, document, budget) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
+  Object.assign(LIMITS, args.limits);
   const bytes = await readFile(args.input);
   const { errors, warnings, tooLarge } = await validate(bytes, args.input);
   if (tooLarge.length) fail('too_large', tooLarge);
@@ -265,7 +261,7 @@ async function main() {
     const step = { name: 'preview', bytes_in: finished.byteLength };
     let small = null;
     try {
-      small = await preview(io, base, Math.min(args.previewBytes, output.byteLength * PREVIEW_SHARE));
+      small = await preview(io, base, Math.min(args.previewBytes, output.byteLength * LIMITS.previewShare));
     } catch (error) {
       // A preview is a nicety: the model is published without one, and the report says why.
       step.error = String(error.message || error);

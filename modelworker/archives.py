@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import stat
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from petshore.errors import InvalidRequest, TooLarge
+from modelworker.limits import Limits
+from modelworker.pipeline import InvalidModel, ModelTooLarge
 
 MODEL_SUFFIXES = (".glb", ".gltf", ".obj")
 ALLOWED_SUFFIXES = frozenset(
@@ -17,15 +17,8 @@ ALLOWED_SUFFIXES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Limits:
-    entries: int = 500
-    total_bytes: int = 1024 * 1024 * 1024
-    ratio: int = 200  # uncompressed : compressed, per entry
-
-
-def _refuse(message: str) -> InvalidRequest:
-    return InvalidRequest(f"the zip cannot be used: {message}", {"fields": ["file"]})
+def _refuse(message: str) -> InvalidModel:
+    return InvalidModel([f"the zip cannot be used: {message}"])
 
 
 def _safe_name(name: str) -> PurePosixPath:
@@ -35,7 +28,7 @@ def _safe_name(name: str) -> PurePosixPath:
     return path
 
 
-def unpack(archive: Path, folder: Path, limits: Limits = Limits()) -> Path:
+def unpack(archive: Path, folder: Path, limits: Limits) -> Path:
     """Unpack `archive` into `folder`; the one model file in it (.glb, .gltf or .obj)."""
     try:
         zipped = zipfile.ZipFile(archive)
@@ -43,8 +36,8 @@ def unpack(archive: Path, folder: Path, limits: Limits = Limits()) -> Path:
         raise _refuse("it is not a zip file") from exc
     with zipped:
         entries = [e for e in zipped.infolist() if not e.is_dir()]
-        if len(entries) > limits.entries:
-            raise _refuse(f"more than {limits.entries} files")
+        if len(entries) > limits.zip_entries:
+            raise _refuse(f"more than {limits.zip_entries} files")
         total = 0
         for entry in entries:
             _safe_name(entry.filename)
@@ -52,11 +45,12 @@ def unpack(archive: Path, folder: Path, limits: Limits = Limits()) -> Path:
                 raise _refuse(f"{entry.filename!r} is a link")
             if PurePosixPath(entry.filename).suffix.lower() not in ALLOWED_SUFFIXES:
                 raise _refuse(f"{entry.filename!r} is not part of a 3D model")
-            if entry.file_size > limits.ratio * max(entry.compress_size, 1):
-                raise TooLarge(f"{entry.filename!r} inflates more than {limits.ratio} times")
+            if entry.file_size > limits.zip_ratio * max(entry.compress_size, 1):
+                ratio = limits.zip_ratio
+                raise ModelTooLarge([f"{entry.filename!r} inflates more than {ratio} times"])
             total += entry.file_size
-            if total > limits.total_bytes:
-                raise TooLarge(f"the zip holds more than {limits.total_bytes} bytes")
+            if total > limits.zip_bytes:
+                raise ModelTooLarge([f"the zip holds more than {limits.zip_bytes} bytes"])
         models = [e for e in entries if PurePosixPath(e.filename).suffix.lower() in MODEL_SUFFIXES]
         if len(models) != 1:
             raise _refuse(f"it holds {len(models)} model files (.glb, .gltf, .obj), not one")

@@ -1,0 +1,51 @@
+"""What the model worker takes and makes, in one frozen object that the runner hands to every
+step (the zip unpacker, the OBJ converter, the optimiser, the poster renderer). docs/api.md
+states the same figures; tests/unit/test_model_limits.py holds the two together."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from petshore.contract import MODEL_PREVIEW_MAX_BYTES
+
+
+@dataclass(frozen=True)
+class Limits:
+    # Declared sizes past these are no product model but a mistake, or a try at the worker's
+    # memory: a 1 KB PNG may declare 60000 x 60000 pixels, and an accessor with no data (or
+    # compressed data) any count at all; the validator checks neither against real bytes.
+    image_side: int = 8192  # pixels, either side of one image
+    image_pixels: int = 256 * 1024 * 1024  # all images together, as decoded
+    vertices: int = 10_000_000
+    triangles: int = 20_000_000
+    draw_calls: int = 10_000
+    accessor_elements: int = 100_000_000  # all accessors' counts together
+    # Node's heap for the optimiser, and the OBJ converter's address space.
+    memory_mb: int = 2048
+    # A zip: entries, bytes inflated, and how far one entry may inflate (a zip bomb).
+    zip_entries: int = 500
+    zip_bytes: int = 1024 * 1024 * 1024
+    zip_ratio: int = 200
+    # What is published: colour maps at most this many pixels a side (detail maps at half),
+    color_texture_px: int = 1024
+    # a preview for a model larger than this, costing at most this share of the model (on a
+    # slow link the preview's bytes delay the full model),
+    preview_bytes: int = MODEL_PREVIEW_MAX_BYTES
+    preview_share: float = 0.25
+    # and a square poster this many pixels a side.
+    poster_px: int = 800
+
+    def for_optimiser(self) -> dict[str, Any]:
+        """The limits optimize.mjs applies, by its own names."""
+        names = {
+            "image_side": "imageSide",
+            "image_pixels": "imagePixels",
+            "vertices": "vertices",
+            "triangles": "triangles",
+            "draw_calls": "drawCalls",
+            "accessor_elements": "accessorElements",
+            "color_texture_px": "textureSize",
+            "preview_share": "previewShare",
+        }
+        return {js: value for name, value in asdict(self).items() if (js := names.get(name))}

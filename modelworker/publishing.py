@@ -1,0 +1,57 @@
+"""From a model file to what the storefront shows: the optimised GLB, a small preview of a
+large one, and its poster, all under content-addressed keys."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modelworker.pipeline import Pipeline, PipelineFailed
+from petshore import modelfiles
+from petshore.modeljobs import PublishedModel
+
+log = logging.getLogger("petshore.modelworker.publishing")
+
+
+@dataclass(frozen=True)
+class Published:
+    model: PublishedModel
+    steps: list[dict[str, Any]]
+
+
+async def publish_model(
+    s3: Any,
+    bucket: str,
+    pipeline: Pipeline,
+    model: Path,
+    work: Path,
+    original_bytes: int,
+    *,
+    optimise: bool = True,
+) -> Published:
+    """Validate, optimise and publish `model` (.glb or .gltf), its preview when it is large,
+    then its poster. Raises the pipeline's InvalidModel/PipelineFailed before anything is
+    published."""
+    best, steps, preview_key, preview_size = model, [], None, None
+    if optimise:
+        target, preview = work / "optimised.glb", work / "preview.glb"
+        result = await pipeline.optimise(model, target, preview)
+        steps = result.steps
+        # A GLB that optimisation would not shrink is published as it came.
+        keep = model.suffix == ".glb" and result.output_bytes >= result.input_bytes
+        best = model if keep else target
+        if result.preview_bytes is not None:
+            preview_key, preview_size = await modelfiles.publish(s3, bucket, preview)
+    glb_key, size = await modelfiles.publish(s3, bucket, best)
+    poster_key = None
+    poster = work / "poster.webp"
+    try:
+        await pipeline.render_poster(best, poster)
+        poster_key, _ = await modelfiles.publish(s3, bucket, poster)
+    except PipelineFailed as exc:
+        # The model is what shoppers came for: publish it, and say why the poster is missing.
+        log.warning("no poster for the model", extra={"key": glb_key, "error": str(exc)})
+    published = PublishedModel(glb_key, poster_key, preview_key, size, preview_size, original_bytes)
+    return Published(published, steps)

@@ -1,0 +1,80 @@
+"""The one shape of a service's app: `service_app` builds it from the routing table's entry
+and the service's own parts, so every service sets up the same way — logging, JSON errors,
+its database (if it owns one), its resources opened in the server's start listener and closed
+at its stop, background tasks, the health check, the OpenAPI document and its routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from typing import Protocol, TypeVar
+
+from sanic import Blueprint, Request, Sanic
+
+from petshore.contract import Service
+from petshore.db import DATABASE_ERRORS, register_database, tortoise_config
+from petshore.openapi import docs_blueprint
+from petshore.settings import CommonSettings
+from petshore.web import health_blueprint, setup_common
+
+R = TypeVar("R")
+
+
+class ServiceSettings(Protocol):
+    @property
+    def common(self) -> CommonSettings: ...
+
+
+def service_app(
+    service: Service,
+    settings: ServiceSettings,
+    *,
+    routes: Blueprint,
+    open_resources: Callable[[AsyncExitStack], Awaitable[R]],
+    check: Callable[[R], Awaitable[None]],
+    database_url: str | None = None,
+    dependency_errors: tuple[type[BaseException], ...] = (),
+    background: Sequence[Callable[[R], Awaitable[None]]] = (),
+) -> Sanic:
+    """`open_resources` opens what the handlers use (clients, stores, peers), closing each on
+    the stack it is given; handlers reach it as `request.app.ctx.resources`. `check` is the
+    health check: whether the service reaches its own store. `background`: tasks that run
+    while the server serves, each given the resources."""
+    app = Sanic(service.name)
+    app.ctx.settings = settings
+    errors = dependency_errors + (DATABASE_ERRORS if database_url else ())
+    setup_common(app, service.name, settings.common, errors)
+    if database_url:
+        register_database(app, tortoise_config(database_url, service.module))
+
+    @app.before_server_start
+    async def open_all(app: Sanic) -> None:
+        app.ctx.resources_stack = AsyncExitStack()
+        app.ctx.resources = await open_resources(app.ctx.resources_stack)
+
+    @app.after_server_start
+    async def start_background(app: Sanic) -> None:
+        app.ctx.background = [asyncio.create_task(task(app.ctx.resources)) for task in background]
+
+    @app.before_server_stop
+    async def stop_background(app: Sanic) -> None:
+        for task in app.ctx.background:
+            task.cancel()
+        for task in app.ctx.background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    @app.after_server_stop
+    async def close_all(app: Sanic) -> None:
+        await app.ctx.resources_stack.aclose()
+
+    async def health(request: Request) -> None:
+        await check(request.app.ctx.resources)
+
+    app.blueprint(health_blueprint(service.name, health))
+    app.blueprint(docs_blueprint(service.name, f"Pet Shore 3D {service.name}"))
+    app.blueprint(routes)
+    return app
+

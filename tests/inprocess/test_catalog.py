@@ -1,0 +1,167 @@
+"""The catalog alone, in this process: products and their errors, and the model worker's
+protocol seen from the catalog — `complete` sends exactly one job, and a result on the
+results queue becomes the product's model, or the upload's refusal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx
+import pytest
+from sanic import Sanic
+from sanic_testing.testing import TestingResponse as Answer
+
+from devstack.samples import tiny_glb
+from petshore.aws import open_client
+from petshore.contract import MODEL_JOBS_QUEUE_SUFFIX, MODEL_RESULTS_QUEUE_SUFFIX, Env, queue_name
+from petshore.db import apply_migrations, tortoise_config
+from petshore.modelfiles import ensure_bucket
+from petshore.modeljobs import ModelJob, ModelResult, Outcome, PublishedModel
+from petshore.queues import ensure_queues
+from services.catalog.app import create_app
+from services.catalog.settings import Settings
+from tests.helpers import ADMIN, emulator_client, unique_sku
+from tests.inprocess.conftest import ENVIRONMENT
+
+
+async def _prepare(settings: Settings) -> None:
+    await apply_migrations(tortoise_config(settings.database_url, "services.catalog"))
+    async with AsyncExitStack() as stack:
+        await ensure_bucket(await open_client(stack, "s3", settings.common), settings.models_bucket)
+        await ensure_queues(await open_client(stack, "sqs", settings.common), ENVIRONMENT)
+
+
+@pytest.fixture(scope="module")
+def catalog(service_env: dict[str, str], own_database: str) -> Iterator[Sanic]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(Env.CATALOG_DATABASE_URL, own_database)
+        settings = Settings.from_env()
+        asyncio.run(_prepare(settings))
+        yield create_app(settings)
+
+
+def call(app: Sanic, method: str, path: str, **kwargs: Any) -> Answer:
+    """One request through the app in this process (its listeners run around it)."""
+    _, response = asyncio.run(getattr(app.asgi_client, method)(path, **kwargs))
+    return response
+
+
+@pytest.fixture(scope="module")
+def sqs(service_env: dict[str, str]) -> Any:
+    return emulator_client(service_env[Env.AWS_ENDPOINT_URL], "sqs")
+
+
+def queue(sqs: Any, suffix: str) -> str:
+    return sqs.get_queue_url(QueueName=queue_name(ENVIRONMENT, suffix))["QueueUrl"]
+
+
+def jobs_sent(sqs: Any) -> list[ModelJob]:
+    """Every job waiting in the jobs queue, taken off it."""
+    url, jobs = queue(sqs, MODEL_JOBS_QUEUE_SUFFIX), []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for message in messages:
+            jobs.append(ModelJob.from_message(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return jobs
+
+
+def send_result(sqs: Any, result: ModelResult) -> None:
+    """What the model worker would answer."""
+    url = queue(sqs, MODEL_RESULTS_QUEUE_SUFFIX)
+    sqs.send_message(QueueUrl=url, MessageBody=result.to_message())
+
+
+def new_product(catalog: Sanic) -> str:
+    sku = unique_sku()
+    body = {
+        "sku": sku,
+        "name": "In-process bowl",
+        "description": "",
+        "category": "feeding",
+        "price_cents": 1299,
+        "currency": "USD",
+    }
+    created = call(catalog, "post", "/api/catalog/products", json=body, headers=ADMIN)
+    assert created.status_code == 201, created.text
+    return sku
+
+
+def uploaded(catalog: Sanic, sku: str, data: bytes) -> str:
+    """An upload whose file is in the bucket; its path."""
+    body = {"filename": "m.glb", "content_type": "model/gltf-binary", "bytes": len(data)}
+    path = f"/api/catalog/products/{sku}/model-uploads"
+    ticket = call(catalog, "post", path, json=body, headers=ADMIN).json
+    assert httpx.put(ticket["put_url"], content=data, headers=ticket["headers"]).status_code == 200
+    return f"{path}/{ticket['upload_id']}"
+
+
+def test_products_and_their_errors(catalog: Sanic) -> None:
+    sku = new_product(catalog)
+    assert call(catalog, "get", f"/api/catalog/products/{sku}").json["model"] is None
+    assert call(catalog, "get", "/api/catalog/products/not-a-sku").status_code == 404
+    unauthorised = call(catalog, "patch", f"/api/catalog/products/{sku}", json={"name": "x"})
+    assert unauthorised.json["error"]["code"] == "unauthorized"
+    assert call(catalog, "get", "/api/catalog/health").json == {"status": "ok"}
+
+
+def test_complete_sends_one_job_and_keeps_its_result(catalog: Sanic, sqs: Any) -> None:
+    jobs_sent(sqs)
+    sku = new_product(catalog)
+    data = tiny_glb()
+    path = uploaded(catalog, sku, data)
+    prefer = {**ADMIN, "Prefer": "respond-async"}
+    for _ in range(2):  # a retry while the first job can still finish sends none
+        assert call(catalog, "post", path + "/complete", headers=prefer).status_code == 202
+    [job] = jobs_sent(sqs)
+    assert (job.sku, job.bytes, job.optimise) == (sku, len(data), True)
+    assert path.endswith(job.upload_id) and job.key.startswith("uploads/")
+    model = PublishedModel("models/abc.glb", "models/abc.webp", None, 900, None, len(data))
+    result = ModelResult(job.upload_id, sku, "published", model=model)
+    send_result(sqs, result)
+    answer = call(catalog, "post", path + "/complete", headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    shown = answer.json["model"]
+    assert (shown["glb_url"], shown["poster_url"]) == ("/models/abc.glb", "/models/abc.webp")
+    assert call(catalog, "get", path, headers=ADMIN).json["status"] == "done"
+    assert not jobs_sent(sqs)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status", "code"),
+    [("invalid", 400, "invalid_request"), ("too_large", 413, "too_large"), ("failed", 503, None)],
+)
+def test_a_refused_model_is_said_as_the_api_says_it(
+    catalog: Sanic, sqs: Any, outcome: Outcome, status: int, code: str | None
+) -> None:
+    sku = new_product(catalog)
+    path = uploaded(catalog, sku, tiny_glb())
+    prefer = {**ADMIN, "Prefer": "respond-async"}
+    assert call(catalog, "post", path + "/complete", headers=prefer).status_code == 202
+    [job] = jobs_sent(sqs)
+    send_result(sqs, ModelResult(job.upload_id, sku, outcome, ["12 draw calls; at most 10"]))
+    answer = call(catalog, "post", path + "/complete", headers=ADMIN)
+    assert answer.status_code == status, answer.text
+    if code:
+        assert answer.json["error"]["code"] == code
+        assert answer.json["error"]["details"]["errors"] == ["12 draw calls; at most 10"]
+    upload = call(catalog, "get", path, headers=ADMIN).json
+    assert upload["status"] == "failed" and "draw calls" in upload["error"]
+    assert call(catalog, "get", f"/api/catalog/products/{sku}").json["model"] is None
+
+
+def test_a_bad_result_message_is_dropped(catalog: Sanic, sqs: Any) -> None:
+    results = queue(sqs, MODEL_RESULTS_QUEUE_SUFFIX)
+    sqs.send_message(QueueUrl=results, MessageBody=json.dumps({"outcome": "published"}))
+    sku = new_product(catalog)
+    path = uploaded(catalog, sku, tiny_glb())
+    prefer = {**ADMIN, "Prefer": "respond-async"}
+    assert call(catalog, "post", path + "/complete", headers=prefer).status_code == 202
+    jobs_sent(sqs)
+    # The reader ran during those requests: the bad message is gone, not waiting to be retried.
+    attributes = sqs.get_queue_attributes(QueueUrl=results, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
