@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from petshore.contract import CATALOG as CATALOG_SERVICE
+from petshore.contract import ORDERS as ORDERS_SERVICE
 from petshore.db import tortoise_config
-from services.catalog.app import PACKAGE as CATALOG_PACKAGE
-from services.orders.app import PACKAGE as ORDERS_PACKAGE
 
-CATALOG = tortoise_config("sqlite://var/catalog.sqlite3", CATALOG_PACKAGE)
-ORDERS = tortoise_config("sqlite://var/orders.sqlite3", ORDERS_PACKAGE)
+CATALOG = tortoise_config("sqlite://var/catalog.sqlite3", CATALOG_SERVICE.module)
+ORDERS = tortoise_config("sqlite://var/orders.sqlite3", ORDERS_SERVICE.module)

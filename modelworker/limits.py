@@ -37,7 +37,7 @@ class Limits:
     poster_px: int = 800
 
     def for_optimiser(self) -> dict[str, Any]:
-        """The limits optimize.mjs applies, by its own names."""
+        """The limits optimise.mjs applies, by its own names."""
         names = {
             "image_side": "imageSide",
             "image_pixels": "imagePixels",

@@ -17,7 +17,7 @@ from typing import Any
 
 from modelworker.limits import Limits
 
-SCRIPT = Path(__file__).resolve().parent / "optimize.mjs"
+SCRIPT = Path(__file__).resolve().parent / "optimise.mjs"
 CONVERTER = "modelworker.convert"
 RENDERER = "modelworker.render"
 

@@ -115,15 +115,16 @@ def carts_table_name(environment: str) -> str:
 
 
 # S3 models bucket. Published files live under MODELS_KEY_PREFIX with content-addressed names;
-# discontinuing a product tags its files, and the bucket's lifecycle rule sends tagged
-# objects to Glacier after DISCONTINUED_GLACIER_DAYS.
+# files no active product shows any more (a discontinued product's, a replaced model's) are
+# retired: tagged, and the bucket's lifecycle rule sends them to Glacier Instant Retrieval
+# after RETIRED_GLACIER_DAYS.
 MODELS_KEY_PREFIX: Final = "models/"
 UPLOADS_KEY_PREFIX: Final = "uploads/"
-# The largest preview the catalog makes for a large model, for the page to show first.
+# The largest preview the model worker makes for a large model, for the page to show first.
 MODEL_PREVIEW_MAX_BYTES: Final = 250_000
-DISCONTINUED_TAG_KEY: Final = "petshore-lifecycle"
-DISCONTINUED_TAG_VALUE: Final = "discontinued"
-DISCONTINUED_GLACIER_DAYS: Final = 30
+RETIRED_TAG_KEY: Final = "petshore-lifecycle"
+RETIRED_TAG_VALUE: Final = "discontinued"  # the value deployed buckets' files carry
+RETIRED_GLACIER_DAYS: Final = 30
 MODEL_CACHE_CONTROL: Final = "public, max-age=31536000, immutable"
 
 

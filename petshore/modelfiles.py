@@ -12,10 +12,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from petshore.contract import (
-    DISCONTINUED_TAG_KEY,
-    DISCONTINUED_TAG_VALUE,
     MODEL_CACHE_CONTROL,
     MODELS_KEY_PREFIX,
+    RETIRED_TAG_KEY,
+    RETIRED_TAG_VALUE,
 )
 
 CONTENT_TYPES = {
@@ -55,7 +55,7 @@ async def publish(s3: Any, bucket: str, path: Path) -> tuple[str, int]:
     head = await head_or_none(s3, bucket, key)
     if head is not None and head.get("StorageClass") not in ARCHIVED:
         if is_retired(head):
-            await set_discontinued(s3, bucket, [key], discontinued=False)
+            await set_retired(s3, bucket, [key], discontinued=False)
     else:
         with path.open("rb") as body:
             await s3.put_object(
@@ -69,12 +69,12 @@ async def publish(s3: Any, bucket: str, path: Path) -> tuple[str, int]:
 
 
 def is_retired(head: dict[str, Any]) -> bool:
-    """Retired by set_discontinued, or already moved out of the Standard class."""
+    """Retired by set_retired, or already moved out of the Standard class."""
     retired = head.get("Metadata", {}).get("retired") == "yes"
     return retired or head.get("StorageClass", "STANDARD") != "STANDARD"
 
 
-async def set_discontinued(s3: Any, bucket: str, keys: list[str], discontinued: bool) -> None:
+async def set_retired(s3: Any, bucket: str, keys: list[str], discontinued: bool) -> None:
     """Retire files for the bucket's lifecycle rule, or bring them back. Both rewrite each
     file onto itself (a copy in place): S3's lifecycle counts an object's age from when it
     was written, so a retired file must be new to reach Glacier 30 days after it was
@@ -94,7 +94,7 @@ async def set_discontinued(s3: Any, bucket: str, keys: list[str], discontinued: 
             CacheControl=MODEL_CACHE_CONTROL,
             StorageClass="STANDARD",
             TaggingDirective="REPLACE",
-            Tagging=f"{DISCONTINUED_TAG_KEY}={DISCONTINUED_TAG_VALUE}" if discontinued else "",
+            Tagging=f"{RETIRED_TAG_KEY}={RETIRED_TAG_VALUE}" if discontinued else "",
         )
 
 

@@ -77,4 +77,3 @@ def service_app(
     app.blueprint(docs_blueprint(service.name, f"Pet Shore 3D {service.name}"))
     app.blueprint(routes)
     return app
-

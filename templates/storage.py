@@ -10,9 +10,9 @@ from awacs.aws import Condition as AwacsCondition
 from troposphere import AWSObject, GetAtt, If, Join, Output, Ref, Sub, Template, s3
 
 from petshore.contract import (
-    DISCONTINUED_GLACIER_DAYS,
-    DISCONTINUED_TAG_KEY,
-    DISCONTINUED_TAG_VALUE,
+    RETIRED_GLACIER_DAYS,
+    RETIRED_TAG_KEY,
+    RETIRED_TAG_VALUE,
     UPLOADS_KEY_PREFIX,
 )
 from templates.findings import accepted
@@ -119,13 +119,11 @@ def add_storage(t: Template, params: Params) -> Buckets:
                     s3.LifecycleRule(
                         Id="DiscontinuedModelsToGlacier",
                         Status="Enabled",
-                        TagFilters=[
-                            s3.TagFilter(Key=DISCONTINUED_TAG_KEY, Value=DISCONTINUED_TAG_VALUE)
-                        ],
+                        TagFilters=[s3.TagFilter(Key=RETIRED_TAG_KEY, Value=RETIRED_TAG_VALUE)],
                         Transitions=[
                             s3.LifecycleRuleTransition(
                                 StorageClass=RETIRED_STORAGE_CLASS,
-                                TransitionInDays=DISCONTINUED_GLACIER_DAYS,
+                                TransitionInDays=RETIRED_GLACIER_DAYS,
                             )
                         ],
                     ),

@@ -17,7 +17,7 @@ carts = Blueprint("cart_carts", url_prefix=CART.path_prefix.rstrip("/"))
 
 
 def _store(request: Request) -> CartStore:
-    return request.app.ctx.carts
+    return request.app.ctx.resources
 
 
 def _sku(sku: str) -> str:

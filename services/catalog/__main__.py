@@ -9,13 +9,13 @@ from petshore.contract import CATALOG
 from petshore.db import apply_migrations, tortoise_config
 from petshore.demo import DEMO_UPLOAD_LINE, add_file_argument
 from petshore.modelfiles import ensure_bucket
-from services.catalog.app import PACKAGE, create_app
+from services.catalog.app import create_app
 from services.catalog.demo import load_demo
 from services.catalog.settings import Settings
 
 
 async def migrate(args: argparse.Namespace) -> None:
-    await apply_migrations(tortoise_config(Settings.from_env().database_url, PACKAGE))
+    await apply_migrations(tortoise_config(Settings.from_env().database_url, CATALOG.module))
 
 
 async def demo(args: argparse.Namespace) -> None:

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from tortoise import Tortoise
 
+from petshore.contract import CATALOG
 from petshore.db import tortoise_config
 from petshore.demo import DEMO_FILE, demo_products
 from petshore.errors import NotFound
 from petshore.modeljobs import ModelJob
 from services.catalog import rules, store
-from services.catalog.app import PACKAGE, open_model_stores
+from services.catalog.app import open_model_stores
 from services.catalog.schemas import ProductCreate
 from services.catalog.settings import Settings
 from services.catalog.uploads import ModelStores, send_job
@@ -50,7 +51,7 @@ async def load_demo(settings: Settings, path: Path = DEMO_FILE) -> tuple[int, di
     """Create the demo products that are missing; the number created, and the uploads sent
     to the model worker by SKU."""
     created, sent = 0, {}
-    await Tortoise.init(config=tortoise_config(settings.database_url, PACKAGE))
+    await Tortoise.init(config=tortoise_config(settings.database_url, CATALOG.module))
     try:
         async with AsyncExitStack() as stack:
             stores = await open_model_stores(stack, settings)

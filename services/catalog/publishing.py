@@ -16,7 +16,7 @@ async def retire(s3: Any, bucket: str, keys: list[str]) -> None:
     Instant Retrieval, which CloudFront can still read."""
     if keys:
         shown = await store.keys_in_use(keys)
-        await modelfiles.set_discontinued(s3, bucket, [k for k in keys if k not in shown], True)
+        await modelfiles.set_retired(s3, bucket, [k for k in keys if k not in shown], True)
 
 
 async def reinstate(s3: Any, bucket: str, keys: list[str]) -> None:
@@ -25,4 +25,4 @@ async def reinstate(s3: Any, bucket: str, keys: list[str]) -> None:
     for key in keys:
         head = await s3.head_object(Bucket=bucket, Key=key)
         if modelfiles.is_retired(head):
-            await modelfiles.set_discontinued(s3, bucket, [key], discontinued=False)
+            await modelfiles.set_retired(s3, bucket, [key], discontinued=False)

@@ -17,6 +17,10 @@ from services.catalog.schemas import ProductCreate, ProductPatch, UploadComplete
 products = Blueprint("catalog_products", url_prefix=CATALOG.path_prefix.rstrip("/"))
 
 
+def _stores(request: Request) -> uploads.ModelStores:
+    return request.app.ctx.resources
+
+
 def _known_sku(sku: str) -> str:
     if not SKU_PATTERN.match(sku):
         raise NotFound(f"no product with SKU {sku}")
@@ -85,7 +89,7 @@ async def update_product(request: Request, sku: str) -> HTTPResponse:
 
 async def _files_follow(request: Request, row: dict[str, Any]) -> None:
     """A product's model files are retired with it, and reinstated when it is re-listed."""
-    stores = request.app.ctx.stores
+    stores = _stores(request)
     keys = store.model_keys(row)
     if row["status"] == "active":
         await publishing.reinstate(stores.s3, stores.settings.models_bucket, keys)
@@ -111,7 +115,7 @@ async def discontinue_product(request: Request, sku: str) -> HTTPResponse:
 @admin_required
 async def start_upload(request: Request, sku: str) -> HTTPResponse:
     body = parse_body(request, UploadCreate)
-    ticket = await uploads.start(request.app.ctx.stores, _known_sku(sku), body)
+    ticket = await uploads.start(_stores(request), _known_sku(sku), body)
     return json(ticket, status=201)
 
 
@@ -140,7 +144,7 @@ async def complete_upload(request: Request, sku: str, upload_id: str) -> HTTPRes
     body = parse_body(request, UploadComplete) if request.body else UploadComplete()
     wait = not rules.prefers_async(request.headers.getall("prefer", []))
     upload, row = await uploads.complete(
-        request.app.ctx.stores, _known_sku(sku), upload_id, body.parts, wait=wait
+        _stores(request), _known_sku(sku), upload_id, body.parts, wait=wait
     )
     if row is None:
         status_url = request.path.removesuffix("/complete")

@@ -6,13 +6,13 @@ from petshore.cli import main
 from petshore.contract import ORDERS
 from petshore.db import apply_migrations, tortoise_config
 from petshore.demo import add_file_argument
-from services.orders.app import PACKAGE, create_app
+from services.orders.app import create_app
 from services.orders.demo import load_demo
 from services.orders.settings import Settings
 
 
 async def migrate(args: argparse.Namespace) -> None:
-    await apply_migrations(tortoise_config(Settings.from_env().database_url, PACKAGE))
+    await apply_migrations(tortoise_config(Settings.from_env().database_url, ORDERS.module))
 
 
 async def demo(args: argparse.Namespace) -> None:

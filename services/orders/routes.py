@@ -22,7 +22,7 @@ def admin_actor(request: Request) -> str:
 
 
 def _peers(request: Request) -> Peers:
-    return request.app.ctx.peers
+    return request.app.ctx.resources
 
 
 @orders.post("/orders")

@@ -18,10 +18,10 @@ from trimesh.exchange.gltf import export_gltf
 
 from devstack.samples import glb, tiny_gltf
 from petshore.contract import (
-    DISCONTINUED_TAG_KEY,
-    DISCONTINUED_TAG_VALUE,
     MODEL_CACHE_CONTROL,
     MODEL_PREVIEW_MAX_BYTES,
+    RETIRED_TAG_KEY,
+    RETIRED_TAG_VALUE,
     models_bucket_name,
 )
 from tests.conftest import PART_BYTES
@@ -197,7 +197,7 @@ def test_a_replaced_model_is_retired_and_shown_again_when_reused(
 
     assert tags() == {}
     assert upload(gateway, sku, second).status_code == 200
-    assert tags() == {DISCONTINUED_TAG_KEY: DISCONTINUED_TAG_VALUE}, "no product shows it now"
+    assert tags() == {RETIRED_TAG_KEY: RETIRED_TAG_VALUE}, "no product shows it now"
     assert gateway.get(old["glb_url"]).status_code == 200, "still readable for open pages"
     again = upload(gateway, other, first).json()["model"]
     assert again["glb_url"] == old["glb_url"]

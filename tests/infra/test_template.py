@@ -16,13 +16,13 @@ from petshore.contract import (
     CARTS_HASH_KEY,
     CARTS_TTL_ATTRIBUTE,
     CATALOG_CACHE_SECONDS,
-    DISCONTINUED_TAG_KEY,
-    DISCONTINUED_TAG_VALUE,
     MODEL_JOB_ATTEMPTS,
     MODEL_JOB_VISIBILITY_SECONDS,
     MODELS_KEY_PREFIX,
     MODELS_PATH_PREFIX,
     REFERRER_POLICY,
+    RETIRED_TAG_KEY,
+    RETIRED_TAG_VALUE,
     SERVICES,
     STOREFRONT_CSP,
     UPLOADS_KEY_PREFIX,
@@ -549,9 +549,7 @@ def test_carts_table_matches_the_cart_service(template: Template) -> None:
 def test_discontinued_models_go_to_glacier(template: Template) -> None:
     rules = props(template["Resources"]["ModelsBucket"])["LifecycleConfiguration"]["Rules"]
     glacier = [r for r in rules if r.get("Transitions")]
-    assert glacier[0]["TagFilters"] == [
-        {"Key": DISCONTINUED_TAG_KEY, "Value": DISCONTINUED_TAG_VALUE}
-    ]
+    assert glacier[0]["TagFilters"] == [{"Key": RETIRED_TAG_KEY, "Value": RETIRED_TAG_VALUE}]
     # Instant Retrieval: CloudFront can still read a retired file when a product is re-listed.
     assert glacier[0]["Transitions"][0]["StorageClass"] == "GLACIER_IR"
     assert any("NoncurrentVersionExpiration" in r for r in rules)

@@ -135,7 +135,7 @@ def test_each_architecture_has_the_pipelines_native_packages(
 def test_the_artifact_holds_what_instances_run_and_nothing_else(names: set[str]) -> None:
     for name in (SERVICES_LOCK.name, WORKER_LOCK.name, "deploy/boot.sh", "deploy/run.py"):
         assert name in names
-    for name in ("optimize.mjs", "package.json", "package-lock.json"):
+    for name in ("optimise.mjs", "package.json", "package-lock.json"):
         assert f"{MODEL_WORKER.module}/{name}" in names
     assert [n for n in names if n.startswith(f"{MODEL_WORKER.module}/") and n.endswith(".py")]
     tops = {n.split("/")[0] for n in names if "/" in n}

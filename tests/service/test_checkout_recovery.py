@@ -14,12 +14,12 @@ import pytest
 from tortoise import Tortoise
 
 from devstack.processes import free_port
+from petshore.contract import ORDERS
 from petshore.db import apply_migrations, tortoise_config
 from petshore.errors import Conflict, PaymentDeclined
 from petshore.timestamps import utcnow
 from petshore.upstream import ServiceClient
 from services.orders import checkout, reconciler, rules, store
-from services.orders.app import PACKAGE
 from services.orders.models import IdempotencyRecord, Inventory, Order, OrderEvent
 from services.orders.payments import PaymentState, TestProvider
 from services.orders.schemas import Checkout
@@ -36,7 +36,7 @@ def database() -> Iterator[str]:
     name = f"petshore_test_{os.getpid()}_recovery"
     asyncio.run(recreate_databases(POSTGRES, [name]))
     url = POSTGRES.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(apply_migrations(tortoise_config(url, PACKAGE)))
+    asyncio.run(apply_migrations(tortoise_config(url, ORDERS.module)))
     yield url
     asyncio.run(recreate_databases(POSTGRES, [name], drop_only=True))
 
@@ -46,7 +46,7 @@ def run(database: str, scenario: Callable[[Peers], Awaitable[T]]) -> T:
     cart and the catalog are only needed before an order exists)."""
 
     async def main() -> T:
-        await Tortoise.init(config=tortoise_config(database, PACKAGE))
+        await Tortoise.init(config=tortoise_config(database, ORDERS.module))
         nowhere = f"http://127.0.0.1:{free_port()}"
         peers = Peers(
             cart=ServiceClient("cart", nowhere, 1.0),

@@ -23,9 +23,9 @@ from petshore.contract import (
     CARTS_HASH_KEY,
     CARTS_TTL_ATTRIBUTE,
     CATALOG,
-    DISCONTINUED_TAG_KEY,
-    DISCONTINUED_TAG_VALUE,
     ORDERS,
+    RETIRED_TAG_KEY,
+    RETIRED_TAG_VALUE,
     Env,
     Service,
     carts_table_name,
@@ -190,8 +190,8 @@ def test_discontinuing_tags_model_files_nothing_else_shows(
     published = s3.head_object(Bucket=bucket, Key=own_key)
     time.sleep(1.1)  # S3 times objects to the second
     assert gateway.delete(f"/api/catalog/products/{own['sku']}", headers=ADMIN).status_code == 200
-    assert tags(own_key) == {DISCONTINUED_TAG_KEY: DISCONTINUED_TAG_VALUE}
-    assert tags(own_preview) == {DISCONTINUED_TAG_KEY: DISCONTINUED_TAG_VALUE}
+    assert tags(own_key) == {RETIRED_TAG_KEY: RETIRED_TAG_VALUE}
+    assert tags(own_preview) == {RETIRED_TAG_KEY: RETIRED_TAG_VALUE}
     retired = s3.head_object(Bucket=bucket, Key=own_key)
     # Rewritten when retired: the lifecycle's 30 days count from now, not from publishing.
     assert retired["LastModified"] > published["LastModified"]

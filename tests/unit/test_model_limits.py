@@ -48,7 +48,7 @@ def test_every_limit_is_stated_in_the_api_page() -> None:
 
 
 def test_the_optimiser_gets_every_limit_it_applies() -> None:
-    """optimize.mjs refuses to run without each of these (LIMIT_NAMES there)."""
-    script = (Path(__file__).resolve().parents[2] / "modelworker" / "optimize.mjs").read_text()
+    """optimise.mjs refuses to run without each of these (LIMIT_NAMES there)."""
+    script = (Path(__file__).resolve().parents[2] / "modelworker" / "optimise.mjs").read_text()
     for name in Limits().for_optimiser():
         assert f"'{name}'" in script, name

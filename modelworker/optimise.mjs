@@ -1,4 +1,4 @@
-// node optimize.mjs <input.glb|input.gltf> <output.glb> --limits <json>
+// node optimise.mjs <input.glb|input.gltf> <output.glb> --limits <json>
 //                   [--preview <preview.glb> --preview-bytes N]   (both, or neither)
 // --limits: modelworker/limits.py's Limits.for_optimiser(), the one place they are written.
 //
@@ -45,7 +45,7 @@ function parseArgs(argv) {
   const limitsOk = LIMIT_NAMES.every((name) => Number(options.limits[name]) > 0) && options.limits.textureSize >= 64;
   if (!input || !output || !limitsOk || !previewOk) {
     throw new Error(
-      `usage: node optimize.mjs <input.glb> <output.glb> --limits '{${LIMIT_NAMES.join(', ')}}' [--preview <file> --preview-bytes N]`,
+      `usage: node optimise.mjs <input.glb> <output.glb> --limits '{${LIMIT_NAMES.join(', ')}}' [--preview <file> --preview-bytes N]`,
     );
   }
   return { input, output, ...options, textureSize: options.limits.textureSize };
