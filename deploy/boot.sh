@@ -105,9 +105,10 @@ if [ "$service" = "$worker" ]; then
 else
   # No 3D library: the services hand models to the worker.
   lock=requirements.lock
-  # The services verify the database's certificate: trust the RDS certificate authorities.
-  curl -fsS -o /etc/pki/ca-trust/source/anchors/rds-global-bundle.pem \
-    https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
+  # The services verify the database's certificate: trust the RDS certificate authorities
+  # (from the artifact, like everything else it installs).
+  install -m 0644 "$app/vendor/rds-ca-bundle.pem" \
+    /etc/pki/ca-trust/source/anchors/rds-ca-bundle.pem
   update-ca-trust
 fi
 id petshore >/dev/null 2>&1 || useradd --system --home /opt/petshore --shell /sbin/nologin petshore

@@ -21,10 +21,11 @@ from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json
 
 from petshore.bodies import storable_text
-from petshore.contract import API_PATH_PREFIX
+from petshore.contract import API_PATH_PREFIX, SKU_PATTERN
 from petshore.errors import (
     Forbidden,
     InvalidRequest,
+    NotFound,
     RequestTimeout,
     Unauthorized,
     Unavailable,
@@ -198,6 +199,15 @@ def setup_common(
     app.register_middleware(_start_request, "request")
     app.register_middleware(_finish_request, "response")
     setup_errors(app, dependency_errors)
+
+
+def product_sku(sku: str) -> str:
+    """A SKU in a path names a product: one that cannot be a SKU names none, and is `404` like
+    an unknown one. (The cart's item paths are the contract's exception: the cart checks a
+    SKU's form, `400`, and leaves whether it exists to checkout.)"""
+    if not SKU_PATTERN.match(sku):
+        raise NotFound(f"no product with SKU {sku}")
+    return sku
 
 
 def admin_required(handler: Handler) -> Handler:

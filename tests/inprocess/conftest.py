@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sanic import Sanic
+from sanic_testing.testing import TestingResponse as Answer
 
 from petshore.contract import Env
 from tests.conftest import POSTGRES, database_url
@@ -49,3 +51,9 @@ def own_database() -> Iterator[str]:
     asyncio.run(recreate_databases(POSTGRES, [name]))
     yield database_url(name)
     asyncio.run(recreate_databases(POSTGRES, [name], drop_only=True))
+
+
+def call(app: Sanic, method: str, path: str, **kwargs: Any) -> Answer:
+    """One request through the app in this process (its listeners run around it)."""
+    _, response = asyncio.run(getattr(app.asgi_client, method)(path, **kwargs))
+    return response

@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
-from typing import Any
 
 import pytest
 from sanic import Sanic
-from sanic_testing.testing import TestingResponse as Answer
 
 from petshore.aws import open_client
 from services.cart.app import create_app
 from services.cart.settings import Settings
 from services.cart.tables import ensure_table
+from tests.inprocess.conftest import call
 
 
 async def _prepare(settings: Settings) -> None:
@@ -28,11 +27,6 @@ def cart(service_env: dict[str, str]) -> Iterator[Sanic]:
     settings = Settings.from_env()
     asyncio.run(_prepare(settings))
     yield create_app(settings)
-
-
-def call(app: Sanic, method: str, path: str, **kwargs: Any) -> Answer:
-    _, response = asyncio.run(getattr(app.asgi_client, method)(path, **kwargs))
-    return response
 
 
 def test_a_cart_keeps_its_lines(cart: Sanic) -> None:

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 from sanic import Sanic
-from sanic_testing.testing import TestingResponse as Answer
 
 from devstack.samples import tiny_glb
 from petshore.aws import open_client
@@ -25,7 +24,7 @@ from petshore.queues import ensure_queues
 from services.catalog.app import create_app
 from services.catalog.settings import Settings
 from tests.helpers import ADMIN, emulator_client, unique_sku
-from tests.inprocess.conftest import ENVIRONMENT
+from tests.inprocess.conftest import ENVIRONMENT, call
 
 
 async def _prepare(settings: Settings) -> None:
@@ -42,12 +41,6 @@ def catalog(service_env: dict[str, str], own_database: str) -> Iterator[Sanic]:
         settings = Settings.from_env()
         asyncio.run(_prepare(settings))
         yield create_app(settings)
-
-
-def call(app: Sanic, method: str, path: str, **kwargs: Any) -> Answer:
-    """One request through the app in this process (its listeners run around it)."""
-    _, response = asyncio.run(getattr(app.asgi_client, method)(path, **kwargs))
-    return response
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import filecmp
 import os
 import secrets
 import signal
+import ssl
 import subprocess
 import tarfile
 import time
@@ -21,7 +22,7 @@ import pytest
 
 from devstack.processes import free_port
 from petshore.contract import CART, MODEL_WORKER, ORDERS, Env, Service
-from templates.artifact import NODE_MODULES, WHEELS, build_artifact
+from templates.artifact import NODE_MODULES, RDS_CA, WHEELS, build_artifact
 from templates.dependencies import (
     ARCHITECTURES,
     COMMON,
@@ -141,6 +142,20 @@ def test_the_artifact_holds_what_instances_run_and_nothing_else(names: set[str])
     tops = {n.split("/")[0] for n in names if "/" in n}
     assert tops == {"petshore", "services", MODEL_WORKER.module, "deploy", "vendor"}
     assert not [n for n in names if "node_modules" in n or "__pycache__" in n]
+
+
+def test_the_services_trust_the_rds_authorities_of_every_region(artifact: Path) -> None:
+    """The bundle comes in the artifact: a boot fetches no certificate from the internet."""
+    with tarfile.open(artifact) as tar:
+        member = tar.extractfile(RDS_CA)
+        assert member is not None
+        bundle = member.read().decode()
+    authorities = ssl.create_default_context(cadata=bundle).get_ca_certs()
+    names = {dict(pair[0] for pair in ca["subject"])["commonName"] for ca in authorities}
+    for region in ("us-east-1", "eu-west-2", "ap-northeast-1", "ap-southeast-2", "ap-southeast-3"):
+        assert f"Amazon RDS {region} Root CA RSA2048 G1" in names, region
+    boot = (Path(__file__).resolve().parents[2] / "deploy" / "boot.sh").read_text()
+    assert RDS_CA in boot and "https://" not in boot
 
 
 def test_boot_installs_from_the_layers_the_artifact_has() -> None:
