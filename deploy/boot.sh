@@ -11,7 +11,6 @@
 set -euo pipefail
 
 app=/opt/petshore/app
-browsers=/opt/petshore/browsers
 worker=modelworker
 
 # The env file is systemd's format, not shell: read one variable without running the file.
@@ -68,11 +67,10 @@ healthy() {
 }
 
 # worker_ready <env file>: the model worker's own check, run as its unit runs it (user,
-# settings, browsers).
+# settings).
 worker_ready() {
   systemd-run --quiet --wait --pipe --collect -p User=petshore -p "EnvironmentFile=$1" \
-    -p "Environment=PLAYWRIGHT_BROWSERS_PATH=$browsers" -p "WorkingDirectory=$app" \
-    /opt/petshore/venv/bin/python -m "$worker" check
+    -p "WorkingDirectory=$app" /opt/petshore/venv/bin/python -m "$worker" check
 }
 
 # signal_when_healthy <service> <env file> <seconds>
@@ -118,18 +116,19 @@ chgrp petshore "/etc/petshore/$service.env" && chmod 0640 "/etc/petshore/$servic
 python3.11 -m venv /opt/petshore/venv
 /opt/petshore/venv/bin/pip install --quiet --no-index --find-links "$app/vendor/wheels/any" \
   --find-links "$app/vendor/wheels/$arch" -r "$app/$lock"
-browser_path=
 if [ "$service" = "$worker" ]; then
   # The model pipeline runs in Node.js (glTF-Transform, the Khronos validator, sharp: their
-  # packages are in the artifact), and renders posters in headless Chromium: Playwright's
-  # build, which it downloads from its own host through the NAT, with the libraries it needs.
+  # packages are in the artifact), and renders posters in headless Chromium: the build for
+  # Amazon Linux 2023 in those packages (@sparticuz/chromium, with its own libraries, fonts
+  # and SwiftShader), unpacked where the stack's PETSHORE_POSTER_CHROMIUM says. Nothing is
+  # downloaded but Node.js and the libraries Chromium shares with the system, from AL2023.
   dnf install -y -q nodejs nss atk at-spi2-atk cups-libs libdrm libxkbcommon \
     libXcomposite libXdamage libXrandr libXfixes mesa-libgbm pango alsa-lib
   modules="$app/$worker/node_modules"
   install -d "$modules"
   cp -a "$app/vendor/node/any/." "$app/vendor/node/$arch/." "$modules/"
-  PLAYWRIGHT_BROWSERS_PATH=$browsers /opt/petshore/venv/bin/python -m playwright install chromium
-  browser_path="Environment=PLAYWRIGHT_BROWSERS_PATH=$browsers"
+  chromium=$(env_value "/etc/petshore/$service.env" PETSHORE_POSTER_CHROMIUM)
+  (cd "$app" && /opt/petshore/venv/bin/python -m "$worker.chromium" "$(dirname "$chromium")")
 fi
 
 cat > "/etc/systemd/system/petshore-$service.service" <<UNIT
@@ -142,7 +141,6 @@ Wants=network-online.target
 User=petshore
 WorkingDirectory=$app
 EnvironmentFile=/etc/petshore/$service.env
-$browser_path
 ExecStart=/opt/petshore/venv/bin/python -m deploy.run $service
 Restart=on-failure
 RestartSec=5

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import shutil
 import sys
 import tempfile
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from modelworker.chromium import environment
 from modelworker.pipeline import write_report
 
 HERE = Path(__file__).resolve().parent
@@ -76,7 +78,11 @@ def render(pairs: list[tuple[Path, Path]], size: int, chromium: str | None) -> N
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+                browser = playwright.chromium.launch(
+                    executable_path=chromium,
+                    args=CHROMIUM_ARGS,
+                    env={**os.environ, **(environment(Path(chromium)) if chromium else {})},
+                )
                 page = browser.new_page(viewport={"width": size, "height": size})
                 for i, (_, target) in enumerate(pairs):
                     page.goto(f"http://127.0.0.1:{server.server_port}/?model=model-{i}.glb")

@@ -158,6 +158,9 @@ def _worker_permissions(worker: Worker, buckets: Buckets, queues: Queues) -> lis
     ]
 
 
+WORKER_CHROMIUM = "/opt/petshore/chromium/chromium"
+
+
 def _worker_environment(
     worker: Worker, params: Params, buckets: Buckets, queues: Queues
 ) -> dict[str, object]:
@@ -167,8 +170,8 @@ def _worker_environment(
         Env.MODELS_BUCKET: Ref(buckets.models),
         Env.MODEL_JOBS_QUEUE_URL: Ref(queues.named(worker.jobs_queue)),
         Env.MODEL_RESULTS_QUEUE_URL: Ref(queues.named(worker.results_queue)),
-        # Posters render in the Chromium that deploy/boot.sh installs with Playwright.
-        Env.POSTER_CHROMIUM: "",
+        # Posters render in the artifact's Chromium, which deploy/boot.sh unpacks here.
+        Env.POSTER_CHROMIUM: WORKER_CHROMIUM,
         Env.MODEL_PIPELINE_WORKERS: str(WORKER_PIPELINES),
     }
 

@@ -21,6 +21,9 @@ import httpx
 import pytest
 
 from devstack.processes import free_port
+from devstack.quality import MIN_PSNR, MIN_SSIM, compare
+from modelworker.limits import Limits
+from modelworker.pipeline import render_command
 from petshore.contract import CART, MODEL_WORKER, ORDERS, Env, Service
 from templates.artifact import NODE_MODULES, RDS_CA, WHEELS, build_artifact
 from templates.dependencies import (
@@ -195,6 +198,43 @@ def test_a_service_installs_no_3d_library_and_the_model_worker_does(
         "boto3",
         "aiobotocore",
     ]
+
+
+def test_the_workers_chromium_comes_in_the_artifact_and_renders_posters(
+    app: Path, worker_python: Path, tmp_path: Path
+) -> None:
+    """Unpacked from the artifact as deploy/boot.sh does, it draws the same poster as
+    Debian's Chromium: an instance downloads no browser."""
+    modules = node_modules(app, tmp_path / MODEL_WORKER.module / "node_modules")
+    unpacked = subprocess.run(
+        [str(worker_python), "-c", UNPACK, str(modules / "@sparticuz" / "chromium" / "bin")],
+        cwd=app,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TARGET": str(tmp_path / "chromium")},
+    )
+    assert unpacked.returncode == 0, unpacked.stderr
+    browser = Path(unpacked.stdout.strip())
+    fox = Path(__file__).resolve().parents[2] / "demo" / "models" / "Fox.glb"
+    posters = {}
+    for name, chromium in (("artifact", browser), ("debian", Path("/usr/bin/chromium"))):
+        posters[name] = tmp_path / f"{name}.webp"
+        command = render_command([(fox, posters[name])], Limits().poster_px, str(chromium))
+        drawn = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert drawn.returncode == 0, drawn.stdout + drawn.stderr
+    psnr, ssim = compare(posters["artifact"], posters["debian"])
+    assert psnr >= MIN_PSNR or ssim >= MIN_SSIM, (psnr, ssim)
+    boot = (Path(__file__).resolve().parents[2] / "deploy" / "boot.sh").read_text()
+    assert "$worker.chromium" in boot and "playwright install" not in boot
+
+
+# What boot.sh runs, `python -m modelworker.chromium <folder>`, with the package's files where
+# this test unpacked the artifact's node_modules.
+UNPACK = (
+    "import os, sys; from pathlib import Path; from modelworker.chromium import unpack;"
+    " print(unpack(Path(os.environ['TARGET']), Path(sys.argv[1])))"
+)
 
 
 def test_the_pipelines_packages_load_for_this_machine(app: Path, tmp_path: Path) -> None:
