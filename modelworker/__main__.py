@@ -25,7 +25,7 @@ from petshore.queues import ensure_queues
 async def work(settings: Settings) -> int:
     async with AsyncExitStack() as stack:
         worker = await open_worker(stack, settings)
-        print(f"{MODEL_WORKER.name} taking jobs from {worker.jobs_url}", flush=True)
+        print(f"{MODEL_WORKER.name} taking jobs from {worker.queues.jobs_url}", flush=True)
         running = asyncio.create_task(worker.run())
         for signum in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(signum, running.cancel)
@@ -46,8 +46,9 @@ async def check(settings: Settings) -> int:
     try:
         async with AsyncExitStack() as stack:
             worker = await open_worker(stack, settings)
-            for url in (worker.jobs_url, worker.results_url):
-                await worker.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+            queues = worker.queues
+            for url in (queues.jobs_url, queues.results_url):
+                await queues.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
     except Exception as exc:
         problems.append(f"the queues do not answer: {exc}")
     for problem in problems:

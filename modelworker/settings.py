@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from modelworker.limits import Limits
 from modelworker.pipeline import Pipeline
 from petshore.contract import Env, models_bucket_name
+from petshore.queues import LONGEST_POLL_SECONDS
 from petshore.settings import CommonSettings, env_float, env_int, env_str
-
-# SQS's longest long poll: an idle worker asks three times a minute.
-DEFAULT_QUEUE_WAIT_SECONDS = 20
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,9 @@ class Settings:
             models_bucket=env_str(Env.MODELS_BUCKET, models_bucket_name(common.environment)),
             jobs_queue_url=os.environ.get(Env.MODEL_JOBS_QUEUE_URL) or None,
             results_queue_url=os.environ.get(Env.MODEL_RESULTS_QUEUE_URL) or None,
-            queue_wait_seconds=min(env_int(Env.QUEUE_WAIT_SECONDS, DEFAULT_QUEUE_WAIT_SECONDS), 20),
+            queue_wait_seconds=min(
+                env_int(Env.QUEUE_WAIT_SECONDS, LONGEST_POLL_SECONDS), LONGEST_POLL_SECONDS
+            ),
             node=env_str(Env.MODEL_PIPELINE_NODE, "node"),
             # Each step (conversion, optimisation, poster) of a job; the steps of one job fit
             # well inside the queue's visibility timeout (MODEL_JOB_VISIBILITY_SECONDS).

@@ -18,25 +18,17 @@ from modelworker.settings import Settings
 from petshore.aws import open_client
 from petshore.contract import (
     MODEL_JOB_ATTEMPTS,
-    MODEL_JOBS_QUEUE_SUFFIX,
-    MODEL_RESULTS_QUEUE_SUFFIX,
 )
 from petshore.modeljobs import BadMessage, ModelJob, ModelResult
-from petshore.queues import queue_url, receive, receive_count
+from petshore.queues import ModelQueues, open_model_queues, poll, receive_count
 
 log = logging.getLogger("petshore.modelworker")
-# After an error of the queue itself, before asking it again.
-RETRY_SECONDS = 2.0
-IDLE_SECONDS = 0.2
 
 
 class Worker:
-    def __init__(
-        self, settings: Settings, s3: Any, sqs: Any, jobs_url: str, results_url: str
-    ) -> None:
+    def __init__(self, settings: Settings, s3: Any, queues: ModelQueues) -> None:
         self.settings = settings
-        self.s3, self.sqs = s3, sqs
-        self.jobs_url, self.results_url = jobs_url, results_url
+        self.s3, self.queues = s3, queues
         self.pipeline: Pipeline = settings.pipeline()
         self._running: set[asyncio.Task[None]] = set()
 
@@ -61,15 +53,10 @@ class Worker:
     async def _receive(self) -> list[dict[str, Any]]:
         free = self.settings.concurrent_jobs - len(self._running)
         wait = self.settings.queue_wait_seconds
-        try:
-            messages = await receive(self.sqs, self.jobs_url, free, wait)
-        except Exception as exc:  # the queue is down: keep asking, without spinning
-            log.warning("cannot receive model jobs", extra={"error": str(exc)})
-            await asyncio.sleep(RETRY_SECONDS)
-            return []
-        if not messages and wait == 0:
-            await asyncio.sleep(IDLE_SECONDS)  # an emulator that answers at once when empty
-        return messages
+        return await poll(self.queues.sqs, self.queues.jobs_url, free, wait, log)
+
+    async def _delete(self, receipt: str) -> None:
+        await self.queues.sqs.delete_message(QueueUrl=self.queues.jobs_url, ReceiptHandle=receipt)
 
     async def _handle(self, message: dict[str, Any]) -> None:
         receipt = message["ReceiptHandle"]
@@ -78,7 +65,7 @@ class Worker:
         except BadMessage as exc:
             # It would fail on every offer: gone, and said.
             log.error("not a model job; deleted", extra={"error": str(exc)})
-            await self.sqs.delete_message(QueueUrl=self.jobs_url, ReceiptHandle=receipt)
+            await self._delete(receipt)
             return
         attempt = {"upload_id": job.upload_id, "attempt": receive_count(message)}
         log.info("model job started", extra=attempt)
@@ -87,8 +74,8 @@ class Worker:
         except asyncio.CancelledError:
             # Stopping: another worker may take the job now rather than after the timeout.
             with contextlib.suppress(Exception):
-                await self.sqs.change_message_visibility(
-                    QueueUrl=self.jobs_url, ReceiptHandle=receipt, VisibilityTimeout=0
+                await self.queues.sqs.change_message_visibility(
+                    QueueUrl=self.queues.jobs_url, ReceiptHandle=receipt, VisibilityTimeout=0
                 )
                 log.info("model job handed back", extra=attempt)
             raise
@@ -100,8 +87,10 @@ class Worker:
                 job.upload_id, job.sku, "failed", [f"the model could not be processed: {exc}"]
             )
         try:
-            await self.sqs.send_message(QueueUrl=self.results_url, MessageBody=result.to_message())
-            await self.sqs.delete_message(QueueUrl=self.jobs_url, ReceiptHandle=receipt)
+            await self.queues.sqs.send_message(
+                QueueUrl=self.queues.results_url, MessageBody=result.to_message()
+            )
+            await self._delete(receipt)
         except Exception as exc:  # the job is offered again; its files are published already
             log.error(
                 "model result not sent", extra={"upload_id": job.upload_id, "error": str(exc)}
@@ -109,11 +98,12 @@ class Worker:
 
 
 async def open_worker(stack: AsyncExitStack, settings: Settings) -> Worker:
-    common = settings.common
-    s3 = await open_client(stack, "s3", common)
-    # A long poll waits on purpose: its read may take that long and a little more.
-    sqs = await open_client(stack, "sqs", common, common.aws_timeout + settings.queue_wait_seconds)
-    env = common.environment
-    jobs_url = await queue_url(sqs, settings.jobs_queue_url, env, MODEL_JOBS_QUEUE_SUFFIX)
-    results_url = await queue_url(sqs, settings.results_queue_url, env, MODEL_RESULTS_QUEUE_SUFFIX)
-    return Worker(settings, s3, sqs, jobs_url, results_url)
+    queues = await open_model_queues(
+        stack,
+        settings.common,
+        settings.queue_wait_seconds,
+        settings.jobs_queue_url,
+        settings.results_queue_url,
+    )
+    s3 = await open_client(stack, "s3", settings.common)
+    return Worker(settings, s3, queues)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
+from petshore.aws import open_client
 from petshore.contract import (
     MODEL_JOB_ATTEMPTS,
     MODEL_JOB_VISIBILITY_SECONDS,
@@ -12,9 +17,45 @@ from petshore.contract import (
     MODEL_RESULTS_QUEUE_SUFFIX,
     queue_name,
 )
+from petshore.settings import CommonSettings
 
-# ReceiveMessage takes at most this many at once.
+# ReceiveMessage takes at most this many at once, and waits at most this long (a long poll:
+# an idle reader asks three times a minute).
 MAX_BATCH = 10
+LONGEST_POLL_SECONDS = 20
+# After an error of the queue itself, before asking it again.
+RETRY_SECONDS = 2.0
+# An emulator's queue polled without waiting answers at once when empty: ask again this much
+# later, not at once.
+IDLE_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class ModelQueues:
+    """The model worker's two queues, as the catalog and the worker reach them."""
+
+    sqs: Any
+    jobs_url: str
+    results_url: str
+
+
+async def open_model_queues(
+    stack: AsyncExitStack,
+    common: CommonSettings,
+    wait_seconds: int,
+    jobs_url: str | None,
+    results_url: str | None,
+) -> ModelQueues:
+    """An SQS client open as long as `stack`, and both queues' URLs (the configured ones, or
+    those named after the environment)."""
+    # A long poll waits on purpose: its read may take that long and a little more.
+    sqs = await open_client(stack, "sqs", common, common.aws_timeout + wait_seconds)
+    env = common.environment
+    return ModelQueues(
+        sqs,
+        await queue_url(sqs, jobs_url, env, MODEL_JOBS_QUEUE_SUFFIX),
+        await queue_url(sqs, results_url, env, MODEL_RESULTS_QUEUE_SUFFIX),
+    )
 
 
 async def queue_url(sqs: Any, configured: str | None, environment: str, suffix: str) -> str:
@@ -58,6 +99,23 @@ async def receive(sqs: Any, url: str, most: int, wait_seconds: int) -> list[dict
         MessageSystemAttributeNames=["ApproximateReceiveCount"],
     )
     return list(answer.get("Messages", []))
+
+
+async def poll(
+    sqs: Any, url: str, most: int, wait_seconds: int, log: logging.Logger
+) -> list[dict[str, Any]]:
+    """`receive`, for a loop that asks again and again: a queue that does not answer is
+    logged and asked again after RETRY_SECONDS, and an empty answer to a poll that did not
+    wait is followed by IDLE_SECONDS of rest, so the loop never spins."""
+    try:
+        messages = await receive(sqs, url, most, wait_seconds)
+    except Exception as exc:
+        log.warning("cannot receive from the queue", extra={"queue": url, "error": str(exc)})
+        await asyncio.sleep(RETRY_SECONDS)
+        return []
+    if not messages and wait_seconds == 0:
+        await asyncio.sleep(IDLE_SECONDS)
+    return messages
 
 
 def receive_count(message: dict[str, Any]) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import boto3
 import httpx
+from botocore.config import Config
 
 from devstack.samples import TRIANGLE, glb, textured_glb, tiny_gltf
 
@@ -29,7 +30,7 @@ async def recreate_databases(server: str, names: list[str], drop_only: bool = Fa
         await conn.close()
 
 
-def emulator_client(endpoint: str, service: str) -> Any:
+def emulator_client(endpoint: str, service: str, config: Config | None = None) -> Any:
     """A boto3 client of the AWS emulator (moto's server) at `endpoint`."""
     return boto3.client(
         service,
@@ -37,6 +38,7 @@ def emulator_client(endpoint: str, service: str) -> Any:
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
+        config=config,
     )
 
 

@@ -5,32 +5,20 @@ one of them."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from petshore.modeljobs import BadMessage, ModelResult
-from petshore.queues import MAX_BATCH, receive
+from petshore.queues import MAX_BATCH, poll
 from services.catalog.uploads import ModelStores, record
 
 log = logging.getLogger("petshore.catalog.results")
-RETRY_SECONDS = 2.0
-# An emulator's queue answers at once when empty: ask again this much later.
-IDLE_SECONDS = 0.2
 
 
 async def read_results(stores: ModelStores) -> None:
     """Until cancelled."""
-    wait = stores.settings.queue_wait_seconds
+    queues, wait = stores.queues, stores.settings.queue_wait_seconds
     while True:
-        try:
-            messages = await receive(stores.sqs, stores.results_url, MAX_BATCH, wait)
-        except Exception as exc:  # the queue is down: keep asking, without spinning
-            log.warning("cannot receive model results", extra={"error": str(exc)})
-            await asyncio.sleep(RETRY_SECONDS)
-            continue
-        if not messages and wait == 0:
-            await asyncio.sleep(IDLE_SECONDS)
-        for message in messages:
+        for message in await poll(queues.sqs, queues.results_url, MAX_BATCH, wait, log):
             await _keep(stores, message)
 
 
@@ -44,8 +32,8 @@ async def _keep(stores: ModelStores, message: dict[str, str]) -> None:
         log.warning("model result not kept yet", extra={"error": str(exc)})
         return
     try:
-        await stores.sqs.delete_message(
-            QueueUrl=stores.results_url, ReceiptHandle=message["ReceiptHandle"]
+        await stores.queues.sqs.delete_message(
+            QueueUrl=stores.queues.results_url, ReceiptHandle=message["ReceiptHandle"]
         )
     except Exception as exc:  # heard again later; keeping it twice changes nothing
         log.warning("model result not deleted", extra={"error": str(exc)})

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from petshore.contract import Env, models_bucket_name
+from petshore.queues import LONGEST_POLL_SECONDS
 from petshore.settings import CommonSettings, env_float, env_int, env_str
 from services.catalog.rules import MIN_PART_BYTES
 
@@ -42,7 +43,9 @@ class Settings:
             ),
             jobs_queue_url=os.environ.get(Env.MODEL_JOBS_QUEUE_URL) or None,
             results_queue_url=os.environ.get(Env.MODEL_RESULTS_QUEUE_URL) or None,
-            queue_wait_seconds=min(env_int(Env.QUEUE_WAIT_SECONDS, 20), 20),
+            queue_wait_seconds=min(
+                env_int(Env.QUEUE_WAIT_SECONDS, LONGEST_POLL_SECONDS), LONGEST_POLL_SECONDS
+            ),
             # How long `complete` waits for the model worker: inside CloudFront's 60 s origin
             # read timeout and Sanic's 60 s response timeout.
             model_wait_seconds=min(env_float(Env.MODEL_WAIT_SECONDS, 50.0), 55.0),

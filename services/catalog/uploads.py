@@ -20,6 +20,7 @@ from petshore.errors import (
     UnsupportedMediaType,
 )
 from petshore.modeljobs import ModelJob, ModelResult
+from petshore.queues import ModelQueues
 from petshore.timestamps import utcnow
 from services.catalog import rules, store, uploadfiles, views
 from services.catalog.models import ModelUpload
@@ -38,9 +39,7 @@ class ModelStores:
 
     settings: Settings
     s3: Any
-    sqs: Any
-    jobs_url: str
-    results_url: str
+    queues: ModelQueues
 
 
 async def start(stores: ModelStores, sku: str, body: UploadCreate) -> views.UploadTicket:
@@ -160,7 +159,8 @@ async def send_job(stores: ModelStores, job: ModelJob) -> None:
     """Marked as sent before it is: a result that comes back at once finds it processing."""
     await store.start_processing(job.upload_id)
     try:
-        await stores.sqs.send_message(QueueUrl=stores.jobs_url, MessageBody=job.to_message())
+        queues = stores.queues
+        await queues.sqs.send_message(QueueUrl=queues.jobs_url, MessageBody=job.to_message())
     except Exception as exc:
         await store.finish_upload(job.upload_id, "failed", "failed", [f"not queued: {exc}"])
         raise Unavailable("the model worker cannot be reached; try again") from exc

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 from botocore.config import Config
@@ -27,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from devstack.emulator.state import DEBOUNCE_SECONDS
 from devstack.processes import ROOT, free_port
+from tests.helpers import emulator_client
 
 WRITERS = 20
 LINES_EACH = 2
@@ -42,14 +42,8 @@ LOSS_WINDOW_SECONDS = DEBOUNCE_SECONDS + 0.5
 
 
 def client(url: str, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(max_pool_connections=WRITERS, retries={"mode": "standard"}),
-    )
+    config = Config(max_pool_connections=WRITERS, retries={"mode": "standard"})
+    return emulator_client(url, service, config)
 
 
 @dataclass
