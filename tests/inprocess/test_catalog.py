@@ -147,14 +147,18 @@ def test_a_refused_model_is_said_as_the_api_says_it(
 
 
 def test_a_bad_result_message_is_dropped(catalog: Sanic, sqs: Any) -> None:
-    results = queue(sqs, MODEL_RESULTS_QUEUE_SUFFIX)
-    sqs.send_message(QueueUrl=results, MessageBody=json.dumps({"outcome": "published"}))
     sku = new_product(catalog)
     path = uploaded(catalog, sku, tiny_glb())
     prefer = {**ADMIN, "Prefer": "respond-async"}
     assert call(catalog, "post", path + "/complete", headers=prefer).status_code == 202
-    jobs_sent(sqs)
-    # The reader ran during those requests: the bad message is gone, not waiting to be retried.
+    [job] = jobs_sent(sqs)
+    # The reader runs only while a request does (each runs the app's listeners): both
+    # messages wait for the one request below, which ends once the good result is kept.
+    results = queue(sqs, MODEL_RESULTS_QUEUE_SUFFIX)
+    sqs.send_message(QueueUrl=results, MessageBody=json.dumps({"outcome": "published"}))
+    send_result(sqs, ModelResult(job.upload_id, sku, "invalid", ["not a model"]))
+    assert call(catalog, "post", path + "/complete", headers=ADMIN).status_code == 400
+    # The bad message is gone, not waiting to be retried, and held up nothing.
     attributes = sqs.get_queue_attributes(QueueUrl=results, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "0"
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
