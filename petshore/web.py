@@ -228,6 +228,20 @@ def admin_required(handler: Handler) -> Handler:
     return wrapper
 
 
+def admin_route(
+    bp: Blueprint, method: str, uri: str, summary: str, **declared: Any
+) -> Callable[[Handler], Handler]:
+    """Route `method uri` to the handler behind `admin_required`, declared for the OpenAPI
+    document as `operation(summary, **declared)` declares it."""
+
+    def register(handler: Handler) -> Handler:
+        guarded = admin_required(operation(summary, **declared)(handler))
+        bp.route(uri, methods=[method])(guarded)
+        return guarded
+
+    return register
+
+
 def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "body"
 

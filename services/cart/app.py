@@ -10,23 +10,23 @@ from sanic import Sanic
 from petshore.aws import open_client
 from petshore.contract import CART
 from petshore.service import service_app
+from services.cart import store
 from services.cart.routes import carts
 from services.cart.settings import Settings
-from services.cart.store import CartStore
 
 
 def create_app(settings: Settings | None = None) -> Sanic:
     settings = settings or Settings.from_env()
 
-    async def open_store(stack: AsyncExitStack) -> CartStore:
+    async def open_table(stack: AsyncExitStack) -> store.CartsTable:
         dynamodb = await open_client(stack, "dynamodb", settings.common)
-        return CartStore(dynamodb, settings.carts_table, settings.common.aws_timeout)
+        return store.CartsTable(dynamodb, settings.carts_table, settings.common.aws_timeout)
 
     return service_app(
         CART,
         settings,
         routes=carts,
-        open_resources=open_store,
-        check=CartStore.ping,
+        open_resources=open_table,
+        check=store.ping,
         dependency_errors=(BotoCoreError, ClientError),
     )

@@ -9,14 +9,13 @@ from petshore.contract import CART, SKU_PATTERN
 from petshore.errors import InvalidRequest
 from petshore.openapi import operation
 from petshore.web import parse_body
-from services.cart import views
+from services.cart import store, views
 from services.cart.schemas import SetQuantity
-from services.cart.store import CartStore
 
 carts = Blueprint("cart_carts", url_prefix=CART.path_prefix.rstrip("/"))
 
 
-def _store(request: Request) -> CartStore:
+def _table(request: Request) -> store.CartsTable:
     return request.app.ctx.resources
 
 
@@ -31,13 +30,13 @@ def _sku(sku: str) -> str:
 @carts.post("/carts")
 @operation("Create an empty cart", answers={201: views.Cart})
 async def create_cart(request: Request) -> HTTPResponse:
-    return json(views.cart(await _store(request).create()), status=201)
+    return json(views.cart(await store.create(_table(request))), status=201)
 
 
 @carts.get("/carts/<cart_id>")
 @operation("Read a cart", answers={200: views.Cart})
 async def get_cart(request: Request, cart_id: str) -> HTTPResponse:
-    return json(views.cart(await _store(request).get(cart_id)))
+    return json(views.cart(await store.get(_table(request), cart_id)))
 
 
 @carts.put("/carts/<cart_id>/items/<sku>")
@@ -49,11 +48,11 @@ async def get_cart(request: Request, cart_id: str) -> HTTPResponse:
 )
 async def set_item(request: Request, cart_id: str, sku: str) -> HTTPResponse:
     body = parse_body(request, SetQuantity)
-    cart = await _store(request).set_quantity(cart_id, _sku(sku), body.quantity)
+    cart = await store.set_quantity(_table(request), cart_id, _sku(sku), body.quantity)
     return json(views.cart(cart))
 
 
 @carts.delete("/carts/<cart_id>/items/<sku>")
 @operation("Remove a line", answers={200: views.Cart}, errors=[409])
 async def delete_item(request: Request, cart_id: str, sku: str) -> HTTPResponse:
-    return json(views.cart(await _store(request).set_quantity(cart_id, _sku(sku), 0)))
+    return json(views.cart(await store.set_quantity(_table(request), cart_id, _sku(sku), 0)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -52,76 +53,82 @@ def _from_item(item: dict[str, Any]) -> tuple[list[Line], int, int]:
     return lines, int(item["version"]["N"]), int(item[CARTS_TTL_ATTRIBUTE]["N"])
 
 
-class CartStore:
-    def __init__(self, dynamodb: Any, table: str, timeout: float) -> None:
-        self.db = dynamodb
-        self.table = table
-        self.timeout = timeout
+@dataclass(frozen=True)
+class CartsTable:
+    """The carts table as the store reaches it: a DynamoDB client, the table's name and how
+    long one call may take."""
 
-    async def ping(self) -> None:
-        async with deadline(self.timeout, "carts table"):
-            await self.db.describe_table(TableName=self.table)
+    client: Any
+    name: str
+    timeout: float
 
-    async def create(self) -> StoredCart:
-        async with deadline(self.timeout, "carts table"):
-            return await self._create()
 
-    async def get(self, cart_id: str) -> StoredCart:
-        async with deadline(self.timeout, "carts table"):
-            lines, _, expires = await self._read(cart_id)
-        return StoredCart(cart_id, lines, expires)
+async def ping(table: CartsTable) -> None:
+    async with deadline(table.timeout, "carts table"):
+        await table.client.describe_table(TableName=table.name)
 
-    async def set_quantity(self, cart_id: str, sku: str, quantity: int) -> StoredCart:
-        async with deadline(self.timeout, "carts table"):
-            return await self._set_quantity(cart_id, sku, quantity)
 
-    async def _create(self) -> StoredCart:
-        cart_id = rules.new_cart_id()
-        expires = rules.expires_at(time.time())
-        await self.db.put_item(
-            TableName=self.table,
+async def create(table: CartsTable) -> StoredCart:
+    cart_id = rules.new_cart_id()
+    expires = rules.expires_at(time.time())
+    async with deadline(table.timeout, "carts table"):
+        await table.client.put_item(
+            TableName=table.name,
             Item=_to_item(cart_id, [], 1, expires),
             ConditionExpression="attribute_not_exists(#k)",
             ExpressionAttributeNames={"#k": CARTS_HASH_KEY},
         )
-        return StoredCart(cart_id, [], expires)
+    return StoredCart(cart_id, [], expires)
 
-    async def _read(self, cart_id: str) -> tuple[list[Line], int, int]:
-        if not rules.is_cart_id(cart_id):
-            raise NotFound("no such cart")
-        found = await self.db.get_item(
-            TableName=self.table, Key={CARTS_HASH_KEY: {"S": cart_id}}, ConsistentRead=True
-        )
-        item = found.get("Item")
-        if not item:
-            raise NotFound("no such cart")
-        lines, version, expires = _from_item(item)
-        if rules.is_expired(expires, time.time()):
-            raise NotFound("no such cart")
-        return lines, version, expires
 
-    async def _set_quantity(self, cart_id: str, sku: str, quantity: int) -> StoredCart:
-        for attempt in range(MAX_ATTEMPTS):
-            if attempt:
-                await asyncio.sleep(backoff(attempt))
-            lines, version, _ = await self._read(cart_id)
-            updated = rules.set_line(lines, sku, quantity)
-            if len(updated) > rules.MAX_LINES:
-                raise InvalidRequest(
-                    f"a cart holds at most {rules.MAX_LINES} different products",
-                    {"fields": ["sku"]},
-                )
-            expires = rules.expires_at(time.time())
-            try:
-                await self.db.put_item(
-                    TableName=self.table,
-                    Item=_to_item(cart_id, updated, version + 1, expires),
-                    ConditionExpression="version = :v",
-                    ExpressionAttributeValues={":v": {"N": str(version)}},
-                )
-            except ClientError as exc:
-                if _is_condition_failure(exc):
-                    continue  # someone else changed the cart since we read it: read again
-                raise
-            return StoredCart(cart_id, updated, expires)
-        raise Conflict("the cart is being changed by many requests at once; try again")
+async def get(table: CartsTable, cart_id: str) -> StoredCart:
+    async with deadline(table.timeout, "carts table"):
+        lines, _, expires = await _read(table, cart_id)
+    return StoredCart(cart_id, lines, expires)
+
+
+async def set_quantity(table: CartsTable, cart_id: str, sku: str, quantity: int) -> StoredCart:
+    async with deadline(table.timeout, "carts table"):
+        return await _set_quantity(table, cart_id, sku, quantity)
+
+
+async def _read(table: CartsTable, cart_id: str) -> tuple[list[Line], int, int]:
+    if not rules.is_cart_id(cart_id):
+        raise NotFound("no such cart")
+    found = await table.client.get_item(
+        TableName=table.name, Key={CARTS_HASH_KEY: {"S": cart_id}}, ConsistentRead=True
+    )
+    item = found.get("Item")
+    if not item:
+        raise NotFound("no such cart")
+    lines, version, expires = _from_item(item)
+    if rules.is_expired(expires, time.time()):
+        raise NotFound("no such cart")
+    return lines, version, expires
+
+
+async def _set_quantity(table: CartsTable, cart_id: str, sku: str, quantity: int) -> StoredCart:
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            await asyncio.sleep(backoff(attempt))
+        lines, version, _ = await _read(table, cart_id)
+        updated = rules.set_line(lines, sku, quantity)
+        if len(updated) > rules.MAX_LINES:
+            raise InvalidRequest(
+                f"a cart holds at most {rules.MAX_LINES} different products",
+                {"fields": ["sku"]},
+            )
+        expires = rules.expires_at(time.time())
+        try:
+            await table.client.put_item(
+                TableName=table.name,
+                Item=_to_item(cart_id, updated, version + 1, expires),
+                ConditionExpression="version = :v",
+                ExpressionAttributeValues={":v": {"N": str(version)}},
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                continue  # someone else changed the cart since we read it: read again
+            raise
+        return StoredCart(cart_id, updated, expires)
+    raise Conflict("the cart is being changed by many requests at once; try again")

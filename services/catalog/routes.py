@@ -10,7 +10,7 @@ from sanic.response import HTTPResponse, json
 from petshore.contract import CATALOG, CATALOG_CACHE_SECONDS
 from petshore.errors import InvalidRequest
 from petshore.openapi import Param, integer, operation, string
-from petshore.web import admin_required, parse_body, product_sku, public_get
+from petshore.web import admin_route, parse_body, product_sku, public_get
 from services.catalog import publishing, rules, store, uploads, views
 from services.catalog.schemas import ProductCreate, ProductPatch, UploadComplete, UploadCreate
 
@@ -59,17 +59,28 @@ async def categories(request: Request) -> HTTPResponse:
     return json({"items": await store.categories()})
 
 
-@products.post("/products")
-@operation("Create a product", body=ProductCreate, answers={201: views.Product}, errors=[409])
-@admin_required
+@admin_route(
+    products,
+    "POST",
+    "/products",
+    "Create a product",
+    body=ProductCreate,
+    answers={201: views.Product},
+    errors=[409],
+)
 async def create_product(request: Request) -> HTTPResponse:
     body = parse_body(request, ProductCreate)
     return json(views.product(await store.create_product(body.model_dump())), status=201)
 
 
-@products.patch("/products/<sku>")
-@operation("Change a product's fields", body=ProductPatch, answers={200: views.Product})
-@admin_required
+@admin_route(
+    products,
+    "PATCH",
+    "/products/<sku>",
+    "Change a product's fields",
+    body=ProductPatch,
+    answers={200: views.Product},
+)
 async def update_product(request: Request, sku: str) -> HTTPResponse:
     body = parse_body(request, ProductPatch)
     if body.sku is not None and body.sku != sku:
@@ -91,40 +102,48 @@ async def _files_follow(request: Request, row: dict[str, Any]) -> None:
         await publishing.retire(stores.s3, stores.settings.models_bucket, keys)
 
 
-@products.delete("/products/<sku>")
-@operation("Discontinue a product; its model files go to Glacier", answers={200: views.Product})
-@admin_required
+@admin_route(
+    products,
+    "DELETE",
+    "/products/<sku>",
+    "Discontinue a product; its model files go to Glacier",
+    answers={200: views.Product},
+)
 async def discontinue_product(request: Request, sku: str) -> HTTPResponse:
     row = await store.set_status(product_sku(sku), "discontinued")
     await _files_follow(request, row)
     return json(views.product(row))
 
 
-@products.post("/products/<sku>/model-uploads")
-@operation(
+@admin_route(
+    products,
+    "POST",
+    "/products/<sku>/model-uploads",
     "Start a 3D model upload: a presigned PUT URL",
     body=UploadCreate,
     answers={201: views.UploadTicket},
 )
-@admin_required
 async def start_upload(request: Request, sku: str) -> HTTPResponse:
     body = parse_body(request, UploadCreate)
     ticket = await uploads.start(_stores(request), product_sku(sku), body)
     return json(ticket, status=201)
 
 
-@products.get("/products/<sku>/model-uploads/<upload_id>")
-@operation(
+@admin_route(
+    products,
+    "GET",
+    "/products/<sku>/model-uploads/<upload_id>",
     "An upload's status: pending, processing, done or failed, and why",
     answers={200: views.Upload},
 )
-@admin_required
 async def get_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse:
     return json(views.upload(await store.get_upload(product_sku(sku), upload_id)))
 
 
-@products.post("/products/<sku>/model-uploads/<upload_id>/complete")
-@operation(
+@admin_route(
+    products,
+    "POST",
+    "/products/<sku>/model-uploads/<upload_id>/complete",
     "Validate, optimise and publish an uploaded model; with `Prefer: respond-async`, answer "
     "202 at once with the upload's status URL",
     params=[Param("Prefer", string(), where="header", description="respond-async")],
@@ -132,7 +151,6 @@ async def get_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse
     body_required=False,
     answers={200: views.Product, 202: views.AcceptedUpload},
 )
-@admin_required
 async def complete_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse:
     # The body is optional: only a multipart upload names its parts.
     body = parse_body(request, UploadComplete) if request.body else UploadComplete()

@@ -8,7 +8,7 @@ from sanic.response import HTTPResponse, json
 from petshore.contract import ORDERS
 from petshore.errors import NotFound
 from petshore.openapi import ErrorBody, Param, operation, string
-from petshore.web import admin_required, parse_body, product_sku
+from petshore.web import admin_route, parse_body, product_sku
 from services.orders import checkout, rules, settlement, store, views
 from services.orders.schemas import AdjustInventory, Checkout, SetInventory
 from services.orders.settlement import Peers
@@ -94,9 +94,14 @@ async def _catalog_sku(request: Request, sku: str) -> str:
     return sku
 
 
-@orders.put("/inventory/<sku>")
-@operation("Set the units available for a SKU", body=SetInventory, answers={200: views.Stock})
-@admin_required
+@admin_route(
+    orders,
+    "PUT",
+    "/inventory/<sku>",
+    "Set the units available for a SKU",
+    body=SetInventory,
+    answers={200: views.Stock},
+)
 async def set_inventory(request: Request, sku: str) -> HTTPResponse:
     body = parse_body(request, SetInventory)
     await store.set_available(
@@ -105,14 +110,15 @@ async def set_inventory(request: Request, sku: str) -> HTTPResponse:
     return json({"sku": sku, "available": body.available})
 
 
-@orders.post("/inventory/<sku>/adjustments")
-@operation(
+@admin_route(
+    orders,
+    "POST",
+    "/inventory/<sku>/adjustments",
     "Add or take away units, with a reason",
     body=AdjustInventory,
     answers={200: views.Stock},
     errors=[409],
 )
-@admin_required
 async def adjust_inventory(request: Request, sku: str) -> HTTPResponse:
     body = parse_body(request, AdjustInventory)
     available = await store.adjust_available(
