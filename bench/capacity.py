@@ -243,13 +243,14 @@ def instance_like_stack(var: Path) -> Iterator[Stack]:
     cluster.create()
     cluster.start()
     try:
-        cluster.create_databases("catalog", "orders")
+        cluster.create_databases(*(s.name for s in SERVICES if s.database))
         # In a process of its own: on a thread here it would share the load generator's core.
         with emulator_process(var / "emulator.log") as aws:
             stack = Stack(
                 StackConfig(
-                    catalog_database_url=cluster.url("catalog") + "?maxsize=20",
-                    orders_database_url=cluster.url("orders") + "?maxsize=20",
+                    database_urls={
+                        s.name: cluster.url(s.name) + "?maxsize=20" for s in SERVICES if s.database
+                    },
                     aws_endpoint_url=aws,
                     admin_token="bench",
                     gateway_port=free_port(),

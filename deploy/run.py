@@ -18,12 +18,7 @@ from urllib.parse import quote
 import asyncpg
 import boto3
 
-from petshore.contract import CATALOG, MODEL_WORKER, ORDERS, SERVICES, Env, Service
-
-DATABASE_URL_VARIABLES = {
-    CATALOG.name: Env.CATALOG_DATABASE_URL,
-    ORDERS.name: Env.ORDERS_DATABASE_URL,
-}
+from petshore.contract import MODEL_WORKER, SERVICES, Env, Service, service_named
 
 
 def _secret(client: Any, arn: str) -> dict[str, Any]:
@@ -97,7 +92,7 @@ def prepare(service: Service, env: dict[str, str]) -> dict[str, str]:
         login = _secret(secrets, env[Env.DB_SECRET_ARN])
         master = _secret(secrets, env[Env.DB_MASTER_SECRET_ARN])
         asyncio.run(ensure_database(host, port, master, login))
-        prepared[DATABASE_URL_VARIABLES[service.name]] = database_url(host, port, login)
+        prepared[service.database_url_variable] = database_url(host, port, login)
     return prepared
 
 
@@ -108,7 +103,7 @@ def launch(name: str, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     python = sys.executable
     if name == MODEL_WORKER.name:
         return [python, "-m", MODEL_WORKER.module, "work"], env
-    service = next(s for s in SERVICES if s.name == name)
+    service = service_named(name)
     env = prepare(service, env)
     if service.database:
         subprocess.run([python, "-m", service.module, "migrate"], env=env, check=True)

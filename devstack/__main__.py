@@ -1,7 +1,7 @@
 """`make run`: the whole storefront on this machine, in the foreground, until Ctrl-C.
 
 Embedded defaults need nothing installed: SQLite files under var/ and moto on a thread.
-PETSHORE_CATALOG_DATABASE_URL / PETSHORE_ORDERS_DATABASE_URL switch to PostgreSQL;
+PETSHORE_<SERVICE>_DATABASE_URL (CATALOG, ORDERS) switch a service to PostgreSQL;
 AWS_ENDPOINT_URL (another emulator) or PETSHORE_EMULATOR=off (real AWS) switch moto off.
 PETSHORE_VAR_DIR moves the local data (default var/)."""
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 from devstack.emulator import Emulator
 from devstack.processes import ROOT, port_in_use
-from devstack.stack import Stack, StackConfig
-from petshore.contract import GATEWAY_PORT, SERVICES, Env
+from devstack.stack import Stack, StackConfig, sqlite_databases
+from petshore.contract import GATEWAY_PORT, SERVICES, Env, service_named
 from petshore.settings import env_int, env_str
 
 
@@ -57,8 +57,10 @@ def main() -> int:
         emulator.start()
         endpoint = emulator.url
     config = StackConfig(
-        catalog_database_url=env_str(Env.CATALOG_DATABASE_URL, f"sqlite://{var}/catalog.sqlite3"),
-        orders_database_url=env_str(Env.ORDERS_DATABASE_URL, f"sqlite://{var}/orders.sqlite3"),
+        database_urls={
+            service: env_str(service_named(service).database_url_variable, default)
+            for service, default in sqlite_databases(var).items()
+        },
         aws_endpoint_url=endpoint,
         admin_token=token,
         gateway_port=gateway_port,

@@ -16,7 +16,7 @@ import httpx
 
 from devstack.emulator import Emulator
 from devstack.processes import Processes, free_port, run_command
-from petshore.contract import CART, CATALOG, MODEL_WORKER, ORDERS, SERVICES, Env
+from petshore.contract import CATALOG, MODEL_WORKER, SERVICES, Env
 from petshore.demo import DEMO_FILE, DEMO_UPLOAD_LINE
 
 # The demo's models go through the model worker one at a time: the largest takes a minute
@@ -24,10 +24,14 @@ from petshore.demo import DEMO_FILE, DEMO_UPLOAD_LINE
 DEMO_MODELS_SECONDS = 600.0
 
 
+def sqlite_databases(var: Path) -> dict[str, str]:
+    """A SQLite file in `var` for each service that owns a database."""
+    return {s.name: f"sqlite://{var}/{s.name}.sqlite3" for s in SERVICES if s.database}
+
+
 @dataclass
 class StackConfig:
-    catalog_database_url: str
-    orders_database_url: str
+    database_urls: dict[str, str]  # by service name, for each service that owns a database
     aws_endpoint_url: str | None
     admin_token: str
     gateway_port: int
@@ -71,34 +75,43 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
                 Env.ENVIRONMENT: c.environment,
                 Env.ADMIN_TOKEN: c.admin_token,
-                Env.CATALOG_DATABASE_URL: c.catalog_database_url,
-                Env.ORDERS_DATABASE_URL: c.orders_database_url,
-                Env.CATALOG_URL: f"http://127.0.0.1:{c.service_ports[CATALOG.name][0]}",
-                Env.CART_URL: f"http://127.0.0.1:{c.service_ports[CART.name][0]}",
-                **c.extra_env,
             }
         )
+        for service in SERVICES:
+            env[service.url_variable] = f"http://127.0.0.1:{c.service_ports[service.name][0]}"
+            if service.database:
+                env[service.database_url_variable] = c.database_urls[service.name]
+        env.update(c.extra_env)
         if c.static_dir is not None:
             env[Env.STATIC_DIR] = str(c.static_dir)
         return env
 
     def prepare(self) -> None:
+        """Each entry's stores made (in the emulator, when there is one: on AWS the stack
+        makes them), its database migrated and its part of the demo shop loaded, in the
+        routing table's order."""
         env = self.env()
         if self.config.aws_endpoint_url:
-            run_command(CATALOG.module, "create-bucket", env)
-            run_command(MODEL_WORKER.module, "create-queues", env)
-            run_command(CART.module, "create-table", env)
-        run_command(CATALOG.module, "migrate", env)
-        run_command(ORDERS.module, "migrate", env)
-        if self.config.load_demo:
-            file = str(self.config.demo_file)
-            loaded = run_command(CATALOG.module, "load-demo", env, "--file", file)
-            self.demo_uploads = {
+            for module, commands in (
+                *((s.module, s.setup) for s in SERVICES),
+                (MODEL_WORKER.module, MODEL_WORKER.setup),
+            ):
+                for command in commands:
+                    run_command(module, command, env)
+        for service in (s for s in SERVICES if s.database):
+            run_command(service.module, "migrate", env)
+        if not self.config.load_demo:
+            return
+        for service in (s for s in SERVICES if s.demo):
+            loaded = run_command(
+                service.module, "load-demo", env, "--file", str(self.config.demo_file)
+            )
+            # A service that sent demo models to the model worker names them, one a line.
+            self.demo_uploads |= {
                 words[1]: words[2]
                 for words in (line.split() for line in loaded.splitlines())
                 if words[:1] == [DEMO_UPLOAD_LINE]
             }
-            run_command(ORDERS.module, "load-demo", env, "--file", file)
 
     def start(self) -> None:
         self.prepare()
@@ -150,8 +163,7 @@ def embedded_stack(var: Path, admin_token: str, **config: Any) -> Iterator[Stack
     emulator.start()
     stack = Stack(
         StackConfig(
-            catalog_database_url=f"sqlite://{var}/catalog.sqlite3",
-            orders_database_url=f"sqlite://{var}/orders.sqlite3",
+            database_urls=sqlite_databases(var),
             aws_endpoint_url=emulator.url,
             admin_token=admin_token,
             gateway_port=free_port(),

@@ -15,23 +15,54 @@ PROJECT: Final = "petshore"
 
 # The AWS stores a service may use; the stack grants each service access to its own only.
 MODELS_BUCKET: Final = "models-bucket"
-CARTS_TABLE: Final = "carts-table"
 # The model worker's queues: the catalog sends jobs and reads their results.
 MODEL_JOBS_QUEUE: Final = "model-jobs-queue"
 MODEL_RESULTS_QUEUE: Final = "model-results-queue"
 
 
 @dataclass(frozen=True)
+class Table:
+    """A DynamoDB table a service owns: one string key, items emptied by TTL. The stack makes
+    it (templates/data.py) and names it to its service in `variable`; locally the service's
+    `create-table` command makes it in the emulator."""
+
+    suffix: str
+    hash_key: str
+    ttl_attribute: str
+    hash_key_type: str = "S"
+
+    @property
+    def variable(self) -> str:
+        return f"PETSHORE_{self.suffix.upper()}_TABLE"
+
+    def name(self, environment: str) -> str:
+        # templates/data.py builds the same name with Fn::Join at deploy time.
+        return f"{PROJECT}-{environment}-{self.suffix}"
+
+
+# One item per cart.
+CARTS: Final = Table("carts", hash_key="cart_id", ttl_attribute="expires_at_epoch")
+CART_TTL_SECONDS: Final = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
 class Service:
-    """A backend service reached through the front door under `/api/<name>/`."""
+    """A backend service reached through the front door under `/api/<name>/`. Its entry is all
+    that the gateway, the stack (listener rule, Auto Scaling group, role, database login,
+    tables, alarms), `deploy/run.py` and `make run` need to know of it."""
 
     name: str
     port: int
     database: str | None = None  # the PostgreSQL database it owns, if any
-    stores: tuple[str, ...] = ()  # AWS stores it uses (MODELS_BUCKET, CARTS_TABLE, queues)
+    tables: tuple[Table, ...] = ()  # DynamoDB tables it owns
+    stores: tuple[str, ...] = ()  # other AWS stores it uses (MODELS_BUCKET, queues)
     calls: tuple[str, ...] = ()  # services it calls over HTTP (inside the VPC)
     admin: bool = False  # has admin routes, so needs the admin token
     payments: bool = False  # charges cards, so needs the payment provider's keys
+    # `python -m services.<name> <command>`s that make its AWS stores where an emulator
+    # stands in for AWS (on AWS the stack makes them); then `migrate` if it has a database.
+    setup: tuple[str, ...] = ()
+    demo: bool = False  # `load-demo --file demo/catalog.json` loads its part of the demo shop
 
     @property
     def path_prefix(self) -> str:
@@ -39,12 +70,26 @@ class Service:
 
     @property
     def health_path(self) -> str:
-        return f"/api/{self.name}/health"
+        return f"{self.path_prefix}health"
+
+    @property
+    def docs_path(self) -> str:
+        """Its OpenAPI document."""
+        return f"{self.path_prefix}docs/openapi.json"
 
     @property
     def module(self) -> str:
         """The Python package that implements the service (`services.<name>`)."""
         return f"services.{self.name}"
+
+    @property
+    def url_variable(self) -> str:
+        """Where the services that call this one find it."""
+        return f"PETSHORE_{self.name.upper()}_URL"
+
+    @property
+    def database_url_variable(self) -> str:
+        return f"PETSHORE_{self.name.upper()}_DATABASE_URL"
 
 
 CATALOG: Final = Service(
@@ -53,8 +98,10 @@ CATALOG: Final = Service(
     database="petshore_catalog",
     stores=(MODELS_BUCKET, MODEL_JOBS_QUEUE, MODEL_RESULTS_QUEUE),
     admin=True,
+    setup=("create-bucket",),
+    demo=True,
 )
-CART: Final = Service("cart", 8082, stores=(CARTS_TABLE,))
+CART: Final = Service("cart", 8082, tables=(CARTS,), setup=("create-table",))
 ORDERS: Final = Service(
     "orders",
     8083,
@@ -62,6 +109,7 @@ ORDERS: Final = Service(
     calls=("catalog", "cart"),
     admin=True,
     payments=True,
+    demo=True,
 )
 
 # The routing table of API.md: ALB listener rules and the gateway are both built from it.
@@ -72,6 +120,10 @@ API_PATH_PREFIX: Final = "/api/"
 GATEWAY_PORT: Final = 8080
 
 
+def service_named(name: str) -> Service:
+    return next(s for s in SERVICES if s.name == name)
+
+
 @dataclass(frozen=True)
 class Worker:
     """A process that serves no HTTP: it takes jobs from a queue (`python -m <module> work`)."""
@@ -80,11 +132,18 @@ class Worker:
     module: str
     jobs_queue: str
     results_queue: str
+    setup: tuple[str, ...] = ()  # as a Service's: what makes its queues in an emulator
 
 
 # Validates, converts and optimises uploaded 3D models, renders their posters, and publishes
 # them to the models bucket; it holds no database credentials.
-MODEL_WORKER: Final = Worker("modelworker", "modelworker", MODEL_JOBS_QUEUE, MODEL_RESULTS_QUEUE)
+MODEL_WORKER: Final = Worker(
+    "modelworker",
+    "modelworker",
+    MODEL_JOBS_QUEUE,
+    MODEL_RESULTS_QUEUE,
+    setup=("create-queues",),
+)
 
 
 def service_for_path(path: str) -> Service | None:
@@ -100,19 +159,6 @@ HEALTH_INTERVAL_SECONDS: Final = 10
 HEALTH_TIMEOUT_SECONDS: Final = 5
 HEALTHY_THRESHOLD: Final = 2
 UNHEALTHY_THRESHOLD: Final = 2
-
-# DynamoDB carts table: one item per cart.
-CARTS_TABLE_SUFFIX: Final = "carts"
-CARTS_HASH_KEY: Final = "cart_id"
-CARTS_HASH_KEY_TYPE: Final = "S"
-CARTS_TTL_ATTRIBUTE: Final = "expires_at_epoch"
-CART_TTL_SECONDS: Final = 30 * 24 * 3600
-
-
-def carts_table_name(environment: str) -> str:
-    # templates/data.py builds the same name with Fn::Join at deploy time.
-    return f"{PROJECT}-{environment}-{CARTS_TABLE_SUFFIX}"
-
 
 # S3 models bucket. Published files live under MODELS_KEY_PREFIX with content-addressed names;
 # files no active product shows any more (a discontinued product's, a replaced model's) are
@@ -159,8 +205,8 @@ class Env:
     LOG_LEVEL: Final = "PETSHORE_LOG_LEVEL"
     HOST: Final = "PETSHORE_HOST"
     PORT: Final = "PETSHORE_PORT"
-    CATALOG_DATABASE_URL: Final = "PETSHORE_CATALOG_DATABASE_URL"
-    ORDERS_DATABASE_URL: Final = "PETSHORE_ORDERS_DATABASE_URL"
+    CATALOG_DATABASE_URL: Final = CATALOG.database_url_variable
+    ORDERS_DATABASE_URL: Final = ORDERS.database_url_variable
     MODELS_BUCKET: Final = "PETSHORE_MODELS_BUCKET"
     MODEL_UPLOAD_MAX_BYTES: Final = "PETSHORE_MODEL_UPLOAD_MAX_BYTES"
     MODEL_UPLOAD_PART_BYTES: Final = "PETSHORE_MODEL_UPLOAD_PART_BYTES"
@@ -172,9 +218,9 @@ class Env:
     MODEL_RESULTS_QUEUE_URL: Final = "PETSHORE_MODEL_RESULTS_QUEUE_URL"
     QUEUE_WAIT_SECONDS: Final = "PETSHORE_QUEUE_WAIT_SECONDS"
     MODEL_WAIT_SECONDS: Final = "PETSHORE_MODEL_WAIT_SECONDS"
-    CARTS_TABLE: Final = "PETSHORE_CARTS_TABLE"
-    CATALOG_URL: Final = "PETSHORE_CATALOG_URL"
-    CART_URL: Final = "PETSHORE_CART_URL"
+    CARTS_TABLE: Final = CARTS.variable
+    CATALOG_URL: Final = CATALOG.url_variable
+    CART_URL: Final = CART.url_variable
     UPSTREAM_TIMEOUT_SECONDS: Final = "PETSHORE_UPSTREAM_TIMEOUT_SECONDS"
     PAYMENT_PROVIDER: Final = "PETSHORE_PAYMENT_PROVIDER"
     STRIPE_SECRET_KEY: Final = "PETSHORE_STRIPE_SECRET_KEY"

@@ -15,6 +15,8 @@ from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json
 from typing_extensions import TypedDict
 
+from petshore.contract import Service
+
 H = TypeVar("H", bound=Callable[..., Any])
 
 _ATTRIBUTE = "__petshore_operation__"
@@ -224,15 +226,15 @@ def _operation(
     return described
 
 
-def docs_blueprint(service: str, title: str) -> Blueprint:
+def docs_blueprint(service: Service) -> Blueprint:
     """`GET /api/<service>/docs/openapi.json`: the document, built once from the routes."""
-    bp = Blueprint(f"{service}_docs", url_prefix=f"/api/{service}/docs")
+    bp = Blueprint(f"{service.name}_docs")
     built: dict[str, Any] = {}
 
-    @bp.get("/openapi.json")
+    @bp.get(service.docs_path)
     async def openapi_json(request: Request) -> HTTPResponse:
         if not built:
-            built.update(document(request.app, title))
+            built.update(document(request.app, f"Pet Shore 3D {service.name}"))
         return json(built)
 
     return bp

@@ -73,7 +73,7 @@ def service_app(
     async def health(request: Request) -> None:
         await check(request.app.ctx.resources)
 
-    app.blueprint(health_blueprint(service.name, health))
-    app.blueprint(docs_blueprint(service.name, f"Pet Shore 3D {service.name}"))
+    app.blueprint(health_blueprint(service, health))
+    app.blueprint(docs_blueprint(service))
     app.blueprint(routes)
     return app

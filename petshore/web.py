@@ -21,7 +21,7 @@ from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, json
 
 from petshore.bodies import storable_text
-from petshore.contract import API_PATH_PREFIX, SKU_PATTERN
+from petshore.contract import API_PATH_PREFIX, SKU_PATTERN, Service
 from petshore.errors import (
     Forbidden,
     InvalidRequest,
@@ -275,17 +275,17 @@ def validate(model: type[M], data: Any) -> M:
         raise validation_error(exc) from exc
 
 
-def health_blueprint(service: str, check: Callable[[Request], Awaitable[None]]) -> Blueprint:
+def health_blueprint(service: Service, check: Callable[[Request], Awaitable[None]]) -> Blueprint:
     """`GET /api/<service>/health`: 200 when the service reaches its own store, else 503."""
-    bp = Blueprint(f"{service}_health", url_prefix=f"/api/{service}")
+    bp = Blueprint(f"{service.name}_health")
 
-    @bp.get("/health")
+    @bp.get(service.health_path)
     @operation("Whether the service reaches its own data store", answers={200: Health})
     async def health(request: Request) -> HTTPResponse:
         try:
             await check(request)
         except Exception as exc:
-            raise Unavailable(f"{service} cannot reach its data store") from exc
+            raise Unavailable(f"{service.name} cannot reach its data store") from exc
         return json({"status": "ok"})
 
     return bp

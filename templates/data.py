@@ -1,5 +1,5 @@
 """Data stores: RDS PostgreSQL (Multi-AZ, encrypted, master password held by Secrets Manager)
-with one database and login per service that owns one, and the DynamoDB carts table."""
+with one database and login per service that owns one, and the services' DynamoDB tables."""
 
 from __future__ import annotations
 
@@ -22,14 +22,7 @@ from troposphere import (
 )
 from troposphere import logs as cwlogs
 
-from petshore.contract import (
-    CARTS_HASH_KEY,
-    CARTS_HASH_KEY_TYPE,
-    CARTS_TABLE_SUFFIX,
-    CARTS_TTL_ATTRIBUTE,
-    PROJECT,
-    SERVICES,
-)
+from petshore.contract import PROJECT, SERVICES, Table
 from templates.findings import accepted
 from templates.iam import add_service_role
 from templates.network import Network
@@ -62,7 +55,7 @@ class Data:
     database: rds.DBInstance
     master_secret_arn: GetAtt
     service_secrets: dict[str, secretsmanager.Secret]
-    carts_table: dynamodb.Table
+    tables: dict[str, dynamodb.Table]  # by Table.suffix
 
 
 def add_data(
@@ -168,20 +161,34 @@ def add_data(
                 ),
             )
         )
-    table = t.add_resource(
+    tables = {
+        table.suffix: _table(t, params, key, table)
+        for service in SERVICES
+        for table in service.tables
+    }
+    t.add_output(Output("DatabaseEndpoint", Value=GetAtt(database, "Endpoint.Address")))
+    for table in tables.values():
+        t.add_output(Output(f"{table.title}Name", Value=Ref(table)))
+    return Data(database, GetAtt(database, "MasterUserSecret.SecretArn"), service_secrets, tables)
+
+
+def _table(t: Template, params: Params, key: kms.Key, table: Table) -> dynamodb.Table:
+    """On demand (the traffic is spiky and small), TTL (expired items go for free), PITR, the
+    stack's key; kept when the stack is deleted."""
+    return t.add_resource(
         dynamodb.Table(
-            "CartsTable",
-            # carts_table_name() in petshore.contract, evaluated at deploy time.
-            TableName=Join("-", [PROJECT, Ref(params.environment), CARTS_TABLE_SUFFIX]),
+            f"{table.suffix.capitalize()}Table",
+            # Table.name() in petshore.contract, evaluated at deploy time.
+            TableName=Join("-", [PROJECT, Ref(params.environment), table.suffix]),
             BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[
                 dynamodb.AttributeDefinition(
-                    AttributeName=CARTS_HASH_KEY, AttributeType=CARTS_HASH_KEY_TYPE
+                    AttributeName=table.hash_key, AttributeType=table.hash_key_type
                 )
             ],
-            KeySchema=[dynamodb.KeySchema(AttributeName=CARTS_HASH_KEY, KeyType="HASH")],
+            KeySchema=[dynamodb.KeySchema(AttributeName=table.hash_key, KeyType="HASH")],
             TimeToLiveSpecification=dynamodb.TimeToLiveSpecification(
-                AttributeName=CARTS_TTL_ATTRIBUTE, Enabled=True
+                AttributeName=table.ttl_attribute, Enabled=True
             ),
             SSESpecification=dynamodb.SSESpecification(
                 SSEEnabled=True, SSEType="KMS", KMSMasterKeyId=Ref(key)
@@ -194,6 +201,3 @@ def add_data(
             UpdateReplacePolicy="Retain",
         )
     )
-    t.add_output(Output("DatabaseEndpoint", Value=GetAtt(database, "Endpoint.Address")))
-    t.add_output(Output("CartsTableName", Value=Ref(table)))
-    return Data(database, GetAtt(database, "MasterUserSecret.SecretArn"), service_secrets, table)

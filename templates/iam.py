@@ -115,7 +115,8 @@ def receive_from(queue: sqsres.Queue) -> list[Statement]:
     ]
 
 
-def carts_table_access(table: ddb.Table) -> list[Statement]:
+def table_access(table: ddb.Table) -> list[Statement]:
+    """Items one at a time: no Scan, no Query, no table-level change."""
     return [
         Statement(
             Effect=Allow,

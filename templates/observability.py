@@ -223,22 +223,23 @@ def add_observability(
         Threshold=_by_footprint(MIN_FREEABLE_MEMORY_BYTES),
         ComparisonOperator="LessThanThreshold",
     )
-    table = [cloudwatch.MetricDimension(Name="TableName", Value=Ref(data.carts_table))]
-    for kind in ("Read", "Write"):
-        _alarm(
-            t,
-            f"Carts{kind}ThrottleAlarm",
-            topic,
-            f"The carts table throttled {kind.lower()}s",
-            Namespace="AWS/DynamoDB",
-            MetricName=f"{kind}ThrottleEvents",
-            Dimensions=table,
-            Statistic="Sum",
-            Period=FIVE_MINUTES,
-            EvaluationPeriods=1,
-            Threshold=0,
-            ComparisonOperator="GreaterThanThreshold",
-        )
+    for suffix, table in data.tables.items():
+        dimensions = [cloudwatch.MetricDimension(Name="TableName", Value=Ref(table))]
+        for kind in ("Read", "Write"):
+            _alarm(
+                t,
+                f"{suffix.capitalize()}{kind}ThrottleAlarm",
+                topic,
+                f"The {suffix} table throttled {kind.lower()}s",
+                Namespace="AWS/DynamoDB",
+                MetricName=f"{kind}ThrottleEvents",
+                Dimensions=dimensions,
+                Statistic="Sum",
+                Period=FIVE_MINUTES,
+                EvaluationPeriods=1,
+                Threshold=0,
+                ComparisonOperator="GreaterThanThreshold",
+            )
     t.add_output(Output("AlarmTopicArn", Value=Ref(topic)))
     return topic
 

@@ -8,7 +8,6 @@ from awacs.aws import Statement
 from troposphere import GetAtt, Join, Output, Ref, Tags, Template, kms, secretsmanager
 
 from petshore.contract import (
-    CARTS_TABLE,
     MODEL_JOBS_QUEUE,
     MODEL_RESULTS_QUEUE,
     MODEL_WORKER,
@@ -17,17 +16,18 @@ from petshore.contract import (
     Env,
     Service,
     Worker,
+    service_named,
 )
 from templates.capacity import WORKER_PIPELINES
 from templates.compute import ServiceResources, add_service, add_worker
 from templates.data import Data, add_data
 from templates.edge import add_edge
 from templates.iam import (
-    carts_table_access,
     publish_models,
     read_secrets,
     receive_from,
     send_to,
+    table_access,
     take_uploads,
 )
 from templates.image import add_image
@@ -92,8 +92,8 @@ def _permissions(
         statements += send_to(queues.named(MODEL_JOBS_QUEUE))
     if MODEL_RESULTS_QUEUE in service.stores:
         statements += receive_from(queues.named(MODEL_RESULTS_QUEUE))
-    if CARTS_TABLE in service.stores:
-        statements += carts_table_access(data.carts_table)
+    for table in service.tables:
+        statements += table_access(data.tables[table.suffix])
     secrets: list[object] = [Ref(admin)] if service.admin else []
     if service.payments:
         secrets.append(Ref(payment))
@@ -141,11 +141,12 @@ def _environment(
         env[Env.MODEL_JOBS_QUEUE_URL] = Ref(queues.named(MODEL_JOBS_QUEUE))
     if MODEL_RESULTS_QUEUE in service.stores:
         env[Env.MODEL_RESULTS_QUEUE_URL] = Ref(queues.named(MODEL_RESULTS_QUEUE))
-    if CARTS_TABLE in service.stores:
-        env[Env.CARTS_TABLE] = Ref(data.carts_table)
-    peers = {"catalog": Env.CATALOG_URL, "cart": Env.CART_URL}
+    for table in service.tables:
+        env[table.variable] = Ref(data.tables[table.suffix])
     for callee in service.calls:
-        env[peers[callee]] = Join("", ["http://", GetAtt(balancers.internal, "DNSName")])
+        env[service_named(callee).url_variable] = Join(
+            "", ["http://", GetAtt(balancers.internal, "DNSName")]
+        )
     return env
 
 

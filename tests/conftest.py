@@ -15,7 +15,7 @@ import pytest
 from devstack.emulator import emulator_process
 from devstack.processes import free_port
 from devstack.stack import Stack, StackConfig
-from petshore.contract import CART, CATALOG, ORDERS, Env
+from petshore.contract import CART, CATALOG, ORDERS, SERVICES, Env
 from tests.helpers import ADMIN_TOKEN, recreate_databases
 
 STOREFRONT = Path(__file__).resolve().parent.parent / "web" / "dist"
@@ -31,7 +31,7 @@ def database_url(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_databases() -> Iterator[dict[str, str]]:
-    names = {s: f"petshore_test_{os.getpid()}_{s}" for s in ("catalog", "orders")}
+    names = {s.name: f"petshore_test_{os.getpid()}_{s.name}" for s in SERVICES if s.database}
     asyncio.run(recreate_databases(POSTGRES, list(names.values())))
     yield {s: database_url(n) for s, n in names.items()}
     asyncio.run(recreate_databases(POSTGRES, list(names.values()), drop_only=True))
@@ -56,8 +56,7 @@ def stack(
     one cart, one orders, with the demo catalog loaded."""
     assert (STOREFRONT / "index.html").is_file(), "build the storefront first: make build"
     config = StackConfig(
-        catalog_database_url=postgres_databases["catalog"],
-        orders_database_url=postgres_databases["orders"],
+        database_urls=postgres_databases,
         aws_endpoint_url=moto_url,
         admin_token=ADMIN_TOKEN,
         gateway_port=free_port(),

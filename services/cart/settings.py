@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from petshore.contract import Env, carts_table_name
+from petshore.contract import CARTS, Env
 from petshore.settings import CommonSettings, env_str
 
 
@@ -18,5 +18,5 @@ class Settings:
         common = CommonSettings.from_env()
         return cls(
             common=common,
-            carts_table=env_str(Env.CARTS_TABLE, carts_table_name(common.environment)),
+            carts_table=env_str(Env.CARTS_TABLE, CARTS.name(common.environment)),
         )

@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from petshore.aws import deadline
-from petshore.contract import CARTS_HASH_KEY, CARTS_TTL_ATTRIBUTE
+from petshore.contract import CARTS
 from petshore.errors import Conflict, InvalidRequest, NotFound
 from services.cart import rules
 from services.cart.rules import Line, StoredCart
@@ -33,7 +33,7 @@ def _is_condition_failure(exc: ClientError) -> bool:
 
 def _to_item(cart_id: str, lines: list[Line], version: int, expires: int) -> dict[str, Any]:
     return {
-        CARTS_HASH_KEY: {"S": cart_id},
+        CARTS.hash_key: {"S": cart_id},
         "items": {
             "L": [
                 {"M": {"sku": {"S": ln["sku"]}, "quantity": {"N": str(ln["quantity"])}}}
@@ -41,7 +41,7 @@ def _to_item(cart_id: str, lines: list[Line], version: int, expires: int) -> dic
             ]
         },
         "version": {"N": str(version)},
-        CARTS_TTL_ATTRIBUTE: {"N": str(expires)},
+        CARTS.ttl_attribute: {"N": str(expires)},
     }
 
 
@@ -50,7 +50,7 @@ def _from_item(item: dict[str, Any]) -> tuple[list[Line], int, int]:
         {"sku": entry["M"]["sku"]["S"], "quantity": int(entry["M"]["quantity"]["N"])}
         for entry in item["items"]["L"]
     ]
-    return lines, int(item["version"]["N"]), int(item[CARTS_TTL_ATTRIBUTE]["N"])
+    return lines, int(item["version"]["N"]), int(item[CARTS.ttl_attribute]["N"])
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ async def create(table: CartsTable) -> StoredCart:
             TableName=table.name,
             Item=_to_item(cart_id, [], 1, expires),
             ConditionExpression="attribute_not_exists(#k)",
-            ExpressionAttributeNames={"#k": CARTS_HASH_KEY},
+            ExpressionAttributeNames={"#k": CARTS.hash_key},
         )
     return StoredCart(cart_id, [], expires)
 
@@ -96,7 +96,7 @@ async def _read(table: CartsTable, cart_id: str) -> tuple[list[Line], int, int]:
     if not rules.is_cart_id(cart_id):
         raise NotFound("no such cart")
     found = await table.client.get_item(
-        TableName=table.name, Key={CARTS_HASH_KEY: {"S": cart_id}}, ConsistentRead=True
+        TableName=table.name, Key={CARTS.hash_key: {"S": cart_id}}, ConsistentRead=True
     )
     item = found.get("Item")
     if not item:

@@ -18,11 +18,9 @@ from tests.helpers import ADMIN
 EXAMPLES = 120
 
 
-@pytest.fixture(params=[s.name for s in SERVICES])
+@pytest.fixture(params=SERVICES, ids=[s.name for s in SERVICES])
 def api_schema(request: pytest.FixtureRequest, stack: Stack) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_url(
-        f"{stack.gateway_url}/api/{request.param}/docs/openapi.json"
-    )
+    return schemathesis.openapi.from_url(f"{stack.gateway_url}{request.param.docs_path}")
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

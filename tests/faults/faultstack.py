@@ -72,7 +72,7 @@ def fault_stack(aws_endpoint_url: str, log_dir: Path) -> Iterator[FaultStack]:
     cluster = PostgresCluster()
     cluster.create()
     cluster.start()
-    cluster.create_databases("petshore_catalog", "petshore_orders")
+    cluster.create_databases(*(s.database for s in SERVICES if s.database))
     ports = {s.name: [free_port()] for s in (CATALOG, CART, ORDERS)}
     payments_port = free_port()
     webhook = f"http://127.0.0.1:{ports[ORDERS.name][0]}{ORDERS.path_prefix}payment-events"
@@ -97,8 +97,7 @@ def fault_stack(aws_endpoint_url: str, log_dir: Path) -> Iterator[FaultStack]:
     payments_url = f"http://127.0.0.1:{payments_port}"
     stack = Stack(
         StackConfig(
-            catalog_database_url=cluster.url("petshore_catalog"),
-            orders_database_url=cluster.url("petshore_orders"),
+            database_urls={s.name: cluster.url(s.database) for s in SERVICES if s.database},
             aws_endpoint_url=aws_endpoint_url,
             admin_token=ADMIN_TOKEN,
             gateway_port=free_port(),

@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 
 from petshore.contract import (
-    CARTS_HASH_KEY,
+    CARTS,
     MODEL_JOB_ATTEMPTS,
     MODEL_JOB_VISIBILITY_SECONDS,
     SERVICES,
-    carts_table_name,
 )
 from templates.compute import path_patterns
 from templates.parameters import WORKER_TITLE
@@ -142,10 +141,10 @@ def test_the_stack_deploys_with_the_aws_cli(
     )
     assert redrive["deadLetterTargetArn"] == dead["Attributes"]["QueueArn"]
 
-    table = emulator_client(moto_url, "dynamodb").describe_table(
-        TableName=carts_table_name(environment)
-    )["Table"]
-    assert table["KeySchema"] == [{"AttributeName": CARTS_HASH_KEY, "KeyType": "HASH"}]
+    table = emulator_client(moto_url, "dynamodb").describe_table(TableName=CARTS.name(environment))[
+        "Table"
+    ]
+    assert table["KeySchema"] == [{"AttributeName": CARTS.hash_key, "KeyType": "HASH"}]
 
     database = emulator_client(moto_url, "rds").describe_db_instances(
         DBInstanceIdentifier=physical["Database"]

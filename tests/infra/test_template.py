@@ -13,8 +13,7 @@ import pytest
 
 from petshore.contract import (
     API_CSP,
-    CARTS_HASH_KEY,
-    CARTS_TTL_ATTRIBUTE,
+    CARTS,
     CATALOG_CACHE_SECONDS,
     MODEL_JOB_ATTEMPTS,
     MODEL_JOB_VISIBILITY_SECONDS,
@@ -27,7 +26,6 @@ from petshore.contract import (
     STOREFRONT_CSP,
     UPLOADS_KEY_PREFIX,
     Env,
-    carts_table_name,
 )
 from templates.capacity import (
     INSTANCE_WARMUP_SECONDS,
@@ -534,16 +532,16 @@ def test_the_database_is_private_multi_az_and_managed(template: Template) -> Non
 
 def test_carts_table_matches_the_cart_service(template: Template) -> None:
     (table,) = map(props, of_type(template, "AWS::DynamoDB::Table").values())
-    assert table["KeySchema"] == [{"AttributeName": CARTS_HASH_KEY, "KeyType": "HASH"}]
+    assert table["KeySchema"] == [{"AttributeName": CARTS.hash_key, "KeyType": "HASH"}]
     assert table["TimeToLiveSpecification"] == {
-        "AttributeName": CARTS_TTL_ATTRIBUTE,
+        "AttributeName": CARTS.ttl_attribute,
         "Enabled": True,
     }
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     separator, parts = table["TableName"]["Fn::Join"]
     rendered = separator.join("staging" if ref(p) == "Environment" else p for p in parts)
-    assert rendered == carts_table_name("staging")
+    assert rendered == CARTS.name("staging")
 
 
 def test_discontinued_models_go_to_glacier(template: Template) -> None:

@@ -10,16 +10,17 @@ import pytest
 from sanic import Sanic
 
 from petshore.aws import open_client
+from petshore.contract import CARTS
+from petshore.tables import ensure_table
 from services.cart.app import create_app
 from services.cart.settings import Settings
-from services.cart.tables import ensure_table
 from tests.inprocess.conftest import call
 
 
 async def _prepare(settings: Settings) -> None:
     async with AsyncExitStack() as stack:
         dynamodb = await open_client(stack, "dynamodb", settings.common)
-        await ensure_table(dynamodb, settings.carts_table)
+        await ensure_table(dynamodb, CARTS, settings.carts_table)
 
 
 @pytest.fixture(scope="module")

@@ -20,15 +20,13 @@ from devstack.processes import free_port
 from devstack.stack import Stack
 from petshore.contract import (
     CART,
-    CARTS_HASH_KEY,
-    CARTS_TTL_ATTRIBUTE,
+    CARTS,
     CATALOG,
     ORDERS,
     RETIRED_TAG_KEY,
     RETIRED_TAG_VALUE,
     Env,
     Service,
-    carts_table_name,
     models_bucket_name,
 )
 from tests.helpers import (
@@ -126,10 +124,10 @@ def test_an_expired_cart_is_gone_before_dynamodb_deletes_it(
 ) -> None:
     cart_id = new_cart(gateway, {"PS-TOY-0002": 1})
     _aws(stack, "dynamodb").update_item(
-        TableName=carts_table_name(stack.config.environment),
-        Key={CARTS_HASH_KEY: {"S": cart_id}},
+        TableName=CARTS.name(stack.config.environment),
+        Key={CARTS.hash_key: {"S": cart_id}},
         UpdateExpression="SET #t = :past",
-        ExpressionAttributeNames={"#t": CARTS_TTL_ATTRIBUTE},
+        ExpressionAttributeNames={"#t": CARTS.ttl_attribute},
         ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
     )
     assert_error(gateway.get(f"/api/cart/carts/{cart_id}"), 404, "not_found")
@@ -142,16 +140,16 @@ def test_an_expired_cart_is_gone_before_dynamodb_deletes_it(
 
 def test_the_carts_table_has_the_contract_key_schema_and_ttl(stack: Stack) -> None:
     dynamodb = _aws(stack, "dynamodb")
-    table = carts_table_name(stack.config.environment)
+    table = CARTS.name(stack.config.environment)
     described = dynamodb.describe_table(TableName=table)["Table"]
-    assert described["KeySchema"] == [{"AttributeName": CARTS_HASH_KEY, "KeyType": "HASH"}]
+    assert described["KeySchema"] == [{"AttributeName": CARTS.hash_key, "KeyType": "HASH"}]
     ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
-    assert ttl["AttributeName"] == CARTS_TTL_ATTRIBUTE
+    assert ttl["AttributeName"] == CARTS.ttl_attribute
 
 
 def _attach_model(stack: Stack, sku: str, key: str, preview_key: str | None = None) -> None:
     async def attach() -> None:
-        conn = await asyncpg.connect(stack.config.catalog_database_url.split("?")[0])
+        conn = await asyncpg.connect(stack.config.database_urls[CATALOG.name].split("?")[0])
         try:
             await conn.execute(
                 "UPDATE product SET model_glb_key=$1, model_preview_key=$2, model_bytes=4, "
