@@ -56,8 +56,9 @@ lock: $(INSTALLED)  ## re-pin the lock files from pyproject.toml
 		pyproject.toml -o requirements-dev.lock
 
 migrations: $(INSTALLED)  ## new schema migrations after a change to a service's models.py
-	$(VENV)/bin/tortoise -c devstack.migrations.CATALOG makemigrations
-	$(VENV)/bin/tortoise -c devstack.migrations.ORDERS makemigrations
+	for service in CATALOG ORDERS ACCOUNTS; do \
+		$(VENV)/bin/tortoise -c devstack.migrations.$$service makemigrations || exit 1; \
+	done
 
 postgres:
 	bash scripts/ensure-postgres.sh

@@ -63,7 +63,10 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # What one shopper asks of each service per minute while browsing: a page every 10 s (its
 # product or list read, and the category bar once in a while), a cart change every minute or
 # so, and one checkout in forty minutes (a 2.5% conversion over a 60-minute visit).
-PER_SHOPPER_PER_MINUTE = {"catalog": 7.0, "cart": 1.2, "orders": 0.025}
+# A signed-in shopper's page asks who they are once per view (a third of shoppers sign in),
+# and one in a hundred of those requests is a sign-in.
+PER_SHOPPER_PER_MINUTE = {"catalog": 7.0, "cart": 1.2, "orders": 0.025, "accounts": 2.0}
+SIGN_INS_PER_ACCOUNTS_REQUEST = 0.01
 # Catalog reads CloudFront answers from its cache (they are the same for every shopper for
 # CATALOG_CACHE_SECONDS): a launch-day crowd reads the same few hundred products. Assumed.
 CATALOG_EDGE_HIT_RATIO = 0.8
@@ -151,7 +154,9 @@ async def _drive(
 
 
 async def measure(stack: Stack, requests: int) -> tuple[list[Measured], dict[str, int]]:
-    catalog, cart, orders = (stack.urls[s][0] for s in ("catalog", "cart", "orders"))
+    catalog, cart, orders, accounts = (
+        stack.urls[s][0] for s in ("catalog", "cart", "orders", "accounts")
+    )
     async with httpx.AsyncClient(base_url=catalog, timeout=60) as c:
         products = (await c.get("/api/catalog/products", params={"limit": 100})).json()["items"]
     skus = [p["sku"] for p in products]
@@ -212,12 +217,34 @@ async def measure(stack: Stack, requests: int) -> tuple[list[Measured], dict[str
         )
         assert answer.status_code == 201, answer.text
 
+    password = "bench password one"
+    sessions: list[str] = []
+
+    async def sign_ups(client: httpx.AsyncClient, n: int) -> None:
+        body = {"email": f"bench{n}@example.com", "password": password, "name": "Bench"}
+        answer = await client.post("/api/accounts/customers", json=body)
+        sessions.append(answer.cookies["petshore_session"])
+
+    sign_in_every = round(1 / SIGN_INS_PER_ACCOUNTS_REQUEST)
+
+    async def use_sessions(client: httpx.AsyncClient, n: int) -> None:
+        if n % sign_in_every == 0:
+            body = {"email": f"bench{n % len(sessions)}@example.com", "password": password}
+            answer = await client.post("/api/accounts/sessions", json=body)
+            assert answer.status_code == 200, answer.text
+            return
+        cookie = {"Cookie": f"petshore_session={sessions[n % len(sessions)]}"}
+        answer = await client.get("/api/accounts/sessions/current", headers=cookie)
+        assert answer.status_code == 200, answer.text
+
     plans: list[tuple[str, str, int, Callable[[httpx.AsyncClient, int], Awaitable[None]]]] = [
         ("catalog", catalog, requests, browse),
         ("cart", cart, requests // 2, use_carts),
         ("orders", orders, requests // 10, checkout),
+        ("accounts", accounts, requests // 2, use_sessions),
     ]
     await _drive(cart, requests // 2, new_carts)
+    await _drive(accounts, 50, sign_ups)
     pids = {c.name.split("-")[0]: c.process.pid for c in stack.processes.children}
     results = []
     for name, url, count, request in plans:
@@ -413,11 +440,18 @@ def costs(
     nat = (PRICES["nat_hour"] + PRICES["ipv4_hour"]) * nats * hours
     albs = 2 * (PRICES["alb_hour"] + PRICES["lcu_hour"] + 2 * PRICES["ipv4_hour"]) * hours
     cart_requests = shopper_minutes * PER_SHOPPER_PER_MINUTE["cart"]
+    # A session check reads its item; a sign-in writes one (sliding writes are hourly).
+    session_checks = shopper_minutes * PER_SHOPPER_PER_MINUTE["accounts"]
     dynamodb = (
         cart_requests
         / 2
         / 1e6
         * (PRICES["dynamodb_read_million"] + PRICES["dynamodb_write_million"])
+        + session_checks / 1e6 * PRICES["dynamodb_read_million"]
+        + session_checks
+        * SIGN_INS_PER_ACCOUNTS_REQUEST
+        / 1e6
+        * PRICES["dynamodb_write_million"]
     )
     transfer = shopper_minutes * (
         PAGE_BYTES_PER_MINUTE + MODELS_PER_SHOPPER_PER_MINUTE * model_bytes
@@ -428,7 +462,7 @@ def costs(
         + requests / 1e4 * PRICES["cloudfront_10k_requests"]
     )
     fixed = (
-        5 * PRICES["secret_month"]
+        6 * PRICES["secret_month"]
         + PRICES["kms_key_month"]
         + 30 * PRICES["alarm_month"]
         + PRICES["waf_month"]

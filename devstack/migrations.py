@@ -1,10 +1,15 @@
-"""Tortoise configurations for `make migrations` (the `tortoise` CLI reads them from here)."""
+"""Tortoise configurations for `make migrations` (the `tortoise` CLI reads them from here):
+one per service that owns a database, named after it in upper case."""
 
 from __future__ import annotations
 
-from petshore.contract import CATALOG as CATALOG_SERVICE
-from petshore.contract import ORDERS as ORDERS_SERVICE
+from petshore.contract import SERVICES
 from petshore.db import tortoise_config
 
-CATALOG = tortoise_config("sqlite://var/catalog.sqlite3", CATALOG_SERVICE.module)
-ORDERS = tortoise_config("sqlite://var/orders.sqlite3", ORDERS_SERVICE.module)
+globals().update(
+    {
+        s.name.upper(): tortoise_config(f"sqlite://var/{s.name}.sqlite3", s.module)
+        for s in SERVICES
+        if s.database
+    }
+)

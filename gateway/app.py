@@ -27,6 +27,9 @@ def create_app(settings: Settings | None = None) -> Sanic:
     app = Sanic("gateway")
     app.ctx.settings = settings
     setup_common(app, "gateway", settings.common, (BotoCoreError, ClientError))
+    # The front door, as CloudFront is: whatever X-Forwarded-For a caller sends is its own
+    # claim, never its address.
+    app.config.PROXIES_COUNT = 0
     app.register_middleware(add_security_headers, "response")
     pools = {s.name: Pool.of(s, settings.upstreams[s.name]) for s in SERVICES}
     app.ctx.pools = pools

@@ -4,9 +4,9 @@ silently)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 
 
 def storable_text(value: str) -> bool:
@@ -29,3 +29,25 @@ class Body(BaseModel):
         if isinstance(value, str) and not storable_text(value):
             raise ValueError("holds a character this API does not take (NUL or a lone surrogate)")
         return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+
+
+class Address(Body):
+    """A postal address: where an order ships, a customer's default."""
+
+    name: Text
+    line1: Text
+    line2: OptionalText | None = None
+    city: Text
+    region: OptionalText | None = None
+    postal_code: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)
+    ]
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]

@@ -30,6 +30,13 @@ class Table:
     hash_key: str
     ttl_attribute: str
     hash_key_type: str = "S"
+    # A string attribute with a global secondary index of keys only (`by_<attribute>`), to
+    # find an owner's items.
+    index: str | None = None
+
+    @property
+    def index_name(self) -> str | None:
+        return f"by_{self.index}" if self.index else None
 
     @property
     def variable(self) -> str:
@@ -43,6 +50,11 @@ class Table:
 # One item per cart.
 CARTS: Final = Table("carts", hash_key="cart_id", ttl_attribute="expires_at_epoch")
 CART_TTL_SECONDS: Final = 30 * 24 * 3600
+# One item per signed-in session (keyed by its id's hash, found by customer to end them all),
+# and the counters of failed sign-ins.
+SESSIONS: Final = Table(
+    "sessions", hash_key="session_key", ttl_attribute="expires_at_epoch", index="customer_id"
+)
 
 
 @dataclass(frozen=True)
@@ -111,9 +123,20 @@ ORDERS: Final = Service(
     payments=True,
     demo=True,
 )
+# Customers' profiles and passwords (PostgreSQL), their sessions (DynamoDB); it merges a guest
+# cart into the customer's through the cart service.
+ACCOUNTS: Final = Service(
+    "accounts",
+    8084,
+    database="petshore_accounts",
+    tables=(SESSIONS,),
+    calls=("cart",),
+    admin=True,
+    setup=("create-table",),
+)
 
 # The routing table of API.md: ALB listener rules and the gateway are both built from it.
-SERVICES: Final[tuple[Service, ...]] = (CATALOG, CART, ORDERS)
+SERVICES: Final[tuple[Service, ...]] = (CATALOG, CART, ORDERS, ACCOUNTS)
 MODELS_PATH_PREFIX: Final = "/models/"
 # CloudFront sends /api/* to the ALB; the ALB answers paths no service owns with a JSON 404.
 API_PATH_PREFIX: Final = "/api/"
@@ -219,8 +242,17 @@ class Env:
     QUEUE_WAIT_SECONDS: Final = "PETSHORE_QUEUE_WAIT_SECONDS"
     MODEL_WAIT_SECONDS: Final = "PETSHORE_MODEL_WAIT_SECONDS"
     CARTS_TABLE: Final = CARTS.variable
+    ACCOUNTS_DATABASE_URL: Final = ACCOUNTS.database_url_variable
+    SESSIONS_TABLE: Final = SESSIONS.variable
+    SESSION_IDLE_SECONDS: Final = "PETSHORE_SESSION_IDLE_SECONDS"
+    SIGNIN_ACCOUNT_FAILURES: Final = "PETSHORE_SIGNIN_ACCOUNT_FAILURES"
+    SIGNIN_ADDRESS_FAILURES: Final = "PETSHORE_SIGNIN_ADDRESS_FAILURES"
+    SIGNIN_WINDOW_SECONDS: Final = "PETSHORE_SIGNIN_WINDOW_SECONDS"
+    PASSWORD_HASHERS: Final = "PETSHORE_PASSWORD_HASHERS"
+    PROXIES_COUNT: Final = "PETSHORE_PROXIES_COUNT"
     CATALOG_URL: Final = CATALOG.url_variable
     CART_URL: Final = CART.url_variable
+    ACCOUNTS_URL: Final = ACCOUNTS.url_variable
     UPSTREAM_TIMEOUT_SECONDS: Final = "PETSHORE_UPSTREAM_TIMEOUT_SECONDS"
     PAYMENT_PROVIDER: Final = "PETSHORE_PAYMENT_PROVIDER"
     STRIPE_SECRET_KEY: Final = "PETSHORE_STRIPE_SECRET_KEY"

@@ -71,6 +71,15 @@ class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
 
 
+class TooManyRequests(ApiError):
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, {"retry_after": retry_after})
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class RequestTimeout(ApiError):
     status_code = 408
     code = "request_timeout"

@@ -59,6 +59,10 @@ class CommonSettings:
     # answered 408. Bodies are small JSON documents, so a client that stops for this long has
     # gone; waiting longer only holds a connection (Sanic's own limit is 60 s, then a 503).
     request_timeout: float
+    # The proxies in front that each add the address they were called from to
+    # X-Forwarded-For: the gateway locally; CloudFront and the ALB on AWS. The caller's own
+    # address is that many entries from the end (what it wrote itself is further left).
+    proxies_count: int
 
     @classmethod
     def from_env(cls) -> CommonSettings:
@@ -70,4 +74,5 @@ class CommonSettings:
             aws_endpoint_url=os.environ.get(Env.AWS_ENDPOINT_URL) or None,
             aws_timeout=env_float(Env.AWS_TIMEOUT_SECONDS, 4.0),
             request_timeout=env_float(Env.REQUEST_TIMEOUT_SECONDS, 10.0),
+            proxies_count=env_int(Env.PROXIES_COUNT, 1),
         )

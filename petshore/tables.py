@@ -17,13 +17,23 @@ async def ensure_table(dynamodb: Any, table: Table, name: str) -> None:
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
             raise
+    attributes = [{"AttributeName": table.hash_key, "AttributeType": table.hash_key_type}]
+    indexes: dict[str, Any] = {}
+    if table.index:
+        attributes.append({"AttributeName": table.index, "AttributeType": "S"})
+        indexes["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": table.index_name,
+                "KeySchema": [{"AttributeName": table.index, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ]
     await dynamodb.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": table.hash_key, "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": table.hash_key, "AttributeType": table.hash_key_type}
-        ],
+        AttributeDefinitions=attributes,
         BillingMode="PAY_PER_REQUEST",
+        **indexes,
     )
     await dynamodb.get_waiter("table_exists").wait(TableName=name)
     await dynamodb.update_time_to_live(

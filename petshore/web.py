@@ -177,8 +177,9 @@ async def _finish_request(request: Request, response: HTTPResponse) -> None:
             "method": request.method,
             # The formatter redacts the cart or order id a path may hold.
             "path": request.path,
-            # Behind the gateway or the ALB, the caller's address as the front door saw it.
-            "client": request.headers.get("X-Forwarded-For") or request.ip,
+            # Behind the gateway, or CloudFront and the ALB: the caller's address as the
+            # front door saw it.
+            "client": request.remote_addr or request.ip,
             "status": response.status,
             "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
         },
@@ -195,6 +196,7 @@ def setup_common(
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
     app.config.REQUEST_TIMEOUT = common.request_timeout
+    app.config.PROXIES_COUNT = common.proxies_count
     app.request_class = TimedRequest
     app.register_middleware(_start_request, "request")
     app.register_middleware(_finish_request, "response")
@@ -210,18 +212,28 @@ def product_sku(sku: str) -> str:
     return sku
 
 
+def admin_token_given(request: Request) -> bool:
+    """Whether the request carries the admin token: False without an Authorization header,
+    401 when the header is not a bearer token, 403 when the token is wrong."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return False
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("this call needs an admin token: Authorization: Bearer <token>")
+    expected: str = request.app.ctx.settings.common.admin_token
+    if not expected or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise Forbidden("the admin token is not valid")
+    return True
+
+
 def admin_required(handler: Handler) -> Handler:
     """Admin routes need `Authorization: Bearer <token>`: 401 without it, 403 when wrong."""
 
     @wraps(handler)
     async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
-        expected: str = request.app.ctx.settings.common.admin_token
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        if not admin_token_given(request):
             raise Unauthorized("this call needs an admin token: Authorization: Bearer <token>")
-        if not expected or not hmac.compare_digest(token.strip().encode(), expected.encode()):
-            raise Forbidden("the admin token is not valid")
         return await handler(request, *args, **kwargs)
 
     setattr(wrapper, ADMIN_ATTRIBUTE, True)

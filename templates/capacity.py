@@ -12,14 +12,14 @@ from __future__ import annotations
 # CPU each request costs the service, measured by bench/capacity.py on 2026-11-26 (catalog
 # 1.03-1.10 ms, cart 2.75-3.98 ms, orders 16-21 ms per checkout over three runs on a shared
 # machine), from the slowest run, rounded down.
-MEASURED_RPS = {"catalog": 1800, "cart": 500, "orders": 90}
+MEASURED_RPS = {"catalog": 1800, "cart": 500, "orders": 90, "accounts": 300}
 # Request-count scaling aims at this share of that capacity: room for the 3-4 minutes an
 # instance takes to boot and warm up while traffic keeps climbing.
 REQUEST_TARGET_SHARE = 0.5
 # In the simulation 10,000 shoppers arriving at once never need more than the two instances
 # each group starts with (docs/architecture.md); 50,000 with nothing cached at the edge need
 # 7 catalog and 3 cart instances. The maximums leave room above that.
-MAX_INSTANCES = {"catalog": 8, "cart": 6, "orders": 6}
+MAX_INSTANCES = {"catalog": 8, "cart": 6, "orders": 6, "accounts": 4}
 # From launch to serving: boot, install from the artifact, migrate, health checks (measured
 # by bench/artifact.py and the ALB's thresholds); also the grace before ELB health counts.
 INSTANCE_WARMUP_SECONDS = 180

@@ -172,6 +172,18 @@ def add_data(
     return Data(database, GetAtt(database, "MasterUserSecret.SecretArn"), service_secrets, tables)
 
 
+def _index(table: Table) -> dict[str, list[dynamodb.GlobalSecondaryIndex]]:
+    """The table's index by owner, keys only, if it has one."""
+    if not table.index:
+        return {}
+    index = dynamodb.GlobalSecondaryIndex(
+        IndexName=table.index_name,
+        KeySchema=[dynamodb.KeySchema(AttributeName=table.index, KeyType="HASH")],
+        Projection=dynamodb.Projection(ProjectionType="KEYS_ONLY"),
+    )
+    return {"GlobalSecondaryIndexes": [index]}
+
+
 def _table(t: Template, params: Params, key: kms.Key, table: Table) -> dynamodb.Table:
     """On demand (the traffic is spiky and small), TTL (expired items go for free), PITR, the
     stack's key; kept when the stack is deleted."""
@@ -184,9 +196,15 @@ def _table(t: Template, params: Params, key: kms.Key, table: Table) -> dynamodb.
             AttributeDefinitions=[
                 dynamodb.AttributeDefinition(
                     AttributeName=table.hash_key, AttributeType=table.hash_key_type
-                )
+                ),
+                *(
+                    [dynamodb.AttributeDefinition(AttributeName=table.index, AttributeType="S")]
+                    if table.index
+                    else []
+                ),
             ],
             KeySchema=[dynamodb.KeySchema(AttributeName=table.hash_key, KeyType="HASH")],
+            **_index(table),
             TimeToLiveSpecification=dynamodb.TimeToLiveSpecification(
                 AttributeName=table.ttl_attribute, Enabled=True
             ),

@@ -115,21 +115,33 @@ def receive_from(queue: sqsres.Queue) -> list[Statement]:
     ]
 
 
-def table_access(table: ddb.Table) -> list[Statement]:
-    """Items one at a time: no Scan, no Query, no table-level change."""
-    return [
+def table_access(table: ddb.Table, index: str | None) -> list[Statement]:
+    """Items by their key (a transaction is made of these), and a query of the table's index
+    if it has one: no Scan, no table-level change."""
+    statements = [
         Statement(
             Effect=Allow,
             Action=[
                 dynamodb.GetItem,
+                dynamodb.BatchGetItem,
                 dynamodb.PutItem,
                 dynamodb.UpdateItem,
                 dynamodb.DeleteItem,
+                dynamodb.ConditionCheckItem,
                 dynamodb.DescribeTable,
             ],
             Resource=[GetAtt(table, "Arn")],
         )
     ]
+    if index:
+        statements.append(
+            Statement(
+                Effect=Allow,
+                Action=[dynamodb.Query],
+                Resource=[Join("/", [GetAtt(table, "Arn"), "index", index])],
+            )
+        )
+    return statements
 
 
 def read_secrets(*secret_arns: object) -> list[Statement]:

@@ -178,7 +178,7 @@ def add_parameters(t: Template) -> Params:
             Type="String",
             Default="t3.small",
             AllowedValues=["t3.small", "t3.medium", "t3.large", "m6i.large", "c6i.large"],
-            Description="Instance type of the catalog, cart and orders instances",
+            Description="Instance type of the services' instances (not the model worker's)",
         ),
         # MAX_INSTANCES comes from bench/capacity.py (docs/architecture.md).
         capacity={

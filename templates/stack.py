@@ -93,7 +93,7 @@ def _permissions(
     if MODEL_RESULTS_QUEUE in service.stores:
         statements += receive_from(queues.named(MODEL_RESULTS_QUEUE))
     for table in service.tables:
-        statements += table_access(data.tables[table.suffix])
+        statements += table_access(data.tables[table.suffix], table.index_name)
     secrets: list[object] = [Ref(admin)] if service.admin else []
     if service.payments:
         secrets.append(Ref(payment))
@@ -124,6 +124,8 @@ def _environment(
         # One worker per vCPU: one process alone can use half of a 2-vCPU instance, and the
         # 70% CPU target would never be reached.
         Env.WORKERS: "auto",
+        # CloudFront and the ALB each add to X-Forwarded-For.
+        Env.PROXIES_COUNT: "2",
     }
     if service.admin:
         env[Env.ADMIN_TOKEN_SECRET_ARN] = Ref(admin)

@@ -10,7 +10,7 @@ from petshore.errors import InvalidRequest
 from petshore.openapi import operation
 from petshore.web import parse_body
 from services.cart import store, views
-from services.cart.schemas import SetQuantity
+from services.cart.schemas import Merge, SetQuantity
 
 carts = Blueprint("cart_carts", url_prefix=CART.path_prefix.rstrip("/"))
 
@@ -56,3 +56,16 @@ async def set_item(request: Request, cart_id: str, sku: str) -> HTTPResponse:
 @operation("Remove a line", answers={200: views.Cart}, errors=[409])
 async def delete_item(request: Request, cart_id: str, sku: str) -> HTTPResponse:
     return json(views.cart(await store.set_quantity(_table(request), cart_id, _sku(sku), 0)))
+
+
+@carts.post("/carts/<cart_id>/merges")
+@operation(
+    "Merge another cart into this one (quantities added, at most 99); the other cart is "
+    "deleted. A cart to merge that does not exist adds nothing",
+    body=Merge,
+    answers={200: views.Cart},
+    errors=[409],
+)
+async def merge_cart(request: Request, cart_id: str) -> HTTPResponse:
+    body = parse_body(request, Merge)
+    return json(views.cart(await store.merge(_table(request), cart_id, body.from_cart_id)))

@@ -60,3 +60,16 @@ def set_line(lines: list[Line], sku: str, quantity: int) -> list[Line]:
     if not found and quantity:
         result.append({"sku": sku, "quantity": quantity})
     return result
+
+
+def merge_lines(into: list[Line], added: list[Line]) -> list[Line]:
+    """`added`'s lines put into `into`: quantities of the same SKU added (at most
+    MAX_QUANTITY), new SKUs after `into`'s own, in their order."""
+    result: list[Line] = [{"sku": line["sku"], "quantity": line["quantity"]} for line in into]
+    for line in added:
+        existing = next((r for r in result if r["sku"] == line["sku"]), None)
+        if existing is None:
+            result.append({"sku": line["sku"], "quantity": min(line["quantity"], MAX_QUANTITY)})
+        else:
+            existing["quantity"] = min(existing["quantity"] + line["quantity"], MAX_QUANTITY)
+    return result

@@ -28,7 +28,11 @@ def backoff(attempt: int) -> float:
 
 
 def _is_condition_failure(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    # A transaction that a condition stopped is cancelled as a whole.
+    return exc.response.get("Error", {}).get("Code") in (
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    )
 
 
 def _to_item(cart_id: str, lines: list[Line], version: int, expires: int) -> dict[str, Any]:
@@ -132,3 +136,58 @@ async def _set_quantity(table: CartsTable, cart_id: str, sku: str, quantity: int
             raise
         return StoredCart(cart_id, updated, expires)
     raise Conflict("the cart is being changed by many requests at once; try again")
+
+
+async def merge(table: CartsTable, cart_id: str, from_cart_id: str) -> StoredCart:
+    """Put `from_cart_id`'s lines into `cart_id` and delete `from_cart_id`, in one
+    transaction: a line is never lost or counted twice, however often a merge is retried. A
+    cart to merge that does not exist (merged already, or expired) adds nothing."""
+    async with deadline(table.timeout, "carts table"):
+        return await _merge(table, cart_id, from_cart_id)
+
+
+async def _merge(table: CartsTable, cart_id: str, from_cart_id: str) -> StoredCart:
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            await asyncio.sleep(backoff(attempt))
+        lines, version, expires = await _read(table, cart_id)
+        try:
+            added, added_version, _ = await _read(table, from_cart_id)
+        except NotFound:
+            return StoredCart(cart_id, lines, expires)
+        if from_cart_id == cart_id:
+            return StoredCart(cart_id, lines, expires)
+        merged = rules.merge_lines(lines, added)
+        if len(merged) > rules.MAX_LINES:
+            raise Conflict(
+                f"together the carts hold more than {rules.MAX_LINES} different products",
+                {"fields": ["from_cart_id"]},
+            )
+        expires = rules.expires_at(time.time())
+        try:
+            await table.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": table.name,
+                            "Item": _to_item(cart_id, merged, version + 1, expires),
+                            "ConditionExpression": "version = :v",
+                            "ExpressionAttributeValues": {":v": {"N": str(version)}},
+                        }
+                    },
+                    {
+                        "Delete": {
+                            "TableName": table.name,
+                            "Key": {CARTS.hash_key: {"S": from_cart_id}},
+                            "ConditionExpression": "version = :v",
+                            "ExpressionAttributeValues": {":v": {"N": str(added_version)}},
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if _is_condition_failure(exc):
+                continue  # either cart changed since we read it: read both again
+            raise
+        return StoredCart(cart_id, merged, expires)
+    raise Conflict("the carts are being changed by many requests at once; try again")

@@ -18,7 +18,7 @@ import httpx
 from devstack.postgres import PostgresCluster
 from devstack.processes import ROOT, Child, free_port
 from devstack.stack import Stack, StackConfig
-from petshore.contract import CART, CATALOG, ORDERS, SERVICES, Env
+from petshore.contract import ORDERS, SERVICES, Env
 from tests.helpers import ADMIN_TOKEN
 
 STRIPE_KEY = "sk_test_faults"
@@ -73,7 +73,7 @@ def fault_stack(aws_endpoint_url: str, log_dir: Path) -> Iterator[FaultStack]:
     cluster.create()
     cluster.start()
     cluster.create_databases(*(s.database for s in SERVICES if s.database))
-    ports = {s.name: [free_port()] for s in (CATALOG, CART, ORDERS)}
+    ports = {s.name: [free_port()] for s in SERVICES}
     payments_port = free_port()
     webhook = f"http://127.0.0.1:{ports[ORDERS.name][0]}{ORDERS.path_prefix}payment-events"
     double = subprocess.Popen(

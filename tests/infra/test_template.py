@@ -23,6 +23,7 @@ from petshore.contract import (
     RETIRED_TAG_KEY,
     RETIRED_TAG_VALUE,
     SERVICES,
+    SESSIONS,
     STOREFRONT_CSP,
     UPLOADS_KEY_PREFIX,
     Env,
@@ -530,18 +531,42 @@ def test_the_database_is_private_multi_az_and_managed(template: Template) -> Non
     assert p["MonitoringInterval"] > 0
 
 
-def test_carts_table_matches_the_cart_service(template: Template) -> None:
-    (table,) = map(props, of_type(template, "AWS::DynamoDB::Table").values())
-    assert table["KeySchema"] == [{"AttributeName": CARTS.hash_key, "KeyType": "HASH"}]
-    assert table["TimeToLiveSpecification"] == {
-        "AttributeName": CARTS.ttl_attribute,
-        "Enabled": True,
+def test_each_services_tables_match_its_entry(template: Template) -> None:
+    tables = {
+        props(r)["TableName"]["Fn::Join"][1][-1]: props(r)
+        for r in of_type(template, "AWS::DynamoDB::Table").values()
     }
-    assert table["BillingMode"] == "PAY_PER_REQUEST"
-    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
-    separator, parts = table["TableName"]["Fn::Join"]
-    rendered = separator.join("staging" if ref(p) == "Environment" else p for p in parts)
-    assert rendered == CARTS.name("staging")
+    entries = {table.suffix: table for service in SERVICES for table in service.tables}
+    assert set(tables) == set(entries) >= {CARTS.suffix, SESSIONS.suffix}
+    for suffix, table in tables.items():
+        entry = entries[suffix]
+        assert table["KeySchema"] == [{"AttributeName": entry.hash_key, "KeyType": "HASH"}]
+        assert table["TimeToLiveSpecification"] == {
+            "AttributeName": entry.ttl_attribute,
+            "Enabled": True,
+        }
+        assert table["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        separator, parts = table["TableName"]["Fn::Join"]
+        rendered = separator.join("staging" if ref(p) == "Environment" else p for p in parts)
+        assert rendered == entry.name("staging")
+        indexes = table.get("GlobalSecondaryIndexes", [])
+        assert [i["IndexName"] for i in indexes] == ([entry.index_name] if entry.index else [])
+        for index in indexes:
+            assert index["KeySchema"] == [{"AttributeName": entry.index, "KeyType": "HASH"}]
+            assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+
+def test_only_the_tables_owner_reaches_it(template: Template) -> None:
+    for service in SERVICES:
+        role = props(template["Resources"][f"{service.name.capitalize()}Role"])
+        policy = json.dumps(role["Policies"])
+        for table in (t for s in SERVICES for t in s.tables):
+            title = f"{table.suffix.capitalize()}Table"
+            assert (title in policy) == (table in service.tables), (service.name, title)
+        # Queries only of an index: a Scan or a Query of the whole table never.
+        assert "dynamodb:Scan" not in policy
+        assert ("dynamodb:Query" in policy) == any(t.index for t in service.tables)
 
 
 def test_discontinued_models_go_to_glacier(template: Template) -> None:
@@ -634,7 +659,11 @@ def test_instances_get_exactly_the_variables_the_code_reads(template: Template) 
         assert written <= known, written - known
         assert (Env.DB_SECRET_ARN in written) == bool(service.database)
         assert (Env.MODELS_BUCKET in written) == (service.name == "catalog")
-        assert (Env.CARTS_TABLE in written) == (service.name == "cart")
+        for table in (t for s in SERVICES for t in s.tables):
+            assert (table.variable in written) == (table in service.tables)
+        for peer in SERVICES:
+            assert (peer.url_variable in written) == (peer.name in service.calls)
+        assert written >= {Env.PROXIES_COUNT, Env.PORT, Env.ENVIRONMENT}
         assert (Env.STRIPE_SECRET_ARN in written) == service.payments
         assert (Env.PAYMENT_PROVIDER in written) == service.payments
         assert (Env.MODEL_JOBS_QUEUE_URL in written) == (service.name == "catalog")

@@ -7,15 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from petshore.contract import Env
+from petshore.contract import SERVICES, Env
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = ROOT / "petshore" / "settings.py"
 SERVER = ROOT / "petshore" / "cli.py"  # what every HTTP server reads
-COMPONENTS = {
-    "catalog": (ROOT / "services" / "catalog", SERVER),
-    "cart": (ROOT / "services" / "cart", SERVER),
-    "orders": (ROOT / "services" / "orders", SERVER),
+COMPONENTS: dict[str, tuple[Path, ...]] = {
+    **{s.name: (ROOT / "services" / s.name, SERVER) for s in SERVICES},
     "gateway": (ROOT / "gateway", SERVER),
     "modelworker": (ROOT / "modelworker",),
 }

@@ -1,0 +1,198 @@
+"""The accounts service's HTTP routes; handlers only translate between HTTP and
+`sessions`/`store`."""
+
+from __future__ import annotations
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse, empty, json
+
+from petshore.contract import ACCOUNTS
+from petshore.errors import Forbidden
+from petshore.openapi import ErrorBody, Param, operation, string
+from petshore.web import admin_token_given, parse_body
+from services.accounts import rules, sessions, store, views
+from services.accounts.schemas import PasswordChange, ProfilePatch, RoleChange, SignIn, SignUp
+from services.accounts.sessions import Accounts, Started
+from services.accounts.store import Session
+
+accounts = Blueprint("accounts_accounts", url_prefix=ACCOUNTS.path_prefix.rstrip("/"))
+
+CSRF = Param(
+    rules.CSRF_HEADER,
+    string(),
+    where="header",
+    required=True,
+    description="the csrf_token of the sign-in answer",
+)
+
+
+def _accounts(request: Request) -> Accounts:
+    return request.app.ctx.resources
+
+
+def _secure(request: Request) -> bool:
+    return not rules.is_local_host(request.host)
+
+
+def _set_cookie(request: Request, response: HTTPResponse, session_id: str, max_age: int) -> None:
+    response.add_cookie(
+        rules.SESSION_COOKIE,
+        session_id,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=_secure(request),
+        max_age=max_age,
+    )
+
+
+def _started(request: Request, response: HTTPResponse, started: Started) -> HTTPResponse:
+    _set_cookie(
+        request, response, started.session_id, _accounts(request).settings.session_idle_seconds
+    )
+    return response
+
+
+def _ended(request: Request) -> HTTPResponse:
+    response = empty()
+    _set_cookie(request, response, "", 0)  # the browser forgets it
+    return response
+
+
+async def _session(request: Request, *, changes: bool) -> Session:
+    """The request's session (401 without one); a change made with it must carry the CSRF
+    token (403)."""
+    cookie = request.cookies.get(rules.SESSION_COOKIE)
+    session, slid = await sessions.current(_accounts(request), cookie)
+    if changes:
+        sessions.check_csrf(session, request.headers.get(rules.CSRF_HEADER))
+    if slid:
+        request.ctx.slid_session = cookie
+    return session
+
+
+@accounts.on_response
+async def _send_slid_cookie(request: Request, response: HTTPResponse) -> None:
+    """A session that slid forward gets its cookie again, with the new lifetime."""
+    cookie = getattr(request.ctx, "slid_session", None)
+    if cookie and response.status < 400:
+        _set_cookie(request, response, cookie, _accounts(request).settings.session_idle_seconds)
+
+
+def _address(request: Request) -> str:
+    return request.remote_addr or request.ip
+
+
+@accounts.post("/customers")
+@operation(
+    "Sign up: a customer and a session (with the admin token: any role, no session)",
+    body=SignUp,
+    answers={201: views.SignedUp},
+    errors=[403, 409],
+)
+async def sign_up(request: Request) -> HTTPResponse:
+    admin = admin_token_given(request)
+    body = parse_body(request, SignUp)
+    if body.role not in (None, "customer") and not admin:
+        raise Forbidden("only the admin token creates staff and owners")
+    row = await sessions.sign_up(_accounts(request), body, body.role or "customer")
+    if admin:
+        return json(views.signed_up(row, None), status=201)
+    started = await sessions.start_session(_accounts(request), row["id"])
+    response = json(views.signed_up(row, started.session.csrf_token), status=201)
+    return _started(request, response, started)
+
+
+@accounts.post("/sessions")
+@operation(
+    "Sign in; a guest cart given is merged into the customer's",
+    body=SignIn,
+    answers={200: views.SignedIn, 401: ErrorBody, 429: ErrorBody},
+)
+async def sign_in(request: Request) -> HTTPResponse:
+    body = parse_body(request, SignIn)
+    row, started = await sessions.sign_in(_accounts(request), body, _address(request))
+    answer = views.signed_in(row, started.session.csrf_token, started.session.expires_at)
+    return _started(request, json(answer), started)
+
+
+@accounts.get("/sessions/current")
+@operation(
+    "The signed-in customer, the session's CSRF token and cart (for a page that reloads)",
+    answers={200: views.SignedIn, 401: ErrorBody},
+)
+async def current_session(request: Request) -> HTTPResponse:
+    session = await _session(request, changes=False)
+    row = await store.get_customer(session.customer_id)
+    return json(views.signed_in(row, session.csrf_token, session.expires_at))
+
+
+@accounts.delete("/sessions/current")
+@operation("Sign out", params=[CSRF], answers={204: None, 401: ErrorBody, 403: ErrorBody})
+async def sign_out(request: Request) -> HTTPResponse:
+    session = await _session(request, changes=True)
+    await store.delete_session(_accounts(request).table, session.key)
+    return _ended(request)
+
+
+@accounts.delete("/sessions")
+@operation(
+    "Sign out everywhere: every session of this customer ends",
+    params=[CSRF],
+    answers={204: None, 401: ErrorBody, 403: ErrorBody},
+)
+async def sign_out_everywhere(request: Request) -> HTTPResponse:
+    session = await _session(request, changes=True)
+    await store.delete_sessions(_accounts(request).table, session.customer_id)
+    return _ended(request)
+
+
+@accounts.get("/me")
+@operation("The signed-in customer", answers={200: views.Customer, 401: ErrorBody})
+async def me(request: Request) -> HTTPResponse:
+    session = await _session(request, changes=False)
+    return json(views.customer(await store.get_customer(session.customer_id)))
+
+
+@accounts.patch("/me")
+@operation(
+    "Change the name or the default shipping address (null clears it)",
+    params=[CSRF],
+    body=ProfilePatch,
+    answers={200: views.Customer, 401: ErrorBody, 403: ErrorBody},
+)
+async def update_me(request: Request) -> HTTPResponse:
+    session = await _session(request, changes=True)
+    changes = parse_body(request, ProfilePatch).changes()
+    return json(views.customer(await store.update_customer(session.customer_id, changes)))
+
+
+@accounts.put("/me/password")
+@operation(
+    "Change the password; the customer's other sessions end",
+    params=[CSRF],
+    body=PasswordChange,
+    answers={204: None, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody},
+)
+async def change_password(request: Request) -> HTTPResponse:
+    session = await _session(request, changes=True)
+    body = parse_body(request, PasswordChange)
+    await sessions.change_password(_accounts(request), session, body, _address(request))
+    return empty()
+
+
+@accounts.patch("/customers/<customer_id>")
+@operation(
+    "Set a customer's role: the owner's session or the admin token",
+    body=RoleChange,
+    answers={200: views.Customer, 401: ErrorBody, 403: ErrorBody},
+    errors=[409],
+)
+async def set_role(request: Request, customer_id: str) -> HTTPResponse:
+    if not admin_token_given(request):
+        session = await _session(request, changes=True)
+        actor = await store.get_customer(session.customer_id)
+        if actor["role"] != "owner":
+            raise Forbidden("only the owner sets roles")
+    body = parse_body(request, RoleChange)
+    return json(views.customer(await sessions.set_role(customer_id, body.role)))
