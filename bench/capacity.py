@@ -448,10 +448,7 @@ def costs(
         / 1e6
         * (PRICES["dynamodb_read_million"] + PRICES["dynamodb_write_million"])
         + session_checks / 1e6 * PRICES["dynamodb_read_million"]
-        + session_checks
-        * SIGN_INS_PER_ACCOUNTS_REQUEST
-        / 1e6
-        * PRICES["dynamodb_write_million"]
+        + session_checks * SIGN_INS_PER_ACCOUNTS_REQUEST / 1e6 * PRICES["dynamodb_write_million"]
     )
     transfer = shopper_minutes * (
         PAGE_BYTES_PER_MINUTE + MODELS_PER_SHOPPER_PER_MINUTE * model_bytes
