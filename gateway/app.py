@@ -17,6 +17,7 @@ from gateway.settings import Settings
 from petshore.aws import open_client
 from petshore.contract import API_PATH_PREFIX, MODELS_PATH_PREFIX, SERVICES, service_for_path
 from petshore.errors import MethodNotAllowed, NotFound
+from petshore.upstream import cookieless
 from petshore.web import setup_common
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Sanic:
         app.ctx.http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.upstream_timeout, connect=3.0),
             limits=httpx.Limits(max_connections=500, max_keepalive_connections=100),
+            cookies=cookieless(),
         )
         app.ctx.health = asyncio.create_task(
             run_health_checks(list(pools.values()), app.ctx.http, settings.health_interval)

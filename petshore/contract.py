@@ -109,6 +109,7 @@ CATALOG: Final = Service(
     8081,
     database="petshore_catalog",
     stores=(MODELS_BUCKET, MODEL_JOBS_QUEUE, MODEL_RESULTS_QUEUE),
+    calls=("accounts",),
     admin=True,
     setup=("create-bucket",),
     demo=True,
@@ -118,7 +119,7 @@ ORDERS: Final = Service(
     "orders",
     8083,
     database="petshore_orders",
-    calls=("catalog", "cart"),
+    calls=("catalog", "cart", "accounts"),
     admin=True,
     payments=True,
     demo=True,
@@ -216,6 +217,14 @@ def models_bucket_name(environment: str) -> str:
     stack lets CloudFormation name the bucket and passes it in MODELS_BUCKET."""
     return f"{PROJECT}-{environment}-models"
 
+
+# A customer's session: the cookie the accounts service sets, and the header that a change
+# made with it carries (the session's CSRF token). Other services learn who the customer is
+# by asking accounts (petshore/identity.py).
+SESSION_COOKIE: Final = "petshore_session"
+CSRF_HEADER: Final = "X-CSRF-Token"
+STAFF_ROLES: Final = frozenset({"staff", "owner"})
+CURRENT_SESSION_PATH: Final = "/api/accounts/sessions/current"
 
 SKU_PATTERN: Final = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,63}$")
 

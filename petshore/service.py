@@ -13,10 +13,11 @@ from typing import Protocol, TypeVar
 
 from sanic import Blueprint, Request, Sanic
 
-from petshore.contract import Service
+from petshore.contract import ACCOUNTS, Service
 from petshore.db import DATABASE_ERRORS, register_database, tortoise_config
 from petshore.openapi import docs_blueprint
 from petshore.settings import CommonSettings
+from petshore.upstream import ServiceClient
 from petshore.web import health_blueprint, setup_common
 
 R = TypeVar("R")
@@ -37,11 +38,15 @@ def service_app(
     database_url: str | None = None,
     dependency_errors: tuple[type[BaseException], ...] = (),
     background: Sequence[Callable[[R], Awaitable[None]]] = (),
+    accounts_url: str | None = None,
+    upstream_timeout: float = 5.0,
 ) -> Sanic:
     """`open_resources` opens what the handlers use (clients, stores, peers), closing each on
     the stack it is given; handlers reach it as `request.app.ctx.resources`. `check` is the
     health check: whether the service reaches its own store. `background`: tasks that run
-    while the server serves, each given the resources."""
+    while the server serves, each given the resources. `accounts_url`: where the accounts
+    service answers who a session cookie belongs to (petshore.auth), for a service whose
+    routes ask."""
     app = Sanic(service.name)
     app.ctx.settings = settings
     errors = dependency_errors + (DATABASE_ERRORS if database_url else ())
@@ -52,6 +57,9 @@ def service_app(
     @app.before_server_start
     async def open_all(app: Sanic) -> None:
         app.ctx.resources_stack = AsyncExitStack()
+        if accounts_url:
+            app.ctx.accounts = ServiceClient(ACCOUNTS.name, accounts_url, upstream_timeout)
+            app.ctx.resources_stack.push_async_callback(app.ctx.accounts.close)
         app.ctx.resources = await open_resources(app.ctx.resources_stack)
 
     @app.after_server_start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -9,6 +10,15 @@ import httpx
 from petshore.errors import Unavailable
 from petshore.logs import request_id_var
 from petshore.web import REQUEST_ID_HEADER
+
+
+def cookieless() -> CookieJar:
+    """A cookie jar that keeps nothing. A client that calls on behalf of many callers must
+    not remember one caller's Set-Cookie and send it with the next caller's request (a
+    session cookie passing through would sign everyone in as its owner)."""
+    # httpx keeps a jar it is given as it is (an httpx.Cookies would be copied into a new,
+    # default jar).
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 class ServiceClient:
@@ -20,10 +30,13 @@ class ServiceClient:
             base_url=base_url.rstrip("/"),
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            cookies=cookieless(),
         )
 
-    async def request(self, method: str, path: str, json: Any = None) -> tuple[int, Any]:
-        headers = {}
+    async def request(
+        self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        headers = dict(headers or {})
         request_id = request_id_var.get()
         if request_id:
             headers[REQUEST_ID_HEADER] = request_id

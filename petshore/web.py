@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import logging
 import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
@@ -23,11 +21,9 @@ from sanic.response import HTTPResponse, json
 from petshore.bodies import storable_text
 from petshore.contract import API_PATH_PREFIX, SKU_PATTERN, Service
 from petshore.errors import (
-    Forbidden,
     InvalidRequest,
     NotFound,
     RequestTimeout,
-    Unauthorized,
     Unavailable,
     UnsupportedMediaType,
     setup_errors,
@@ -210,48 +206,6 @@ def product_sku(sku: str) -> str:
     if not SKU_PATTERN.match(sku):
         raise NotFound(f"no product with SKU {sku}")
     return sku
-
-
-def admin_token_given(request: Request) -> bool:
-    """Whether the request carries the admin token: False without an Authorization header,
-    401 when the header is not a bearer token, 403 when the token is wrong."""
-    header = request.headers.get("Authorization")
-    if header is None:
-        return False
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("this call needs an admin token: Authorization: Bearer <token>")
-    expected: str = request.app.ctx.settings.common.admin_token
-    if not expected or not hmac.compare_digest(token.strip().encode(), expected.encode()):
-        raise Forbidden("the admin token is not valid")
-    return True
-
-
-def admin_required(handler: Handler) -> Handler:
-    """Admin routes need `Authorization: Bearer <token>`: 401 without it, 403 when wrong."""
-
-    @wraps(handler)
-    async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
-        if not admin_token_given(request):
-            raise Unauthorized("this call needs an admin token: Authorization: Bearer <token>")
-        return await handler(request, *args, **kwargs)
-
-    setattr(wrapper, ADMIN_ATTRIBUTE, True)
-    return wrapper
-
-
-def admin_route(
-    bp: Blueprint, method: str, uri: str, summary: str, **declared: Any
-) -> Callable[[Handler], Handler]:
-    """Route `method uri` to the handler behind `admin_required`, declared for the OpenAPI
-    document as `operation(summary, **declared)` declares it."""
-
-    def register(handler: Handler) -> Handler:
-        guarded = admin_required(operation(summary, **declared)(handler))
-        bp.route(uri, methods=[method])(guarded)
-        return guarded
-
-    return register
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:

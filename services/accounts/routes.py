@@ -6,10 +6,11 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 
-from petshore.contract import ACCOUNTS
+from petshore.auth import admin_token_given
+from petshore.contract import ACCOUNTS, CSRF_HEADER, SESSION_COOKIE
 from petshore.errors import Forbidden
 from petshore.openapi import ErrorBody, Param, operation, string
-from petshore.web import admin_token_given, parse_body
+from petshore.web import parse_body
 from services.accounts import rules, sessions, store, views
 from services.accounts.schemas import PasswordChange, ProfilePatch, RoleChange, SignIn, SignUp
 from services.accounts.sessions import Accounts, Started
@@ -18,7 +19,7 @@ from services.accounts.store import Session
 accounts = Blueprint("accounts_accounts", url_prefix=ACCOUNTS.path_prefix.rstrip("/"))
 
 CSRF = Param(
-    rules.CSRF_HEADER,
+    CSRF_HEADER,
     string(),
     where="header",
     required=True,
@@ -36,7 +37,7 @@ def _secure(request: Request) -> bool:
 
 def _set_cookie(request: Request, response: HTTPResponse, session_id: str, max_age: int) -> None:
     response.add_cookie(
-        rules.SESSION_COOKIE,
+        SESSION_COOKIE,
         session_id,
         path="/",
         httponly=True,
@@ -62,10 +63,10 @@ def _ended(request: Request) -> HTTPResponse:
 async def _session(request: Request, *, changes: bool) -> Session:
     """The request's session (401 without one); a change made with it must carry the CSRF
     token (403)."""
-    cookie = request.cookies.get(rules.SESSION_COOKIE)
+    cookie = request.cookies.get(SESSION_COOKIE)
     session, slid = await sessions.current(_accounts(request), cookie)
     if changes:
-        sessions.check_csrf(session, request.headers.get(rules.CSRF_HEADER))
+        sessions.check_csrf(session, request.headers.get(CSRF_HEADER))
     if slid:
         request.ctx.slid_session = cookie
     return session

@@ -14,10 +14,7 @@ from typing import Literal
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 Role = Literal["customer", "staff", "owner"]
-STAFF_ROLES: frozenset[str] = frozenset({"staff", "owner"})
 
-SESSION_COOKIE = "petshore_session"
-CSRF_HEADER = "X-CSRF-Token"
 # 256 random bits (the contract asks for at least 128); only their SHA-256 is stored, so a
 # leaked table names no usable session.
 SESSION_ID_BYTES = 32

@@ -7,6 +7,7 @@ import logging
 import time
 from dataclasses import dataclass, replace
 
+from petshore.contract import CSRF_HEADER
 from petshore.errors import (
     Conflict,
     Forbidden,
@@ -80,7 +81,7 @@ async def current(accounts: Accounts, session_id: str | None) -> tuple[Session, 
 
 def check_csrf(session: Session, sent: str | None) -> None:
     if not rules.csrf_matches(session.csrf_token, sent):
-        raise Forbidden(f"a change made with the session cookie needs its {rules.CSRF_HEADER}")
+        raise Forbidden(f"a change made with the session cookie needs its {CSRF_HEADER}")
 
 
 async def _policy(password: str, email: str, field: str) -> None:

@@ -49,4 +49,6 @@ def create_app(settings: Settings | None = None) -> Sanic:
         database_url=settings.database_url,
         dependency_errors=(BotoCoreError, ClientError),
         background=[read_results],
+        accounts_url=settings.accounts_url,
+        upstream_timeout=settings.upstream_timeout,
     )

@@ -7,10 +7,12 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
+from petshore import paging
+from petshore.auth import admin_route
 from petshore.contract import CATALOG, CATALOG_CACHE_SECONDS
 from petshore.errors import InvalidRequest
 from petshore.openapi import Param, integer, operation, string
-from petshore.web import admin_route, parse_body, product_sku, public_get
+from petshore.web import parse_body, product_sku, public_get
 from services.catalog import publishing, rules, store, uploads, views
 from services.catalog.schemas import ProductCreate, ProductPatch, UploadComplete, UploadCreate
 
@@ -27,7 +29,7 @@ def _stores(request: Request) -> uploads.ModelStores:
     params=[
         Param("category", string()),
         Param("q", string(maxLength=rules.MAX_QUERY_LENGTH), description="words to look for"),
-        Param("limit", integer(minimum=1, maximum=rules.MAX_LIMIT)),
+        Param("limit", integer(minimum=1, maximum=paging.MAX_LIMIT)),
         Param("cursor", string(), description="next_cursor of the page before"),
     ],
     answers={200: views.ProductPage},
@@ -35,7 +37,7 @@ def _stores(request: Request) -> uploads.ModelStores:
 async def list_products(request: Request) -> HTTPResponse:
     # Blank values kept: `limit=` is a malformed limit, not an absent one.
     args = request.get_args(keep_blank_values=True)
-    limit = rules.parse_limit(args.get("limit"))
+    limit = paging.parse_limit(args.get("limit"))
     after = rules.decode_cursor(args["cursor"][0]) if args.get("cursor") else None
     rows, more = await store.list_products(
         category=args.get("category") or None,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from petshore import paging
 from petshore.contract import (
     MODEL_JOB_ATTEMPTS,
     MODEL_JOB_VISIBILITY_SECONDS,
@@ -18,41 +16,19 @@ from petshore.contract import (
 )
 from petshore.errors import InvalidRequest
 
-DEFAULT_LIMIT = 24
-MAX_LIMIT = 100
 MAX_QUERY_LENGTH = 200
 
 
 def encode_cursor(last_sku: str) -> str:
-    raw = json.dumps({"after": last_sku}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return paging.encode_cursor({"after": last_sku})
 
 
 def decode_cursor(cursor: str) -> str:
-    """The SKU a page starts after. Paging is keyset on the SKU, so products added while a
-    client pages never shift the pages it has not read yet."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        after = data["after"]
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeEncodeError) as exc:
-        raise InvalidRequest("cursor is not one this API gave out", {"fields": ["cursor"]}) from exc
-    if not isinstance(after, str) or not SKU_PATTERN.match(after):
+    """The SKU a page starts after: paging is keyset on the SKU."""
+    after = paging.decode_cursor(cursor, ("after",))["after"]
+    if not SKU_PATTERN.match(after):
         raise InvalidRequest("cursor is not one this API gave out", {"fields": ["cursor"]})
     return after
-
-
-def parse_limit(raw: str | None) -> int:
-    # An empty `limit=` is not a number either (the OpenAPI document says integer).
-    if raw is None:
-        return DEFAULT_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError as exc:
-        raise InvalidRequest("limit must be an integer", {"fields": ["limit"]}) from exc
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidRequest(f"limit must be 1 to {MAX_LIMIT}", {"fields": ["limit"]})
-    return limit
 
 
 def parse_query(raw: str | None) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from petshore.contract import Env, models_bucket_name
+from petshore.contract import ACCOUNTS, Env, models_bucket_name
 from petshore.queues import LONGEST_POLL_SECONDS
 from petshore.settings import CommonSettings, env_float, env_int, env_str
 from services.catalog.rules import MIN_PART_BYTES
@@ -26,6 +26,9 @@ class Settings:
     results_queue_url: str | None
     queue_wait_seconds: int
     model_wait_seconds: float
+    # Who a staff member's session belongs to, for admin calls made with one.
+    accounts_url: str
+    upstream_timeout: float
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -49,4 +52,6 @@ class Settings:
             # How long `complete` waits for the model worker: inside CloudFront's 60 s origin
             # read timeout and Sanic's 60 s response timeout.
             model_wait_seconds=min(env_float(Env.MODEL_WAIT_SECONDS, 50.0), 55.0),
+            accounts_url=env_str(Env.ACCOUNTS_URL, f"http://127.0.0.1:{ACCOUNTS.port}"),
+            upstream_timeout=env_float(Env.UPSTREAM_TIMEOUT_SECONDS, 5.0),
         )

@@ -62,4 +62,6 @@ def create_app(settings: Settings | None = None) -> Sanic:
         check=reach_database,
         database_url=settings.database_url,
         background=[reconcile],
+        accounts_url=settings.accounts_url,
+        upstream_timeout=settings.upstream_timeout,
     )

@@ -59,11 +59,14 @@ def new_owner() -> str:
     return secrets.token_hex(8)
 
 
-async def place(peers: Peers, key: str, body: Checkout, lease: float) -> Row:
+async def place(
+    peers: Peers, key: str, body: Checkout, lease: float, customer_id: str | None = None
+) -> Row:
     """The order for this request: placed now, or the one an earlier request with the same
     key and body placed. The checkout runs as its own task: a client that hangs up stops
-    waiting for it, never the checkout itself."""
-    task = asyncio.ensure_future(_checkout(peers, key, body, lease))
+    waiting for it, never the checkout itself. `customer_id`: the signed-in customer placing
+    it (part of what the key stands for: the same key from another customer is reused)."""
+    task = asyncio.ensure_future(_checkout(peers, key, body, lease, customer_id))
     _running.add(task)
     task.add_done_callback(_finished)
     return await asyncio.shield(task)
@@ -79,8 +82,12 @@ def _finished(task: asyncio.Task[Row]) -> None:
             log.warning("checkout failed: %r", exc)
 
 
-async def _checkout(peers: Peers, key: str, body: Checkout, lease: float) -> Row:
-    claim = await _claim(key, rules.request_hash(body.model_dump()), lease)
+async def _checkout(
+    peers: Peers, key: str, body: Checkout, lease: float, customer_id: str | None
+) -> Row:
+    # A guest's key stands for the body alone, as it did before customers signed in.
+    signed = {"customer_id": customer_id} if customer_id else {}
+    claim = await _claim(key, rules.request_hash({**body.model_dump(), **signed}), lease)
     if isinstance(claim, IdempotencyRecord):
         assert claim.order_id is not None and claim.response_status is not None
         settlement.answer_for(claim.response_status, claim.order_id)
@@ -88,7 +95,7 @@ async def _checkout(peers: Peers, key: str, body: Checkout, lease: float) -> Row
     async with _holding(claim, lease):
         order = await store.find_order(claim.order_id)
         if order is None:
-            order = await _open(peers, claim, body)
+            order = await _open(peers, claim, body, customer_id)
         order = await _pay(peers, claim, order, body.payment.token, lease)
         status = await settlement.conclude(peers, order)
     settlement.answer_for(status, order["id"])
@@ -152,7 +159,7 @@ async def _holding(claim: Claim, lease: float) -> AsyncIterator[None]:
         renewing.cancel()
 
 
-async def _open(peers: Peers, claim: Claim, body: Checkout) -> Row:
+async def _open(peers: Peers, claim: Claim, body: Checkout, customer_id: str | None) -> Row:
     """Price the cart and place the order, stock taken; nothing kept if this fails."""
     try:
         if not peers.payments.accepts(body.payment.token):
@@ -174,7 +181,7 @@ async def _open(peers: Peers, claim: Claim, body: Checkout) -> Row:
             email=body.email,
             shipping_address=body.shipping_address.model_dump(exclude_none=True),
             cart_id=body.cart_id,
-            customer_id=None,
+            customer_id=customer_id,
         )
     except store.LostKey as exc:
         raise _taken_over() from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from petshore.contract import CART, CATALOG, Env
+from petshore.contract import ACCOUNTS, CART, CATALOG, Env
 from petshore.settings import CommonSettings, SettingsError, env_float, env_str
 
 DEFAULT_DATABASE_URL = "sqlite://var/orders.sqlite3"
@@ -24,6 +24,7 @@ class Settings:
     database_url: str
     catalog_url: str
     cart_url: str
+    accounts_url: str
     upstream_timeout: float
     payment_provider: str
     stripe: StripeSettings | None
@@ -55,6 +56,7 @@ class Settings:
             database_url=env_str(Env.ORDERS_DATABASE_URL, DEFAULT_DATABASE_URL),
             catalog_url=env_str(Env.CATALOG_URL, f"http://127.0.0.1:{CATALOG.port}"),
             cart_url=env_str(Env.CART_URL, f"http://127.0.0.1:{CART.port}"),
+            accounts_url=env_str(Env.ACCOUNTS_URL, f"http://127.0.0.1:{ACCOUNTS.port}"),
             upstream_timeout=env_float(Env.UPSTREAM_TIMEOUT_SECONDS, 5.0),
             payment_provider=provider,
             stripe=_stripe_settings() if provider == "stripe" else None,

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from petshore.errors import Conflict, NotFound, OutOfStock
@@ -268,6 +268,39 @@ async def find_order(order_id: str) -> Row | None:
         .values("sku", "name", "quantity", "unit_price_cents")
     )
     return order
+
+
+async def list_orders(
+    *,
+    customer_id: str | None,
+    status: str | None,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> tuple[list[Row], bool]:
+    """One page of orders, newest first, and whether more follow: a customer's own when
+    `customer_id` is given, else everyone's."""
+    rows = Order.all()
+    if customer_id is not None:
+        rows = rows.filter(customer_id=customer_id)
+    if status is not None:
+        rows = rows.filter(status=status)
+    if before is not None:
+        at, order_id = before
+        rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=order_id))
+    page = await rows.order_by("-created_at", "-id").limit(limit + 1).values(*ORDER_FIELDS)
+    page, more = page[:limit], len(page) > limit
+    lines = await (
+        OrderLine.filter(order_id__in=[o["id"] for o in page])
+        .order_by("position")
+        .values("order_id", "sku", "name", "quantity", "unit_price_cents")
+    )
+    for order in page:
+        order["items"] = [
+            {k: line[k] for k in ("sku", "name", "quantity", "unit_price_cents")}
+            for line in lines
+            if line["order_id"] == order["id"]
+        ]
+    return page, more
 
 
 async def get_order(order_id: str) -> Row:

@@ -43,6 +43,12 @@ class Order(TypedDict):
     currency: str
     created_at: str
     shipping_address: Address
+    customer_id: str | None  # the signed-in customer who placed it
+
+
+class OrderPage(TypedDict):
+    items: list[Order]
+    next_cursor: str | None
 
 
 class Stock(TypedDict):
@@ -73,4 +79,5 @@ def order(row: dict[str, Any]) -> Order:
         "currency": row["currency"],
         "created_at": rfc3339(row["created_at"]),
         "shipping_address": row["shipping_address"],
+        "customer_id": row["customer_id"],
     }

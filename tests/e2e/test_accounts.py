@@ -58,6 +58,11 @@ def test_the_session_cookie_through_the_front_door(browser: httpx.Client) -> Non
     assert "secure" not in set_cookie
     assert browser.get("/api/accounts/me").status_code == 200
     assert signed_up.headers["cache-control"] == "no-store"
+    # The gateway (like every service's client of another) keeps no caller's cookie: the next
+    # shopper is not signed in as this one.
+    with httpx.Client(base_url=str(browser.base_url), timeout=30) as stranger:
+        assert_error(stranger.get("/api/accounts/me"), 401, "unauthorized")
+        assert_error(stranger.get("/api/orders/orders", params={"mine": "1"}), 401, "unauthorized")
 
 
 def test_sign_in_merges_the_guest_cart_into_the_customers(stack: Stack) -> None:

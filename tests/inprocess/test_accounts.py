@@ -16,11 +16,11 @@ from sanic_testing.testing import TestingResponse as Answer
 
 from devstack.processes import free_port
 from petshore.aws import open_client
-from petshore.contract import ACCOUNTS, SESSIONS, Env
+from petshore.contract import ACCOUNTS, SESSION_COOKIE, SESSIONS, Env
 from petshore.db import apply_migrations, tortoise_config
 from petshore.tables import ensure_table
 from services.accounts.app import create_app
-from services.accounts.rules import SESSION_COOKIE, session_key
+from services.accounts.rules import session_key
 from services.accounts.settings import Settings
 from tests.helpers import ADMIN, emulator_client
 from tests.inprocess.conftest import ENVIRONMENT, call

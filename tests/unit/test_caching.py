@@ -6,7 +6,8 @@ import pytest
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty
 
-from petshore.web import admin_required, etag_matches, public_get
+from petshore.auth import admin_required
+from petshore.web import etag_matches, public_get
 
 ETAG = '"3f2a"'
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from petshore import paging
 from petshore.errors import InvalidRequest
 from petshore.timestamps import rfc3339
 from services.cart import rules as cart
@@ -23,7 +24,7 @@ def test_cursor_round_trips_and_rejects_forgeries() -> None:
 
 @pytest.mark.parametrize(("raw", "expected"), [(None, 24), ("1", 1), ("100", 100)])
 def test_limit_defaults_and_bounds(raw: str | None, expected: int) -> None:
-    assert catalog.parse_limit(raw) == expected
+    assert paging.parse_limit(raw) == expected
 
 
 def test_product_view_hides_storage_details() -> None:
