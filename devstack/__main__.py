@@ -53,7 +53,7 @@ def main() -> int:
     emulator = None
     endpoint = os.environ.get(Env.AWS_ENDPOINT_URL) or None
     if endpoint is None and env_str("PETSHORE_EMULATOR", "embedded") != "off":
-        emulator = Emulator(var / "emulator")
+        emulator = Emulator(var / "emulator", outbox=var / "outbox")
         emulator.start()
         endpoint = emulator.url
     config = StackConfig(
@@ -77,6 +77,7 @@ def main() -> int:
             f"  Storefront:  {stack.gateway_url}/\n"
             f"  Admin token: {token}\n"
             f"  Logs:        {config.log_dir}/\n"
+            f"  Emails:      {var / 'outbox'}/ (each one sent, as an .eml file)\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )

@@ -19,6 +19,7 @@ from devstack.processes import Processes, free_port, run_command
 from petshore.contract import CATALOG, MODEL_WORKER, SERVICES, Env
 from petshore.demo import DEMO_FILE, DEMO_UPLOAD_LINE
 
+LOCAL_MAIL_SENDER = "orders@petshore.example"
 # The demo's models go through the model worker one at a time: the largest takes a minute
 # on a 2-core machine, all of them a few.
 DEMO_MODELS_SECONDS = 600.0
@@ -75,6 +76,10 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
                 Env.ENVIRONMENT: c.environment,
                 Env.ADMIN_TOKEN: c.admin_token,
+                # The emulator verifies this sender (orders' create-sender) and keeps what
+                # is sent; on AWS the shop's own verified address.
+                Env.MAIL_SENDER: LOCAL_MAIL_SENDER,
+                Env.STOREFRONT_URL: self.gateway_url,
             }
         )
         for service in SERVICES:

@@ -71,6 +71,7 @@ class Service:
     calls: tuple[str, ...] = ()  # services it calls over HTTP (inside the VPC)
     admin: bool = False  # has admin routes, so needs the admin token
     payments: bool = False  # charges cards, so needs the payment provider's keys
+    mail: bool = False  # sends customers email (SES), so needs the sender identity
     # `python -m services.<name> <command>`s that make its AWS stores where an emulator
     # stands in for AWS (on AWS the stack makes them); then `migrate` if it has a database.
     setup: tuple[str, ...] = ()
@@ -122,6 +123,8 @@ ORDERS: Final = Service(
     calls=("catalog", "cart", "accounts"),
     admin=True,
     payments=True,
+    mail=True,
+    setup=("create-sender",),
     demo=True,
 )
 # Customers' profiles and passwords (PostgreSQL), their sessions (DynamoDB); it merges a guest
@@ -259,6 +262,8 @@ class Env:
     SIGNIN_WINDOW_SECONDS: Final = "PETSHORE_SIGNIN_WINDOW_SECONDS"
     PASSWORD_HASHERS: Final = "PETSHORE_PASSWORD_HASHERS"
     PROXIES_COUNT: Final = "PETSHORE_PROXIES_COUNT"
+    MAIL_SENDER: Final = "PETSHORE_MAIL_SENDER"
+    STOREFRONT_URL: Final = "PETSHORE_STOREFRONT_URL"
     CATALOG_URL: Final = CATALOG.url_variable
     CART_URL: Final = CART.url_variable
     ACCOUNTS_URL: Final = ACCOUNTS.url_variable

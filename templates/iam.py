@@ -3,9 +3,9 @@ taken from the resources themselves (GetAtt), never wildcards."""
 
 from __future__ import annotations
 
-from awacs import cloudformation, dynamodb, kms, logs, s3, secretsmanager, sqs, ssm
+from awacs import cloudformation, dynamodb, kms, logs, s3, secretsmanager, ses, sqs, ssm
 from awacs.aws import Action as AwacsAction
-from awacs.aws import Allow, PolicyDocument, Principal, Statement
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from awacs.sts import AssumeRole
 from troposphere import GetAtt, Join, Ref, Sub, Template, iam
 from troposphere import dynamodb as ddb
@@ -142,6 +142,19 @@ def table_access(table: ddb.Table, index: str | None) -> list[Statement]:
             )
         )
     return statements
+
+
+def send_mail_from(sender: object) -> list[Statement]:
+    """SES's SendEmail, from the one sender address only (whichever identity, address or
+    domain, SES verified it by). An empty sender matches no message: nothing may be sent."""
+    return [
+        Statement(
+            Effect=Allow,
+            Action=[ses.SendEmail],
+            Resource=[Sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*")],
+            Condition=Condition(StringEquals("ses:FromAddress", sender)),
+        )
+    ]
 
 
 def read_secrets(*secret_arns: object) -> list[Statement]:

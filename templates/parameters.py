@@ -67,6 +67,7 @@ class Params:
     alarm_email: Parameter
     cloudfront_prefix_list: Parameter
     payment_provider: Parameter
+    mail_sender: Parameter
 
 
 def _capacity(
@@ -309,6 +310,15 @@ def add_parameters(t: Template) -> Params:
             AllowedValues=["test", "stripe"],
             Description="test: test cards, no money moves; stripe: real charges, with the keys "
             "put in the PaymentSecret secret (secret_key, webhook_secret)",
+        ),
+        mail_sender=param(
+            "MailSender",
+            Type="String",
+            Default="",
+            AllowedPattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$",
+            Description="From address of order confirmations, verified in SES in this region "
+            "(the address, or its domain; SES out of its sandbox to mail anyone); empty: no "
+            "emails, and the storefront promises none",
         ),
     )
     t.add_condition(

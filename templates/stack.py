@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from awacs.aws import Statement
-from troposphere import GetAtt, Join, Output, Ref, Tags, Template, kms, secretsmanager
+from troposphere import GetAtt, If, Join, Output, Ref, Sub, Tags, Template, kms, secretsmanager
 
 from petshore.contract import (
     MODEL_JOBS_QUEUE,
@@ -26,6 +26,7 @@ from templates.iam import (
     publish_models,
     read_secrets,
     receive_from,
+    send_mail_from,
     send_to,
     table_access,
     take_uploads,
@@ -34,7 +35,7 @@ from templates.image import add_image
 from templates.loadbalancing import LoadBalancers, add_load_balancers
 from templates.network import add_network
 from templates.observability import add_observability
-from templates.parameters import Params, add_parameters
+from templates.parameters import HAS_DOMAIN, Params, add_parameters
 from templates.queues import Queues, add_queues
 from templates.regions import add_region_map
 from templates.security import POSTGRES_PORT, add_data_key, add_security, called_services
@@ -78,6 +79,7 @@ def _payment_secret(t: Template, key: kms.Key) -> secretsmanager.Secret:
 
 def _permissions(
     service: Service,
+    params: Params,
     data: Data,
     buckets: Buckets,
     queues: Queues,
@@ -94,6 +96,8 @@ def _permissions(
         statements += receive_from(queues.named(MODEL_RESULTS_QUEUE))
     for table in service.tables:
         statements += table_access(data.tables[table.suffix], table.index_name)
+    if service.mail:
+        statements += send_mail_from(Ref(params.mail_sender))
     secrets: list[object] = [Ref(admin)] if service.admin else []
     if service.payments:
         secrets.append(Ref(payment))
@@ -145,6 +149,14 @@ def _environment(
         env[Env.MODEL_RESULTS_QUEUE_URL] = Ref(queues.named(MODEL_RESULTS_QUEUE))
     for table in service.tables:
         env[table.variable] = Ref(data.tables[table.suffix])
+    if service.mail:
+        env[Env.MAIL_SENDER] = Ref(params.mail_sender)
+        # For links in emails: the shop's domain, or CloudFront's.
+        env[Env.STOREFRONT_URL] = If(
+            HAS_DOMAIN,
+            Sub("https://${DomainName}"),
+            Join("", ["https://", GetAtt("Distribution", "DomainName")]),
+        )
     for callee in service.calls:
         env[service_named(callee).url_variable] = Join(
             "", ["http://", GetAtt(balancers.internal, "DNSName")]
@@ -214,7 +226,7 @@ def build_template() -> Template:
             balancers=balancers,
             security_group=groups.services[service.name],
             internal=service.name in internal,
-            statements=_permissions(service, data, buckets, queues, admin, payment),
+            statements=_permissions(service, params, data, buckets, queues, admin, payment),
             environment=_environment(
                 service, params, data, buckets, queues, balancers, admin, payment
             ),

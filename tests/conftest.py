@@ -38,10 +38,16 @@ def postgres_databases() -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def outbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the emulator writes each email SES accepted, as an .eml file."""
+    return tmp_path_factory.mktemp("outbox")
+
+
+@pytest.fixture(scope="session")
+def moto_url(tmp_path_factory: pytest.TempPathFactory, outbox: Path) -> Iterator[str]:
     """The project's emulator (moto, each service's requests one at a time, so DynamoDB's
-    conditions hold), keeping nothing on disk."""
-    with emulator_process(tmp_path_factory.mktemp("moto") / "moto.log") as url:
+    conditions hold), keeping nothing on disk but the emails it was given."""
+    with emulator_process(tmp_path_factory.mktemp("moto") / "moto.log", outbox) as url:
         yield url
 
 

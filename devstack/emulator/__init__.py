@@ -21,15 +21,23 @@ import httpx
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import make_server
 
+from devstack.emulator.outbox import Outbox
 from devstack.emulator.state import Persistence
 from devstack.emulator.wsgi import SerialisedMoto
 from devstack.processes import free_port
 
 
 class Emulator:
-    """Without a state directory nothing is kept. Without a port, any free one."""
+    """Without a state directory nothing is kept. Without a port, any free one. With an
+    outbox folder, each email sent is written there (outbox.py)."""
 
-    def __init__(self, state_dir: Path | None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        state_dir: Path | None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        outbox: Path | None = None,
+    ) -> None:
         self.state_dir = state_dir
         self.port = port or free_port()
         self.url = f"http://{host}:{self.port}"
@@ -37,12 +45,13 @@ class Emulator:
         # before the emulator answers anyone else, and what they changed last is saved after
         # it has stopped answering them.
         self._persistence: tuple[Persistence, _Server] | None = None
+        mail = Outbox(outbox) if outbox else None
         if state_dir is None:
-            app = SerialisedMoto()
+            app = SerialisedMoto(outbox=mail)
         else:
             internal_port = free_port()
             persistence = Persistence(state_dir, f"http://127.0.0.1:{internal_port}")
-            app = SerialisedMoto(on_change=persistence.mark)
+            app = SerialisedMoto(on_change=persistence.mark, outbox=mail)
             self._persistence = (persistence, _Server("127.0.0.1", internal_port, app))
         self._public = _Server(host, self.port, app)
 
@@ -79,14 +88,23 @@ class _Server:
 
 
 @contextmanager
-def emulator_process(log: Path) -> Iterator[str]:
+def emulator_process(log: Path, outbox: Path | None = None) -> Iterator[str]:
     """The emulator as a process of its own, keeping nothing, for tests and benchmarks whose
     own process is busy (a load generator would share a thread's interpreter lock with it);
     its URL once it answers."""
     port = free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "devstack.emulator", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "devstack.emulator",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *(["--outbox", str(outbox)] if outbox else []),
+            ],
             cwd=Path(__file__).resolve().parents[2],
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -1,5 +1,6 @@
-"""`python -m devstack.emulator [--host H] [--port N] [--state-dir DIR]`: the emulator in a
-process of its own, as the tests run it (keeping nothing unless given a state directory).
+"""`python -m devstack.emulator [--host H] [--port N] [--state-dir DIR] [--outbox DIR]`: the
+emulator in a process of its own, as the tests run it (keeping nothing unless given a state
+directory; writing each email sent to the outbox folder, if given).
 It stops cleanly, saving what is pending, on SIGTERM or Ctrl-C."""
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="default: any free port")
     parser.add_argument("--state-dir", type=Path, help="load from and save to this directory")
+    parser.add_argument("--outbox", type=Path, help="write each email sent here as an .eml")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    emulator = Emulator(args.state_dir, host=args.host, port=args.port)
+    emulator = Emulator(args.state_dir, host=args.host, port=args.port, outbox=args.outbox)
     # As under moto_server: moto's Lambda and CloudFormation custom resources call back there.
     os.environ.setdefault("MOTO_PORT", str(emulator.port))
     stopping = threading.Event()

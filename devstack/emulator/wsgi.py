@@ -1,4 +1,5 @@
-"""moto's WSGI application, one request per service at a time.
+"""moto's WSGI application, one request per service at a time; emails it accepted go to an
+outbox folder, when given one.
 
 moto checks a condition and then writes in two steps without a lock (DynamoDB's conditional
 PutItem reads the item, evaluates the condition, then stores the new one), so two concurrent
@@ -18,6 +19,7 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from devstack.emulator.changes import Change, changes
+from devstack.emulator.outbox import EMAIL_SERVICES, Outbox
 
 # Bodies up to this size are buffered in memory, larger ones in a temporary file.
 _SPOOL_BYTES = 1024 * 1024
@@ -27,10 +29,15 @@ _CHUNK = 64 * 1024
 class SerialisedMoto:
     """`on_change` hears what each successful request changed, once it has changed it."""
 
-    def __init__(self, on_change: Callable[[list[Change]], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_change: Callable[[list[Change]], None] | None = None,
+        outbox: Outbox | None = None,
+    ) -> None:
         self._dispatcher = DomainDispatcherApplication(create_backend_app)
         self._locks: dict[str, threading.Lock] = {}
         self._on_change = on_change
+        self._outbox = outbox
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as body:
@@ -49,6 +56,8 @@ class SerialisedMoto:
             with self._locks.setdefault(service, threading.Lock()):
                 # moto's responses are whole in memory, so sending one needs no lock.
                 response: Iterable[bytes] = app(environ, recording)
+            if self._outbox is not None and service in EMAIL_SERVICES:
+                self._outbox.collect()
             if self._on_change is not None and statuses[-1].startswith("2"):
                 body.seek(0)
                 changed = changes(service, environ, body)

@@ -99,7 +99,8 @@ async def _checkout(
         order = await _pay(peers, claim, order, body.payment.token, lease)
         status = await settlement.conclude(peers, order)
     settlement.answer_for(status, order["id"])
-    return order
+    # As concluding left it: the cart emptied, the confirmation sent or not.
+    return await store.get_order(order["id"])
 
 
 async def _claim(key: str, digest: str, lease: float) -> Claim | IdempotencyRecord:

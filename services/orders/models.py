@@ -48,6 +48,9 @@ class Order(Model):
     idempotency_key = fields.CharField(max_length=255, null=True, unique=True)
     payment_reference = fields.CharField(max_length=128, null=True)
     paid_at = fields.DatetimeField(null=True)
+    # The confirmation email: claimed by one sender at a time, and when it was sent.
+    confirmation_claimed_at = fields.DatetimeField(null=True)
+    confirmation_sent_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -1,5 +1,6 @@
 """The reconciler: finishes or undoes checkouts that stopped half-way and were never retried
-(a process killed, a database lost, a client that gave up). Every instance of the orders
+(a process killed, a database lost, a client that gave up), and sends the confirmations that
+could not be sent at checkout. Every instance of the orders
 service runs it; taking a key over is a conditional update, so only one instance acts on
 each checkout, and one that crashes mid-way leaves it to the next round."""
 
@@ -13,6 +14,7 @@ from petshore.logs import redact
 from petshore.timestamps import utcnow
 from services.orders import settlement, store
 from services.orders.checkout import new_owner
+from services.orders.mail import confirm_unsent
 from services.orders.settlement import Peers
 
 log = logging.getLogger("petshore.orders.reconciler")
@@ -61,6 +63,7 @@ async def run(peers: Peers, *, interval: float, older_than: float, lease: float)
     while True:
         try:
             await reconcile_once(peers, older_than=older_than, lease=lease)
+            await confirm_unsent(peers.mail)
         except Exception as exc:  # the database is away: try again next round
             log.warning("reconciler round failed: %r", exc)
         await asyncio.sleep(interval)

@@ -35,6 +35,10 @@ class Settings:
     # be before the reconciler finishes or undoes it.
     reconcile_interval: float
     reconcile_after: float
+    # From address of order emails, an identity SES has verified; None: no emails.
+    mail_sender: str | None
+    # Where the shop's pages are, for links in emails.
+    storefront_url: str | None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -63,6 +67,8 @@ class Settings:
             checkout_lease=lease,
             reconcile_interval=env_float(Env.RECONCILE_INTERVAL_SECONDS, 30.0),
             reconcile_after=reconcile_after,
+            mail_sender=env_str(Env.MAIL_SENDER, "") or None,
+            storefront_url=env_str(Env.STOREFRONT_URL, "") or None,
         )
 
 

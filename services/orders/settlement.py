@@ -12,6 +12,7 @@ from petshore.errors import Conflict, PaymentDeclined, Unavailable
 from petshore.logs import redact
 from petshore.upstream import ServiceClient
 from services.orders import store
+from services.orders.mail import Mailer, confirm
 from services.orders.payments import Payment, PaymentProvider, PaymentState
 
 log = logging.getLogger("petshore.orders.settlement")
@@ -29,6 +30,7 @@ class Peers:
     cart: ServiceClient
     catalog: ServiceClient
     payments: PaymentProvider
+    mail: Mailer | None = None  # None: no sender configured, no emails
 
 
 def declined(order_id: str) -> PaymentDeclined:
@@ -134,6 +136,7 @@ async def conclude(peers: Peers, order: Row) -> int:
     await store.finish_key(order["idempotency_key"], status)
     if status == CREATED:
         await _empty_cart(peers, order["cart_id"], [item["sku"] for item in order["items"]])
+        await confirm(peers.mail, order)
     return status
 
 

@@ -40,6 +40,7 @@ ORDER_FIELDS = (
     "idempotency_key",
     "payment_reference",
     "paid_at",
+    "confirmation_sent_at",
     "created_at",
 )
 
@@ -301,6 +302,40 @@ async def list_orders(
             if line["order_id"] == order["id"]
         ]
     return page, more
+
+
+async def claim_confirmation(order_id: str, now: datetime, stale_before: datetime) -> bool:
+    """Whether this sender may send the order's confirmation now: it is paid, unsent, and no
+    other sender claimed it since `stale_before`."""
+    claimed = (
+        await Order.filter(id=order_id, status="paid", confirmation_sent_at=None)
+        .filter(Q(confirmation_claimed_at=None) | Q(confirmation_claimed_at__lt=stale_before))
+        .update(confirmation_claimed_at=now)
+    )
+    return claimed == 1
+
+
+async def release_confirmation(order_id: str, claimed_at: datetime) -> None:
+    await Order.filter(id=order_id, confirmation_claimed_at=claimed_at).update(
+        confirmation_claimed_at=None
+    )
+
+
+async def confirmation_sent(order_id: str, now: datetime) -> None:
+    await Order.filter(id=order_id).update(confirmation_sent_at=now)
+
+
+async def unconfirmed_orders(
+    *, paid_since: datetime, claimed_before: datetime, limit: int
+) -> list[str]:
+    """Paid orders whose confirmation was never sent and is not being sent now."""
+    rows = (
+        Order.filter(status="paid", confirmation_sent_at=None, paid_at__gte=paid_since)
+        .filter(Q(confirmation_claimed_at=None) | Q(confirmation_claimed_at__lt=claimed_before))
+        .order_by("paid_at")
+        .limit(limit)
+    )
+    return [str(order_id) for order_id in await rows.values_list("id", flat=True)]
 
 
 async def get_order(order_id: str) -> Row:

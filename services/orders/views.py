@@ -44,6 +44,8 @@ class Order(TypedDict):
     created_at: str
     shipping_address: Address
     customer_id: str | None  # the signed-in customer who placed it
+    # When the confirmation email was sent; null: none was (yet).
+    confirmation_sent_at: str | None
 
 
 class OrderPage(TypedDict):
@@ -80,4 +82,7 @@ def order(row: dict[str, Any]) -> Order:
         "created_at": rfc3339(row["created_at"]),
         "shipping_address": row["shipping_address"],
         "customer_id": row["customer_id"],
+        "confirmation_sent_at": (
+            rfc3339(row["confirmation_sent_at"]) if row["confirmation_sent_at"] else None
+        ),
     }

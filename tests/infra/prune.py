@@ -28,11 +28,13 @@ UNSUPPORTED = frozenset(
 # roles, boot scripts and launch templates name them: a literal stands in for each Ref.
 STUBBED = frozenset({"AWS::SecretsManager::Secret", "AWS::CloudFormation::CustomResource"})
 STUB_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}"
-# Attributes moto does not return; a literal stands in (one of moto's own AMIs for the image
-# the lookup would have found).
+# Attributes moto does not return, by name or by resource and name; a literal stands in (one
+# of moto's own AMIs for the image the lookup would have found, an example CloudFront domain
+# for the links in the orders service's emails).
 STUBBED_ATTRIBUTES = {
     "MasterUserSecret.SecretArn": STUB_ARN,
     "ImageId": "ami-03cf127a",
+    "Distribution.DomainName": "d111111abcdef8.cloudfront.net",
 }
 
 
@@ -69,8 +71,10 @@ def _stub(node: Any, stubbed: set[str]) -> Any:
         if node.get("Ref") in stubbed:
             return STUB_ARN.format(name=node["Ref"])
         get_att = node.get("Fn::GetAtt")
-        if isinstance(get_att, list) and get_att[1] in STUBBED_ATTRIBUTES:
-            return STUBBED_ATTRIBUTES[get_att[1]].format(name=get_att[0])
+        if isinstance(get_att, list):
+            for name in (get_att[1], ".".join(get_att)):
+                if name in STUBBED_ATTRIBUTES:
+                    return STUBBED_ATTRIBUTES[name].format(name=get_att[0])
         return {k: _stub(v, stubbed) for k, v in node.items()}
     if isinstance(node, list):
         return [_stub(item, stubbed) for item in node]

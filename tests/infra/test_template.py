@@ -734,3 +734,18 @@ def test_the_database_has_its_settings_windows_and_growth_from_the_start(
     assert database["PreferredBackupWindow"] == {"Ref": "DatabaseBackupWindow"}
     assert database["PreferredMaintenanceWindow"] == {"Ref": "DatabaseMaintenanceWindow"}
     assert database["MaxAllocatedStorage"] == {"Ref": "DatabaseMaxStorageGiB"}
+
+
+def test_only_the_services_that_mail_may_send_and_only_as_the_shop(template: Template) -> None:
+    for service in SERVICES:
+        role = props(template["Resources"][f"{service.name.capitalize()}Role"])
+        statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+        mail = [s for s in statements if "ses:SendEmail" in json.dumps(s["Action"])]
+        assert bool(mail) == service.mail, service.name
+        for statement in mail:
+            condition = statement["Condition"]["StringEquals"]["ses:FromAddress"]
+            assert ref(condition) == "MailSender"
+        user_data = json.dumps(
+            props(template["Resources"][f"{service.name.capitalize()}LaunchTemplate"])
+        )
+        assert (Env.MAIL_SENDER in user_data) == service.mail

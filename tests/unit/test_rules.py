@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -13,6 +13,7 @@ from services.cart import rules as cart
 from services.catalog import rules as catalog
 from services.catalog import views as catalog_views
 from services.orders import rules as orders
+from services.orders.mail import confirmation, money
 
 
 def test_cursor_round_trips_and_rejects_forgeries() -> None:
@@ -150,3 +151,42 @@ def test_parse_skus_dedupes_and_validates() -> None:
 def test_idempotency_key_length(key: str | None) -> None:
     with pytest.raises(InvalidRequest):
         orders.idempotency_key(key)
+
+
+def test_money_is_written_as_each_currency_writes_it() -> None:
+    assert money(1299, "USD") == "$12.99"
+    assert money(1299, "JPY") == "¥1,299"  # no minor unit
+    assert money(100000, "EUR") == "€1,000.00"
+
+
+def test_a_confirmation_names_the_order_its_lines_and_where_it_ships() -> None:
+    order = {
+        "id": "ord_abc",
+        "email": "sam@example.com",
+        "currency": "USD",
+        "items": [{"sku": "PS-TOY-0001", "name": "Ball", "quantity": 2, "unit_price_cents": 500}],
+        "subtotal_cents": 1000,
+        "shipping_cents": 0,
+        "tax_cents": 80,
+        "discount_cents": 0,
+        "total_cents": 1080,
+        "shipping_address": {
+            "name": "Sam",
+            "line1": "1 Main St",
+            "city": "Portland",
+            "postal_code": "97201",
+            "country": "US",
+        },
+        "created_at": datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
+    }
+    message = confirmation(order, "orders@shop.example", "https://shop.example/")
+    assert message["To"] == "sam@example.com"
+    assert message["From"] == "Pet Shore <orders@shop.example>"
+    assert "ord_abc" in message["Subject"]
+    assert message["Message-ID"].endswith("@shop.example>")
+    body = message.get_content()
+    assert "2 x Ball (PS-TOY-0001)   $10.00" in body
+    assert "Total paid: $10.80" in body
+    assert "https://shop.example/orders/ord_abc" in body
+    assert "Discount" not in body
+    assert "1 Main St" in body and "97201 Portland" in body
