@@ -1,7 +1,7 @@
 """`make run`: the whole storefront on this machine, in the foreground, until Ctrl-C.
 
 Embedded defaults need nothing installed: SQLite files under var/ and moto on a thread.
-PETSHORE_<SERVICE>_DATABASE_URL (CATALOG, ORDERS) switch a service to PostgreSQL;
+PETSHORE_<SERVICE>_DATABASE_URL (CATALOG, ORDERS, ACCOUNTS) switch a service to PostgreSQL;
 AWS_ENDPOINT_URL (another emulator) or PETSHORE_EMULATOR=off (real AWS) switch moto off.
 PETSHORE_VAR_DIR moves the local data (default var/)."""
 

@@ -1,6 +1,6 @@
-"""The whole storefront as child processes: three services, the model worker and the gateway,
-their stores prepared (schemas migrated, emulator bucket, table and queues created, demo
-catalog loaded and its models published)."""
+"""The whole storefront as child processes: every service of the routing table, the model
+worker and the gateway, their stores prepared (schemas migrated, the emulator's bucket,
+tables, queues and sender made, demo catalog loaded and its models published)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """`python -m modelworker.convert <model.obj> <out.glb> [--memory-mb N]`: OBJ
 (with its MTL and textures beside it) to GLB, with trimesh. Run as its own process by the
-pipeline runner, so a hostile file costs that process, not the service; the process caps its
+pipeline runner, so a hostile file costs that process, not the worker; the process caps its
 own address space, so an OBJ too large to convert ends in a clear error, not in the machine
 swapping. Exit code 2: not a usable model."""
 

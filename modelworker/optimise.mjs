@@ -10,6 +10,7 @@
 //   {"ok": true, "input_bytes", "output_bytes", "preview_bytes": n|null, "steps": [...], "warnings": n}
 //   {"ok": false, "reason": "invalid", "errors": [...]}          (exit code 2)
 //   {"ok": false, "reason": "too_large", "errors": [...]}        (exit code 2: see LIMITS)
+//   {"ok": false, "reason": "error", "errors": [...]}            (exit code 1: the pipeline failed)
 // The full model is never simplified: simplification streaks shiny surfaces. A preview is shown
 // for seconds, at most, so there it is worth its bytes.
 import { readFile, writeFile } from 'node:fs/promises';
@@ -202,7 +203,8 @@ async function runSteps(io, document, list, report, input) {
   return written;
 }
 
-// The report of a model that cannot be published; exit code 2: a fault of the file.
+// The report of a model that cannot be published: exit code 2 for a fault of the file
+// (invalid, too_large), 1 when the pipeline itself failed.
 function fail(reason, errors) {
   process.stdout.write(JSON.stringify({ ok: false, reason, errors }) + '\n');
   process.exit(reason === 'error' ? 1 : 2);

@@ -56,7 +56,7 @@ class Pipeline:
     _slots: asyncio.Semaphore | None = None
 
     def _semaphore(self) -> asyncio.Semaphore:
-        # Created on first use, inside the server's event loop.
+        # Created on first use, inside the worker's event loop.
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.workers)
         return self._slots
@@ -75,8 +75,9 @@ class Pipeline:
                 raise PipelineFailed(f"processing took longer than {self.timeout:.0f} s") from exc
             finally:
                 if process.returncode is None:
-                    # Timed out, or the server is shutting down: the whole process group
-                    # goes, so nothing it started keeps running or keeps the pipes open.
+                    # Timed out, or the worker is stopping (its job cancelled): the whole
+                    # process group goes, so nothing it started keeps running or keeps the
+                    # pipes open.
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(process.pid, signal.SIGKILL)
                     await process.wait()

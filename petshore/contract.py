@@ -223,7 +223,7 @@ def models_bucket_name(environment: str) -> str:
 
 # A customer's session: the cookie the accounts service sets, and the header that a change
 # made with it carries (the session's CSRF token). Other services learn who the customer is
-# by asking accounts (petshore/identity.py).
+# by asking accounts (petshore.auth.signed_in).
 SESSION_COOKIE: Final = "petshore_session"
 CSRF_HEADER: Final = "X-CSRF-Token"
 STAFF_ROLES: Final = frozenset({"staff", "owner"})

@@ -39,7 +39,7 @@ class ModelJob:
 
 @dataclass(frozen=True)
 class PublishedModel:
-    """The product's model columns (services/catalog/store.MODEL_COLUMNS) for a new model."""
+    """The product's model columns (services.catalog.store.model_columns) for a new model."""
 
     glb_key: str
     poster_key: str | None

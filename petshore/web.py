@@ -1,6 +1,6 @@
 """What every Sanic app of the project sets up: request ids, access logs, JSON errors,
-a deadline for slow clients, admin authentication, what caches may keep (and conditional
-requests), request-body validation and the health endpoint."""
+a deadline for slow clients, what caches may keep (and conditional requests), request-body
+validation and the health endpoint. (Who a request comes from: petshore.auth.)"""
 
 from __future__ import annotations
 

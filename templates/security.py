@@ -1,6 +1,7 @@
-"""Security groups, as a chain: CloudFront → public ALB → services; orders → internal ALB →
-the services it calls; catalog and orders → database. The model worker takes no traffic at
-all. Nothing else takes traffic, and no rule admits an address range."""
+"""Security groups, as a chain: CloudFront → public ALB → services; a service that calls
+others → internal ALB → the services called; each service that owns a database → database.
+The model worker takes no traffic at all. Nothing else takes traffic, and no rule admits an
+address range."""
 
 from __future__ import annotations
 
@@ -135,10 +136,12 @@ def add_security(t: Template, params: Params, vpc: ec2.VPC) -> SecurityGroups:
     internal_alb = _group(
         t, "InternalLoadBalancerSecurityGroup", "Internal ALB: service-to-service calls", vpc
     )
-    database = _group(t, "DatabaseSecurityGroup", "PostgreSQL: catalog and orders only", vpc)
+    database = _group(
+        t, "DatabaseSecurityGroup", "PostgreSQL: the services that own a database", vpc
+    )
     services: dict[str, ec2.SecurityGroup] = {}
     for service in SERVICES:
-        # AWS APIs without endpoints and the RDS certificate bundle at boot.
+        # AWS APIs without VPC endpoints (Secrets Manager, SES, CloudWatch).
         group = _instances_group(
             t,
             f"{service.name.capitalize()}SecurityGroup",
@@ -166,23 +169,24 @@ def add_security(t: Template, params: Params, vpc: ec2.VPC) -> SecurityGroups:
             services[callee.name],
             callee.port,
         )
-    # SQS, and at boot Playwright's Chromium.
+    # SQS and the other AWS APIs without VPC endpoints; its browser is in the artifact.
     worker = _instances_group(
         t,
         f"{WORKER_TITLE}SecurityGroup",
         "model worker instances: no traffic in",
         vpc,
-        "HTTPS to AWS APIs and Chromium's download",
+        "HTTPS to AWS APIs and package repositories",
     )
     return SecurityGroups(public_alb, internal_alb, database, services, worker)
 
 
 def add_data_key(t: Template) -> kms.Key:
-    """One customer-managed key for the data at rest: secrets, the carts table, the database,
+    """One customer-managed key for the data at rest: secrets, the DynamoDB tables (carts,
+    sessions), the database,
     the model worker's queues and the instances' logs. The account administers it through
     IAM; CloudWatch Logs may use it for this stack's log groups only (CloudFormation names
     them `<stack>-<id>-...`).
-    Retained with the stack, like the carts table and the final database snapshot it
+    Retained with the stack, like the DynamoDB tables and the final database snapshot it
     encrypts: deleting it would make them unreadable."""
     return t.add_resource(
         kms.Key(

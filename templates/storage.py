@@ -1,5 +1,6 @@
-"""S3: the 3D models bucket (with the lifecycle that sends discontinued products' files to
-Glacier), the storefront's static site bucket, and the logs bucket."""
+"""S3: the 3D models bucket (with the lifecycle that sends retired model files, a discontinued
+product's or a replaced model's, to Glacier), the storefront's static site bucket, and the
+logs bucket."""
 
 from __future__ import annotations
 

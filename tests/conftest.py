@@ -59,7 +59,7 @@ def stack(
     postgres_databases: dict[str, str], moto_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     """The whole storefront on PostgreSQL and moto: two catalog instances behind the gateway,
-    one cart, one orders, with the demo catalog loaded."""
+    one instance of each other service and the model worker, with the demo catalog loaded."""
     assert (STOREFRONT / "index.html").is_file(), "build the storefront first: make build"
     config = StackConfig(
         database_urls=postgres_databases,

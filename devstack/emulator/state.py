@@ -143,6 +143,10 @@ class StateDir:
             "KeySchema": described["KeySchema"],
             "AttributeDefinitions": described["AttributeDefinitions"],
             "TimeToLiveAttribute": ttl.get("AttributeName"),
+            "GlobalSecondaryIndexes": [
+                {k: index[k] for k in ("IndexName", "KeySchema", "Projection")}
+                for index in described.get("GlobalSecondaryIndexes", [])
+            ],
             "Items": items,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,11 +213,13 @@ class StateDir:
     def _restore_table(self, region: str, path: Path) -> None:
         saved = json.loads(path.read_bytes())
         dynamodb = self._client("dynamodb", region)
+        indexes = saved.get("GlobalSecondaryIndexes") or []
         dynamodb.create_table(
             TableName=path.stem,
             KeySchema=saved["KeySchema"],
             AttributeDefinitions=saved["AttributeDefinitions"],
             BillingMode="PAY_PER_REQUEST",
+            **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
         )
         if saved["TimeToLiveAttribute"]:
             dynamodb.update_time_to_live(

@@ -94,8 +94,11 @@ async def sign_up(accounts: Accounts, body: SignUp, role: str) -> Row:
     await _policy(body.password, body.email, "password")
     hashed = await accounts.passwords.hash(body.password)
     row = await store.create_customer(body.email, body.name, hashed, role)
-    if body.cart_id:
-        row = await store.update_customer(row["id"], {"cart_id": body.cart_id})
+    # The guest cart becomes the customer's, or a new one is: what a signed-in shopper adds
+    # to is always the cart their next sign-in (on any device) finds.
+    cart_id = await customer_cart(accounts.cart, None, body.cart_id)
+    if cart_id:
+        row = await store.update_customer(row["id"], {"cart_id": cart_id})
     return row
 
 

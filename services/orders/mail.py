@@ -68,7 +68,7 @@ def confirmation(order: dict[str, Any], sender: str, storefront_url: str | None)
         f"Total paid: {money(order['total_cents'], currency)}",
     ]
     link = (
-        [f"Your order: {storefront_url.rstrip('/')}/orders/{order['id']}"] if storefront_url else []
+        [f"Your order: {storefront_url.rstrip('/')}/order/{order['id']}"] if storefront_url else []
     )
     message = EmailMessage()
     message["Subject"] = f"Pet Shore order {order['id']} is confirmed"

@@ -126,8 +126,9 @@ def for_order(payment: Payment, order: Row) -> Payment:
 
 
 async def conclude(peers: Peers, order: Row) -> int:
-    """Record a settled order's outcome on its key, for every retry, and empty the cart of a
-    paid one; `Unavailable` while the payment's outcome is still unknown."""
+    """Record a settled order's outcome on its key, for every retry, and, for a paid one,
+    empty the cart and send the confirmation email; `Unavailable` while the payment's outcome
+    is still unknown."""
     status = outcome(order)
     if status is None:
         raise Unavailable(

@@ -69,11 +69,9 @@ def test_sign_in_merges_the_guest_cart_into_the_customers(stack: Stack) -> None:
     email = _email()
     with httpx.Client(base_url=stack.gateway_url, timeout=30) as laptop:
         mine = _sign_up(laptop, email)["cart_id"]
-        assert mine is None  # no cart yet: the first sign-in makes one
-        mine = laptop.post(
-            "/api/accounts/sessions", json={"email": email, "password": PASSWORD}
-        ).json()["cart_id"]
-        assert mine
+        assert mine  # a new customer has a cart of their own from the start
+        again = laptop.post("/api/accounts/sessions", json={"email": email, "password": PASSWORD})
+        assert again.json()["cart_id"] == mine
         _fill(laptop, mine, {"PS-A-1": 2, "PS-B-2": 98})
     with httpx.Client(base_url=stack.gateway_url, timeout=30) as phone:
         guest = new_cart(phone, {"PS-B-2": 5, "PS-C-3": 1})
@@ -96,14 +94,13 @@ def test_sign_in_merges_the_guest_cart_into_the_customers(stack: Stack) -> None:
         assert _items(phone, mine) == {"PS-A-1": 2, "PS-B-2": 99, "PS-C-3": 1}
 
 
-def test_a_first_sign_in_adopts_the_guest_cart(browser: httpx.Client) -> None:
-    email = _email()
-    _sign_up(browser, email)
+def test_signing_up_adopts_the_guest_cart(browser: httpx.Client) -> None:
     guest = new_cart(browser, {"PS-D-4": 3})
-    signed_in = browser.post(
-        "/api/accounts/sessions", json={"email": email, "password": PASSWORD, "cart_id": guest}
+    signed_up = browser.post(
+        "/api/accounts/customers",
+        json={"email": _email(), "password": PASSWORD, "name": "Guest", "cart_id": guest},
     )
-    assert signed_in.json()["cart_id"] == guest
+    assert signed_up.json()["cart_id"] == guest
     assert _items(browser, guest) == {"PS-D-4": 3}
 
 

@@ -42,7 +42,7 @@ def test_a_paid_order_is_confirmed_by_email_once(gateway: httpx.Client, outbox: 
     assert order["order_id"] in message["Subject"]
     body = message.get_content()
     assert "2 x Rope toy" in body and "$25.98" in body
-    assert f"/orders/{order['order_id']}" in body
+    assert f"/order/{order['order_id']}" in body
     # Reading the order again, or the reconciler's rounds, send nothing more.
     again = gateway.get(f"/api/orders/orders/{order['order_id']}").json()
     assert again["confirmation_sent_at"] == order["confirmation_sent_at"]

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from devstack.processes import ROOT, free_port
+from petshore.contract import SERVICES
 
 
 def _launch(var: Path, port: int) -> subprocess.Popen[str]:
@@ -114,7 +115,8 @@ def test_killing_the_launcher_takes_its_children_with_it(tmp_path: Path) -> None
     process, _, _ = _start(tmp_path, free_port())
     children = _children(process.pid)
     try:
-        assert len(children) == 5, children  # three services, the model worker, the gateway
+        # Every service, the model worker, the gateway.
+        assert len(children) == len(SERVICES) + 2, children
         process.kill()  # no chance to stop them itself
         process.wait(timeout=10)
         deadline = time.monotonic() + 10

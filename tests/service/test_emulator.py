@@ -96,11 +96,29 @@ def emulators(tmp_path: Path) -> Iterator[Emulators]:
 
 
 def create_table(dynamodb: Any, ttl: bool = False) -> None:
+    """With `ttl`, as the sessions table is made: a TTL and an index by owner too."""
+    index = {
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": "by_owner",
+                "KeySchema": [{"AttributeName": "owner", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": "cart_id", "AttributeType": "S"},
+            {"AttributeName": "owner", "AttributeType": "S"},
+        ],
+    }
     dynamodb.create_table(
         TableName=TABLE,
         KeySchema=[{"AttributeName": "cart_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "cart_id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
+        **(
+            index
+            if ttl
+            else {"AttributeDefinitions": [{"AttributeName": "cart_id", "AttributeType": "S"}]}
+        ),
     )
     if ttl:
         dynamodb.update_time_to_live(
@@ -215,6 +233,7 @@ def write_everything(url: str) -> None:
             "lines": {"L": [{"S": "PS-TOY-0002"}]},
             "expires_at": {"N": "1999999999"},
             "token": {"B": b"\x00\xffbinary"},
+            "owner": {"S": "customer-1"},
         },
     )
 
@@ -233,6 +252,14 @@ def assert_everything_there(url: str) -> None:
     assert item["token"] == {"B": b"\x00\xffbinary"}
     ttl = dynamodb.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
     assert ttl["AttributeName"] == "expires_at"
+    owned = dynamodb.query(
+        TableName=TABLE,
+        IndexName="by_owner",
+        KeyConditionExpression="#o = :o",
+        ExpressionAttributeNames={"#o": "owner"},
+        ExpressionAttributeValues={":o": {"S": "customer-1"}},
+    )["Items"]
+    assert [i["cart_id"]["S"] for i in owned] == ["kept"]
 
 
 def test_what_was_written_survives_a_kill(emulators: Emulators, tmp_path: Path) -> None:

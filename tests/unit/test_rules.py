@@ -187,6 +187,6 @@ def test_a_confirmation_names_the_order_its_lines_and_where_it_ships() -> None:
     body = message.get_content()
     assert "2 x Ball (PS-TOY-0001)   $10.00" in body
     assert "Total paid: $10.80" in body
-    assert "https://shop.example/orders/ord_abc" in body
+    assert "https://shop.example/order/ord_abc" in body
     assert "Discount" not in body
     assert "1 Main St" in body and "97201 Portland" in body

@@ -10,6 +10,9 @@ export class ApiError extends Error {
 }
 
 const WORDS = {
+  unauthorized: 'Please sign in first.',
+  forbidden: 'Please sign in again.',
+  too_many_requests: 'Too many attempts. Please wait a few minutes, then try again.',
   out_of_stock: 'Sorry, some items sold out before you could check out.',
   payment_declined: 'Your card was declined. Try another card.',
   unavailable: 'The shop is having trouble right now. Please try again in a moment.',
@@ -22,12 +25,22 @@ export function explain(error) {
   return WORDS.unavailable;
 }
 
+// The signed-in session's CSRF token: every change sent with the session cookie carries it.
+let csrfToken = null;
+
+export function useCsrfToken(token) {
+  csrfToken = token;
+}
+
 export async function api(path, { method = 'GET', body, headers = {} } = {}) {
   let response;
+  const sent = { ...headers };
+  if (csrfToken && method !== 'GET') sent['X-CSRF-Token'] = csrfToken;
+  if (body !== undefined) sent['Content-Type'] = 'application/json';
   try {
     response = await fetch(path, {
       method,
-      headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
+      headers: sent,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
@@ -47,7 +60,10 @@ export async function api(path, { method = 'GET', body, headers = {} } = {}) {
 }
 
 export function money(cents, currency) {
-  return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(cents / 100);
+  const format = new Intl.NumberFormat(undefined, { style: 'currency', currency });
+  // Minor units: cents for USD, none for JPY.
+  const digits = format.resolvedOptions().maximumFractionDigits;
+  return format.format(cents / 10 ** digits);
 }
 
 export async function stockOf(skus) {

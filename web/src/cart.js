@@ -3,6 +3,16 @@ import { api, ApiError } from './api.js';
 
 const KEY = 'petshore.cart_id';
 
+export function cartId() {
+  return localStorage.getItem(KEY);
+}
+
+// After signing in, the customer's cart (the guest cart merged into it) is the cart.
+export function useCart(id) {
+  if (id) localStorage.setItem(KEY, id);
+  else localStorage.removeItem(KEY);
+}
+
 export async function currentCart({ create = false } = {}) {
   const id = localStorage.getItem(KEY);
   if (id) {

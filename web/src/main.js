@@ -3,6 +3,8 @@ import './styles.css';
 import { explain } from './api.js';
 import { currentCart, itemCount } from './cart.js';
 import { alertBox, h, link } from './dom.js';
+import { accountPage, ordersPage, signInPage, signUpPage } from './account.js';
+import { session } from './session.js';
 import { cartPage, checkout, confirmation, home, notFound, product } from './views.js';
 
 const main = document.getElementById('main');
@@ -18,6 +20,10 @@ function route(url) {
   if (path === '/checkout') return { title: 'Checkout', view: () => checkout(navigate) };
   if ((match = path.match(/^\/order\/([^/]+)$/)))
     return { title: 'Order placed', view: () => confirmation(decodeURIComponent(match[1])) };
+  if (path === '/sign-in') return { title: 'Sign in', view: () => signInPage(navigate, url.searchParams) };
+  if (path === '/sign-up') return { title: 'Create an account', view: () => signUpPage(navigate, url.searchParams) };
+  if (path === '/account') return { title: 'Your account', view: () => accountPage(navigate) };
+  if (path === '/account/orders') return { title: 'Your orders', view: () => ordersPage(navigate) };
   return { title: 'Not found', view: async () => notFound() };
 }
 
@@ -71,8 +77,18 @@ document.addEventListener('submit', (event) => {
   for (const [k, v] of [...query]) if (!v) query.delete(k);
   navigate(`/?${query}`);
 });
-document.addEventListener('cart-changed', (event) => showCount(event.detail));
+function showAccount(signed) {
+  const account = document.getElementById('account-link');
+  account.textContent = signed ? 'Account' : 'Sign in';
+  account.setAttribute('href', signed ? '/account' : '/sign-in');
+}
+
+document.addEventListener('cart-changed', (event) =>
+  event.detail ? showCount(event.detail) : currentCart().then(showCount).catch(() => showCount(null)),
+);
+document.addEventListener('session-changed', (event) => showAccount(event.detail));
 window.addEventListener('popstate', () => render());
 
 currentCart().then(showCount).catch(() => showCount(null));
+session().then(showAccount).catch(() => showAccount(null));
 render();

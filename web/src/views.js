@@ -1,7 +1,9 @@
 // The storefront's pages. Each takes the route's parameters and returns an element.
 import { api, explain, money, stockOf } from './api.js';
 import { addToCart, currentCart, setQuantity } from './cart.js';
+import { countryField, field } from './account.js';
 import { alertBox, h, link } from './dom.js';
+import { session } from './session.js';
 import { loadViewer } from './viewer.js';
 
 const PAGE_SIZE = 12;
@@ -309,13 +311,11 @@ export async function cartPage(navigate) {
   return root;
 }
 
-function field(label, name, attrs = {}) {
-  const id = `f-${name}`;
-  return h('p', { class: 'field' }, h('label', { for: id }, label), h('input', { id, name, required: true, ...attrs }));
-}
-
 export async function checkout(navigate) {
-  const cart = await currentCart();
+  const [cart, signed] = await Promise.all([currentCart(), session()]);
+  // A signed-in customer's email and default address fill the form; they may change them.
+  const customer = signed ? signed.customer : null;
+  const address = (customer && customer.default_shipping_address) || {};
   const root = h('section', { class: 'checkout' }, h('h1', { tabindex: '-1' }, 'Checkout'));
   if (!cart || !cart.items.length) {
     root.append(h('p', {}, 'Your cart is empty. '), link('/', 'Browse products'));
@@ -361,23 +361,13 @@ export async function checkout(navigate) {
         }
       },
     },
-    field('Email', 'email', { type: 'email', autocomplete: 'email' }),
-    field('Name', 'name', { autocomplete: 'name' }),
-    field('Address', 'address', { autocomplete: 'address-line1' }),
-    field('City', 'city', { autocomplete: 'address-level2' }),
-    field('Postal code', 'postal_code', { autocomplete: 'postal-code' }),
-    h(
-      'p',
-      { class: 'field' },
-      h('label', { for: 'f-country' }, 'Country'),
-      h(
-        'select',
-        { id: 'f-country', name: 'country', autocomplete: 'country' },
-        [['US', 'United States'], ['CA', 'Canada'], ['GB', 'United Kingdom'], ['DE', 'Germany'], ['FR', 'France'], ['NL', 'Netherlands'], ['AU', 'Australia']].map(
-          ([code, name]) => h('option', { value: code }, name),
-        ),
-      ),
-    ),
+    customer ? null : h('p', {}, 'Have an account? ', link('/sign-in?next=/checkout', 'Sign in'), ' to use your saved address.'),
+    field('Email', 'email', { type: 'email', autocomplete: 'email', value: customer ? customer.email : null }),
+    field('Name', 'name', { autocomplete: 'shipping name', value: address.name || (customer && customer.name) }),
+    field('Address', 'address', { autocomplete: 'shipping address-line1', value: address.line1 }),
+    field('City', 'city', { autocomplete: 'shipping address-level2', value: address.city }),
+    field('Postal code', 'postal_code', { autocomplete: 'shipping postal-code', value: address.postal_code }),
+    countryField(address.country || 'US'),
     h(
       'p',
       { class: 'field' },
@@ -403,7 +393,10 @@ export async function confirmation(orderId) {
     h('h1', { tabindex: '-1' }, 'Thank you for your order'),
     h('p', {}, 'Order number: ', h('strong', { class: 'order-id' }, order.order_id)),
     h('p', {}, 'Total: ', h('strong', { class: 'order-total' }, money(order.total_cents, order.currency))),
-    h('p', {}, `We sent a confirmation to ${order.email}.`),
+    // Only an email that was sent is promised.
+    order.confirmation_sent_at
+      ? h('p', { class: 'order-email' }, `We sent a confirmation to ${order.email}.`)
+      : h('p', { class: 'order-email' }, 'Keep your order number: it is how you find this order again.'),
     link('/', 'Keep shopping'),
   );
 }
