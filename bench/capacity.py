@@ -52,7 +52,7 @@ from devstack.postgres import PostgresCluster  # noqa: E402
 from devstack.processes import free_port  # noqa: E402
 from devstack.stack import Stack, StackConfig  # noqa: E402
 from petshore.contract import SERVICES, Env  # noqa: E402
-from templates.capacity import MEASURED_RPS  # noqa: E402
+from templates.capacity import MEASURED_RPS, WORKER_MIN_INSTANCES  # noqa: E402
 from templates.stack import build_template  # noqa: E402
 
 ADMIN = {"Authorization": "Bearer bench"}
@@ -98,6 +98,7 @@ PRICES = {
     "waf_million": 0.60,
 }
 HOURS_PER_MONTH = 730
+WORKER_INSTANCE_TYPE = "t3.medium"  # ModelWorkerInstanceType's default
 
 
 # -- measuring --------------------------------------------------------------------------
@@ -433,6 +434,8 @@ def costs(
     hours = minutes / 60
     production = footprint == "production"
     ec2 = sum(PRICES[g.instance_type] * runs[g.service].instance_minutes / 60 for g in groups)
+    # The model worker's group keeps its minimum: uploads are rare and not part of the traffic.
+    ec2 += PRICES[WORKER_INSTANCE_TYPE] * WORKER_MIN_INSTANCES * hours
     rds_class = "db.m7g.large" if production else "db.t4g.micro"
     rds = PRICES[rds_class] * (2 if production else 1) * hours
     rds += PRICES["db_storage_gb_month"] * 50 * (2 if production else 1) * hours / HOURS_PER_MONTH

@@ -72,12 +72,14 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
         stack.start()
+        # The embedded emulator keeps the emails the shop sends, for the developer to read.
+        outbox = f"  Emails:      {var / 'outbox'}/ (each one sent, an .eml file)\n"
         print(
             f"\nPet Shore 3D is running.\n"
             f"  Storefront:  {stack.gateway_url}/\n"
             f"  Admin token: {token}\n"
             f"  Logs:        {config.log_dir}/\n"
-            f"  Emails:      {var / 'outbox'}/ (each one sent, as an .eml file)\n"
+            f"{outbox if emulator else ''}"
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )

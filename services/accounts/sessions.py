@@ -129,8 +129,10 @@ async def _count_failure(accounts: Accounts, keys: list[str]) -> None:
 async def sign_in(accounts: Accounts, body: SignIn, address: str) -> tuple[Row, Started]:
     keys = await _throttle(accounts, body.email, address)
     found = await store.find_password(body.email)
-    stored = found[1] if found else None
-    if found is None or not await accounts.passwords.verify(stored, body.password):
+    # Verified either way (an unknown email against the decoy hash): the same work, so the
+    # answer's timing does not tell which emails have accounts (bench/accounts.py).
+    verified = await accounts.passwords.verify(found[1] if found else None, body.password)
+    if found is None or not verified:
         await _count_failure(accounts, keys)
         raise Unauthorized(WRONG_CREDENTIALS)
     customer_id, stored = found

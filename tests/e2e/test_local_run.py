@@ -17,6 +17,7 @@ import httpx
 
 from devstack.processes import ROOT, free_port
 from petshore.contract import SERVICES
+from tests.helpers import checkout_body, new_cart
 
 
 def _launch(var: Path, port: int) -> subprocess.Popen[str]:
@@ -72,6 +73,21 @@ def test_local_run_comes_up_and_keeps_data_across_restarts(tmp_path: Path) -> No
                 headers={"Authorization": f"Bearer {token}"},
             )
             assert renamed.status_code == 200
+            customer = {"email": "local@example.com", "password": "a local passphrase"}
+            signed_up = client.post("/api/accounts/customers", json={**customer, "name": "L"})
+            assert signed_up.status_code == 201
+            bought = client.post(
+                "/api/orders/orders",
+                json=checkout_body(new_cart(client, {"PS-TOY-0001": 1})),
+                headers={
+                    "Idempotency-Key": "local-1",
+                    "X-CSRF-Token": signed_up.json()["csrf_token"],
+                },
+            )
+            assert bought.status_code == 201, bought.text
+            # The confirmation, as the embedded emulator keeps it for the developer to read.
+            [sent] = (tmp_path / "outbox").glob("*.eml")
+            assert bought.json()["order_id"] in sent.read_text()
     finally:
         _stop(process)
 
@@ -85,6 +101,13 @@ def test_local_run_comes_up_and_keeps_data_across_restarts(tmp_path: Path) -> No
             assert client.get(shoe["model"]["glb_url"]).status_code == 200
             listed = client.get("/api/catalog/products", params={"limit": 100}).json()["items"]
             assert len(listed) == 12
+            # The customer, their sessions and the sessions table's index are all still there.
+            signed_in = client.post("/api/accounts/sessions", json=customer)
+            assert signed_in.status_code == 200, signed_in.text
+            ended = client.delete(
+                "/api/accounts/sessions", headers={"X-CSRF-Token": signed_in.json()["csrf_token"]}
+            )
+            assert ended.status_code == 204, ended.text
     finally:
         _stop(process)
 

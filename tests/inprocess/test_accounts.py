@@ -388,3 +388,29 @@ def test_sign_in_keeps_the_guest_cart_when_the_cart_service_is_down(accounts: Sa
     )
     assert answer.status_code == 200, answer.text
     assert answer.json["cart_id"] == "guest-cart-id-0000000"
+
+
+def test_a_used_session_slides_forward(accounts: Sanic, sessions_table: Any) -> None:
+    session_id = sign_up(accounts, new_email()).cookies[SESSION_COOKIE]
+    key = {SESSIONS.hash_key: {"S": session_key(session_id)}}
+    table = f"petshore-{ENVIRONMENT}-sessions"
+    # As if signed in two days ago and not used since: 28 days left of 30.
+    two_days_in = int(time.time()) + 28 * 24 * 3600
+    sessions_table.update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET expires_at_epoch = :e",
+        ExpressionAttributeValues={":e": {"N": str(two_days_in)}},
+    )
+    used = call(
+        accounts, "get", "/api/accounts/me", headers={"Cookie": f"{SESSION_COOKIE}={session_id}"}
+    )
+    assert used.status_code == 200
+    assert f"Max-Age={30 * 24 * 3600}".lower() in used.headers["set-cookie"].lower()
+    slid = int(sessions_table.get_item(TableName=table, Key=key)["Item"]["expires_at_epoch"]["N"])
+    assert slid >= int(time.time()) + 30 * 24 * 3600 - 60
+    # Used again at once: nothing to write.
+    again = call(
+        accounts, "get", "/api/accounts/me", headers={"Cookie": f"{SESSION_COOKIE}={session_id}"}
+    )
+    assert "set-cookie" not in again.headers
