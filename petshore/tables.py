@@ -1,13 +1,39 @@
-"""A service's DynamoDB tables for emulators and local runs; in AWS the stack creates them
+"""A service's DynamoDB tables: how its store reaches one (`DynamoTable`), and how one is made
+for emulators and local runs (`create-table`); in AWS the stack creates them
 (templates/data.py) from the same entries of petshore.contract."""
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from petshore.aws import deadline, open_client
 from petshore.contract import Table
+from petshore.settings import CommonSettings
+
+
+@dataclass(frozen=True)
+class DynamoTable:
+    """A table as a store reaches it: a DynamoDB client, the table's name and how long one
+    call may take. Store functions take it as their first argument."""
+
+    client: Any
+    name: str
+    timeout: float
+
+
+async def ping(table: DynamoTable) -> None:
+    async with deadline(table.timeout, f"table {table.name}"):
+        await table.client.describe_table(TableName=table.name)
+
+
+async def create_table(common: CommonSettings, table: Table, name: str) -> None:
+    """A service's `create-table` command: the table, if it is missing, in the emulator."""
+    async with AsyncExitStack() as stack:
+        await ensure_table(await open_client(stack, "dynamodb", common), table, name)
 
 
 async def ensure_table(dynamodb: Any, table: Table, name: str) -> None:

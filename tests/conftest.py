@@ -74,6 +74,9 @@ def stack(
         },
         # S3's smallest part, so the sneaker (7.8 MB) is offered a multipart upload.
         extra_env={
+            # Every test signs in from this machine's one address, the schema fuzzer with
+            # wrong passwords too: the throttle has tests of its own (inprocess/test_accounts).
+            Env.SIGNIN_ADDRESS_FAILURES: "1000000",
             Env.GATEWAY_HEALTH_INTERVAL: "0.5",
             Env.MODEL_UPLOAD_PART_BYTES: str(PART_BYTES),
         },

@@ -11,8 +11,9 @@ from petshore.aws import open_client
 from petshore.contract import ACCOUNTS
 from petshore.db import ping
 from petshore.service import service_app
+from petshore.tables import DynamoTable
+from petshore.tables import ping as ping_table
 from petshore.upstream import ServiceClient
-from services.accounts import store
 from services.accounts.passwords import Passwords
 from services.accounts.routes import accounts
 from services.accounts.sessions import Accounts
@@ -28,12 +29,12 @@ def create_app(settings: Settings | None = None) -> Sanic:
         stack.push_async_callback(cart.close)
         passwords = Passwords(settings.password_hashers)
         await passwords.start()
-        table = store.SessionsTable(dynamodb, settings.sessions_table, settings.common.aws_timeout)
+        table = DynamoTable(dynamodb, settings.sessions_table, settings.common.aws_timeout)
         return Accounts(settings, table, passwords, cart)
 
     async def reach_stores(resources: Accounts) -> None:
         await ping()
-        await store.ping(resources.table)
+        await ping_table(resources.table)
 
     return service_app(
         ACCOUNTS,

@@ -8,7 +8,7 @@ from sanic.response import HTTPResponse, empty, json
 
 from petshore.auth import admin_token_given
 from petshore.contract import ACCOUNTS, CSRF_HEADER, SESSION_COOKIE
-from petshore.errors import Forbidden
+from petshore.errors import Forbidden, NotFound
 from petshore.openapi import ErrorBody, Param, operation, string
 from petshore.web import parse_body
 from services.accounts import rules, sessions, store, views
@@ -196,4 +196,6 @@ async def set_role(request: Request, customer_id: str) -> HTTPResponse:
         if actor["role"] != "owner":
             raise Forbidden("only the owner sets roles")
     body = parse_body(request, RoleChange)
+    if not rules.is_customer_id(customer_id):
+        raise NotFound("no such customer")
     return json(views.customer(await sessions.set_role(customer_id, body.role)))

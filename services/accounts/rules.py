@@ -54,6 +54,13 @@ def password_problem(password: str, email: str) -> str | None:
     return None
 
 
+CUSTOMER_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+
+
+def is_customer_id(value: str) -> bool:
+    return bool(CUSTOMER_ID_PATTERN.match(value))
+
+
 def new_session_id() -> str:
     return secrets.token_urlsafe(SESSION_ID_BYTES)
 

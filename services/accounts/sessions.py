@@ -16,12 +16,13 @@ from petshore.errors import (
     Unauthorized,
     Unavailable,
 )
+from petshore.tables import DynamoTable
 from petshore.upstream import ServiceClient
 from services.accounts import rules, store
 from services.accounts.passwords import Passwords
 from services.accounts.schemas import PasswordChange, SignIn, SignUp
 from services.accounts.settings import Settings
-from services.accounts.store import Row, Session, SessionsTable
+from services.accounts.store import Row, Session
 
 log = logging.getLogger("petshore.accounts")
 
@@ -35,7 +36,7 @@ class Accounts:
     service (to merge a guest cart)."""
 
     settings: Settings
-    table: SessionsTable
+    table: DynamoTable
     passwords: Passwords
     cart: ServiceClient
 

@@ -1,6 +1,6 @@
 """All of the accounts service's data access: customers in PostgreSQL (through the ORM's
 connection the app registers), sessions and sign-in counters in DynamoDB (through a
-`SessionsTable`)."""
+`petshore.tables.DynamoTable`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tortoise.exceptions import IntegrityError
 from petshore.aws import deadline
 from petshore.contract import SESSIONS
 from petshore.errors import Conflict, NotFound
+from petshore.tables import DynamoTable
 from services.accounts.models import Customer
 from services.accounts.rules import email_key
 
@@ -84,16 +85,6 @@ async def owners() -> int:
 
 
 @dataclass(frozen=True)
-class SessionsTable:
-    """The sessions table as the store reaches it: a DynamoDB client, the table's name and
-    how long one call may take."""
-
-    client: Any
-    name: str
-    timeout: float
-
-
-@dataclass(frozen=True)
 class Session:
     key: str
     customer_id: str
@@ -101,12 +92,7 @@ class Session:
     expires_at: int
 
 
-async def ping(table: SessionsTable) -> None:
-    async with deadline(table.timeout, "sessions table"):
-        await table.client.describe_table(TableName=table.name)
-
-
-async def put_session(table: SessionsTable, session: Session) -> None:
+async def put_session(table: DynamoTable, session: Session) -> None:
     async with deadline(table.timeout, "sessions table"):
         await table.client.put_item(
             TableName=table.name,
@@ -119,7 +105,7 @@ async def put_session(table: SessionsTable, session: Session) -> None:
         )
 
 
-async def get_session(table: SessionsTable, key: str) -> Session | None:
+async def get_session(table: DynamoTable, key: str) -> Session | None:
     """The session stored under `key`, if it has not expired (TTL deletes expired items within
     days, not at once)."""
     async with deadline(table.timeout, "sessions table"):
@@ -138,7 +124,7 @@ async def get_session(table: SessionsTable, key: str) -> Session | None:
     return session if session.expires_at > time.time() else None
 
 
-async def extend_session(table: SessionsTable, key: str, expires_at: int) -> None:
+async def extend_session(table: DynamoTable, key: str, expires_at: int) -> None:
     """Slide the expiry forward, unless the session ended meanwhile."""
     try:
         async with deadline(table.timeout, "sessions table"):
@@ -155,12 +141,12 @@ async def extend_session(table: SessionsTable, key: str, expires_at: int) -> Non
             raise
 
 
-async def delete_session(table: SessionsTable, key: str) -> None:
+async def delete_session(table: DynamoTable, key: str) -> None:
     async with deadline(table.timeout, "sessions table"):
         await table.client.delete_item(TableName=table.name, Key={SESSIONS.hash_key: {"S": key}})
 
 
-async def delete_sessions(table: SessionsTable, customer_id: str, keep: str | None = None) -> int:
+async def delete_sessions(table: DynamoTable, customer_id: str, keep: str | None = None) -> int:
     """End every session of a customer (but `keep`); how many ended."""
     ended = 0
     pages = table.client.get_paginator("query").paginate(
@@ -184,7 +170,7 @@ async def delete_sessions(table: SessionsTable, customer_id: str, keep: str | No
 # Sign-in counters --------------------------------------------------------------------------
 
 
-async def failures(table: SessionsTable, keys: list[str]) -> list[int]:
+async def failures(table: DynamoTable, keys: list[str]) -> list[int]:
     """The failed sign-ins counted under each key (0 where none)."""
     async with deadline(table.timeout, "sessions table"):
         found = await table.client.batch_get_item(
@@ -202,7 +188,7 @@ async def failures(table: SessionsTable, keys: list[str]) -> list[int]:
     return [counts.get(k, 0) for k in keys]
 
 
-async def count_failure(table: SessionsTable, keys: list[str], expires_at: int) -> None:
+async def count_failure(table: DynamoTable, keys: list[str], expires_at: int) -> None:
     async with deadline(table.timeout, "sessions table"):
         for key in keys:
             await table.client.update_item(

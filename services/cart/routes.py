@@ -8,6 +8,7 @@ from sanic.response import HTTPResponse, json
 from petshore.contract import CART, SKU_PATTERN
 from petshore.errors import InvalidRequest
 from petshore.openapi import operation
+from petshore.tables import DynamoTable
 from petshore.web import parse_body
 from services.cart import store, views
 from services.cart.schemas import Merge, SetQuantity
@@ -15,7 +16,7 @@ from services.cart.schemas import Merge, SetQuantity
 carts = Blueprint("cart_carts", url_prefix=CART.path_prefix.rstrip("/"))
 
 
-def _table(request: Request) -> store.CartsTable:
+def _table(request: Request) -> DynamoTable:
     return request.app.ctx.resources
 
 

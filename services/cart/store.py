@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -14,6 +13,7 @@ from botocore.exceptions import ClientError
 from petshore.aws import deadline
 from petshore.contract import CARTS
 from petshore.errors import Conflict, InvalidRequest, NotFound
+from petshore.tables import DynamoTable
 from services.cart import rules
 from services.cart.rules import Line, StoredCart
 
@@ -57,22 +57,7 @@ def _from_item(item: dict[str, Any]) -> tuple[list[Line], int, int]:
     return lines, int(item["version"]["N"]), int(item[CARTS.ttl_attribute]["N"])
 
 
-@dataclass(frozen=True)
-class CartsTable:
-    """The carts table as the store reaches it: a DynamoDB client, the table's name and how
-    long one call may take."""
-
-    client: Any
-    name: str
-    timeout: float
-
-
-async def ping(table: CartsTable) -> None:
-    async with deadline(table.timeout, "carts table"):
-        await table.client.describe_table(TableName=table.name)
-
-
-async def create(table: CartsTable) -> StoredCart:
+async def create(table: DynamoTable) -> StoredCart:
     cart_id = rules.new_cart_id()
     expires = rules.expires_at(time.time())
     async with deadline(table.timeout, "carts table"):
@@ -85,18 +70,18 @@ async def create(table: CartsTable) -> StoredCart:
     return StoredCart(cart_id, [], expires)
 
 
-async def get(table: CartsTable, cart_id: str) -> StoredCart:
+async def get(table: DynamoTable, cart_id: str) -> StoredCart:
     async with deadline(table.timeout, "carts table"):
         lines, _, expires = await _read(table, cart_id)
     return StoredCart(cart_id, lines, expires)
 
 
-async def set_quantity(table: CartsTable, cart_id: str, sku: str, quantity: int) -> StoredCart:
+async def set_quantity(table: DynamoTable, cart_id: str, sku: str, quantity: int) -> StoredCart:
     async with deadline(table.timeout, "carts table"):
         return await _set_quantity(table, cart_id, sku, quantity)
 
 
-async def _read(table: CartsTable, cart_id: str) -> tuple[list[Line], int, int]:
+async def _read(table: DynamoTable, cart_id: str) -> tuple[list[Line], int, int]:
     if not rules.is_cart_id(cart_id):
         raise NotFound("no such cart")
     found = await table.client.get_item(
@@ -111,7 +96,7 @@ async def _read(table: CartsTable, cart_id: str) -> tuple[list[Line], int, int]:
     return lines, version, expires
 
 
-async def _set_quantity(table: CartsTable, cart_id: str, sku: str, quantity: int) -> StoredCart:
+async def _set_quantity(table: DynamoTable, cart_id: str, sku: str, quantity: int) -> StoredCart:
     for attempt in range(MAX_ATTEMPTS):
         if attempt:
             await asyncio.sleep(backoff(attempt))
@@ -138,7 +123,7 @@ async def _set_quantity(table: CartsTable, cart_id: str, sku: str, quantity: int
     raise Conflict("the cart is being changed by many requests at once; try again")
 
 
-async def merge(table: CartsTable, cart_id: str, from_cart_id: str) -> StoredCart:
+async def merge(table: DynamoTable, cart_id: str, from_cart_id: str) -> StoredCart:
     """Put `from_cart_id`'s lines into `cart_id` and delete `from_cart_id`, in one
     transaction: a line is never lost or counted twice, however often a merge is retried. A
     cart to merge that does not exist (merged already, or expired) adds nothing."""
@@ -146,7 +131,7 @@ async def merge(table: CartsTable, cart_id: str, from_cart_id: str) -> StoredCar
         return await _merge(table, cart_id, from_cart_id)
 
 
-async def _merge(table: CartsTable, cart_id: str, from_cart_id: str) -> StoredCart:
+async def _merge(table: DynamoTable, cart_id: str, from_cart_id: str) -> StoredCart:
     for attempt in range(MAX_ATTEMPTS):
         if attempt:
             await asyncio.sleep(backoff(attempt))

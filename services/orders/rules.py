@@ -127,7 +127,7 @@ def decode_order_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 def parse_status(raw: str | None) -> str | None:
-    if raw is None or raw == "":
+    if raw is None:
         return None
     if raw not in ORDER_STATUSES:
         raise InvalidRequest(

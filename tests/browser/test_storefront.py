@@ -11,7 +11,7 @@ from playwright.sync_api import Page, Route, expect
 
 from devstack.processes import free_port
 from devstack.stack import Stack
-from petshore.contract import CART, CATALOG, ORDERS, Env
+from petshore.contract import CATALOG, ORDERS, SERVICES, Env
 from tests.browser.conftest import PHONE
 from tests.helpers import create_product, set_stock
 
@@ -194,11 +194,7 @@ def test_an_unavailable_service_is_explained(page: Page, stack: Stack) -> None:
     # A second gateway whose orders service is down: the shopper is told, in words.
     dead = f"http://127.0.0.1:{free_port()}"
     upstreams = ";".join(
-        [
-            f"{CATALOG.name}={stack.urls[CATALOG.name][0]}",
-            f"{CART.name}={stack.urls[CART.name][0]}",
-            f"{ORDERS.name}={dead}",
-        ]
+        f"{s.name}={dead if s is ORDERS else stack.urls[s.name][0]}" for s in SERVICES
     )
     port = free_port()
     child = stack.processes.start(

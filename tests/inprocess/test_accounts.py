@@ -371,10 +371,15 @@ def test_roles_are_set_by_the_owner_alone(accounts: Sanic) -> None:
     assert call(accounts, "patch", target, json={"role": "owner"}, headers=owner).status_code == 200
     stepped_down = call(accounts, "patch", owner_path, json={"role": "staff"}, headers=owner)
     assert stepped_down.status_code == 200
-    unknown = call(
-        accounts, "patch", "/api/accounts/customers/nobody", json={"role": "staff"}, headers=ADMIN
-    )
-    assert unknown.status_code == 404
+    for nobody in ("nobody", "0" * 32, "%15" + "x" * 60):
+        unknown = call(
+            accounts,
+            "patch",
+            f"/api/accounts/customers/{nobody}",
+            json={"role": "staff"},
+            headers=ADMIN,
+        )
+        assert unknown.status_code == 404, (nobody, unknown.text)
 
 
 def test_sign_in_keeps_the_guest_cart_when_the_cart_service_is_down(accounts: Sanic) -> None:

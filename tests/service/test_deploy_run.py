@@ -129,4 +129,6 @@ def test_the_model_worker_starts_with_its_env_file_alone(monkeypatch: pytest.Mon
 def test_an_unknown_name_is_refused_with_the_known_ones() -> None:
     with pytest.raises(SystemExit) as refused:
         main(["payments"])
-    assert str(refused.value) == "usage: python -m deploy.run {catalog|cart|orders|modelworker}"
+    assert str(refused.value) == (
+        "usage: python -m deploy.run {catalog|cart|orders|accounts|modelworker}"
+    )

@@ -4,16 +4,22 @@ import { api, ApiError, useCsrfToken } from './api.js';
 import { cartId, useCart } from './cart.js';
 
 let current = null;
+// Set while this browser has signed in: a guest's page never asks the accounts service who
+// it is (a request saved per page view, and no 401 to show in the console).
+const SIGNED_IN = 'petshore.signed_in';
 
 function changed(session) {
   current = Promise.resolve(session);
   useCsrfToken(session ? session.csrf_token : null);
+  if (session) localStorage.setItem(SIGNED_IN, '1');
+  else localStorage.removeItem(SIGNED_IN);
   document.dispatchEvent(new CustomEvent('session-changed', { detail: session }));
   return session;
 }
 
 // The signed-in session ({customer, csrf_token, cart_id}), or null; asked once per page load.
 export function session() {
+  if (!current && !localStorage.getItem(SIGNED_IN)) current = Promise.resolve(null);
   if (!current) {
     current = api('/api/accounts/sessions/current')
       .then((found) => {
@@ -21,7 +27,9 @@ export function session() {
         return found;
       })
       .catch((error) => {
-        if (error instanceof ApiError && error.status === 401) return null;
+        // Ended (signed out elsewhere, expired): a guest from now on.
+        if (error instanceof ApiError && error.status === 401) return changed(null);
+        current = null; // asked again next time
         throw error;
       });
   }

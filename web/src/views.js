@@ -312,7 +312,8 @@ export async function cartPage(navigate) {
 }
 
 export async function checkout(navigate) {
-  const [cart, signed] = await Promise.all([currentCart(), session()]);
+  // Accounts being away only leaves the form empty: a guest checkout needs no account.
+  const [cart, signed] = await Promise.all([currentCart(), session().catch(() => null)]);
   // A signed-in customer's email and default address fill the form; they may change them.
   const customer = signed ? signed.customer : null;
   const address = (customer && customer.default_shipping_address) || {};
