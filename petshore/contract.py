@@ -227,7 +227,8 @@ def models_bucket_name(environment: str) -> str:
 SESSION_COOKIE: Final = "petshore_session"
 CSRF_HEADER: Final = "X-CSRF-Token"
 STAFF_ROLES: Final = frozenset({"staff", "owner"})
-CURRENT_SESSION_PATH: Final = "/api/accounts/sessions/current"
+SESSIONS_PATH: Final = "/api/accounts/sessions"  # POST: sign in (the edge limits its rate)
+CURRENT_SESSION_PATH: Final = f"{SESSIONS_PATH}/current"
 
 SKU_PATTERN: Final = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,63}$")
 

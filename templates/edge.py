@@ -4,8 +4,9 @@ WAF, with Route 53 aliases when a domain is given."""
 
 from __future__ import annotations
 
-from troposphere import GetAtt, If, Join, NoValue, Output, Ref, Sub, Template, route53, wafv2
+from troposphere import GetAtt, If, Join, NoValue, Output, Ref, Sub, Template, kms, route53, wafv2
 from troposphere import cloudfront as cf
+from troposphere import logs as cwlogs
 
 from petshore.contract import (
     API_CSP,
@@ -15,6 +16,7 @@ from petshore.contract import (
     FRAME_OPTIONS,
     MODELS_PATH_PREFIX,
     REFERRER_POLICY,
+    SESSIONS_PATH,
     STOREFRONT_CSP,
 )
 from templates.findings import accepted
@@ -29,7 +31,9 @@ ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"  # the hosted zone of every CloudFront alias
 HSTS_SECONDS = 31536000  # as AWS's managed security headers policy, which this one replaces
-RATE_LIMIT_PER_5_MIN = 2000
+RATE_LIMIT_PER_5_MIN = 2000  # API calls per address
+SIGN_IN_LIMIT_PER_5_MIN = 100  # sign-in attempts per address
+WAF_LOG_RETENTION_DAYS = 30
 
 # Client-side routes (/product/X) are pages of the single-page app; files keep their path.
 SPA_FUNCTION = """function handler(event) {
@@ -40,7 +44,32 @@ SPA_FUNCTION = """function handler(event) {
 }"""
 
 
-def _waf(t: Template) -> wafv2.WebACL:
+def _path_starts(prefix: str) -> wafv2.Statement:
+    return wafv2.Statement(
+        ByteMatchStatement=wafv2.ByteMatchStatement(
+            FieldToMatch=wafv2.FieldToMatch(UriPath={}),
+            PositionalConstraint="STARTS_WITH",
+            SearchString=prefix,
+            TextTransformations=[wafv2.TextTransformation(Priority=0, Type="NONE")],
+        )
+    )
+
+
+def _rate_limit(name: str, priority: int, limit: int, scope: wafv2.Statement) -> wafv2.WebACLRule:
+    return wafv2.WebACLRule(
+        Name=name,
+        Priority=priority,
+        Action=wafv2.RuleAction(Block=wafv2.BlockAction()),
+        Statement=wafv2.Statement(
+            RateBasedStatement=wafv2.RateBasedStatement(
+                Limit=limit, AggregateKeyType="IP", ScopeDownStatement=scope
+            )
+        ),
+        VisibilityConfig=_visibility(name),
+    )
+
+
+def _waf(t: Template, key: kms.Key) -> wafv2.WebACL:
     def managed(name: str, priority: int) -> wafv2.WebACLRule:
         return wafv2.WebACLRule(
             Name=name,
@@ -54,7 +83,22 @@ def _waf(t: Template) -> wafv2.WebACL:
             VisibilityConfig=_visibility(name),
         )
 
-    return t.add_resource(
+    sign_in = wafv2.Statement(
+        AndStatement=wafv2.AndStatement(
+            Statements=[
+                _path_starts(SESSIONS_PATH),
+                wafv2.Statement(
+                    ByteMatchStatement=wafv2.ByteMatchStatement(
+                        FieldToMatch=wafv2.FieldToMatch(Method={}),
+                        PositionalConstraint="EXACTLY",
+                        SearchString="POST",
+                        TextTransformations=[wafv2.TextTransformation(Priority=0, Type="NONE")],
+                    )
+                ),
+            ]
+        )
+    )
+    acl = t.add_resource(
         wafv2.WebACL(
             "WebAcl",
             Condition=CREATE_WAF,
@@ -62,23 +106,44 @@ def _waf(t: Template) -> wafv2.WebACL:
             DefaultAction=wafv2.DefaultAction(Allow=wafv2.AllowAction()),
             VisibilityConfig=_visibility("petshore"),
             Rules=[
-                wafv2.WebACLRule(
-                    Name="RateLimitPerIp",
-                    Priority=0,
-                    Action=wafv2.RuleAction(Block=wafv2.BlockAction()),
-                    Statement=wafv2.Statement(
-                        RateBasedStatement=wafv2.RateBasedStatement(
-                            Limit=RATE_LIMIT_PER_5_MIN, AggregateKeyType="IP"
-                        )
-                    ),
-                    VisibilityConfig=_visibility("RateLimitPerIp"),
+                # API calls only: model files, photos and the site's files are cached
+                # downloads, and shoppers behind one carrier NAT share an address.
+                _rate_limit(
+                    "RateLimitApiPerIp", 0, RATE_LIMIT_PER_5_MIN, _path_starts(API_PATH_PREFIX)
                 ),
-                managed("AWSManagedRulesCommonRuleSet", 1),
-                managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
-                managed("AWSManagedRulesAmazonIpReputationList", 3),
+                # Password guessing from one address meets the edge before the accounts
+                # service's own per-account and per-address counters.
+                _rate_limit("RateLimitSignInPerIp", 1, SIGN_IN_LIMIT_PER_5_MIN, sign_in),
+                managed("AWSManagedRulesCommonRuleSet", 2),
+                managed("AWSManagedRulesKnownBadInputsRuleSet", 3),
+                managed("AWSManagedRulesAmazonIpReputationList", 4),
             ],
         )
     )
+    # WAF logs only to a log group named aws-waf-logs-*, which the data key's policy names.
+    logs = t.add_resource(
+        cwlogs.LogGroup(
+            "WebAclLogGroup",
+            Condition=CREATE_WAF,
+            LogGroupName=Sub("aws-waf-logs-${AWS::StackName}"),
+            RetentionInDays=WAF_LOG_RETENTION_DAYS,
+            KmsKeyId=GetAtt(key, "Arn"),
+        )
+    )
+    t.add_resource(
+        wafv2.LoggingConfiguration(
+            "WebAclLogging",
+            Condition=CREATE_WAF,
+            ResourceArn=GetAtt(acl, "Arn"),
+            LogDestinationConfigs=[GetAtt(logs, "Arn")],
+            # Session cookies, admin tokens and CSRF tokens never reach the logs.
+            RedactedFields=[
+                wafv2.LoggingConfigurationFieldToMatch(SingleHeader=wafv2.SingleHeader(Name=name))
+                for name in ("cookie", "authorization", "x-csrf-token")
+            ],
+        )
+    )
+    return acl
 
 
 def _security_headers(t: Template, name: str, csp: str, purpose: str) -> cf.ResponseHeadersPolicy:
@@ -141,7 +206,7 @@ def _visibility(name: str) -> wafv2.VisibilityConfig:
 
 
 def add_edge(
-    t: Template, params: Params, buckets: Buckets, balancers: LoadBalancers
+    t: Template, params: Params, buckets: Buckets, balancers: LoadBalancers, key: kms.Key
 ) -> cf.Distribution:
     oac = t.add_resource(
         cf.OriginAccessControl(
@@ -165,7 +230,7 @@ def add_edge(
             ),
         )
     )
-    waf = _waf(t)
+    waf = _waf(t, key)
     site_headers = _security_headers(
         t, "Site", STOREFRONT_CSP, "the storefront's page and files: what the page may load"
     )

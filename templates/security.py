@@ -243,6 +243,8 @@ def add_data_key(t: Template) -> kms.Key:
                                     Sub(f"{LOG_GROUPS}:${{AWS::StackName}}-*"),
                                     # The groups of the database's exported logs.
                                     Sub(f"{LOG_GROUPS}:/aws/rds/instance/${{AWS::StackName}}-*"),
+                                    # The web ACL's (WAF logs only to aws-waf-logs-*).
+                                    Sub(f"{LOG_GROUPS}:aws-waf-logs-${{AWS::StackName}}"),
                                 ],
                             )
                         ),

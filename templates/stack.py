@@ -245,7 +245,7 @@ def build_template() -> Template:
         key=key,
         image=image,
     )
-    distribution = add_edge(t, params, buckets, balancers)
+    distribution = add_edge(t, params, buckets, balancers, key)
     add_origin_policies(t, buckets, distribution)
     add_observability(t, params, balancers, data, services, worker, queues, key, distribution)
     _tag_everything(t, params)

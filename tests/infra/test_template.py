@@ -24,6 +24,7 @@ from petshore.contract import (
     RETIRED_TAG_VALUE,
     SERVICES,
     SESSIONS,
+    SESSIONS_PATH,
     STOREFRONT_CSP,
     UPLOADS_KEY_PREFIX,
     Env,
@@ -703,22 +704,27 @@ def test_retained_data_stays_readable_with_its_key(template: Template) -> None:
     for name, group in of_type(template, "AWS::Logs::LogGroup").items():
         assert "KmsKeyId" in props(group), name
         # CloudFormation names a group `<stack>-<logical id>-...`, which the key allows, or
-        # it is one of the database's, named after the database: allowed too.
+        # it is one of the database's, named after the database, or the web ACL's
+        # (aws-waf-logs-<stack>): allowed too.
         named = json.dumps(props(group).get("LogGroupName", ""))
-        assert named == '""' or "/aws/rds/instance/${Id}/" in named, name
+        assert (
+            named == '""'
+            or "/aws/rds/instance/${Id}/" in named
+            or named == json.dumps({"Fn::Sub": "aws-waf-logs-${AWS::StackName}"})
+        ), name
 
 
 def test_every_log_group_expires_and_old_site_versions_go(template: Template) -> None:
     groups = of_type(template, "AWS::Logs::LogGroup")
     assert all(props(g)["RetentionInDays"] > 0 for g in groups.values())
     database = props(template["Resources"]["Database"])
-    exported = {
-        json.dumps(props(g)["LogGroupName"]) for g in groups.values() if "LogGroupName" in props(g)
+    # The groups given a name are the database's exports (which it must find made) and the
+    # web ACL's.
+    named = {
+        n: g for n, g in groups.items() if "LogGroupName" in props(g) and n != "WebAclLogGroup"
     }
-    assert len(exported) == len(database["EnableCloudwatchLogsExports"])
-    assert set(template["Resources"]["Database"]["DependsOn"]) == {
-        n for n, g in groups.items() if "LogGroupName" in props(g)
-    }
+    assert len(named) == len(database["EnableCloudwatchLogsExports"])
+    assert set(template["Resources"]["Database"]["DependsOn"]) == set(named)
     site = props(template["Resources"]["SiteBucket"])["LifecycleConfiguration"]["Rules"]
     assert any("NoncurrentVersionExpiration" in rule for rule in site)
 
@@ -749,3 +755,29 @@ def test_only_the_services_that_mail_may_send_and_only_as_the_shop(template: Tem
             props(template["Resources"][f"{service.name.capitalize()}LaunchTemplate"])
         )
         assert (Env.MAIL_SENDER in user_data) == service.mail
+
+
+def test_the_edge_limits_api_calls_and_sign_ins_per_address_and_logs_no_secret(
+    template: Template,
+) -> None:
+    acl = props(template["Resources"]["WebAcl"])
+    rates = {
+        r["Name"]: r["Statement"]["RateBasedStatement"]
+        for r in acl["Rules"]
+        if "RateBasedStatement" in r["Statement"]
+    }
+    api = rates["RateLimitApiPerIp"]["ScopeDownStatement"]["ByteMatchStatement"]
+    # Model files, photos and the site's files are not counted: only API calls.
+    assert (api["SearchString"], api["PositionalConstraint"]) == ("/api/", "STARTS_WITH")
+    sign_in = rates["RateLimitSignInPerIp"]
+    assert sign_in["Limit"] < rates["RateLimitApiPerIp"]["Limit"]
+    matches = [
+        s["ByteMatchStatement"] for s in sign_in["ScopeDownStatement"]["AndStatement"]["Statements"]
+    ]
+    assert {m["SearchString"] for m in matches} == {SESSIONS_PATH, "POST"}
+    logging = props(template["Resources"]["WebAclLogging"])
+    redacted = {f["SingleHeader"]["Name"] for f in logging["RedactedFields"]}
+    assert redacted == {"cookie", "authorization", "x-csrf-token"}
+    group = props(template["Resources"]["WebAclLogGroup"])
+    assert group["LogGroupName"]["Fn::Sub"].startswith("aws-waf-logs-")
+    assert group["RetentionInDays"] > 0
