@@ -98,12 +98,6 @@ class Worker:
 
 
 async def open_worker(stack: AsyncExitStack, settings: Settings) -> Worker:
-    queues = await open_model_queues(
-        stack,
-        settings.common,
-        settings.queue_wait_seconds,
-        settings.jobs_queue_url,
-        settings.results_queue_url,
-    )
+    queues = await open_model_queues(stack, settings)
     s3 = await open_client(stack, "s3", settings.common)
     return Worker(settings, s3, queues)

@@ -7,7 +7,7 @@ import json
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from petshore.aws import open_client
 from petshore.contract import (
@@ -39,22 +39,31 @@ class ModelQueues:
     results_url: str
 
 
-async def open_model_queues(
-    stack: AsyncExitStack,
-    common: CommonSettings,
-    wait_seconds: int,
-    jobs_url: str | None,
-    results_url: str | None,
-) -> ModelQueues:
+class QueueSettings(Protocol):
+    """What the catalog's and the model worker's settings both say of the queues."""
+
+    @property
+    def common(self) -> CommonSettings: ...
+    @property
+    def queue_wait_seconds(self) -> int: ...
+    @property
+    def jobs_queue_url(self) -> str | None: ...
+    @property
+    def results_queue_url(self) -> str | None: ...
+
+
+async def open_model_queues(stack: AsyncExitStack, settings: QueueSettings) -> ModelQueues:
     """An SQS client open as long as `stack`, and both queues' URLs (the configured ones, or
     those named after the environment)."""
+    common = settings.common
     # A long poll waits on purpose: its read may take that long and a little more.
-    sqs = await open_client(stack, "sqs", common, common.aws_timeout + wait_seconds)
+    read_timeout = common.aws_timeout + settings.queue_wait_seconds
+    sqs = await open_client(stack, "sqs", common, read_timeout)
     env = common.environment
     return ModelQueues(
         sqs,
-        await queue_url(sqs, jobs_url, env, MODEL_JOBS_QUEUE_SUFFIX),
-        await queue_url(sqs, results_url, env, MODEL_RESULTS_QUEUE_SUFFIX),
+        await queue_url(sqs, settings.jobs_queue_url, env, MODEL_JOBS_QUEUE_SUFFIX),
+        await queue_url(sqs, settings.results_queue_url, env, MODEL_RESULTS_QUEUE_SUFFIX),
     )
 
 

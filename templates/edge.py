@@ -29,6 +29,8 @@ CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+# Its logical id: instances name its domain (in links) before it is added to the template.
+DISTRIBUTION = "Distribution"
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"  # the hosted zone of every CloudFront alias
 HSTS_SECONDS = 31536000  # as AWS's managed security headers policy, which this one replaces
 RATE_LIMIT_PER_5_MIN = 2000  # API calls per address
@@ -276,7 +278,7 @@ def add_edge(
 
     distribution = t.add_resource(
         cf.Distribution(
-            "Distribution",
+            DISTRIBUTION,
             Metadata=accepted(
                 (
                     "CKV_AWS_174",

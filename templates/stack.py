@@ -21,7 +21,7 @@ from petshore.contract import (
 from templates.capacity import WORKER_PIPELINES
 from templates.compute import ServiceResources, add_service, add_worker
 from templates.data import Data, add_data
-from templates.edge import add_edge
+from templates.edge import DISTRIBUTION, add_edge
 from templates.iam import (
     publish_models,
     read_secrets,
@@ -155,7 +155,7 @@ def _environment(
         env[Env.STOREFRONT_URL] = If(
             HAS_DOMAIN,
             Sub("https://${DomainName}"),
-            Join("", ["https://", GetAtt("Distribution", "DomainName")]),
+            Join("", ["https://", GetAtt(DISTRIBUTION, "DomainName")]),
         )
     for callee in service.calls:
         env[service_named(callee).url_variable] = Join(

@@ -78,10 +78,14 @@ def set_stock(client: httpx.Client, sku: str, available: int) -> None:
 
 def new_cart(client: httpx.Client, lines: dict[str, int] | None = None) -> str:
     cart_id = str(client.post("/api/cart/carts").json()["cart_id"])
-    for sku, quantity in (lines or {}).items():
+    fill_cart(client, cart_id, lines or {})
+    return cart_id
+
+
+def fill_cart(client: httpx.Client, cart_id: str, lines: dict[str, int]) -> None:
+    for sku, quantity in lines.items():
         response = client.put(f"/api/cart/carts/{cart_id}/items/{sku}", json={"quantity": quantity})
         assert response.status_code == 200, response.text
-    return cart_id
 
 
 def checkout_body(cart_id: str, token: str = "tok_visa") -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 
-from petshore.auth import admin_token_given
+from petshore.auth import admin_token_given, check_csrf
 from petshore.contract import ACCOUNTS, CSRF_HEADER, SESSION_COOKIE
 from petshore.errors import Forbidden, NotFound
 from petshore.openapi import ErrorBody, Param, operation, string
@@ -60,13 +60,12 @@ def _ended(request: Request) -> HTTPResponse:
     return response
 
 
-async def _session(request: Request, *, changes: bool) -> Session:
+async def _session(request: Request) -> Session:
     """The request's session (401 without one); a change made with it must carry the CSRF
     token (403)."""
     cookie = request.cookies.get(SESSION_COOKIE)
     session, slid = await sessions.current(_accounts(request), cookie)
-    if changes:
-        sessions.check_csrf(session, request.headers.get(CSRF_HEADER))
+    check_csrf(request, session.csrf_token)
     if slid:
         request.ctx.slid_session = cookie
     return session
@@ -123,7 +122,7 @@ async def sign_in(request: Request) -> HTTPResponse:
     answers={200: views.SignedIn, 401: ErrorBody},
 )
 async def current_session(request: Request) -> HTTPResponse:
-    session = await _session(request, changes=False)
+    session = await _session(request)
     row = await store.get_customer(session.customer_id)
     return json(views.signed_in(row, session.csrf_token, session.expires_at))
 
@@ -131,7 +130,7 @@ async def current_session(request: Request) -> HTTPResponse:
 @accounts.delete("/sessions/current")
 @operation("Sign out", params=[CSRF], answers={204: None, 401: ErrorBody, 403: ErrorBody})
 async def sign_out(request: Request) -> HTTPResponse:
-    session = await _session(request, changes=True)
+    session = await _session(request)
     await store.delete_session(_accounts(request).table, session.key)
     return _ended(request)
 
@@ -143,7 +142,7 @@ async def sign_out(request: Request) -> HTTPResponse:
     answers={204: None, 401: ErrorBody, 403: ErrorBody},
 )
 async def sign_out_everywhere(request: Request) -> HTTPResponse:
-    session = await _session(request, changes=True)
+    session = await _session(request)
     await store.delete_sessions(_accounts(request).table, session.customer_id)
     return _ended(request)
 
@@ -151,7 +150,7 @@ async def sign_out_everywhere(request: Request) -> HTTPResponse:
 @accounts.get("/me")
 @operation("The signed-in customer", answers={200: views.Customer, 401: ErrorBody})
 async def me(request: Request) -> HTTPResponse:
-    session = await _session(request, changes=False)
+    session = await _session(request)
     return json(views.customer(await store.get_customer(session.customer_id)))
 
 
@@ -163,7 +162,7 @@ async def me(request: Request) -> HTTPResponse:
     answers={200: views.Customer, 401: ErrorBody, 403: ErrorBody},
 )
 async def update_me(request: Request) -> HTTPResponse:
-    session = await _session(request, changes=True)
+    session = await _session(request)
     changes = parse_body(request, ProfilePatch).changes()
     return json(views.customer(await store.update_customer(session.customer_id, changes)))
 
@@ -176,7 +175,7 @@ async def update_me(request: Request) -> HTTPResponse:
     answers={204: None, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody},
 )
 async def change_password(request: Request) -> HTTPResponse:
-    session = await _session(request, changes=True)
+    session = await _session(request)
     body = parse_body(request, PasswordChange)
     await sessions.change_password(_accounts(request), session, body, _address(request))
     return empty()
@@ -191,7 +190,7 @@ async def change_password(request: Request) -> HTTPResponse:
 )
 async def set_role(request: Request, customer_id: str) -> HTTPResponse:
     if not admin_token_given(request):
-        session = await _session(request, changes=True)
+        session = await _session(request)
         actor = await store.get_customer(session.customer_id)
         if actor["role"] != "owner":
             raise Forbidden("only the owner sets roles")

@@ -4,7 +4,6 @@ throttling and who may change a role."""
 from __future__ import annotations
 
 import hashlib
-import hmac
 import ipaddress
 import re
 import secrets
@@ -13,6 +12,7 @@ from typing import Literal
 
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+# The roles of the contract; STAFF_ROLES (petshore.contract) may make admin calls.
 Role = Literal["customer", "staff", "owner"]
 
 # 256 random bits (the contract asks for at least 128); only their SHA-256 is stored, so a
@@ -79,10 +79,6 @@ def new_csrf_token() -> str:
     return secrets.token_urlsafe(CSRF_TOKEN_BYTES)
 
 
-def csrf_matches(expected: str, sent: str | None) -> bool:
-    return bool(sent) and hmac.compare_digest(expected.encode(), (sent or "").encode())
-
-
 def needs_refresh(expires_at: int, idle_seconds: int, now: float) -> bool:
     """Whether a sliding session is due to be written again."""
     return expires_at - now < idle_seconds - SESSION_REFRESH_SECONDS
@@ -105,9 +101,13 @@ def window_start(now: float, window: int) -> int:
     return int(now) // window * window
 
 
+def window_end(now: float, window: int) -> int:
+    return window_start(now, window) + window
+
+
 def retry_after(now: float, window: int) -> int:
     """Seconds until the window that `now` falls in ends."""
-    return max(1, window_start(now, window) + window - int(now))
+    return max(1, window_end(now, window) - int(now))
 
 
 def throttle_key(kind: str, value: str, now: float, window: int) -> str:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import StringConstraints
 
 from petshore.bodies import Address, Body, Email
+from services.accounts.rules import Role
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 # Length and commonness are rules (services.accounts.rules), so the 400 can say why; this
 # only bounds what is read.
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 CartId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Role = Literal["customer", "staff", "owner"]
 
 
 class SignUp(Body):

@@ -7,10 +7,8 @@ import logging
 import time
 from dataclasses import dataclass, replace
 
-from petshore.contract import CSRF_HEADER
 from petshore.errors import (
     Conflict,
-    Forbidden,
     InvalidRequest,
     TooManyRequests,
     Unauthorized,
@@ -80,11 +78,6 @@ async def current(accounts: Accounts, session_id: str | None) -> tuple[Session, 
     return replace(session, expires_at=expires_at), True
 
 
-def check_csrf(session: Session, sent: str | None) -> None:
-    if not rules.csrf_matches(session.csrf_token, sent):
-        raise Forbidden(f"a change made with the session cookie needs its {CSRF_HEADER}")
-
-
 async def _policy(password: str, email: str, field: str) -> None:
     problem = rules.password_problem(password, email)
     if problem:
@@ -121,10 +114,8 @@ async def _throttle(accounts: Accounts, email: str, address: str) -> list[str]:
 
 
 async def _count_failure(accounts: Accounts, keys: list[str]) -> None:
-    window = accounts.settings.signin_window
-    await store.count_failure(
-        accounts.table, keys, rules.window_start(time.time(), window) + window
-    )
+    expires_at = rules.window_end(time.time(), accounts.settings.signin_window)
+    await store.count_failure(accounts.table, keys, expires_at)
 
 
 async def sign_in(accounts: Accounts, body: SignIn, address: str) -> tuple[Row, Started]:

@@ -3,11 +3,12 @@ is made from what the store returns. The password hash and the cart id stay out 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from typing_extensions import TypedDict
 
 from petshore.timestamps import rfc3339
+from services.accounts.rules import Role
 
 
 class Address(TypedDict, total=False):
@@ -24,7 +25,7 @@ class Customer(TypedDict):
     customer_id: str
     email: str
     name: str
-    role: Literal["customer", "staff", "owner"]
+    role: Role
     default_shipping_address: Address | None
     created_at: str
 

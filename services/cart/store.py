@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -77,8 +78,39 @@ async def get(table: DynamoTable, cart_id: str) -> StoredCart:
 
 
 async def set_quantity(table: DynamoTable, cart_id: str, sku: str, quantity: int) -> StoredCart:
+    async def attempt() -> StoredCart:
+        lines, version, _ = await _read(table, cart_id)
+        updated = rules.set_line(lines, sku, quantity)
+        if len(updated) > rules.MAX_LINES:
+            raise InvalidRequest(
+                f"a cart holds at most {rules.MAX_LINES} different products",
+                {"fields": ["sku"]},
+            )
+        expires = rules.expires_at(time.time())
+        await table.client.put_item(
+            TableName=table.name,
+            Item=_to_item(cart_id, updated, version + 1, expires),
+            ConditionExpression="version = :v",
+            ExpressionAttributeValues={":v": {"N": str(version)}},
+        )
+        return StoredCart(cart_id, updated, expires)
+
     async with deadline(table.timeout, "carts table"):
-        return await _set_quantity(table, cart_id, sku, quantity)
+        return await _until_written(attempt, "the cart is being changed")
+
+
+async def _until_written(attempt: Callable[[], Awaitable[StoredCart]], busy: str) -> StoredCart:
+    """`attempt` reads, decides and writes on the condition that nothing changed since it
+    read; when something did, it runs again (after a backoff) on what is there now."""
+    for number in range(MAX_ATTEMPTS):
+        if number:
+            await asyncio.sleep(backoff(number))
+        try:
+            return await attempt()
+        except ClientError as exc:
+            if not _is_condition_failure(exc):
+                raise
+    raise Conflict(f"{busy} by many requests at once; try again")
 
 
 async def _read(table: DynamoTable, cart_id: str) -> tuple[list[Line], int, int]:
@@ -96,51 +128,18 @@ async def _read(table: DynamoTable, cart_id: str) -> tuple[list[Line], int, int]
     return lines, version, expires
 
 
-async def _set_quantity(table: DynamoTable, cart_id: str, sku: str, quantity: int) -> StoredCart:
-    for attempt in range(MAX_ATTEMPTS):
-        if attempt:
-            await asyncio.sleep(backoff(attempt))
-        lines, version, _ = await _read(table, cart_id)
-        updated = rules.set_line(lines, sku, quantity)
-        if len(updated) > rules.MAX_LINES:
-            raise InvalidRequest(
-                f"a cart holds at most {rules.MAX_LINES} different products",
-                {"fields": ["sku"]},
-            )
-        expires = rules.expires_at(time.time())
-        try:
-            await table.client.put_item(
-                TableName=table.name,
-                Item=_to_item(cart_id, updated, version + 1, expires),
-                ConditionExpression="version = :v",
-                ExpressionAttributeValues={":v": {"N": str(version)}},
-            )
-        except ClientError as exc:
-            if _is_condition_failure(exc):
-                continue  # someone else changed the cart since we read it: read again
-            raise
-        return StoredCart(cart_id, updated, expires)
-    raise Conflict("the cart is being changed by many requests at once; try again")
-
-
 async def merge(table: DynamoTable, cart_id: str, from_cart_id: str) -> StoredCart:
     """Put `from_cart_id`'s lines into `cart_id` and delete `from_cart_id`, in one
     transaction: a line is never lost or counted twice, however often a merge is retried. A
     cart to merge that does not exist (merged already, or expired) adds nothing."""
-    async with deadline(table.timeout, "carts table"):
-        return await _merge(table, cart_id, from_cart_id)
 
-
-async def _merge(table: DynamoTable, cart_id: str, from_cart_id: str) -> StoredCart:
-    for attempt in range(MAX_ATTEMPTS):
-        if attempt:
-            await asyncio.sleep(backoff(attempt))
+    async def attempt() -> StoredCart:
         lines, version, expires = await _read(table, cart_id)
+        if from_cart_id == cart_id:
+            return StoredCart(cart_id, lines, expires)
         try:
             added, added_version, _ = await _read(table, from_cart_id)
         except NotFound:
-            return StoredCart(cart_id, lines, expires)
-        if from_cart_id == cart_id:
             return StoredCart(cart_id, lines, expires)
         merged = rules.merge_lines(lines, added)
         if len(merged) > rules.MAX_LINES:
@@ -149,30 +148,27 @@ async def _merge(table: DynamoTable, cart_id: str, from_cart_id: str) -> StoredC
                 {"fields": ["from_cart_id"]},
             )
         expires = rules.expires_at(time.time())
-        try:
-            await table.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": table.name,
-                            "Item": _to_item(cart_id, merged, version + 1, expires),
-                            "ConditionExpression": "version = :v",
-                            "ExpressionAttributeValues": {":v": {"N": str(version)}},
-                        }
-                    },
-                    {
-                        "Delete": {
-                            "TableName": table.name,
-                            "Key": {CARTS.hash_key: {"S": from_cart_id}},
-                            "ConditionExpression": "version = :v",
-                            "ExpressionAttributeValues": {":v": {"N": str(added_version)}},
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if _is_condition_failure(exc):
-                continue  # either cart changed since we read it: read both again
-            raise
+        await table.client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": table.name,
+                        "Item": _to_item(cart_id, merged, version + 1, expires),
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": {":v": {"N": str(version)}},
+                    }
+                },
+                {
+                    "Delete": {
+                        "TableName": table.name,
+                        "Key": {CARTS.hash_key: {"S": from_cart_id}},
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": {":v": {"N": str(added_version)}},
+                    }
+                },
+            ]
+        )
         return StoredCart(cart_id, merged, expires)
-    raise Conflict("the carts are being changed by many requests at once; try again")
+
+    async with deadline(table.timeout, "carts table"):
+        return await _until_written(attempt, "the carts are being changed")

@@ -20,13 +20,7 @@ from services.catalog.uploads import ModelStores
 
 async def open_model_stores(stack: AsyncExitStack, settings: Settings) -> ModelStores:
     """The models bucket and the model worker's queues, open as long as `stack`."""
-    queues = await open_model_queues(
-        stack,
-        settings.common,
-        settings.queue_wait_seconds,
-        settings.jobs_queue_url,
-        settings.results_queue_url,
-    )
+    queues = await open_model_queues(stack, settings)
     s3 = await open_client(stack, "s3", settings.common)
     return ModelStores(settings, s3, queues)
 

@@ -43,7 +43,7 @@ async def place_order(request: Request) -> HTTPResponse:
     body = parse_body(request, Checkout)
     customer = await signed_in(request)
     if customer is not None:
-        check_csrf(request, customer)
+        check_csrf(request, customer.csrf_token)
     lease = request.app.ctx.settings.checkout_lease
     order = await checkout.place(
         _peers(request), key, body, lease, customer.customer_id if customer else None

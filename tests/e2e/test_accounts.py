@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from devstack.stack import Stack
-from tests.helpers import assert_error, new_cart
+from tests.helpers import assert_error, fill_cart, new_cart
 
 PASSWORD = "a long enough passphrase"
 
@@ -32,12 +32,6 @@ def _sign_up(client: httpx.Client, email: str) -> dict:
     )
     assert answer.status_code == 201, answer.text
     return dict(answer.json())
-
-
-def _fill(client: httpx.Client, cart_id: str, lines: dict[str, int]) -> None:
-    for sku, quantity in lines.items():
-        answer = client.put(f"/api/cart/carts/{cart_id}/items/{sku}", json={"quantity": quantity})
-        assert answer.status_code == 200, answer.text
 
 
 def _items(client: httpx.Client, cart_id: str) -> dict[str, int]:
@@ -72,7 +66,7 @@ def test_sign_in_merges_the_guest_cart_into_the_customers(stack: Stack) -> None:
         assert mine  # a new customer has a cart of their own from the start
         again = laptop.post("/api/accounts/sessions", json={"email": email, "password": PASSWORD})
         assert again.json()["cart_id"] == mine
-        _fill(laptop, mine, {"PS-A-1": 2, "PS-B-2": 98})
+        fill_cart(laptop, mine, {"PS-A-1": 2, "PS-B-2": 98})
     with httpx.Client(base_url=stack.gateway_url, timeout=30) as phone:
         guest = new_cart(phone, {"PS-B-2": 5, "PS-C-3": 1})
         signed_in = phone.post(
