@@ -58,9 +58,16 @@ def integer(**constraints: Any) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Download:
+    """An answer that is a file of `media_type`, not JSON."""
+
+    media_type: str
+
+
+@dataclass(frozen=True)
 class Operation:
     summary: str
-    answers: Mapping[int, Any]  # status → the type of its JSON body (None: no body)
+    answers: Mapping[int, Any]  # status → the type of its JSON body, a Download, or None
     body: Any = None
     body_required: bool = True
     params: Sequence[Param] = ()
@@ -192,7 +199,9 @@ def _operation(
     responses: dict[str, Any] = {}
     for status, kind in sorted(declared.answers.items()):
         responses[str(status)] = {"description": "OK" if status < 300 else "see the contract"}
-        if kind is not None:
+        if isinstance(kind, Download):
+            responses[str(status)]["content"] = {kind.media_type: {"schema": string()}}
+        elif kind is not None:
             responses[str(status)]["content"] = {
                 "application/json": {"schema": schemas.of(kind, "serialization")}
             }

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import secrets
 import struct
+import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
@@ -13,6 +16,7 @@ import httpx
 from botocore.config import Config
 
 from devstack.samples import TRIANGLE, glb, textured_glb, tiny_gltf
+from devstack.stack import Stack
 
 ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -153,3 +157,27 @@ def vertex_bomb_glb() -> bytes:
         "max": [0, 0, 0],
     }
     return glb(gltf, TRIANGLE)
+
+
+PASSWORD = "a long enough passphrase"
+
+
+@contextmanager
+def shopper(stack: Stack, role: str | None = None) -> Iterator[tuple[httpx.Client, dict]]:
+    """A browser signed in as a new customer (of `role`, made with the admin token), and the
+    headers its changes carry (the CSRF token)."""
+    email = f"orders-{time.monotonic_ns()}@example.com"
+    with httpx.Client(base_url=stack.gateway_url, timeout=30) as browser:
+        body = {"email": email, "password": PASSWORD, "name": "Customer"}
+        if role:
+            made = browser.post(
+                "/api/accounts/customers", json={**body, "role": role}, headers=ADMIN
+            )
+            assert made.status_code == 201, made.text
+            signed = browser.post(
+                "/api/accounts/sessions", json={"email": email, "password": PASSWORD}
+            ).json()
+        else:
+            signed = browser.post("/api/accounts/customers", json=body).json()
+        csrf = signed["csrf_token"]
+        yield browser, {"X-CSRF-Token": csrf}

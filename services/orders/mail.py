@@ -1,6 +1,7 @@
-"""Order emails: the confirmation of a paid order, made as a plain function of the order, and
-sent through Amazon SES (the emulator's locally) at least once and, but for a crash between
-SES's answer and the record of it, exactly once."""
+"""Order emails: the confirmation of a paid order and the shipping notice of a fulfilled one,
+each made as a plain function of the order, and sent through Amazon SES (the emulator's
+locally) at least once and, but for a crash between SES's answer and the record of it,
+exactly once."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
-from typing import Any
+from typing import Any, Protocol
 
 from babel.numbers import format_currency, get_currency_precision
 
@@ -23,8 +24,8 @@ log = logging.getLogger("petshore.orders.mail")
 SHOP_NAME = "Pet Shore"
 # A claim older than this was made by a sender that stopped: another may send.
 CLAIM_SECONDS = 300
-# Orders older than this get no confirmation any more: it would be news of nothing.
-CONFIRM_WITHIN = timedelta(days=2)
+# An email due longer ago than this is not sent any more: it would be news of nothing.
+NOTIFY_WITHIN = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,8 @@ def money(cents: int, currency: str) -> str:
     return format_currency(cents / 10 ** get_currency_precision(currency), currency, locale="en")
 
 
-def confirmation(order: dict[str, Any], sender: str, storefront_url: str | None) -> EmailMessage:
-    currency = order["currency"]
-    lines = [
-        f"{item['quantity']} x {item['name']} ({item['sku']})   "
-        f"{money(item['quantity'] * item['unit_price_cents'], currency)}"
-        for item in order["items"]
-    ]
-    address = order["shipping_address"]
-    ship_to = [
+def _ship_to(address: dict[str, Any]) -> list[str]:
+    return [
         address["name"],
         address["line1"],
         *([address["line2"]] if address.get("line2") else []),
@@ -56,6 +50,43 @@ def confirmation(order: dict[str, Any], sender: str, storefront_url: str | None)
         *([address["region"]] if address.get("region") else []),
         address["country"],
     ]
+
+
+def _lines(order: dict[str, Any]) -> list[str]:
+    return [
+        f"{item['quantity']} x {item['name']} ({item['sku']})   "
+        f"{money(item['quantity'] * item['unit_price_cents'], order['currency'])}"
+        for item in order["items"]
+    ]
+
+
+def _message(
+    order: dict[str, Any], subject: str, body: list[str], sender: str, storefront_url: str | None
+) -> EmailMessage:
+    link = (
+        [f"Your order: {storefront_url.rstrip('/')}/order/{order['id']}"] if storefront_url else []
+    )
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = formataddr((SHOP_NAME, sender))
+    message["To"] = order["email"]
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(idstring=order["id"], domain=sender.rpartition("@")[2])
+    message.set_content(
+        "\n".join(
+            [
+                *body,
+                "",
+                *link,
+                f"Order {order['id']}, placed {order['created_at']:%Y-%m-%d %H:%M} UTC.",
+            ]
+        )
+    )
+    return message
+
+
+def confirmation(order: dict[str, Any], sender: str, storefront_url: str | None) -> EmailMessage:
+    currency = order["currency"]
     totals = [
         f"Subtotal: {money(order['subtotal_cents'], currency)}",
         f"Shipping: {money(order['shipping_cents'], currency)}",
@@ -67,74 +98,91 @@ def confirmation(order: dict[str, Any], sender: str, storefront_url: str | None)
         ),
         f"Total paid: {money(order['total_cents'], currency)}",
     ]
-    link = (
-        [f"Your order: {storefront_url.rstrip('/')}/order/{order['id']}"] if storefront_url else []
-    )
-    message = EmailMessage()
-    message["Subject"] = f"Pet Shore order {order['id']} is confirmed"
-    message["From"] = formataddr((SHOP_NAME, sender))
-    message["To"] = order["email"]
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(idstring=order["id"], domain=sender.rpartition("@")[2])
-    message.set_content(
-        "\n".join(
-            [
-                f"Thank you for your order, {address['name']}.",
-                "",
-                *lines,
-                "",
-                *totals,
-                "",
-                "Ships to:",
-                *ship_to,
-                "",
-                *link,
-                f"Order {order['id']}, placed {order['created_at']:%Y-%m-%d %H:%M} UTC.",
-            ]
-        )
-    )
-    return message
+    body = [
+        f"Thank you for your order, {order['shipping_address']['name']}.",
+        "",
+        *_lines(order),
+        "",
+        *totals,
+        "",
+        "Ships to:",
+        *_ship_to(order["shipping_address"]),
+    ]
+    subject = f"Pet Shore order {order['id']} is confirmed"
+    return _message(order, subject, body, sender, storefront_url)
 
 
-async def confirm(mailer: Mailer | None, order: dict[str, Any]) -> None:
-    """Send a paid order's confirmation unless it was sent, or another sender has it now. A
-    failure is logged; the reconciler's rounds send what is still unsent."""
-    if mailer is None or order["status"] != "paid" or order["confirmation_sent_at"]:
+def shipping_notice(order: dict[str, Any], sender: str, storefront_url: str | None) -> EmailMessage:
+    body = [
+        f"Good news, {order['shipping_address']['name']}: your order is on its way.",
+        "",
+        f"Carrier: {order['carrier']}",
+        f"Tracking number: {order['tracking_number']}",
+        "",
+        *_lines(order),
+        "",
+        "Ships to:",
+        *_ship_to(order["shipping_address"]),
+    ]
+    subject = f"Pet Shore order {order['id']} has shipped"
+    return _message(order, subject, body, sender, storefront_url)
+
+
+class Compose(Protocol):
+    def __call__(
+        self, order: dict[str, Any], sender: str, storefront_url: str | None
+    ) -> EmailMessage: ...
+
+
+COMPOSERS: dict[store.Notice, Compose] = {
+    store.CONFIRMATION: confirmation,
+    store.SHIPPING: shipping_notice,
+}
+
+
+async def notify(mailer: Mailer | None, order: dict[str, Any], notice: store.Notice) -> None:
+    """Send the order's `notice` unless it was sent, is not due, or another sender has it
+    now. A failure is logged; the reconciler's rounds send what is still unsent."""
+    if mailer is None or order["status"] != notice.status or order[notice.sent]:
         return
     now = utcnow()
-    if not await store.claim_confirmation(order["id"], now, now - timedelta(seconds=CLAIM_SECONDS)):
+    if not await store.claim_notice(
+        notice, order["id"], now, now - timedelta(seconds=CLAIM_SECONDS)
+    ):
         return
+    message = COMPOSERS[notice](order, mailer.sender, mailer.storefront_url)
     try:
         async with deadline(mailer.timeout, "email"):
             await mailer.ses.send_email(
                 FromEmailAddress=mailer.sender,
                 Destination={"ToAddresses": [order["email"]]},
-                Content={
-                    "Raw": {
-                        "Data": confirmation(order, mailer.sender, mailer.storefront_url).as_bytes()
-                    }
-                },
+                Content={"Raw": {"Data": message.as_bytes()}},
             )
     except Exception as exc:
-        log.warning("confirmation not sent yet: %r", exc, extra={"order_id": redact(order["id"])})
-        await store.release_confirmation(order["id"], now)
+        log.warning(
+            "%s email not sent yet: %r",
+            notice.name,
+            exc,
+            extra={"order_id": redact(order["id"])},
+        )
+        await store.release_notice(notice, order["id"], now)
         return
-    await store.confirmation_sent(order["id"], utcnow())
+    await store.notice_sent(notice, order["id"], utcnow())
 
 
-async def confirm_unsent(mailer: Mailer | None, limit: int = 100) -> int:
-    """Send the confirmations that paid orders of the last two days still lack; how many
-    were tried."""
+async def notify_unsent(mailer: Mailer | None, limit: int = 100) -> int:
+    """Send the emails orders of the last two days are still due; how many were tried."""
     if mailer is None:
         return 0
     now = utcnow()
-    sent = 0
-    for order_id in await store.unconfirmed_orders(
-        paid_since=now - CONFIRM_WITHIN,
-        claimed_before=now - timedelta(seconds=CLAIM_SECONDS),
-        limit=limit,
-    ):
-        order = await store.get_order(order_id)
-        await confirm(mailer, order)
-        sent += 1
-    return sent
+    tried = 0
+    for notice in store.NOTICES:
+        for order_id in await store.unsent_notices(
+            notice,
+            due_since=now - NOTIFY_WITHIN,
+            claimed_before=now - timedelta(seconds=CLAIM_SECONDS),
+            limit=limit,
+        ):
+            await notify(mailer, await store.get_order(order_id), notice)
+            tried += 1
+    return tried

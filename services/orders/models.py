@@ -35,6 +35,8 @@ class Order(Model):
     status = fields.CharField(max_length=20, db_index=True)
     email = fields.CharField(max_length=254)
     shipping_address = fields.JSONField()
+    # The address's name, where the back office's search can reach it.
+    ship_to_name = fields.CharField(max_length=200, default="")
     currency = fields.CharField(max_length=3)
     subtotal_cents = fields.BigIntField(default=0)
     shipping_cents = fields.BigIntField(default=0)
@@ -51,6 +53,12 @@ class Order(Model):
     # The confirmation email: claimed by one sender at a time, and when it was sent.
     confirmation_claimed_at = fields.DatetimeField(null=True)
     confirmation_sent_at = fields.DatetimeField(null=True)
+    carrier = fields.CharField(max_length=64, null=True)
+    tracking_number = fields.CharField(max_length=128, null=True)
+    fulfilled_at = fields.DatetimeField(null=True)
+    # The shipping notice, claimed and sent as the confirmation is.
+    shipping_claimed_at = fields.DatetimeField(null=True)
+    shipping_sent_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -91,6 +99,29 @@ class OrderEvent(Model):
 
     class Meta:
         table = "order_event"
+
+
+# Money given back: reserved on the order (refunded_cents) in the transaction that records
+# the row, then paid out by the provider under the row's own idempotency key, so a retry, or
+# the reconciler finishing a refund whose request died, never pays it twice. `request_key`
+# is what makes a repeated request the same refund (its Idempotency-Key, or its amount).
+class Refund(Model):
+    id = fields.IntField(primary_key=True)
+    order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
+        "models.Order", related_name="refunds", on_delete=fields.CASCADE
+    )
+    request_key = fields.CharField(max_length=300)
+    amount_cents = fields.BigIntField()
+    state = fields.CharField(max_length=16, default="pending")  # pending | done | refused
+    reference = fields.CharField(max_length=128, null=True)  # the provider's refund
+    actor = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    paid_out_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "refund"
+        unique_together = (("order", "request_key"),)
+        indexes = (("state", "created_at"),)
 
 
 # One row per Idempotency-Key: the primary key makes concurrent retries collide. The order id

@@ -1,8 +1,9 @@
 """The reconciler: finishes or undoes checkouts that stopped half-way and were never retried
-(a process killed, a database lost, a client that gave up), and sends the confirmations that
-could not be sent at checkout. Every instance of the orders
-service runs it; taking a key over is a conditional update, so only one instance acts on
-each checkout, and one that crashes mid-way leaves it to the next round."""
+(a process killed, a database lost, a client that gave up), sends the emails that could not
+be sent at once, and pays out the refunds the provider could not take at once. Every
+instance of the orders service runs it; taking a key over is a conditional update, so only
+one instance acts on each checkout, and one that crashes mid-way leaves it to the next
+round."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from petshore.logs import redact
 from petshore.timestamps import utcnow
 from services.orders import settlement, store
 from services.orders.checkout import new_owner
-from services.orders.mail import confirm_unsent
+from services.orders.mail import notify_unsent
 from services.orders.settlement import Peers
 
 log = logging.getLogger("petshore.orders.reconciler")
@@ -63,7 +64,8 @@ async def run(peers: Peers, *, interval: float, older_than: float, lease: float)
     while True:
         try:
             await reconcile_once(peers, older_than=older_than, lease=lease)
-            await confirm_unsent(peers.mail)
+            await notify_unsent(peers.mail)
+            await settlement.pay_out(peers.payments)
         except Exception as exc:  # the database is away: try again next round
             log.warning("reconciler round failed: %r", exc)
         await asyncio.sleep(interval)

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from sanic import Blueprint, Request
+from sanic.request.parameters import RequestParameters
 from sanic.response import HTTPResponse, json
 
 from petshore import paging
 from petshore.auth import admin_actor, admin_route, admin_token_given, check_csrf, signed_in
 from petshore.contract import ORDERS
 from petshore.errors import InvalidRequest, NotFound, Unauthorized
-from petshore.openapi import ErrorBody, Param, integer, operation, string
+from petshore.openapi import Download, ErrorBody, Param, integer, operation, string
+from petshore.timestamps import utcnow
 from petshore.web import parse_body, product_sku
-from services.orders import checkout, rules, settlement, store, views
-from services.orders.schemas import AdjustInventory, Checkout, SetInventory
+from services.orders import backoffice, checkout, rules, settlement, store, views
+from services.orders.schemas import (
+    AdjustInventory,
+    Cancellation,
+    Checkout,
+    Fulfilment,
+    RefundRequest,
+    SetInventory,
+)
 from services.orders.settlement import Peers
 
 orders = Blueprint("orders_orders", url_prefix=ORDERS.path_prefix.rstrip("/"))
@@ -51,12 +60,28 @@ async def place_order(request: Request) -> HTTPResponse:
     return json(views.order(order), status=201)
 
 
+FILTERS = [
+    Param("status", string(enum=list(rules.ORDER_STATUSES))),
+    Param(
+        "q",
+        string(minLength=1, maxLength=rules.MAX_QUERY_LENGTH),
+        description="an order id, or part of an email or of the name it ships to",
+    ),
+    Param("created_from", string(), description="a date (2026-11-30) or RFC 3339 time"),
+    Param("created_to", string(), description="a date (the whole day) or RFC 3339 time"),
+]
+
+
+def _filters(args: RequestParameters) -> rules.OrderFilter:
+    return rules.order_filter(**{p.name: args.get(p.name) for p in FILTERS})
+
+
 @orders.get("/orders")
 @operation(
     "Orders, newest first: the signed-in customer's own with mine=1, else any (admin)",
     params=[
         Param("mine", string(enum=["1"]), description="1: the signed-in customer's own"),
-        Param("status", string(enum=list(rules.ORDER_STATUSES))),
+        *FILTERS,
         Param("limit", integer(minimum=1, maximum=paging.MAX_LIMIT)),
         Param("cursor", string(), description="next_cursor of the page before"),
     ],
@@ -66,7 +91,7 @@ async def list_orders(request: Request) -> HTTPResponse:
     args = request.get_args(keep_blank_values=True)
     limit = paging.parse_limit(args.get("limit"))
     before = rules.decode_order_cursor(args["cursor"][0]) if args.get("cursor") else None
-    status = rules.parse_status(args.get("status"))
+    filters = _filters(args)
     if args.get("mine") is not None:
         if args.get("mine") != "1":
             raise InvalidRequest("mine is 1 or absent", {"fields": ["mine"]})
@@ -78,30 +103,116 @@ async def list_orders(request: Request) -> HTTPResponse:
         await admin_actor(request)
         owner = None
     rows, more = await store.list_orders(
-        customer_id=owner, status=status, before=before, limit=limit
+        customer_id=owner, filters=filters, before=before, limit=limit
     )
     next_cursor = rules.encode_order_cursor(rows[-1]) if more else None
     return json({"items": [views.order(r) for r in rows], "next_cursor": next_cursor})
 
 
-@orders.get("/orders/<order_id>")
-@operation("Read an order", answers={200: views.Order})
-async def get_order(request: Request, order_id: str) -> HTTPResponse:
+@admin_route(
+    orders,
+    "GET",
+    "/orders.csv",
+    "Every order the filters find, newest first, as CSV: one row per order line",
+    params=FILTERS,
+    answers={200: Download("text/csv")},
+)
+async def export_orders(request: Request) -> None:
+    filters = _filters(request.get_args(keep_blank_values=True))
+    name = f"orders-{utcnow():%Y%m%d-%H%M%S}.csv"
+    response = await request.respond(
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+    async for chunk in backoffice.export(filters):
+        await response.send(chunk)
+    await response.eof()
+
+
+def _order_id(order_id: str) -> str:
     if len(order_id) > 40:
         raise NotFound("no such order")
-    order = await store.get_order(order_id)
-    if order["customer_id"] is not None and not await _may_read(request, order["customer_id"]):
-        # The same answer as for no order at all: it does not say that the id exists.
+    return order_id
+
+
+@orders.get("/orders/<order_id>")
+@operation(
+    "Read an order; the shop's staff also see its payment, refunds and history",
+    answers={200: views.Order},
+)
+async def get_order(request: Request, order_id: str) -> HTTPResponse:
+    order = await store.get_order(_order_id(order_id))
+    customer = await signed_in(request)
+    if admin_token_given(request) or (customer is not None and customer.is_staff):
+        return json(await backoffice.staff_view(order_id))
+    owner = order["customer_id"]
+    if owner is not None and (customer is None or customer.customer_id != owner):
+        # A customer's order is theirs (and the shop's) alone, whoever knows its id; the
+        # same answer as for no order at all, so it does not say that the id exists.
         raise NotFound("no such order")
     return json(views.order(order))
 
 
-async def _may_read(request: Request, customer_id: str) -> bool:
-    """A signed-in customer's order is theirs (and the shop's) alone, whoever knows its id."""
-    customer = await signed_in(request)
-    if customer is not None:
-        return customer.customer_id == customer_id or customer.is_staff
-    return admin_token_given(request)
+@admin_route(
+    orders,
+    "POST",
+    "/orders/<order_id>/fulfilment",
+    "Mark a paid order shipped, with its carrier and tracking number; emails the customer",
+    body=Fulfilment,
+    answers={200: views.Order},
+    errors=[409],
+)
+async def fulfil_order(request: Request, order_id: str) -> HTTPResponse:
+    body = parse_body(request, Fulfilment)
+    order = await backoffice.fulfil(
+        _peers(request), _order_id(order_id), body.carrier, body.tracking_number, request.ctx.actor
+    )
+    return json(order)
+
+
+@admin_route(
+    orders,
+    "POST",
+    "/orders/<order_id>/cancellation",
+    "Cancel a paid order that has not shipped: stock back, payment refunded",
+    body=Cancellation,
+    body_required=False,
+    answers={200: views.Order},
+    errors=[409],
+)
+async def cancel_order(request: Request, order_id: str) -> HTTPResponse:
+    body = parse_body(request, Cancellation) if request.body else Cancellation()
+    order = await backoffice.cancel(
+        _peers(request), _order_id(order_id), body.reason, request.ctx.actor
+    )
+    return json(order)
+
+
+@admin_route(
+    orders,
+    "POST",
+    "/orders/<order_id>/refunds",
+    "Give back part of an order's payment, or (without amount_cents) all that is left",
+    params=[
+        Param(
+            "Idempotency-Key",
+            string(minLength=1, maxLength=rules.MAX_IDEMPOTENCY_KEY),
+            where="header",
+            description="Without one, the same amount twice is one refund",
+        )
+    ],
+    body=RefundRequest,
+    body_required=False,
+    answers={200: views.Order},
+    errors=[409],
+)
+async def refund_order(request: Request, order_id: str) -> HTTPResponse:
+    body = parse_body(request, RefundRequest) if request.body else RefundRequest()
+    key = rules.refund_key(request.headers.get("Idempotency-Key"), body.amount_cents)
+    order = await backoffice.refund(
+        _peers(request), _order_id(order_id), key, body.amount_cents, request.ctx.actor
+    )
+    return json(order)
 
 
 @orders.post("/payment-events")
@@ -152,7 +263,7 @@ async def _catalog_sku(request: Request, sku: str) -> str:
 async def set_inventory(request: Request, sku: str) -> HTTPResponse:
     body = parse_body(request, SetInventory)
     await store.set_available(
-        await _catalog_sku(request, sku), body.available, "set", request.ctx.actor
+        await _catalog_sku(request, sku), body.available, body.reason or "set", request.ctx.actor
     )
     return json({"sku": sku, "available": body.available})
 
@@ -172,3 +283,17 @@ async def adjust_inventory(request: Request, sku: str) -> HTTPResponse:
         await _catalog_sku(request, sku), body.delta, body.reason, request.ctx.actor
     )
     return json({"sku": sku, "available": available})
+
+
+@admin_route(
+    orders,
+    "GET",
+    "/inventory/<sku>/movements",
+    "A SKU's stock changes made by hand, newest first: by whom, and why",
+    params=[Param("limit", integer(minimum=1, maximum=paging.MAX_LIMIT))],
+    answers={200: views.Movements},
+)
+async def stock_movements(request: Request, sku: str) -> HTTPResponse:
+    limit = paging.parse_limit(request.get_args(keep_blank_values=True).get("limit"))
+    rows = await store.movements(product_sku(sku), limit)
+    return json({"items": [views.movement(r) for r in rows]})

@@ -7,16 +7,18 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from petshore import paging
 from petshore.contract import SKU_PATTERN
 from petshore.errors import InvalidRequest
+from petshore.timestamps import rfc3339
 
 ORDER_ID_PREFIX = "ord_"
 MAX_IDEMPOTENCY_KEY = 255
 MAX_INVENTORY_SKUS = 100
+MAX_QUERY_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -134,3 +136,116 @@ def parse_status(raw: str | None) -> str | None:
             f"status is one of {', '.join(ORDER_STATUSES)}", {"fields": ["status"]}
         )
     return raw
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """What the back office looks for: a status, words (an order id, or part of an email or
+    of the name it ships to), and a time range [created_from, created_to)."""
+
+    status: str | None = None
+    query: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+def order_filter(
+    status: str | None, q: str | None, created_from: str | None, created_to: str | None
+) -> OrderFilter:
+    """The filters of `GET /orders` as given (a blank one is a 400, not no filter). A date is
+    a whole day: `created_to=2026-11-30` takes in the 30th."""
+    start = _moment(created_from, "created_from", end_of_day=False)
+    end = _moment(created_to, "created_to", end_of_day=True)
+    if start is not None and end is not None and start >= end:
+        raise InvalidRequest(
+            "created_from is after created_to", {"fields": ["created_from", "created_to"]}
+        )
+    return OrderFilter(parse_status(status), parse_query(q), start, end)
+
+
+def parse_query(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    words = " ".join(raw.split())
+    if not words or len(words) > MAX_QUERY_LENGTH:
+        raise InvalidRequest(
+            f"q holds 1 to {MAX_QUERY_LENGTH} characters of text", {"fields": ["q"]}
+        )
+    return words
+
+
+def _moment(raw: str | None, name: str, *, end_of_day: bool) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        if len(raw) == len("2026-11-30"):
+            day = date.fromisoformat(raw)
+            moment = datetime.combine(day, time(), UTC)
+            return moment + timedelta(days=1) if end_of_day else moment
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidRequest(
+            f"{name} is a date (2026-11-30) or an RFC 3339 time", {"fields": [name]}
+        ) from exc
+    if moment.tzinfo is None:
+        raise InvalidRequest(f"{name} needs its UTC offset (Z or +01:00)", {"fields": [name]})
+    return moment.astimezone(UTC)
+
+
+def refund_key(header: str | None, amount_cents: int | None) -> str:
+    """What makes two refund requests the same refund: the client's Idempotency-Key, else
+    the amount (the same amount twice is one refund; "the rest" twice, too)."""
+    if header is not None:
+        return "key:" + idempotency_key(header)
+    return "rest" if amount_cents is None else f"amount:{amount_cents}"
+
+
+CSV_COLUMNS = (
+    "order_id",
+    "created_at",
+    "status",
+    "email",
+    "ship_to_name",
+    "country",
+    "currency",
+    "total_cents",
+    "refunded_cents",
+    "sku",
+    "name",
+    "quantity",
+    "unit_price_cents",
+    "carrier",
+    "tracking_number",
+)
+# A cell a spreadsheet would run as a formula (CSV injection): shown as text instead.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_STARTS) and not isinstance(value, int):
+        return "'" + text
+    return text
+
+
+def csv_rows(order: Mapping[str, Any]) -> list[list[str]]:
+    """One row per order line (what accounting and fulfilment count), the order's columns
+    repeated on each."""
+    address = order["shipping_address"]
+    head = {
+        "order_id": order["id"],
+        "created_at": rfc3339(order["created_at"]),
+        "status": order["status"],
+        "email": order["email"],
+        "ship_to_name": address.get("name"),
+        "country": address.get("country"),
+        "currency": order["currency"],
+        "total_cents": order["total_cents"],
+        "refunded_cents": order["refunded_cents"],
+        "carrier": order["carrier"],
+        "tracking_number": order["tracking_number"],
+    }
+    return [
+        [csv_cell({**head, **line}.get(column)) for column in CSV_COLUMNS]
+        for line in order["items"]
+    ]

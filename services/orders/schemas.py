@@ -24,8 +24,24 @@ class Checkout(Body):
 
 class SetInventory(Body):
     available: int = Field(ge=0, le=MAX_UNITS)
+    reason: Text | None = None  # beyond the contract: why, for the stock's history
 
 
 class AdjustInventory(Body):
     delta: int = Field(ge=-MAX_UNITS, le=MAX_UNITS)
     reason: Text
+
+
+class Fulfilment(Body):
+    carrier: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    tracking_number: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)
+    ]
+
+
+class Cancellation(Body):
+    reason: Text | None = None
+
+
+class RefundRequest(Body):
+    amount_cents: int | None = Field(default=None, ge=1, le=10**12)

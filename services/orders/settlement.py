@@ -12,7 +12,7 @@ from petshore.errors import Conflict, PaymentDeclined, Unavailable
 from petshore.logs import redact
 from petshore.upstream import ServiceClient
 from services.orders import store
-from services.orders.mail import Mailer, confirm
+from services.orders.mail import Mailer, notify
 from services.orders.payments import Payment, PaymentProvider, PaymentState
 
 log = logging.getLogger("petshore.orders.settlement")
@@ -83,14 +83,47 @@ async def apply_payment(payments: PaymentProvider, payment: Payment, actor: str)
             "a payment succeeded for an order that was given up; refunding it",
             extra={"order_id": redact(order["id"])},
         )
-        await payments.refund(
-            payment.reference,
-            amount_cents=payment.amount_cents,
-            idempotency_key=f"{order['id']}:given-up",
+        await store.reserve_refund(
+            order["id"],
+            "given-up",
+            payment.amount_cents - order["refunded_cents"],
+            actor,
+            refundable=("cancelled", "payment_failed"),
         )
-        await store.record_refund(order["id"], payment.amount_cents, actor)
+        await pay_out(payments, order["id"])
         order = await store.get_order(payment.order_id)
     return order
+
+
+async def pay_out(payments: PaymentProvider, order_id: str | None = None) -> int:
+    """Have the provider pay out the refunds set aside (one order's, or everyone's); how many
+    went. Each goes under its own idempotency key, so one paid out by a request that died
+    before it was recorded is not paid again. One the provider cannot take now waits for
+    the reconciler's next round; one it refuses is no longer set aside, and its `Conflict`
+    is raised once the others went."""
+    paid, refused = 0, None
+    for due in await store.pending_refunds(order_id):
+        try:
+            reference = await payments.refund(
+                due.payment_reference,
+                amount_cents=due.amount_cents,
+                idempotency_key=f"{due.order_id}:refund:{due.refund_id}",
+            )
+        except Unavailable as exc:
+            log.warning(
+                "refund not paid out yet: %s", exc, extra={"order_id": redact(due.order_id)}
+            )
+            continue
+        except Conflict as exc:
+            log.error("refund refused: %s", exc, extra={"order_id": redact(due.order_id)})
+            await store.refund_refused(due.refund_id, str(exc))
+            refused = exc
+            continue
+        await store.refund_paid_out(due.refund_id, reference)
+        paid += 1
+    if refused is not None:
+        raise refused
+    return paid
 
 
 async def resolve(payments: PaymentProvider, order: Row, actor: str) -> Row:
@@ -137,7 +170,7 @@ async def conclude(peers: Peers, order: Row) -> int:
     await store.finish_key(order["idempotency_key"], status)
     if status == CREATED:
         await _empty_cart(peers, order["cart_id"], [item["sku"] for item in order["items"]])
-        await confirm(peers.mail, order)
+        await notify(peers.mail, order, store.CONFIRMATION)
     return status
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from petshore.errors import Conflict, NotFound, OutOfStock
+from petshore.errors import Conflict, IdempotencyKeyReused, NotFound, OutOfStock
 from petshore.timestamps import utcnow
 from services.orders.models import (
     IdempotencyRecord,
@@ -17,9 +19,10 @@ from services.orders.models import (
     Order,
     OrderEvent,
     OrderLine,
+    Refund,
     StockMovement,
 )
-from services.orders.rules import PricedLine, Totals
+from services.orders.rules import OrderFilter, PricedLine, Totals
 
 Row = dict[str, Any]
 
@@ -41,8 +44,15 @@ ORDER_FIELDS = (
     "payment_reference",
     "paid_at",
     "confirmation_sent_at",
+    "carrier",
+    "tracking_number",
+    "fulfilled_at",
+    "shipping_sent_at",
     "created_at",
 )
+LINE_FIELDS = ("sku", "name", "quantity", "unit_price_cents")
+# Orders whose money can still be given back in part or in full.
+REFUNDABLE = ("paid", "fulfilled")
 
 
 class LostKey(Exception):
@@ -105,6 +115,15 @@ async def adjust_available(sku: str, delta: int, reason: str, actor: str) -> int
         return row.available
 
 
+async def movements(sku: str, limit: int) -> list[Row]:
+    return list(
+        await StockMovement.filter(sku=sku)
+        .order_by("-created_at", "-id")
+        .limit(limit)
+        .values("delta", "available", "reason", "actor", "created_at")
+    )
+
+
 async def add_available_if_missing(sku: str, count: int) -> bool:
     """Stock a SKU the store has never seen; never overwrite counts already there."""
     _, created = await Inventory.get_or_create(sku=sku, defaults={"available": count})
@@ -161,6 +180,7 @@ async def place_order(
             status="pending",
             email=email,
             shipping_address=shipping_address,
+            ship_to_name=shipping_address["name"],
             currency=currency,
             subtotal_cents=totals.subtotal,
             shipping_cents=totals.shipping,
@@ -243,20 +263,203 @@ async def _release_stock(conn: Any, order_id: str) -> None:
         )
 
 
-async def record_refund(order_id: str, amount_cents: int, actor: str) -> None:
+async def reserve_refund(
+    order_id: str,
+    request_key: str,
+    amount_cents: int | None,
+    actor: str,
+    *,
+    refundable: Sequence[str] = REFUNDABLE,
+) -> None:
+    """Set aside `amount_cents` (None: all that is left) of the order's payment to give back,
+    as a pending refund the provider pays out next (`pending_refunds`). The same request
+    key again changes nothing; more than is left, or an order in another state, is 409."""
     async with in_transaction() as conn:
+        order = await Order.filter(id=order_id).using_db(conn).select_for_update().first()
+        if order is None:
+            raise NotFound("no such order")
+        earlier = (
+            await Refund.filter(order_id=order_id, request_key=request_key).using_db(conn).first()
+        )
+        if earlier is not None:
+            if amount_cents is not None and amount_cents != earlier.amount_cents:
+                raise IdempotencyKeyReused(
+                    "this Idempotency-Key was used for a refund of another amount",
+                    {"amount_cents": earlier.amount_cents},
+                )
+            return
+        left = order.total_cents - order.refunded_cents
+        if amount_cents is None and left == 0:
+            return  # "the rest" of an order already given back in full
+        if order.status not in refundable:
+            raise Conflict(
+                f"an order that is {order.status} cannot be refunded", {"status": order.status}
+            )
+        amount = left if amount_cents is None else amount_cents
+        if amount > left:
+            raise Conflict(
+                f"only {left} of the payment is left to refund", {"refundable_cents": left}
+            )
+        refund = await Refund.create(
+            order_id=order_id,
+            request_key=request_key,
+            amount_cents=amount,
+            actor=actor,
+            using_db=conn,
+        )
+        changes: dict[str, Any] = {"refunded_cents": order.refunded_cents + amount}
+        if amount == left and order.status in REFUNDABLE:
+            changes["status"] = "refunded"
+        await Order.filter(id=order_id).using_db(conn).update(**changes)
+        await OrderEvent.create(
+            order_id=order_id,
+            kind="refund",
+            actor=actor,
+            detail={"amount_cents": amount, "refund_id": refund.id},
+            using_db=conn,
+        )
+
+
+@dataclass(frozen=True)
+class DueRefund:
+    refund_id: int
+    order_id: str
+    amount_cents: int
+    payment_reference: str
+
+
+async def pending_refunds(order_id: str | None = None, limit: int = 100) -> list[DueRefund]:
+    """Refunds set aside and not paid out yet, oldest first: one order's, or everyone's."""
+    rows = Refund.filter(state="pending")
+    if order_id is not None:
+        rows = rows.filter(order_id=order_id)
+    found = (
+        await rows.order_by("created_at", "id")
+        .limit(limit)
+        .values("id", "order_id", "amount_cents", "order__payment_reference")
+    )
+    return [
+        DueRefund(r["id"], r["order_id"], r["amount_cents"], r["order__payment_reference"])
+        for r in found
+    ]
+
+
+async def refund_paid_out(refund_id: int, reference: str) -> None:
+    await Refund.filter(id=refund_id, state="pending").update(
+        state="done", reference=reference, paid_out_at=utcnow()
+    )
+
+
+async def refund_refused(refund_id: int, reason: str) -> None:
+    """The provider will not pay this refund out (more than is left there, a disputed
+    charge): it is no longer set aside, and the order says why."""
+    async with in_transaction() as conn:
+        refund = await Refund.filter(id=refund_id, state="pending").using_db(conn).first()
+        if refund is None:
+            return
+        await Refund.filter(id=refund_id).using_db(conn).update(state="refused")
+        order = await Order.filter(id=refund.order_id).using_db(conn).select_for_update().get()
+        changes: dict[str, Any] = {"refunded_cents": order.refunded_cents - refund.amount_cents}
+        if order.status == "refunded":
+            changes["status"] = "fulfilled" if order.fulfilled_at else "paid"
+        await Order.filter(id=order.id).using_db(conn).update(**changes)
+        await OrderEvent.create(
+            order_id=order.id,
+            kind="refund_refused",
+            actor="payments",
+            detail={"refund_id": refund_id, "reason": reason},
+            using_db=conn,
+        )
+
+
+async def fulfil(order_id: str, carrier: str, tracking_number: str, actor: str) -> None:
+    """Mark a paid order shipped; the same shipment again changes nothing, anything else
+    that is not a paid order is 409."""
+    async with in_transaction() as conn:
+        shipped = (
+            await Order.filter(id=order_id, status="paid")
+            .using_db(conn)
+            .update(
+                status="fulfilled",
+                carrier=carrier,
+                tracking_number=tracking_number,
+                fulfilled_at=utcnow(),
+            )
+        )
+        if shipped:
+            await OrderEvent.create(
+                order_id=order_id,
+                kind="fulfilled",
+                actor=actor,
+                detail={"carrier": carrier, "tracking_number": tracking_number},
+                using_db=conn,
+            )
+            return
+    order = await Order.get_or_none(id=order_id)
+    if order is None:
+        raise NotFound("no such order")
+    if order.fulfilled_at is not None and (order.carrier, order.tracking_number) == (
+        carrier,
+        tracking_number,
+    ):
+        return
+    raise Conflict(
+        f"an order that is {order.status} cannot be fulfilled"
+        + (f" (it shipped with {order.carrier} {order.tracking_number})" if order.carrier else ""),
+        {"status": order.status},
+    )
+
+
+async def cancel(order_id: str, reason: str | None, actor: str) -> None:
+    """Cancel a paid order that has not shipped: its stock comes back and what is left of its
+    payment is set aside to refund. A cancelled order stays as it is."""
+    async with in_transaction() as conn:
+        order = await Order.filter(id=order_id).using_db(conn).select_for_update().first()
+        if order is None:
+            raise NotFound("no such order")
+        if order.status == "cancelled":
+            return
+        if order.status != "paid":
+            raise Conflict(
+                f"an order that is {order.status} cannot be cancelled", {"status": order.status}
+            )
+        left = order.total_cents - order.refunded_cents
         await (
             Order.filter(id=order_id)
             .using_db(conn)
-            .update(refunded_cents=F("refunded_cents") + amount_cents)
+            .update(status="cancelled", refunded_cents=order.total_cents)
         )
+        await _release_stock(conn, order_id)
+        detail: dict[str, Any] = {"refund_cents": left}
+        if reason:
+            detail["reason"] = reason
+        if left:
+            refund = await Refund.create(
+                order_id=order_id,
+                request_key="cancellation",
+                amount_cents=left,
+                actor=actor,
+                using_db=conn,
+            )
+            detail["refund_id"] = refund.id
         await OrderEvent.create(
-            order_id=order_id,
-            kind="refunded",
-            actor=actor,
-            detail={"amount_cents": amount_cents},
-            using_db=conn,
+            order_id=order_id, kind="cancelled", actor=actor, detail=detail, using_db=conn
         )
+
+
+async def history(order_id: str) -> tuple[list[Row], list[Row]]:
+    """The order's events and refunds, oldest first."""
+    events = await (
+        OrderEvent.filter(order_id=order_id)
+        .order_by("created_at", "id")
+        .values("kind", "actor", "detail", "created_at")
+    )
+    refunds = await (
+        Refund.filter(order_id=order_id)
+        .order_by("created_at", "id")
+        .values("id", "amount_cents", "state", "reference", "actor", "created_at")
+    )
+    return list(events), list(refunds)
 
 
 async def find_order(order_id: str) -> Row | None:
@@ -264,9 +467,7 @@ async def find_order(order_id: str) -> Row | None:
     if order is None:
         return None
     order["items"] = list(
-        await OrderLine.filter(order_id=order_id)
-        .order_by("position")
-        .values("sku", "name", "quantity", "unit_price_cents")
+        await OrderLine.filter(order_id=order_id).order_by("position").values(*LINE_FIELDS)
     )
     return order
 
@@ -274,7 +475,7 @@ async def find_order(order_id: str) -> Row | None:
 async def list_orders(
     *,
     customer_id: str | None,
-    status: str | None,
+    filters: OrderFilter,
     before: tuple[datetime, str] | None,
     limit: int,
 ) -> tuple[list[Row], bool]:
@@ -283,8 +484,15 @@ async def list_orders(
     rows = Order.all()
     if customer_id is not None:
         rows = rows.filter(customer_id=customer_id)
-    if status is not None:
-        rows = rows.filter(status=status)
+    if filters.status is not None:
+        rows = rows.filter(status=filters.status)
+    if filters.query is not None:
+        q = filters.query
+        rows = rows.filter(Q(id=q) | Q(email__icontains=q) | Q(ship_to_name__icontains=q))
+    if filters.created_from is not None:
+        rows = rows.filter(created_at__gte=filters.created_from)
+    if filters.created_to is not None:
+        rows = rows.filter(created_at__lt=filters.created_to)
     if before is not None:
         at, order_id = before
         rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=order_id))
@@ -293,46 +501,69 @@ async def list_orders(
     lines = await (
         OrderLine.filter(order_id__in=[o["id"] for o in page])
         .order_by("position")
-        .values("order_id", "sku", "name", "quantity", "unit_price_cents")
+        .values("order_id", *LINE_FIELDS)
     )
     for order in page:
         order["items"] = [
-            {k: line[k] for k in ("sku", "name", "quantity", "unit_price_cents")}
-            for line in lines
-            if line["order_id"] == order["id"]
+            {k: line[k] for k in LINE_FIELDS} for line in lines if line["order_id"] == order["id"]
         ]
     return page, more
 
 
-async def claim_confirmation(order_id: str, now: datetime, stale_before: datetime) -> bool:
-    """Whether this sender may send the order's confirmation now: it is paid, unsent, and no
+@dataclass(frozen=True)
+class Notice:
+    """An email an order gets once: while the order is in `status`, claimed by one sender at
+    a time (`claimed`), and when it went (`sent`); `since` is when it became due."""
+
+    name: str
+    status: str
+    claimed: str
+    sent: str
+    since: str
+
+
+CONFIRMATION = Notice(
+    "confirmation", "paid", "confirmation_claimed_at", "confirmation_sent_at", "paid_at"
+)
+SHIPPING = Notice(
+    "shipping", "fulfilled", "shipping_claimed_at", "shipping_sent_at", "fulfilled_at"
+)
+NOTICES = (CONFIRMATION, SHIPPING)
+
+
+def _unclaimed(notice: Notice, stale_before: datetime) -> Q:
+    return Q(**{notice.claimed: None}) | Q(**{f"{notice.claimed}__lt": stale_before})
+
+
+async def claim_notice(
+    notice: Notice, order_id: str, now: datetime, stale_before: datetime
+) -> bool:
+    """Whether this sender may send the order's `notice` now: it is due, unsent, and no
     other sender claimed it since `stale_before`."""
     claimed = (
-        await Order.filter(id=order_id, status="paid", confirmation_sent_at=None)
-        .filter(Q(confirmation_claimed_at=None) | Q(confirmation_claimed_at__lt=stale_before))
-        .update(confirmation_claimed_at=now)
+        await Order.filter(id=order_id, status=notice.status, **{notice.sent: None})
+        .filter(_unclaimed(notice, stale_before))
+        .update(**{notice.claimed: now})
     )
     return claimed == 1
 
 
-async def release_confirmation(order_id: str, claimed_at: datetime) -> None:
-    await Order.filter(id=order_id, confirmation_claimed_at=claimed_at).update(
-        confirmation_claimed_at=None
-    )
+async def release_notice(notice: Notice, order_id: str, claimed_at: datetime) -> None:
+    await Order.filter(id=order_id, **{notice.claimed: claimed_at}).update(**{notice.claimed: None})
 
 
-async def confirmation_sent(order_id: str, now: datetime) -> None:
-    await Order.filter(id=order_id).update(confirmation_sent_at=now)
+async def notice_sent(notice: Notice, order_id: str, now: datetime) -> None:
+    await Order.filter(id=order_id).update(**{notice.sent: now})
 
 
-async def unconfirmed_orders(
-    *, paid_since: datetime, claimed_before: datetime, limit: int
+async def unsent_notices(
+    notice: Notice, *, due_since: datetime, claimed_before: datetime, limit: int
 ) -> list[str]:
-    """Paid orders whose confirmation was never sent and is not being sent now."""
+    """Orders whose `notice` was never sent and is not being sent now."""
     rows = (
-        Order.filter(status="paid", confirmation_sent_at=None, paid_at__gte=paid_since)
-        .filter(Q(confirmation_claimed_at=None) | Q(confirmation_claimed_at__lt=claimed_before))
-        .order_by("paid_at")
+        Order.filter(status=notice.status, **{notice.sent: None, f"{notice.since}__gte": due_since})
+        .filter(_unclaimed(notice, claimed_before))
+        .order_by(notice.since)
         .limit(limit)
     )
     return [str(order_id) for order_id in await rows.values_list("id", flat=True)]

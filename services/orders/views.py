@@ -29,6 +29,28 @@ class Address(TypedDict):
     country: str
 
 
+class Shipment(TypedDict):
+    carrier: str
+    tracking_number: str
+    fulfilled_at: str
+
+
+class Event(TypedDict):
+    kind: str  # placed | paid | payment_failed | cancelled | fulfilled | refund | ...
+    actor: str  # checkout | reconciler | webhook | admin-token | <role>:<customer id>
+    detail: dict[str, Any]
+    at: str
+
+
+class RefundState(TypedDict):
+    refund_id: int
+    amount_cents: int
+    state: Literal["pending", "done", "refused"]
+    reference: str | None  # the payment provider's refund
+    actor: str
+    created_at: str
+
+
 class Order(TypedDict):
     order_id: str
     status: OrderStatus
@@ -46,6 +68,11 @@ class Order(TypedDict):
     customer_id: str | None  # the signed-in customer who placed it
     # When the confirmation email was sent; null: none was (yet).
     confirmation_sent_at: str | None
+    fulfilment: Shipment | None
+    # For the shop's staff only: the provider's payment, what happened and who did it.
+    payment_reference: NotRequired[str | None]
+    history: NotRequired[list[Event]]
+    refunds: NotRequired[list[RefundState]]
 
 
 class OrderPage(TypedDict):
@@ -62,12 +89,24 @@ class Inventory(TypedDict):
     items: list[Stock]
 
 
+class Movement(TypedDict):
+    delta: int
+    available: int  # the count after the change
+    reason: str
+    actor: str
+    at: str
+
+
+class Movements(TypedDict):
+    items: list[Movement]
+
+
 class Received(TypedDict):
     received: bool
 
 
 def order(row: dict[str, Any]) -> Order:
-    return {
+    answer: Order = {
         "order_id": row["id"],
         "status": row["status"],
         "email": row["email"],
@@ -85,4 +124,53 @@ def order(row: dict[str, Any]) -> Order:
         "confirmation_sent_at": (
             rfc3339(row["confirmation_sent_at"]) if row["confirmation_sent_at"] else None
         ),
+        "fulfilment": (
+            {
+                "carrier": row["carrier"],
+                "tracking_number": row["tracking_number"],
+                "fulfilled_at": rfc3339(row["fulfilled_at"]),
+            }
+            if row["fulfilled_at"]
+            else None
+        ),
+    }
+    return answer
+
+
+def staff_order(
+    row: dict[str, Any], events: list[dict[str, Any]], refunds: list[dict[str, Any]]
+) -> Order:
+    """The order as the back office sees it."""
+    answer = order(row)
+    answer["payment_reference"] = row["payment_reference"]
+    answer["history"] = [
+        {
+            "kind": e["kind"],
+            "actor": e["actor"],
+            "detail": e["detail"],
+            "at": rfc3339(e["created_at"]),
+        }
+        for e in events
+    ]
+    answer["refunds"] = [
+        {
+            "refund_id": r["id"],
+            "amount_cents": r["amount_cents"],
+            "state": r["state"],
+            "reference": r["reference"],
+            "actor": r["actor"],
+            "created_at": rfc3339(r["created_at"]),
+        }
+        for r in refunds
+    ]
+    return answer
+
+
+def movement(row: dict[str, Any]) -> Movement:
+    return {
+        "delta": row["delta"],
+        "available": row["available"],
+        "reason": row["reason"],
+        "actor": row["actor"],
+        "at": rfc3339(row["created_at"]),
     }

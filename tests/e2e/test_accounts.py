@@ -10,9 +10,7 @@ import httpx
 import pytest
 
 from devstack.stack import Stack
-from tests.helpers import assert_error, fill_cart, new_cart
-
-PASSWORD = "a long enough passphrase"
+from tests.helpers import PASSWORD, assert_error, fill_cart, new_cart
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ the customer, a history no one else can read, admin calls made with a staff sess
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 
@@ -17,30 +15,8 @@ from tests.helpers import (
     create_product,
     new_cart,
     set_stock,
+    shopper,
 )
-
-PASSWORD = "a long enough passphrase"
-
-
-@contextmanager
-def shopper(stack: Stack, role: str | None = None) -> Iterator[tuple[httpx.Client, dict]]:
-    """A browser signed in as a new customer (of `role`, made with the admin token), and the
-    headers its changes carry (the CSRF token)."""
-    email = f"orders-{time.monotonic_ns()}@example.com"
-    with httpx.Client(base_url=stack.gateway_url, timeout=30) as browser:
-        body = {"email": email, "password": PASSWORD, "name": "Customer"}
-        if role:
-            made = browser.post(
-                "/api/accounts/customers", json={**body, "role": role}, headers=ADMIN
-            )
-            assert made.status_code == 201, made.text
-            signed = browser.post(
-                "/api/accounts/sessions", json={"email": email, "password": PASSWORD}
-            ).json()
-        else:
-            signed = browser.post("/api/accounts/customers", json=body).json()
-        csrf = signed["csrf_token"]
-        yield browser, {"X-CSRF-Token": csrf}
 
 
 def _order(browser: httpx.Client, gateway: httpx.Client, csrf: dict) -> dict:

@@ -13,7 +13,7 @@ from services.cart import rules as cart
 from services.catalog import rules as catalog
 from services.catalog import views as catalog_views
 from services.orders import rules as orders
-from services.orders.mail import confirmation, money
+from services.orders.mail import confirmation, money, shipping_notice
 
 
 def test_cursor_round_trips_and_rejects_forgeries() -> None:
@@ -159,26 +159,29 @@ def test_money_is_written_as_each_currency_writes_it() -> None:
     assert money(100000, "EUR") == "€1,000.00"
 
 
+ORDER = {
+    "id": "ord_abc",
+    "email": "sam@example.com",
+    "currency": "USD",
+    "items": [{"sku": "PS-TOY-0001", "name": "Ball", "quantity": 2, "unit_price_cents": 500}],
+    "subtotal_cents": 1000,
+    "shipping_cents": 0,
+    "tax_cents": 80,
+    "discount_cents": 0,
+    "total_cents": 1080,
+    "shipping_address": {
+        "name": "Sam",
+        "line1": "1 Main St",
+        "city": "Portland",
+        "postal_code": "97201",
+        "country": "US",
+    },
+    "created_at": datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
+}
+
+
 def test_a_confirmation_names_the_order_its_lines_and_where_it_ships() -> None:
-    order = {
-        "id": "ord_abc",
-        "email": "sam@example.com",
-        "currency": "USD",
-        "items": [{"sku": "PS-TOY-0001", "name": "Ball", "quantity": 2, "unit_price_cents": 500}],
-        "subtotal_cents": 1000,
-        "shipping_cents": 0,
-        "tax_cents": 80,
-        "discount_cents": 0,
-        "total_cents": 1080,
-        "shipping_address": {
-            "name": "Sam",
-            "line1": "1 Main St",
-            "city": "Portland",
-            "postal_code": "97201",
-            "country": "US",
-        },
-        "created_at": datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
-    }
+    order = dict(ORDER)
     message = confirmation(order, "orders@shop.example", "https://shop.example/")
     assert message["To"] == "sam@example.com"
     assert message["From"] == "Pet Shore <orders@shop.example>"
@@ -190,3 +193,82 @@ def test_a_confirmation_names_the_order_its_lines_and_where_it_ships() -> None:
     assert "https://shop.example/order/ord_abc" in body
     assert "Discount" not in body
     assert "1 Main St" in body and "97201 Portland" in body
+
+
+def test_a_shipping_notice_names_the_carrier_and_tracking_number() -> None:
+    order = {**ORDER, "carrier": "UPS", "tracking_number": "1Z999"}
+    message = shipping_notice(order, "orders@shop.example", None)
+    assert "has shipped" in message["Subject"]
+    body = message.get_content()
+    assert "Carrier: UPS" in body and "Tracking number: 1Z999" in body
+    assert "2 x Ball (PS-TOY-0001)" in body and "97201 Portland" in body
+
+
+def test_order_filters_take_days_and_times() -> None:
+    whole_day = orders.order_filter(None, None, "2026-11-30", "2026-11-30")
+    assert whole_day.created_from == datetime(2026, 11, 30, tzinfo=UTC)
+    assert whole_day.created_to == datetime(2026, 12, 1, tzinfo=UTC)
+    timed = orders.order_filter("paid", "  Sam   Shopper ", "2026-11-30T10:00:00+01:00", None)
+    assert timed.created_from == datetime(2026, 11, 30, 9, tzinfo=UTC)
+    assert timed.status == "paid" and timed.query == "Sam Shopper"
+    for bad in (
+        ("lost", None, None, None),
+        (None, " ", None, None),
+        (None, "x" * 201, None, None),
+        (None, None, "30/11/2026", None),
+        (None, None, "2026-11-30T10:00:00", None),  # no offset: which zone?
+        (None, None, "2026-12-01", "2026-11-30"),
+    ):
+        with pytest.raises(InvalidRequest):
+            orders.order_filter(*bad)
+
+
+def test_refunds_are_known_by_their_key_or_amount() -> None:
+    assert (
+        orders.refund_key(None, 500) == orders.refund_key(None, 500) != orders.refund_key(None, 600)
+    )
+    assert orders.refund_key(None, None) == "rest"
+    assert orders.refund_key("k1", 500) != orders.refund_key("k2", 500)
+    with pytest.raises(InvalidRequest):
+        orders.refund_key("", 500)
+
+
+def test_csv_cells_never_run_as_formulas() -> None:
+    assert orders.csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert orders.csv_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert orders.csv_cell(-5) == "-5"  # a number stays a number
+    assert orders.csv_cell(None) == ""
+    row = orders.csv_rows(
+        {
+            "id": "ord_1",
+            "created_at": datetime(2026, 11, 26, tzinfo=UTC),
+            "status": "paid",
+            "email": "a@b.c",
+            "shipping_address": {"name": "Sam", "country": "US"},
+            "currency": "USD",
+            "total_cents": 1000,
+            "refunded_cents": 0,
+            "carrier": None,
+            "tracking_number": None,
+            "items": [{"sku": "PS-A1", "name": "+Ball", "quantity": 2, "unit_price_cents": 500}],
+        }
+    )
+    assert row == [
+        [
+            "ord_1",
+            "2026-11-26T00:00:00Z",
+            "paid",
+            "a@b.c",
+            "Sam",
+            "US",
+            "USD",
+            "1000",
+            "0",
+            "PS-A1",
+            "'+Ball",
+            "2",
+            "500",
+            "",
+            "",
+        ]
+    ]

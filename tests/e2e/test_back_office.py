@@ -1,0 +1,258 @@
+"""The back office's orders through the gateway: finding orders, shipping, cancelling and
+refunding them (each safe to repeat, impossible ones refused with 409), the customer's
+shipping email, the history of who did what, and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import email
+import email.policy
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from devstack.stack import Stack
+from tests.helpers import (
+    ADMIN,
+    assert_error,
+    checkout_body,
+    create_product,
+    new_cart,
+    set_stock,
+    shopper,
+)
+
+
+def _place(
+    gateway: httpx.Client,
+    *,
+    quantity: int = 2,
+    price_cents: int = 1500,
+    email_address: str = "shopper@example.com",
+    name: str = "Sam Shopper",
+) -> tuple[dict[str, Any], str]:
+    """A paid order for `quantity` of a new product with 5 in stock, and its SKU."""
+    product = create_product(gateway, name="Chew rope", price_cents=price_cents)
+    set_stock(gateway, product["sku"], 5)
+    body = checkout_body(new_cart(gateway, {product["sku"]: quantity}))
+    body["email"] = email_address
+    body["shipping_address"]["name"] = name
+    placed = gateway.post(
+        "/api/orders/orders", json=body, headers={"Idempotency-Key": f"bo-{time.time_ns()}"}
+    )
+    assert placed.status_code == 201, placed.text
+    return placed.json(), product["sku"]
+
+
+def _stock(gateway: httpx.Client, sku: str) -> int:
+    items = gateway.get("/api/orders/inventory", params={"skus": sku}).json()["items"]
+    return int(items[0]["available"])
+
+
+def _emails_to(outbox: Path, address: str, subject_part: str) -> list[email.message.Message]:
+    found = []
+    for path in sorted(outbox.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if message["To"] == address and subject_part in message["Subject"]:
+            found.append(message)
+    return found
+
+
+def _post(gateway: httpx.Client, order_id: str, action: str, **kwargs: Any) -> httpx.Response:
+    headers = {**ADMIN, **kwargs.pop("headers", {})}
+    return gateway.post(f"/api/orders/orders/{order_id}/{action}", headers=headers, **kwargs)
+
+
+def test_fulfilment_ships_once_and_emails_the_customer(gateway: httpx.Client, outbox: Path) -> None:
+    address = f"ship-{time.time_ns()}@example.com"
+    order, _ = _place(gateway, email_address=address)
+    shipment = {"carrier": "UPS", "tracking_number": "1Z999AA10123456784"}
+    shipped = _post(gateway, order["order_id"], "fulfilment", json=shipment)
+    assert shipped.status_code == 200, shipped.text
+    body = shipped.json()
+    assert body["status"] == "fulfilled"
+    assert body["fulfilment"]["carrier"] == "UPS"
+    assert [e["kind"] for e in body["history"]] == ["placed", "paid", "fulfilled"]
+    assert body["history"][-1]["actor"] == "admin-token"
+    # The same shipment again changes nothing; another one is a conflict.
+    again = _post(gateway, order["order_id"], "fulfilment", json=shipment)
+    assert again.status_code == 200 and again.json()["fulfilment"] == body["fulfilment"]
+    other = {"carrier": "UPS", "tracking_number": "other"}
+    assert_error(_post(gateway, order["order_id"], "fulfilment", json=other), 409, "conflict")
+    notices = _emails_to(outbox, address, "has shipped")
+    assert len(notices) == 1
+    assert "1Z999AA10123456784" in notices[0].get_content()
+    # The customer sees the shipment too, without the back office's fields.
+    public = gateway.get(f"/api/orders/orders/{order['order_id']}").json()
+    assert public["fulfilment"]["tracking_number"] == "1Z999AA10123456784"
+    assert "history" not in public and "payment_reference" not in public
+
+
+def test_cancelling_returns_the_stock_and_the_money(gateway: httpx.Client) -> None:
+    order, sku = _place(gateway, quantity=2)
+    assert _stock(gateway, sku) == 3
+    cancelled = _post(gateway, order["order_id"], "cancellation", json={"reason": "asked to"})
+    assert cancelled.status_code == 200, cancelled.text
+    body = cancelled.json()
+    assert body["status"] == "cancelled"
+    assert body["refunded_cents"] == body["total_cents"] == 3000
+    assert [(r["amount_cents"], r["state"]) for r in body["refunds"]] == [(3000, "done")]
+    assert body["refunds"][0]["reference"]
+    assert _stock(gateway, sku) == 5
+    # Again: nothing more comes back, and nothing more is refunded.
+    again = _post(gateway, order["order_id"], "cancellation")
+    assert again.status_code == 200 and len(again.json()["refunds"]) == 1
+    assert _stock(gateway, sku) == 5
+    shipment = {"carrier": "UPS", "tracking_number": "1"}
+    assert_error(_post(gateway, order["order_id"], "fulfilment", json=shipment), 409, "conflict")
+    refund = _post(gateway, order["order_id"], "refunds", json={"amount_cents": 100})
+    assert_error(refund, 409, "conflict")
+
+
+def test_a_shipped_order_cannot_be_cancelled(gateway: httpx.Client) -> None:
+    order, sku = _place(gateway)
+    shipment = {"carrier": "DHL", "tracking_number": "JD0123"}
+    assert _post(gateway, order["order_id"], "fulfilment", json=shipment).status_code == 200
+    assert_error(_post(gateway, order["order_id"], "cancellation"), 409, "conflict")
+    assert _stock(gateway, sku) == 3
+
+
+def test_refunds_in_part_and_in_full(gateway: httpx.Client) -> None:
+    order, _ = _place(gateway, quantity=2, price_cents=1500)  # 3000 paid
+    path = order["order_id"]
+    first = _post(gateway, path, "refunds", json={"amount_cents": 500})
+    assert first.status_code == 200, first.text
+    assert first.json()["refunded_cents"] == 500 and first.json()["status"] == "paid"
+    # The same amount again is the same refund (a double click, a retry).
+    assert (
+        _post(gateway, path, "refunds", json={"amount_cents": 500}).json()["refunded_cents"] == 500
+    )
+    # With keys of their own, two refunds of one amount are two refunds; a key is one.
+    for key in ("goodwill-1", "goodwill-2", "goodwill-2"):
+        keyed = _post(
+            gateway, path, "refunds", json={"amount_cents": 500}, headers={"Idempotency-Key": key}
+        )
+        assert keyed.status_code == 200, keyed.text
+    assert keyed.json()["refunded_cents"] == 1500
+    reused = _post(
+        gateway,
+        path,
+        "refunds",
+        json={"amount_cents": 700},
+        headers={"Idempotency-Key": "goodwill-2"},
+    )
+    assert_error(reused, 409, "idempotency_key_reused")
+    too_much = _post(gateway, path, "refunds", json={"amount_cents": 1501})
+    assert assert_error(too_much, 409, "conflict")["details"]["refundable_cents"] == 1500
+    rest = _post(gateway, path, "refunds")
+    assert rest.status_code == 200, rest.text
+    body = rest.json()
+    assert body["status"] == "refunded" and body["refunded_cents"] == 3000
+    assert sorted(r["amount_cents"] for r in body["refunds"]) == [500, 500, 500, 1500]
+    assert all(r["state"] == "done" for r in body["refunds"])
+    assert _post(gateway, path, "refunds").json()["refunded_cents"] == 3000  # nothing left
+    assert_error(_post(gateway, path, "refunds", json={"amount_cents": 1}), 409, "conflict")
+    assert_error(_post(gateway, path, "cancellation"), 409, "conflict")
+
+
+def test_bad_back_office_requests_are_clear_errors(gateway: httpx.Client) -> None:
+    order, _ = _place(gateway)
+    path = order["order_id"]
+    assert_error(
+        _post(gateway, path, "fulfilment", json={"carrier": "UPS"}), 400, "invalid_request"
+    )
+    typo = _post(gateway, path, "fulfilment", json={"carrier": "UPS", "tracking": "1"})
+    assert "tracking" in assert_error(typo, 400, "invalid_request")["details"]["fields"]
+    for amount in (0, -5, "10", 1.5):
+        assert_error(
+            _post(gateway, path, "refunds", json={"amount_cents": amount}), 400, "invalid_request"
+        )
+    assert_error(_post(gateway, "ord_missing", "cancellation"), 404, "not_found")
+    assert_error(_post(gateway, "x" * 60, "refunds"), 404, "not_found")
+    no_token = gateway.post(f"/api/orders/orders/{path}/cancellation")
+    assert_error(no_token, 401, "unauthorized")
+    assert gateway.get(f"/api/orders/orders/{path}").json()["status"] == "paid"
+
+
+def test_the_back_office_finds_orders(gateway: httpx.Client) -> None:
+    tag = f"{time.time_ns()}"
+    by_email, _ = _place(gateway, email_address=f"finder-{tag}@example.com")
+    by_name, _ = _place(gateway, name=f"Ada Finder{tag}")
+
+    def found(**params: str) -> list[str]:
+        listed = gateway.get("/api/orders/orders", params=params, headers=ADMIN)
+        assert listed.status_code == 200, listed.text
+        return [o["order_id"] for o in listed.json()["items"]]
+
+    assert found(q=f"FINDER-{tag}@example") == [by_email["order_id"]]
+    assert found(q=f"finder{tag}") == [by_name["order_id"]]
+    assert found(q=by_email["order_id"]) == [by_email["order_id"]]
+    assert found(q="%", limit="100") == []  # a LIKE wildcard is a character to find
+    today = by_email["created_at"][:10]
+    within = found(q=tag, created_from=today, created_to=today)
+    assert within == [by_name["order_id"], by_email["order_id"]]  # newest first
+    assert found(q=tag, created_to="2000-01-01") == []
+    assert found(q=tag, created_from=by_name["created_at"]) == [by_name["order_id"]]
+    for bad in (
+        {"created_from": "yesterday"},
+        {"created_to": "2026-11-26T10:00:00"},
+        {"created_from": "2026-12-02", "created_to": "2026-12-01"},
+        {"q": ""},
+    ):
+        assert_error(
+            gateway.get("/api/orders/orders", params=bad, headers=ADMIN), 400, "invalid_request"
+        )
+
+
+def test_the_csv_export(gateway: httpx.Client) -> None:
+    tag = f"{time.time_ns()}"
+    order, sku = _place(gateway, name=f'=HYPERLINK("http://evil") {tag}', quantity=3)
+    exported = gateway.get("/api/orders/orders.csv", params={"q": tag}, headers=ADMIN)
+    assert exported.status_code == 200, exported.text
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert "attachment" in exported.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert len(rows) == 1
+    assert rows[0]["order_id"] == order["order_id"] and rows[0]["sku"] == sku
+    assert rows[0]["quantity"] == "3" and rows[0]["status"] == "paid"
+    assert rows[0]["ship_to_name"].startswith("'=")  # a spreadsheet shows it, never runs it
+    assert_error(gateway.get("/api/orders/orders.csv"), 401, "unauthorized")
+    assert_error(
+        gateway.get("/api/orders/orders.csv", params={"status": "lost"}, headers=ADMIN),
+        400,
+        "invalid_request",
+    )
+
+
+def test_staff_actions_are_recorded_with_who_did_them(stack: Stack, gateway: httpx.Client) -> None:
+    order, sku = _place(gateway)
+    with shopper(stack, role="staff") as (staff, csrf):
+        me = staff.get("/api/accounts/me").json()
+        assert_error(
+            staff.post(f"/api/orders/orders/{order['order_id']}/refunds"), 403, "forbidden"
+        )
+        refunded = staff.post(
+            f"/api/orders/orders/{order['order_id']}/refunds",
+            json={"amount_cents": 100},
+            headers=csrf,
+        )
+        assert refunded.status_code == 200, refunded.text
+        moved = staff.post(
+            f"/api/orders/inventory/{sku}/adjustments",
+            json={"delta": -1, "reason": "chewed by the shop cat"},
+            headers=csrf,
+        )
+        assert moved.status_code == 200, moved.text
+    actor = f"staff:{me['customer_id']}"
+    body = refunded.json()
+    assert body["history"][-1] == {**body["history"][-1], "kind": "refund", "actor": actor}
+    assert body["refunds"][0]["actor"] == actor
+    movements = gateway.get(f"/api/orders/inventory/{sku}/movements", headers=ADMIN).json()
+    assert movements["items"][0]["reason"] == "chewed by the shop cat"
+    assert movements["items"][0]["actor"] == actor
+    assert movements["items"][0]["delta"] == -1
+    with shopper(stack) as (customer, _):
+        assert_error(customer.get(f"/api/orders/inventory/{sku}/movements"), 403, "forbidden")
