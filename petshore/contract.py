@@ -193,6 +193,11 @@ UNHEALTHY_THRESHOLD: Final = 2
 # after RETIRED_GLACIER_DAYS.
 MODELS_KEY_PREFIX: Final = "models/"
 UPLOADS_KEY_PREFIX: Final = "uploads/"
+# Browsers (the back office page) PUT uploads straight to the models bucket with presigned
+# URLs: the bucket's CORS rule, in the stack and on the emulator's bucket alike.
+UPLOAD_CORS_METHODS: Final = ("GET", "HEAD", "PUT")
+UPLOAD_CORS_EXPOSED: Final = ("ETag",)  # a multipart upload's parts are named by their ETags
+UPLOAD_CORS_MAX_AGE: Final = 3600
 # The largest preview the model worker makes for a large model, for the page to show first.
 MODEL_PREVIEW_MAX_BYTES: Final = 250_000
 RETIRED_TAG_KEY: Final = "petshore-lifecycle"

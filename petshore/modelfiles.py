@@ -16,6 +16,9 @@ from petshore.contract import (
     MODELS_KEY_PREFIX,
     RETIRED_TAG_KEY,
     RETIRED_TAG_VALUE,
+    UPLOAD_CORS_EXPOSED,
+    UPLOAD_CORS_MAX_AGE,
+    UPLOAD_CORS_METHODS,
 )
 
 CONTENT_TYPES = {
@@ -126,3 +129,17 @@ async def ensure_bucket(s3: Any, bucket: str) -> None:
         await s3.head_bucket(Bucket=bucket)
     except ClientError:
         await s3.create_bucket(Bucket=bucket)
+    await s3.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedMethods": list(UPLOAD_CORS_METHODS),
+                    "AllowedOrigins": ["*"],
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": list(UPLOAD_CORS_EXPOSED),
+                    "MaxAgeSeconds": UPLOAD_CORS_MAX_AGE,
+                }
+            ]
+        },
+    )

@@ -14,6 +14,9 @@ from petshore.contract import (
     RETIRED_GLACIER_DAYS,
     RETIRED_TAG_KEY,
     RETIRED_TAG_VALUE,
+    UPLOAD_CORS_EXPOSED,
+    UPLOAD_CORS_MAX_AGE,
+    UPLOAD_CORS_METHODS,
     UPLOADS_KEY_PREFIX,
 )
 from templates.findings import accepted
@@ -141,7 +144,7 @@ def add_storage(t: Template, params: Params) -> Buckets:
             CorsConfiguration=s3.CorsConfiguration(
                 CorsRules=[
                     s3.CorsRules(
-                        AllowedMethods=["GET", "HEAD", "PUT"],
+                        AllowedMethods=list(UPLOAD_CORS_METHODS),
                         # Presigned URLs carry their own authorisation; the storefront's own
                         # domain is named when there is one.
                         AllowedOrigins=If(
@@ -150,8 +153,8 @@ def add_storage(t: Template, params: Params) -> Buckets:
                             ["*"],
                         ),
                         AllowedHeaders=["*"],
-                        ExposedHeaders=["ETag"],
-                        MaxAge=3600,
+                        ExposedHeaders=list(UPLOAD_CORS_EXPOSED),
+                        MaxAge=UPLOAD_CORS_MAX_AGE,
                     )
                 ]
             ),

@@ -1,0 +1,124 @@
+"""The back office in Chromium, as a member of staff runs the shop: sign in with a staff
+account, create a product with its stock, see it in the shop, where a shopper buys it twice;
+find the orders, ship one (with the keyboard alone) and refund the other."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+from playwright.sync_api import Browser, Page, expect
+
+from devstack.stack import Stack
+from tests.browser.test_storefront import add_to_cart, fill_checkout
+from tests.helpers import ADMIN, PASSWORD
+
+SHOPPER_EMAIL = "shopper@example.com"
+
+
+def _staff(gateway: httpx.Client) -> tuple[str, str]:
+    """A staff account, made as automation makes one (with the admin token); its email and id."""
+    email = f"staff-{time.time_ns()}@example.com"
+    made = gateway.post(
+        "/api/accounts/customers",
+        json={"email": email, "password": PASSWORD, "name": "Pat Staff", "role": "staff"},
+        headers=ADMIN,
+    )
+    assert made.status_code == 201, made.text
+    return email, made.json()["customer_id"]
+
+
+def _buy(browser: Browser, stack: Stack, sku: str) -> str:
+    """A shopper in a browser of their own buys one; the order id."""
+    context = browser.new_context(base_url=stack.gateway_url)
+    try:
+        shopper = context.new_page()
+        add_to_cart(shopper, sku)
+        fill_checkout(shopper, "tok_visa")
+        expect(shopper.get_by_role("heading", level=1)).to_have_text("Thank you for your order")
+        return shopper.locator(".order-id").inner_text()
+    finally:
+        context.close()
+
+
+def _open_order(page: Page, order_id: str) -> None:
+    page.get_by_role("navigation", name="Back office").get_by_role("link", name="Orders").click()
+    page.get_by_label("Order id, email or name").fill(order_id)
+    page.get_by_role("button", name="Find").click()
+    page.get_by_role("link", name=order_id).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {order_id}")
+
+
+def test_staff_run_the_shop_from_the_back_office(
+    page: Page, browser: Browser, stack: Stack, gateway: httpx.Client
+) -> None:
+    email, staff_id = _staff(gateway)
+    page.goto("/admin")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Back office")
+    page.get_by_role("main").get_by_role("link", name="Sign in").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Orders")
+
+    sku = f"BO-{time.time_ns() % 10**12}"
+    page.get_by_role("link", name="New product").click()
+    page.get_by_label("SKU").fill(sku)
+    page.get_by_label("Name").fill("Back office bone")
+    page.get_by_label("Description").fill("A bone made in the back office.")
+    page.get_by_label("Category").fill("chews")
+    page.get_by_label("Price").fill("12.50")
+    page.get_by_label("Units in stock").fill("4")
+    page.get_by_role("button", name="Create the product").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Back office bone")
+    expect(page.get_by_text("Units in stock: 4")).to_be_visible()
+    # A typo in the price is named, and nothing changes.
+    page.get_by_label("Price").fill("-3")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_label("Price")).to_have_attribute("aria-invalid", "true")
+    assert gateway.get(f"/api/catalog/products/{sku}").json()["price_cents"] == 1250
+
+    shipped_id = _buy(browser, stack, sku)
+    refunded_id = _buy(browser, stack, sku)
+
+    _open_order(page, shipped_id)
+    # Shipping with the keyboard alone.
+    page.get_by_label("Carrier").focus()
+    page.keyboard.type("UPS")
+    page.keyboard.press("Tab")
+    page.keyboard.type("1Z999AA10123456784")
+    page.keyboard.press("Enter")
+    expect(page.locator(".order-detail .state")).to_have_text("fulfilled")
+    expect(page.get_by_text(re.compile("UPS 1Z999AA10123456784"))).to_be_visible()
+
+    _open_order(page, refunded_id)
+    page.get_by_role("button", name="Refund").click()
+    expect(page.locator(".order-detail .state")).to_have_text("refunded")
+
+    page.get_by_role("navigation", name="Back office").get_by_role(
+        "link", name="Products and stock"
+    ).click()
+    page.get_by_role("link", name=sku).click()
+    expect(page.get_by_text("Units in stock: 2")).to_be_visible()
+
+    # What the services kept: the orders' states, and who changed them.
+    shipped = gateway.get(f"/api/orders/orders/{shipped_id}", headers=ADMIN).json()
+    refunded = gateway.get(f"/api/orders/orders/{refunded_id}", headers=ADMIN).json()
+    assert shipped["status"] == "fulfilled" and shipped["email"] == SHOPPER_EMAIL
+    assert shipped["history"][-1]["actor"] == f"staff:{staff_id}"
+    assert refunded["status"] == "refunded" and refunded["refunded_cents"] == 1250
+    assert refunded["refunds"][0]["actor"] == f"staff:{staff_id}"
+
+
+def test_a_customer_who_is_not_staff_is_told_so(page: Page, gateway: httpx.Client) -> None:
+    email = f"not-staff-{time.time_ns()}@example.com"
+    made = gateway.post(
+        "/api/accounts/customers", json={"email": email, "password": PASSWORD, "name": "Kim"}
+    )
+    assert made.status_code == 201, made.text
+    page.goto("/sign-in?next=/admin")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("not one of the shop")

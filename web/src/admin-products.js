@@ -1,0 +1,348 @@
+// The back office's products: the list with stock (and the low ones), one form to create or
+// edit a product (catalog) and its stock (orders' inventory), photos and the 3D model.
+import { api, money, stockOf } from './api.js';
+import { alertBox, h, link } from './dom.js';
+import { actionForm, fromMinor, input, problem, toMinor } from './admin-forms.js';
+
+export const LOW_STOCK = 5;
+const CURRENCIES = ['USD', 'EUR', 'GBP', 'CAD', 'AUD', 'JPY'];
+const MODEL_TYPES = { glb: 'model/gltf-binary', gltf: 'model/gltf+json', obj: 'model/obj', zip: 'application/zip' };
+const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/avif'];
+const PIPELINE_POLL_MS = 1000;
+
+async function allProducts() {
+  const products = [];
+  let cursor = null;
+  do {
+    const page = await api(`/api/catalog/products?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    products.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return products;
+}
+
+async function stockFor(skus) {
+  const counts = {};
+  for (let i = 0; i < skus.length; i += 100) Object.assign(counts, await stockOf(skus.slice(i, i + 100)));
+  return counts;
+}
+
+export async function productsPage(url, navigate) {
+  const low = url.searchParams.get('low') === '1';
+  const products = await allProducts();
+  const stock = await stockFor(products.map((p) => p.sku));
+  const shown = low ? products.filter((p) => stock[p.sku] <= LOW_STOCK).sort((a, b) => stock[a.sku] - stock[b.sku]) : products;
+  return h(
+    'section',
+    {},
+    h('h1', { tabindex: '-1' }, low ? 'Low stock' : 'Products and stock'),
+    h(
+      'p',
+      {},
+      low ? link('/admin/products', 'All products') : link('/admin/products?low=1', `Only those with ${LOW_STOCK} or fewer in stock`),
+      ' · ',
+      link('/admin/products/new', 'New product'),
+    ),
+    shown.length
+      ? h(
+          'table',
+          { class: 'admin-table' },
+          h('thead', {}, h('tr', {}, ['SKU', 'Name', 'Price', 'In stock'].map((t) => h('th', { scope: 'col' }, t)))),
+          h(
+            'tbody',
+            {},
+            shown.map((p) =>
+              h(
+                'tr',
+                { class: stock[p.sku] <= LOW_STOCK ? 'low' : null },
+                h('td', {}, link(`/admin/products/${encodeURIComponent(p.sku)}`, p.sku)),
+                h('td', {}, p.name),
+                h('td', { class: 'num' }, money(p.price_cents, p.currency)),
+                h('td', { class: 'num' }, stock[p.sku]),
+              ),
+            ),
+          ),
+        )
+      : h('p', {}, 'No products here.'),
+  );
+}
+
+function textarea(label, name, value) {
+  const id = `a-${name}`;
+  return h('p', { class: 'field' }, h('label', { for: id }, label), h('textarea', { id, name, rows: 4, maxlength: 5000 }, value || ''));
+}
+
+function currencySelect(selected) {
+  return h(
+    'p',
+    { class: 'field' },
+    h('label', { for: 'a-currency' }, 'Currency'),
+    h('select', { id: 'a-currency', name: 'currency' }, CURRENCIES.map((c) => h('option', { value: c, selected: c === selected }, c))),
+  );
+}
+
+// Marks the inputs an error names, so a screen reader and the eye find them.
+function markFields(form, error) {
+  for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+  for (const name of (error.details && error.details.fields) || []) {
+    const el = form.querySelector(`[name="${CSS.escape(name === 'price_cents' ? 'price' : name)}"]`);
+    if (el) el.setAttribute('aria-invalid', 'true');
+  }
+}
+
+function productFields(product) {
+  return [
+    input('SKU', 'sku', { required: true, pattern: '[A-Z0-9][A-Z0-9\\-]{1,63}', value: product ? product.sku : '', readonly: Boolean(product), autocapitalize: 'characters' }),
+    input('Name', 'name', { required: true, maxlength: 200, value: product ? product.name : '' }),
+    textarea('Description', 'description', product && product.description),
+    input('Category (a slug: toys, beds…)', 'category', { required: true, pattern: '[a-z0-9\\-]+', value: product ? product.category : '' }),
+    input('Price', 'price', { required: true, inputmode: 'decimal', value: product ? fromMinor(product.price_cents, product.currency) : '' }),
+    currencySelect(product ? product.currency : 'USD'),
+  ];
+}
+
+function productBody(data) {
+  const currency = data.get('currency');
+  return {
+    sku: data.get('sku'),
+    name: data.get('name'),
+    description: data.get('description'),
+    category: data.get('category'),
+    price_cents: toMinor(data.get('price'), currency),
+    currency,
+  };
+}
+
+function newProductForm(navigate) {
+  const form = actionForm(
+    'Create the product',
+    async (data) => {
+      const body = productBody(data);
+      try {
+        await api('/api/catalog/products', { method: 'POST', body });
+        await api(`/api/orders/inventory/${encodeURIComponent(body.sku)}`, {
+          method: 'PUT',
+          body: { available: Number(data.get('stock')), reason: 'initial stock' },
+        });
+      } catch (error) {
+        markFields(form, error);
+        throw error;
+      }
+      navigate(`/admin/products/${encodeURIComponent(body.sku)}`);
+      return 'Created.';
+    },
+    ...productFields(null),
+    input('Units in stock', 'stock', { type: 'number', min: 0, required: true, value: '0' }),
+  );
+  return form;
+}
+
+function editForm(product, refresh) {
+  const form = actionForm(
+    'Save changes',
+    async (data) => {
+      const wanted = productBody(data);
+      const changes = {};
+      for (const [name, value] of Object.entries(wanted)) if (name !== 'sku' && value !== product[name]) changes[name] = value;
+      if (!Object.keys(changes).length) return 'Nothing changed.';
+      try {
+        await refresh(await api(`/api/catalog/products/${encodeURIComponent(product.sku)}`, { method: 'PATCH', body: changes }));
+      } catch (error) {
+        markFields(form, error);
+        throw error;
+      }
+      return 'Saved.';
+    },
+    ...productFields(product),
+  );
+  return form;
+}
+
+function statusSection(product, refresh) {
+  const path = `/api/catalog/products/${encodeURIComponent(product.sku)}`;
+  const active = product.status === 'active';
+  return h(
+    'div',
+    {},
+    h('h2', {}, 'On sale'),
+    h('p', {}, active ? 'Listed in the shop.' : 'Discontinued: not listed; its page and model files are kept in cold storage.'),
+    actionForm(active ? 'Discontinue' : 'List it again', async () => {
+      await refresh(active ? await api(path, { method: 'DELETE' }) : await api(path, { method: 'PATCH', body: { status: 'active' } }));
+    }),
+  );
+}
+
+async function stockSection(product) {
+  const sku = encodeURIComponent(product.sku);
+  const count = h('strong', {}, String((await stockOf([product.sku]))[product.sku]));
+  const history = h('ol', { class: 'history' });
+  async function showHistory() {
+    const moves = await api(`/api/orders/inventory/${sku}/movements?limit=10`);
+    history.replaceChildren(...moves.items.map((m) => h('li', {}, `${new Date(m.at).toLocaleString()}: ${m.delta > 0 ? '+' : ''}${m.delta} → ${m.available} (${m.reason}, by ${m.actor})`)));
+  }
+  await showHistory();
+  const changed = async (answer) => {
+    count.textContent = String(answer.available);
+    await showHistory();
+    return `${answer.available} in stock.`;
+  };
+  return h(
+    'div',
+    {},
+    h('h2', {}, 'Stock'),
+    h('p', {}, 'Units in stock: ', count),
+    actionForm(
+      'Adjust',
+      async (data) =>
+        changed(await api(`/api/orders/inventory/${sku}/adjustments`, { method: 'POST', body: { delta: Number(data.get('delta')), reason: data.get('reason') } })),
+      input('Add (or take away, with a minus)', 'delta', { type: 'number', required: true }),
+      input('Why', 'reason', { required: true, maxlength: 200 }),
+    ),
+    actionForm(
+      'Set',
+      async (data) =>
+        changed(await api(`/api/orders/inventory/${sku}`, { method: 'PUT', body: { available: Number(data.get('available')), reason: data.get('count_reason') || 'counted' } })),
+      input('Set the count to', 'available', { type: 'number', min: 0, required: true }),
+      input('Why (optional)', 'count_reason', { maxlength: 200 }),
+    ),
+    h('h3', {}, 'Latest changes'),
+    history,
+  );
+}
+
+// A PUT of the file to a presigned URL, reporting progress (fetch cannot, for uploads).
+function putFile(ticket, file, bar) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open('PUT', ticket.put_url);
+    for (const [name, value] of Object.entries(ticket.headers || {})) request.setRequestHeader(name, value);
+    request.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable) bar.value = event.loaded / event.total;
+    });
+    request.addEventListener('load', () => (request.status < 300 ? resolve() : reject(new Error(`The upload was refused (${request.status}).`))));
+    request.addEventListener('error', () => reject(new Error('The upload did not get through. Try again.')));
+    request.send(file);
+  });
+}
+
+function photosSection(product, refresh) {
+  const path = `/api/catalog/products/${encodeURIComponent(product.sku)}`;
+  const images = product.images || [];
+  const order = images.map((i) => i.image_id);
+  const move = (index, by) => async () => {
+    const next = [...order];
+    [next[index], next[index + by]] = [next[index + by], next[index]];
+    await refresh(await api(path, { method: 'PATCH', body: { image_order: next } }));
+  };
+  const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Photo upload' });
+  return h(
+    'div',
+    {},
+    h('h2', {}, 'Photos'),
+    images.length
+      ? h(
+          'ol',
+          { class: 'photos' },
+          images.map((image, index) =>
+            h(
+              'li',
+              {},
+              h('img', { src: image.url, alt: image.alt, width: 120, height: Math.round((120 * image.height) / image.width), loading: 'lazy' }),
+              h('span', {}, image.alt),
+              h('button', { type: 'button', disabled: index === 0, onclick: move(index, -1), 'aria-label': `Move photo ${index + 1} earlier` }, '↑'),
+              h('button', { type: 'button', disabled: index === images.length - 1, onclick: move(index, 1), 'aria-label': `Move photo ${index + 1} later` }, '↓'),
+              h('button', { type: 'button', onclick: async () => refresh(await api(`${path}/images/${encodeURIComponent(image.image_id)}`, { method: 'DELETE' })) }, `Remove photo ${index + 1}`),
+            ),
+          ),
+        )
+      : h('p', {}, 'No photos yet.'),
+    actionForm(
+      'Upload the photo',
+      async (data, status) => {
+        const file = data.get('photo');
+        if (!file || !file.size) throw new Error('Choose a photo first.');
+        if (!PHOTO_TYPES.includes(file.type)) throw new Error('Photos are JPEG, PNG, WebP or AVIF files.');
+        const ticket = await api(`${path}/image-uploads`, {
+          method: 'POST',
+          body: { filename: file.name, content_type: file.type, bytes: file.size, alt: data.get('alt') },
+        });
+        await putFile(ticket, file, bar);
+        status.replaceChildren('Making the photo’s sizes…');
+        await refresh(await api(`${path}/image-uploads/${encodeURIComponent(ticket.upload_id)}/complete`, { method: 'POST' }));
+        return 'Photo added.';
+      },
+      input('Photo', 'photo', { type: 'file', accept: PHOTO_TYPES.join(','), required: true }),
+      input('Describe it for those who cannot see it', 'alt', { required: true, maxlength: 200 }),
+      bar,
+    ),
+  );
+}
+
+function modelSection(product, refresh) {
+  const path = `/api/catalog/products/${encodeURIComponent(product.sku)}`;
+  const bar = h('progress', { max: 1, value: 0, 'aria-label': '3D model upload' });
+  const model = product.model;
+  return h(
+    'div',
+    {},
+    h('h2', {}, '3D model'),
+    model
+      ? h(
+          'div',
+          { class: 'model-facts' },
+          model.poster_url ? h('img', { src: model.poster_url, alt: `The 3D model of ${product.name}`, width: 160, height: 160 }) : null,
+          h('p', {}, `${(model.bytes / 1024).toFixed(0)} KB as published (uploaded: ${(model.original_bytes / 1024).toFixed(0)} KB)`),
+          actionForm('Remove the 3D model', async () => refresh(await api(`${path}/model`, { method: 'DELETE' }))),
+        )
+      : h('p', {}, 'No 3D model yet.'),
+    actionForm(
+      model ? 'Replace the 3D model' : 'Upload the 3D model',
+      async (data, status) => {
+        const file = data.get('model');
+        if (!file || !file.size) throw new Error('Choose a model file first.');
+        const type = MODEL_TYPES[file.name.split('.').pop().toLowerCase()];
+        if (!type) throw new Error('3D models are .glb, .gltf, .obj or .zip files.');
+        const ticket = await api(`${path}/model-uploads`, { method: 'POST', body: { filename: file.name, content_type: type, bytes: file.size } });
+        await putFile(ticket, file, bar);
+        status.replaceChildren('Checking and optimising the model…');
+        const complete = `${path}/model-uploads/${encodeURIComponent(ticket.upload_id)}`;
+        let upload = await api(`${complete}/complete`, { method: 'POST', headers: { Prefer: 'respond-async' } });
+        while (upload.status === 'processing' || upload.status === 'pending') {
+          await new Promise((resolve) => setTimeout(resolve, PIPELINE_POLL_MS));
+          upload = await api(complete);
+          status.replaceChildren(`Pipeline: ${upload.status}${upload.steps ? ` — ${upload.steps.map((s) => s.name || s.step).join(', ')}` : ''}`);
+        }
+        if (upload.status === 'failed') throw new Error(`The model was not taken: ${upload.error}`);
+        await refresh(await api(path));
+        return 'Model published.';
+      },
+      input('Model file', 'model', { type: 'file', accept: '.glb,.gltf,.obj,.zip', required: true }),
+      bar,
+    ),
+  );
+}
+
+export async function productPage(sku, navigate) {
+  if (!sku) return h('section', {}, h('h1', { tabindex: '-1' }, 'New product'), newProductForm(navigate));
+  const holder = h('div');
+  const message = h('div', { 'aria-live': 'polite' });
+  async function show(product) {
+    const parts = [
+      h('h1', { tabindex: '-1' }, product.name),
+      h('p', {}, link(`/product/${encodeURIComponent(product.sku)}`, 'See it in the shop'), ' · ', link('/admin/products', 'All products')),
+      message,
+      editForm(product, show),
+      statusSection(product, show),
+      await stockSection(product),
+      photosSection(product, show),
+      modelSection(product, show),
+    ];
+    holder.replaceChildren(...parts);
+  }
+  try {
+    await show(await api(`/api/catalog/products/${encodeURIComponent(sku)}`));
+  } catch (error) {
+    holder.replaceChildren(h('h1', { tabindex: '-1' }, 'Product'), alertBox(problem(error)));
+  }
+  return holder;
+}
