@@ -122,3 +122,17 @@ def test_a_customer_who_is_not_staff_is_told_so(page: Page, gateway: httpx.Clien
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("not one of the shop")
+
+
+def test_the_api_pages_come_from_the_shop_itself(page: Page) -> None:
+    """Swagger UI from the storefront's own files, under its own policy: no CDN, no errors."""
+    page.goto("/")
+    page.get_by_role("link", name="API").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("API: catalog")
+    page.get_by_role("navigation", name="Services").get_by_role("link", name="orders").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("API: orders")
+    expect(
+        page.locator(".opblock-summary-path", has_text="/api/orders/orders/{order_id}/refunds")
+    ).to_be_visible()
+    page.locator(".opblock-summary-path", has_text="/api/orders/orders.csv").click()
+    expect(page.locator("option[value='text/csv']").first).to_be_attached()

@@ -24,6 +24,8 @@ function route(url) {
   if (path === '/sign-up') return { title: 'Create an account', view: () => signUpPage(navigate, url.searchParams) };
   if (path === '/account') return { title: 'Your account', view: () => accountPage(navigate) };
   if (path === '/account/orders') return { title: 'Your orders', view: () => ordersPage(navigate) };
+  if ((match = path.match(/^\/api-docs(?:\/([a-z]+))?$/)))
+    return { title: 'API', view: () => import('./apidocs.js').then((docs) => docs.apiDocsPage(match[1])) };
   if (path === '/admin' || path.startsWith('/admin/'))
     return { title: 'Back office', view: () => import('./admin.js').then((admin) => admin.adminPage(url, navigate)) };
   return { title: 'Not found', view: async () => notFound() };
