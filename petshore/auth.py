@@ -20,6 +20,7 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
+from petshore import audit
 from petshore.contract import CSRF_HEADER, CURRENT_SESSION_PATH, SESSION_COOKIE, STAFF_ROLES
 from petshore.errors import Forbidden, Unauthorized, Unavailable
 from petshore.openapi import ADMIN_ATTRIBUTE, operation
@@ -107,12 +108,15 @@ async def admin_actor(request: Request) -> str:
 
 def admin_required(handler: Handler) -> Handler:
     """Admin routes take the admin token or a staff session; the handler finds who in
-    `request.ctx.actor`."""
+    `request.ctx.actor`, and a change it makes is recorded (`petshore.audit`)."""
 
     @wraps(handler)
     async def wrapper(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
         request.ctx.actor = await admin_actor(request)
-        return await handler(request, *args, **kwargs)
+        response = await handler(request, *args, **kwargs)
+        # A streamed answer (the CSV export) was sent by the handler itself.
+        await audit.record(request, request.ctx.actor, response.status if response else 200, kwargs)
+        return response
 
     setattr(wrapper, ADMIN_ATTRIBUTE, True)
     return wrapper

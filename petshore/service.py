@@ -12,10 +12,14 @@ from contextlib import AsyncExitStack
 from typing import Protocol, TypeVar
 
 from sanic import Blueprint, Request, Sanic
+from sanic.response import HTTPResponse, json
 
+from petshore import audit, paging
+from petshore.auth import admin_route
 from petshore.contract import ACCOUNTS, Service
 from petshore.db import DATABASE_ERRORS, register_database, tortoise_config
-from petshore.openapi import docs_blueprint
+from petshore.errors import InvalidRequest
+from petshore.openapi import Param, docs_blueprint, integer, string
 from petshore.settings import CommonSettings
 from petshore.upstream import ServiceClient
 from petshore.web import health_blueprint, setup_common
@@ -83,5 +87,39 @@ def service_app(
 
     app.blueprint(health_blueprint(service, health))
     app.blueprint(docs_blueprint(service))
+    if database_url and service.admin:
+        app.blueprint(audit_blueprint(service))
     app.blueprint(routes)
     return app
+
+
+def audit_blueprint(service: Service) -> Blueprint:
+    """`GET /api/<service>/admin-actions`: the service's log of admin changes."""
+    bp = Blueprint(f"{service.name}_audit", url_prefix=service.path_prefix.rstrip("/"))
+
+    @admin_route(
+        bp,
+        "GET",
+        "/admin-actions",
+        "Changes made with admin rights, newest first: who, what and to which",
+        params=[
+            Param(
+                "target",
+                string(minLength=1, maxLength=audit.TARGET_LENGTH),
+                description="a SKU, an id",
+            ),
+            Param("limit", integer(minimum=1, maximum=paging.MAX_LIMIT)),
+        ],
+        answers={200: audit.Actions},
+    )
+    async def admin_actions(request: Request) -> HTTPResponse:
+        args = request.get_args(keep_blank_values=True)
+        limit = paging.parse_limit(args.get("limit"))
+        target = args.get("target")
+        if target is not None and not 1 <= len(target) <= audit.TARGET_LENGTH:
+            raise InvalidRequest(
+                f"target holds 1 to {audit.TARGET_LENGTH} characters", {"fields": ["target"]}
+            )
+        return json(await audit.actions(target, limit))
+
+    return bp

@@ -6,7 +6,8 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 
-from petshore.auth import admin_token_given, check_csrf
+from petshore import audit
+from petshore.auth import ADMIN_TOKEN_ACTOR, admin_token_given, check_csrf
 from petshore.contract import ACCOUNTS, CSRF_HEADER, SESSION_COOKIE
 from petshore.errors import Forbidden, NotFound
 from petshore.openapi import ErrorBody, Param, operation, string
@@ -97,6 +98,7 @@ async def sign_up(request: Request) -> HTTPResponse:
         raise Forbidden("only the admin token creates staff and owners")
     row = await sessions.sign_up(_accounts(request), body, body.role or "customer")
     if admin:
+        await audit.record(request, ADMIN_TOKEN_ACTOR, 201, {"customer_id": row["id"]})
         return json(views.signed_up(row, None), status=201)
     started = await sessions.start_session(_accounts(request), row["id"])
     response = json(views.signed_up(row, started.session.csrf_token), status=201)
@@ -189,12 +191,16 @@ async def change_password(request: Request) -> HTTPResponse:
     errors=[409],
 )
 async def set_role(request: Request, customer_id: str) -> HTTPResponse:
+    actor = ADMIN_TOKEN_ACTOR
     if not admin_token_given(request):
         session = await _session(request)
-        actor = await store.get_customer(session.customer_id)
-        if actor["role"] != "owner":
+        owner = await store.get_customer(session.customer_id)
+        if owner["role"] != "owner":
             raise Forbidden("only the owner sets roles")
+        actor = f"owner:{owner['id']}"
     body = parse_body(request, RoleChange)
     if not rules.is_customer_id(customer_id):
         raise NotFound("no such customer")
-    return json(views.customer(await sessions.set_role(customer_id, body.role)))
+    changed = await sessions.set_role(customer_id, body.role)
+    await audit.record(request, actor, 200, {"customer_id": customer_id})
+    return json(views.customer(changed))

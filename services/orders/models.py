@@ -5,6 +5,9 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+# The service's own log of admin changes (petshore.audit): Tortoise finds it in this module.
+from petshore.audit import AdminAction as AdminAction
+
 
 class Inventory(Model):
     sku = fields.CharField(max_length=64, primary_key=True)

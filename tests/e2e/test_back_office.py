@@ -256,3 +256,62 @@ def test_staff_actions_are_recorded_with_who_did_them(stack: Stack, gateway: htt
     assert movements["items"][0]["delta"] == -1
     with shopper(stack) as (customer, _):
         assert_error(customer.get(f"/api/orders/inventory/{sku}/movements"), 403, "forbidden")
+
+
+def test_every_service_logs_who_changed_what(stack: Stack, gateway: httpx.Client) -> None:
+    order, sku = _place(gateway)
+    with shopper(stack, role="staff") as (staff, csrf):
+        me = staff.get("/api/accounts/me").json()
+        renamed = staff.patch(
+            f"/api/catalog/products/{sku}", json={"name": "Renamed"}, headers=csrf
+        )
+        assert renamed.status_code == 200, renamed.text
+        shipment = {"carrier": "UPS", "tracking_number": "1"}
+        path = f"/api/orders/orders/{order['order_id']}/fulfilment"
+        assert staff.post(path, json=shipment, headers=csrf).status_code == 200
+        # A refused change is no change: not logged.
+        assert (
+            staff.post(path, json={**shipment, "tracking_number": "2"}, headers=csrf).status_code
+            == 409
+        )
+    made = gateway.post(
+        "/api/accounts/customers",
+        json={
+            "email": f"audit-{time.time_ns()}@example.com",
+            "password": "a long passphrase",
+            "name": "A",
+        },
+        headers=ADMIN,
+    ).json()
+    promoted = gateway.patch(
+        f"/api/accounts/customers/{made['customer_id']}", json={"role": "staff"}, headers=ADMIN
+    )
+    assert promoted.status_code == 200, promoted.text
+
+    def log(service: str, target: str) -> list[dict[str, Any]]:
+        answer = gateway.get(
+            f"/api/{service}/admin-actions", params={"target": target}, headers=ADMIN
+        )
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["items"])
+
+    staff_actor = f"staff:{me['customer_id']}"
+    assert [(a["actor"], a["operation"], a["fields"]) for a in log("catalog", sku)] == [
+        (staff_actor, "update_product", ["name"])
+    ]
+    assert [(a["actor"], a["operation"]) for a in log("orders", order["order_id"])] == [
+        (staff_actor, "fulfil_order")
+    ]
+    assert [
+        (a["actor"], a["operation"], a["fields"]) for a in log("accounts", made["customer_id"])
+    ] == [
+        ("admin-token", "set_role", ["role"]),
+        # Made by automation: its fields are named, the password's value is nowhere.
+        ("admin-token", "sign_up", ["email", "name", "password"]),
+    ]
+    assert_error(gateway.get("/api/catalog/admin-actions"), 401, "unauthorized")
+    assert_error(
+        gateway.get("/api/catalog/admin-actions", params={"target": ""}, headers=ADMIN),
+        400,
+        "invalid_request",
+    )
