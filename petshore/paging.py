@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from petshore.errors import InvalidRequest
@@ -45,3 +47,17 @@ def parse_limit(raw: str | None) -> int:
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidRequest(f"limit must be 1 to {MAX_LIMIT}", {"fields": ["limit"]})
     return limit
+
+
+def encode_newest_first(last: Mapping[str, Any]) -> str:
+    """A list newest first (orders, customers) pages by (created_at, id) of the last row."""
+    return encode_cursor({"before": last["created_at"].isoformat(), "id": last["id"]})
+
+
+def decode_newest_first(cursor: str) -> tuple[datetime, str]:
+    position = decode_cursor(cursor, ("before", "id"))
+    try:
+        before = datetime.fromisoformat(position["before"])
+    except ValueError as exc:
+        raise InvalidRequest("cursor is not one this API gave out", {"fields": ["cursor"]}) from exc
+    return before, position["id"]

@@ -6,11 +6,11 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, empty, json
 
-from petshore import audit
+from petshore import audit, paging
 from petshore.auth import ADMIN_TOKEN_ACTOR, admin_token_given, check_csrf
-from petshore.contract import ACCOUNTS, CSRF_HEADER, SESSION_COOKIE
+from petshore.contract import ACCOUNTS, CSRF_HEADER, SESSION_COOKIE, STAFF_ROLES
 from petshore.errors import Forbidden, NotFound
-from petshore.openapi import ErrorBody, Param, operation, string
+from petshore.openapi import ErrorBody, Param, integer, operation, string
 from petshore.web import parse_body
 from services.accounts import rules, sessions, store, views
 from services.accounts.schemas import PasswordChange, ProfilePatch, RoleChange, SignIn, SignUp
@@ -183,6 +183,50 @@ async def change_password(request: Request) -> HTTPResponse:
     return empty()
 
 
+async def _staff_actor(request: Request, *, owner_only: bool) -> str:
+    """Who makes a staff call to accounts: the admin token, or a signed-in member of staff
+    (the owner, for what only the owner may do); 401 or 403 for anyone else."""
+    if admin_token_given(request):
+        return ADMIN_TOKEN_ACTOR
+    session = await _session(request)
+    me = await store.get_customer(session.customer_id)
+    if owner_only and me["role"] != "owner":
+        raise Forbidden("only the owner sets roles")
+    if me["role"] not in STAFF_ROLES:
+        raise Forbidden("this call is for the shop's staff")
+    return f"{me['role']}:{me['id']}"
+
+
+@accounts.get("/customers")
+@operation(
+    "Customers, newest first, found by email or name and by role (staff)",
+    params=[
+        Param("role", string(enum=list(rules.ROLES))),
+        Param(
+            "q",
+            string(minLength=1, maxLength=rules.MAX_QUERY_LENGTH),
+            description="part of an email or name",
+        ),
+        Param("limit", integer(minimum=1, maximum=paging.MAX_LIMIT)),
+        Param("cursor", string(), description="next_cursor of the page before"),
+    ],
+    answers={200: views.CustomerPage, 401: ErrorBody, 403: ErrorBody},
+)
+async def list_customers(request: Request) -> HTTPResponse:
+    await _staff_actor(request, owner_only=False)
+    args = request.get_args(keep_blank_values=True)
+    limit = paging.parse_limit(args.get("limit"))
+    before = paging.decode_newest_first(args["cursor"][0]) if args.get("cursor") else None
+    rows, more = await store.list_customers(
+        role=rules.parse_role(args.get("role")),
+        query=rules.parse_query(args.get("q")),
+        before=before,
+        limit=limit,
+    )
+    next_cursor = paging.encode_newest_first(rows[-1]) if more else None
+    return json({"items": [views.customer(r) for r in rows], "next_cursor": next_cursor})
+
+
 @accounts.patch("/customers/<customer_id>")
 @operation(
     "Set a customer's role: the owner's session or the admin token",
@@ -191,13 +235,7 @@ async def change_password(request: Request) -> HTTPResponse:
     errors=[409],
 )
 async def set_role(request: Request, customer_id: str) -> HTTPResponse:
-    actor = ADMIN_TOKEN_ACTOR
-    if not admin_token_given(request):
-        session = await _session(request)
-        owner = await store.get_customer(session.customer_id)
-        if owner["role"] != "owner":
-            raise Forbidden("only the owner sets roles")
-        actor = f"owner:{owner['id']}"
+    actor = await _staff_actor(request, owner_only=True)
     body = parse_body(request, RoleChange)
     if not rules.is_customer_id(customer_id):
         raise NotFound("no such customer")

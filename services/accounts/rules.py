@@ -12,8 +12,12 @@ from typing import Literal
 
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from petshore.errors import InvalidRequest
+
 # The roles of the contract; STAFF_ROLES (petshore.contract) may make admin calls.
 Role = Literal["customer", "staff", "owner"]
+ROLES: tuple[Role, ...] = ("customer", "staff", "owner")
+MAX_QUERY_LENGTH = 254
 
 # 256 random bits (the contract asks for at least 128); only their SHA-256 is stored, so a
 # leaked table names no usable session.
@@ -120,3 +124,21 @@ def throttle_key(kind: str, value: str, now: float, window: int) -> str:
 def leaves_no_owner(current_role: str, new_role: str, owners: int) -> bool:
     """Whether changing a customer's role would leave the shop without an owner."""
     return current_role == "owner" and new_role != "owner" and owners <= 1
+
+
+def parse_role(raw: str | None) -> Role | None:
+    if raw is None:
+        return None
+    for role in ROLES:
+        if raw == role:
+            return role
+    raise InvalidRequest(f"role is one of {', '.join(ROLES)}", {"fields": ["role"]})
+
+
+def parse_query(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    words = raw.strip()
+    if not 1 <= len(words) <= MAX_QUERY_LENGTH:
+        raise InvalidRequest(f"q holds 1 to {MAX_QUERY_LENGTH} characters", {"fields": ["q"]})
+    return words

@@ -7,10 +7,12 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from petshore.aws import deadline
 from petshore.contract import SESSIONS
@@ -49,6 +51,22 @@ async def create_customer(email: str, name: str, password_hash: str, role: str) 
     except IntegrityError as exc:
         raise Conflict("an account with this email exists already", {"fields": ["email"]}) from exc
     return await get_customer(customer_id)
+
+
+async def list_customers(
+    *, role: str | None, query: str | None, before: tuple[datetime, str] | None, limit: int
+) -> tuple[list[Row], bool]:
+    """One page of customers, newest first, and whether more follow."""
+    rows = Customer.all()
+    if role is not None:
+        rows = rows.filter(role=role)
+    if query is not None:
+        rows = rows.filter(Q(email__icontains=query) | Q(name__icontains=query))
+    if before is not None:
+        at, customer_id = before
+        rows = rows.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=customer_id))
+    page = await rows.order_by("-created_at", "-id").limit(limit + 1).values(*CUSTOMER_FIELDS)
+    return page[:limit], len(page) > limit
 
 
 async def get_customer(customer_id: str) -> Row:

@@ -30,6 +30,11 @@ class Customer(TypedDict):
     created_at: str
 
 
+class CustomerPage(TypedDict):
+    items: list[Customer]
+    next_cursor: str | None
+
+
 class SignedUp(Customer):
     csrf_token: str | None
     cart_id: str | None

@@ -90,7 +90,7 @@ def _filters(args: RequestParameters) -> rules.OrderFilter:
 async def list_orders(request: Request) -> HTTPResponse:
     args = request.get_args(keep_blank_values=True)
     limit = paging.parse_limit(args.get("limit"))
-    before = rules.decode_order_cursor(args["cursor"][0]) if args.get("cursor") else None
+    before = paging.decode_newest_first(args["cursor"][0]) if args.get("cursor") else None
     filters = _filters(args)
     if args.get("mine") is not None:
         if args.get("mine") != "1":
@@ -105,7 +105,7 @@ async def list_orders(request: Request) -> HTTPResponse:
     rows, more = await store.list_orders(
         customer_id=owner, filters=filters, before=before, limit=limit
     )
-    next_cursor = rules.encode_order_cursor(rows[-1]) if more else None
+    next_cursor = paging.encode_newest_first(rows[-1]) if more else None
     return json({"items": [views.order(r) for r in rows], "next_cursor": next_cursor})
 
 

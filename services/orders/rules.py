@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from petshore import paging
 from petshore.contract import SKU_PATTERN
 from petshore.errors import InvalidRequest
 from petshore.timestamps import rfc3339
@@ -112,20 +111,6 @@ def parse_skus(raw: str | None) -> list[str]:
 
 
 ORDER_STATUSES = ("pending", "paid", "payment_failed", "cancelled", "fulfilled", "refunded")
-
-
-def encode_order_cursor(last: Mapping[str, Any]) -> str:
-    """Orders page newest first, keyset on (created_at, id)."""
-    return paging.encode_cursor({"before": last["created_at"].isoformat(), "id": last["id"]})
-
-
-def decode_order_cursor(cursor: str) -> tuple[datetime, str]:
-    position = paging.decode_cursor(cursor, ("before", "id"))
-    try:
-        before = datetime.fromisoformat(position["before"])
-    except ValueError as exc:
-        raise InvalidRequest("cursor is not one this API gave out", {"fields": ["cursor"]}) from exc
-    return before, position["id"]
 
 
 def parse_status(raw: str | None) -> str | None:

@@ -6,11 +6,13 @@ import { alertBox, h, link } from './dom.js';
 import { session } from './session.js';
 import { orderPage, ordersPage } from './admin-orders.js';
 import { productPage, productsPage } from './admin-products.js';
+import { staffPage } from './admin-staff.js';
 
 const STAFF = new Set(['staff', 'owner']);
 
-function route(path) {
+function route(path, who) {
   let match;
+  if (path === '/admin/staff') return () => staffPage(who);
   if (path === '/admin' || path === '/admin/' || path === '/admin/orders') return ordersPage;
   if ((match = path.match(/^\/admin\/orders\/([^/]+)$/))) return (url, nav) => orderPage(decodeURIComponent(match[1]), nav);
   if (path === '/admin/products') return productsPage;
@@ -29,6 +31,7 @@ function layout(who, page) {
       link('/admin/orders', 'Orders'),
       link('/admin/products', 'Products and stock'),
       link('/admin/products/new', 'New product'),
+      link('/admin/staff', 'Staff'),
       h('span', { class: 'who' }, `${who.customer.name} (${who.customer.role})`),
     ),
     page,
@@ -56,7 +59,7 @@ export async function adminPage(url, navigate) {
       link('/', 'Back to the shop'),
     );
   }
-  const page = route(url.pathname);
+  const page = route(url.pathname, who);
   if (!page) return layout(who, h('section', {}, h('h1', { tabindex: '-1' }, 'Not found'), link('/admin', 'Orders')));
   return layout(who, await page(url, navigate));
 }
