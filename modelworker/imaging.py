@@ -108,7 +108,11 @@ def open_photo(path: Path, limits: PhotoLimits) -> Image.Image:
     except Refused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise Refused("too_large", f"the photo has too many pixels: {exc}") from exc
+        raise Refused(
+            "too_large",
+            f"the photo has too many pixels; at most {limits.pixels // 1_000_000} megapixels "
+            "are taken",
+        ) from exc
     except UnidentifiedImageError as exc:
         raise Refused("invalid", "not a JPEG, PNG, WebP or AVIF image") from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
