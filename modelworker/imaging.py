@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError, features
 
 from modelworker.pipeline import write_report
 
@@ -35,6 +35,15 @@ AVIF_OPTIONS = {"quality": 60, "speed": 8}
 WEBP_OPTIONS = {"quality": 80, "method": 4}
 MAIN_JPEG_OPTIONS = {"quality": 86, "optimize": True, "progressive": True}
 MAIN_WEBP_OPTIONS = {"quality": 86, "method": 4}
+
+
+# Pillow's codecs the step needs: its wheels carry them all, a Pillow built otherwise may not.
+CODECS = ("jpg", "zlib", "webp", "avif", "littlecms2")
+
+
+def missing_codecs() -> list[str]:
+    """Those of CODECS this Pillow lacks (`python -m modelworker check`)."""
+    return [codec for codec in CODECS if not features.check(codec)]
 
 
 class Refused(Exception):

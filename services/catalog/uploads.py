@@ -45,6 +45,10 @@ class ModelStores:
     queues: ModelQueues
 
 
+def kind_of(upload: ModelUpload) -> Kind:
+    return "photo" if upload.kind == "photo" else "model"
+
+
 def max_bytes(settings: Settings, kind: Kind) -> int:
     return settings.model_upload_max_bytes if kind == "model" else PHOTO_UPLOAD_MAX_BYTES
 
@@ -158,7 +162,7 @@ async def _send_job(
     if upload.multipart_id and not parts:
         # The file came in one PUT: the parts offered beside it will never be joined.
         await uploadfiles.abort_multipart(s3, bucket, upload.key, upload.multipart_id)
-    kind: Kind = "photo" if upload.kind == "photo" else "model"
+    kind = kind_of(upload)
     limit = max_bytes(stores.settings, kind)
     if size > limit:
         raise TooLarge(f"{rules.NOUNS[kind]} files are limited to {limit} bytes")
@@ -207,7 +211,7 @@ INVALID = {
 def refusal(upload: ModelUpload) -> ApiError:
     """What the client is told when the worker would not, or could not, take a file."""
     errors = list(upload.errors or [])
-    kind: Kind = "photo" if upload.kind == "photo" else "model"
+    kind = kind_of(upload)
     noun = rules.NOUNS[kind]
     if upload.reason == "too_large":
         return TooLarge(f"the {noun} is larger than this shop takes", {"errors": errors})

@@ -18,6 +18,7 @@ from modelworker.imaging import (
     Refused,
     check_header,
     fitted,
+    missing_codecs,
     open_photo,
     variant_widths,
 )
@@ -56,6 +57,10 @@ def test_formats_and_pixels_are_judged_from_the_header() -> None:
 
 def test_the_worker_is_given_every_photo_limit() -> None:
     assert set(Limits().for_photos()) == {f.name for f in fields(PhotoLimits)}
+
+
+def test_this_pillow_has_every_codec_the_step_needs() -> None:
+    assert missing_codecs() == []
 
 
 def rotated_jpeg_with_gps(path: Path) -> None:
