@@ -144,7 +144,7 @@ def model_keys(row: Row) -> list[str]:
 async def keys_in_use(keys: list[str]) -> set[str]:
     """Which of `keys` a product still shows (files are shared by content): an active
     product's model files, and any product's photos, which a discontinued product's page
-    still shows. A photo's variants are made from its main image alone, so photos that share
+    still shows. All of a photo's files follow from its upload's pixels, so photos that share
     a main image share their variants too."""
     anywhere = Q(*(Q(**{f"{column}__in": keys}) for column in MODEL_KEY_COLUMNS), join_type="OR")
     rows = await Product.filter(anywhere, status="active").values_list(*MODEL_KEY_COLUMNS)
