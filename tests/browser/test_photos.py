@@ -6,10 +6,12 @@ placeholder for a product with neither."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import PHONE
 from tests.e2e.test_model_uploads import unique_glb, upload
 from tests.helpers import create_product
 
@@ -18,7 +20,7 @@ WIDTHS = re.compile(r"^/media/\S+\.avif 320w, /media/\S+\.avif 640w, /media/\S+\
 
 
 def test_the_gallery_shows_the_model_first_then_the_photos(
-    page: Page, gateway: httpx.Client
+    page: Page, gateway: httpx.Client, results: Path
 ) -> None:
     fox = gateway.get("/api/catalog/products/PS-TOY-0001").json()
     [photo] = fox["images"]
@@ -51,11 +53,16 @@ def test_the_gallery_shows_the_model_first_then_the_photos(
     expect(page.locator(".stage picture source[type='image/webp']")).to_have_attribute(
         "srcset", re.compile(r"\.webp 320w")
     )
+    page.screenshot(path=str(results / "gallery-photo-desktop.png"))
     page.keyboard.press("Home")
     expect(model_view).to_be_focused()
     expect(page.locator("model-viewer")).to_be_visible()
+    page.set_viewport_size(PHONE)
     photo_view.click()
     expect(shown).to_be_visible()
+    page.screenshot(path=str(results / "gallery-photo-phone.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], "the gallery scrolls the page sideways"
 
 
 def test_cards_show_a_responsive_photo_or_the_models_poster(
@@ -78,13 +85,16 @@ def test_cards_show_a_responsive_photo_or_the_models_poster(
     expect(poster).to_have_attribute("src", re.compile(r"^/models/.+\.webp$"))
 
 
-def test_a_product_with_neither_shows_a_placeholder(page: Page, gateway: httpx.Client) -> None:
+def test_a_product_with_neither_shows_a_placeholder(
+    page: Page, gateway: httpx.Client, results: Path
+) -> None:
     slug = f"bare-{id(page)}"
     bare = create_product(gateway, category=slug, name="Plain collar")
     page.goto(f"/?category={slug}")
     card = page.get_by_role("listitem").filter(has_text="Plain collar")
     expect(card.locator(".placeholder .paw")).to_be_visible()
     expect(card.locator("img")).to_have_count(0)
+    page.screenshot(path=str(results / "placeholder-card.png"))
     page.goto(f"/product/{bare['sku']}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Plain collar")
     figure = page.get_by_role("figure")
@@ -94,3 +104,4 @@ def test_a_product_with_neither_shows_a_placeholder(page: Page, gateway: httpx.C
     assert box and box["height"] > 200, "it takes the stage's place"
     expect(page.locator("model-viewer")).to_have_count(0)
     expect(page.get_by_role("list", name=re.compile("^Views of"))).to_have_count(0)
+    page.screenshot(path=str(results / "placeholder-product.png"))
