@@ -74,6 +74,8 @@ def add_bench_products(folder: Path, env: dict[str, str]) -> None:
                     "sku": ORIGINAL_PREFIX + entry["sku"],
                     "category": "bench",
                     "optimise": False,
+                    # The comparison is of models: their pages show no photos.
+                    "photos": [],
                 }
             )
     (folder / "catalog.json").write_text(json.dumps({"products": products}))

@@ -17,7 +17,7 @@ import httpx
 from devstack.emulator import Emulator
 from devstack.processes import Processes, free_port, run_command
 from petshore.contract import CATALOG, MODEL_WORKER, SERVICES, Env
-from petshore.demo import DEMO_FILE, DEMO_UPLOAD_LINE
+from petshore.demo import DEMO_FILE, DemoUpload
 
 LOCAL_MAIL_SENDER = "orders@petshore.example"
 # The demo's models go through the model worker one at a time: the largest takes a minute
@@ -53,7 +53,7 @@ class Stack:
         self.config = config
         self.processes = Processes(config.log_dir)
         self.urls: dict[str, list[str]] = {}
-        self.demo_uploads: dict[str, str] = {}  # upload id by SKU, of models being published
+        self.demo_uploads: list[DemoUpload] = []  # the models and photos being published
 
     @property
     def gateway_url(self) -> str:
@@ -111,12 +111,10 @@ class Stack:
             loaded = run_command(
                 service.module, "load-demo", env, "--file", str(self.config.demo_file)
             )
-            # A service that sent demo models to the model worker names them, one a line.
-            self.demo_uploads |= {
-                words[1]: words[2]
-                for words in (line.split() for line in loaded.splitlines())
-                if words[:1] == [DEMO_UPLOAD_LINE]
-            }
+            # A service that sent demo files to the model worker names them, one a line.
+            self.demo_uploads += [
+                upload for line in loaded.splitlines() if (upload := DemoUpload.from_line(line))
+            ]
 
     def start(self) -> None:
         self.prepare()
@@ -139,22 +137,23 @@ class Stack:
             self.wait_for_demo_models()
 
     def wait_for_demo_models(self, timeout: float = DEMO_MODELS_SECONDS) -> None:
-        """Until the model worker has published every demo model it was sent; a model it
-        refused stops the start, saying why."""
+        """Until the model worker has published every demo model and photo it was sent; a
+        file it refused stops the start, saying why."""
         deadline = time.monotonic() + timeout
         headers = {"Authorization": f"Bearer {self.config.admin_token}"}
         with httpx.Client(base_url=self.gateway_url, timeout=10, headers=headers) as client:
-            for sku, upload_id in self.demo_uploads.items():
-                path = f"{CATALOG.path_prefix}products/{sku}/model-uploads/{upload_id}"
+            for sent in self.demo_uploads:
+                path = sent.status_path(CATALOG.path_prefix)
+                what = f"the demo {sent.kind} of {sent.sku}"
                 while (upload := client.get(path).json())["status"] == "processing":
                     if time.monotonic() > deadline:
                         raise RuntimeError(
-                            f"the demo model of {sku} was not published in {timeout:.0f} s; "
+                            f"{what} was not published in {timeout:.0f} s; "
                             f"see {self.config.log_dir}/{MODEL_WORKER.name}.log"
                         )
                     time.sleep(0.5)
                 if upload["status"] != "done":
-                    raise RuntimeError(f"the demo model of {sku} failed: {upload['error']}")
+                    raise RuntimeError(f"{what} failed: {upload['error']}")
 
     def stop(self) -> None:
         self.processes.stop()

@@ -15,7 +15,7 @@ from gateway.balancer import Pool, run_health_checks
 from gateway.security import add_security_headers
 from gateway.settings import Settings
 from petshore.aws import open_client
-from petshore.contract import API_PATH_PREFIX, MODELS_PATH_PREFIX, SERVICES, service_for_path
+from petshore.contract import API_PATH_PREFIX, FILE_PATH_PREFIXES, SERVICES, service_for_path
 from petshore.errors import MethodNotAllowed, NotFound
 from petshore.upstream import cookieless
 from petshore.web import setup_common
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Sanic:
             raise NotFound(f"no service answers {request.path}")
         if request.method not in ("GET", "HEAD"):
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}")
-        if request.path.startswith(MODELS_PATH_PREFIX):
+        if request.path.startswith(FILE_PATH_PREFIXES):
             return await modelfiles.serve(request.app.ctx.s3, settings.models_bucket, request)
         return await static.serve(settings.static_dir, request)
 

@@ -1,5 +1,5 @@
-"""`/models/*` from the S3 bucket, as CloudFront serves it: immutable caching, ETag and
-conditional requests, byte ranges."""
+"""The published files (`/models/*`, `/media/*`: each path is its key) from the S3 bucket, as
+CloudFront serves them: immutable caching, ETag and conditional requests, byte ranges."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from botocore.exceptions import ClientError
 from sanic import Request
 from sanic.response import HTTPResponse, empty
 
-from petshore.contract import MODEL_CACHE_CONTROL
+from petshore.contract import MODEL_CACHE_CONTROL, PUBLISHED_KEY_PREFIXES
 from petshore.errors import NotFound, RangeNotSatisfiable
 
-_KEY = re.compile(r"^models/[A-Za-z0-9._/-]{1,500}$")
+_PREFIXES = "|".join(re.escape(prefix) for prefix in PUBLISHED_KEY_PREFIXES)
+_KEY = re.compile(rf"^(?:{_PREFIXES})[A-Za-z0-9._/-]{{1,500}}$")
 _CHUNK = 256 * 1024
 _PASSED_ON = ("ContentType", "ContentLength", "ContentRange", "ETag", "LastModified")
 
@@ -44,10 +45,10 @@ def _ascii(request: Request, name: str) -> str | None:
 
 
 async def serve(s3: Any, bucket: str, request: Request) -> HTTPResponse | None:
-    """A model file: a HEAD's answer is returned, a GET's streamed (and None returned)."""
+    """A published file: a HEAD's answer is returned, a GET's streamed (and None returned)."""
     key = unquote(request.path).lstrip("/")
     if ".." in key.split("/") or not _KEY.match(key):
-        raise NotFound("no such model file")
+        raise NotFound("no such file")
     params: dict[str, str] = {"Bucket": bucket, "Key": key}
     if_none_match, byte_range = _ascii(request, "If-None-Match"), _ascii(request, "Range")
     if if_none_match:
@@ -71,7 +72,7 @@ async def serve(s3: Any, bucket: str, request: Request) -> HTTPResponse | None:
         if code in ("InvalidRange", "416") or status == 416:
             raise RangeNotSatisfiable("the requested range is outside the file") from exc
         if code in ("NoSuchKey", "404", "NotFound") or status == 404:
-            raise NotFound("no such model file") from exc
+            raise NotFound("no such file") from exc
         raise
     status = 206 if obj.get("ContentRange") else 200
     if request.method == "HEAD":

@@ -1,7 +1,7 @@
 """The security headers CloudFront's response headers policies add (templates/edge.py): the
 storefront's Content-Security-Policy on its page and files, a policy allowing nothing on API
-answers. `/models/*` keeps AWS's managed policy there, and HSTS is CloudFront's alone: the
-gateway speaks plain HTTP."""
+answers. `/models/*` and `/media/*` keep AWS's managed policy there, and HSTS is CloudFront's
+alone: the gateway speaks plain HTTP."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ from sanic.response import HTTPResponse
 from petshore.contract import (
     API_CSP,
     API_PATH_PREFIX,
+    FILE_PATH_PREFIXES,
     FRAME_OPTIONS,
-    MODELS_PATH_PREFIX,
     REFERRER_POLICY,
     STOREFRONT_CSP,
 )
 
 
 def headers_for(path: str) -> dict[str, str]:
-    if path.startswith(MODELS_PATH_PREFIX):
+    if path.startswith(FILE_PATH_PREFIXES):
         return {}
     return {
         "Content-Security-Policy": API_CSP if path.startswith(API_PATH_PREFIX) else STOREFRONT_CSP,

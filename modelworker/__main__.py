@@ -1,5 +1,6 @@
 """python -m modelworker work            # take model jobs until SIGTERM or Ctrl-C
-python -m modelworker check           # exit 0 once Node, Chromium and both queues answer
+python -m modelworker check           # exit 0 once Node, Chromium, Pillow's photo codecs and
+                                      # both queues answer
 python -m modelworker create-queues   # emulators and local runs: the stack makes them in AWS
 """
 
@@ -13,6 +14,7 @@ import signal
 import sys
 from contextlib import AsyncExitStack
 
+from modelworker.imaging import missing_codecs
 from modelworker.pipeline import SCRIPT
 from modelworker.settings import Settings
 from modelworker.worker import open_worker
@@ -43,6 +45,8 @@ async def check(settings: Settings) -> int:
         problems.append(f"no node_modules beside {SCRIPT.name}")
     if settings.poster_chromium and shutil.which(settings.poster_chromium) is None:
         problems.append(f"no Chromium at {settings.poster_chromium}")
+    if missing := missing_codecs():
+        problems.append(f"Pillow cannot read or write photos: no {', '.join(missing)}")
     try:
         async with AsyncExitStack() as stack:
             worker = await open_worker(stack, settings)

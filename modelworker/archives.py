@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from modelworker.limits import Limits
-from modelworker.pipeline import InvalidModel, ModelTooLarge
+from modelworker.pipeline import InvalidUpload, UploadTooLarge
 
 MODEL_SUFFIXES = (".glb", ".gltf", ".obj")
 ALLOWED_SUFFIXES = frozenset(
@@ -17,8 +17,8 @@ ALLOWED_SUFFIXES = frozenset(
 )
 
 
-def _refuse(message: str) -> InvalidModel:
-    return InvalidModel([f"the zip cannot be used: {message}"])
+def _refuse(message: str) -> InvalidUpload:
+    return InvalidUpload([f"the zip cannot be used: {message}"])
 
 
 def _safe_name(name: str) -> PurePosixPath:
@@ -47,10 +47,10 @@ def unpack(archive: Path, folder: Path, limits: Limits) -> Path:
                 raise _refuse(f"{entry.filename!r} is not part of a 3D model")
             if entry.file_size > limits.zip_ratio * max(entry.compress_size, 1):
                 ratio = limits.zip_ratio
-                raise ModelTooLarge([f"{entry.filename!r} inflates more than {ratio} times"])
+                raise UploadTooLarge([f"{entry.filename!r} inflates more than {ratio} times"])
             total += entry.file_size
             if total > limits.zip_bytes:
-                raise ModelTooLarge([f"the zip holds more than {limits.zip_bytes} bytes"])
+                raise UploadTooLarge([f"the zip holds more than {limits.zip_bytes} bytes"])
         models = [e for e in entries if PurePosixPath(e.filename).suffix.lower() in MODEL_SUFFIXES]
         if len(models) != 1:
             raise _refuse(f"it holds {len(models)} model files (.glb, .gltf, .obj), not one")

@@ -1,7 +1,8 @@
-"""One job: the uploaded file, unpacked, converted, optimised and published; its outcome as
-a result for the catalog. A fault of the file is an outcome (`invalid`, `too_large`); so is a
-pipeline that could not finish (`failed`: a crash or a step out of time would happen again).
-Anything else (S3 not answering) raises, and the job is offered again."""
+"""One job: the uploaded model unpacked, converted, optimised and published, or the uploaded photo
+decoded, scaled and published; its outcome as a result for the catalog. A fault of the file is
+an outcome (`invalid`, `too_large`); so is a pipeline that could not finish (`failed`: a crash
+or a step out of time would happen again). Anything else (S3 not answering) raises, and the job
+is offered again."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from modelworker import archives
-from modelworker.pipeline import InvalidModel, ModelTooLarge, Pipeline, PipelineFailed
-from modelworker.publishing import publish_model
+from modelworker.pipeline import InvalidUpload, Pipeline, PipelineFailed, UploadTooLarge
+from modelworker.publishing import publish_model, publish_photo
 from modelworker.settings import Settings
 from petshore import modelfiles
 from petshore.modeljobs import ModelJob, ModelResult
@@ -40,6 +41,10 @@ async def run(s3: Any, settings: Settings, pipeline: Pipeline, job: ModelJob) ->
         download = work / f"upload{Path(job.key).suffix.lower()}"
         await modelfiles.download(s3, settings.models_bucket, job.key, download)
         try:
+            if job.kind == "photo":
+                photo = await publish_photo(s3, settings.models_bucket, pipeline, download, work)
+                log.info("photo published", extra={**refused, "key": photo.key})
+                return ModelResult(**refused, outcome="published", photo=photo)
             model = await _as_gltf(pipeline, download, work)
             published = await publish_model(
                 s3,
@@ -50,12 +55,12 @@ async def run(s3: Any, settings: Settings, pipeline: Pipeline, job: ModelJob) ->
                 job.bytes,
                 optimise=job.optimise,
             )
-        except ModelTooLarge as exc:
+        except UploadTooLarge as exc:
             return ModelResult(**refused, outcome="too_large", errors=exc.errors)
-        except InvalidModel as exc:
+        except InvalidUpload as exc:
             return ModelResult(**refused, outcome="invalid", errors=exc.errors)
         except PipelineFailed as exc:
-            log.error("model pipeline failed", extra={**refused, "error": str(exc)})
+            log.error("pipeline failed", extra={**refused, "error": str(exc)})
             return ModelResult(**refused, outcome="failed", errors=[str(exc)])
     model_files = published.model
     log.info(

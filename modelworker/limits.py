@@ -1,5 +1,6 @@
 """What the model worker takes and makes, in one frozen object that the runner hands to every
-step (the zip unpacker, the OBJ converter, the optimiser, the poster renderer). docs/api.md
+step (the zip unpacker, the OBJ converter, the optimiser, the poster renderer, the photo
+processor). docs/api.md
 states the same figures; tests/unit/test_model_limits.py holds the two together."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from petshore.contract import MODEL_PREVIEW_MAX_BYTES
+from petshore.contract import MODEL_PREVIEW_MAX_BYTES, PHOTO_UPLOAD_MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,16 @@ class Limits:
     preview_share: float = 0.25
     # and a square poster this many pixels a side.
     poster_px: int = 800
+    # Photos: the catalog offers no upload past photo_bytes; a header declaring more than
+    # photo_pixels is refused before a pixel is decoded (a 40 KB PNG may declare a billion).
+    # Decoding 40 Mpixels with an ICC profile and resizing holds about 600 MB.
+    photo_bytes: int = PHOTO_UPLOAD_MAX_BYTES
+    photo_pixels: int = 40_000_000
+    photo_memory_mb: int = 1536
+    # What is published: a main image at most this many pixels on its longest side, and
+    # AVIF and WebP variants at these widths (none wider than the photo).
+    photo_main_px: int = 2400
+    photo_widths: tuple[int, ...] = (320, 640, 1280, 1920)
 
     def for_optimiser(self) -> dict[str, Any]:
         """The limits optimise.mjs applies, by its own names."""
@@ -49,3 +60,13 @@ class Limits:
             "preview_share": "previewShare",
         }
         return {js: value for name, value in asdict(self).items() if (js := names.get(name))}
+
+    def for_photos(self) -> dict[str, Any]:
+        """The limits modelworker.imaging applies (its PhotoLimits)."""
+        return {
+            "bytes": self.photo_bytes,
+            "pixels": self.photo_pixels,
+            "main_px": self.photo_main_px,
+            "widths": list(self.photo_widths),
+            "memory_mb": self.photo_memory_mb,
+        }

@@ -1,7 +1,8 @@
 """The model pipeline's runner: each step is a process of its own (OBJ conversion in Python,
 validation and optimisation in Node.js with glTF-Transform and the Khronos validator, the
-poster in headless Chromium), bounded in time and memory by `Limits`, a limited number at
-once, so a hostile file costs that process and nothing else."""
+poster in headless Chromium, a product photo's decoding and variants with Pillow), bounded
+in time and memory by `Limits`, a limited number at once, so a hostile file costs that process
+and nothing else."""
 
 from __future__ import annotations
 
@@ -20,18 +21,19 @@ from modelworker.limits import Limits
 SCRIPT = Path(__file__).resolve().parent / "optimise.mjs"
 CONVERTER = "modelworker.convert"
 RENDERER = "modelworker.render"
+IMAGING = "modelworker.imaging"
 
 
-class InvalidModel(Exception):
-    """The file is not a valid 3D model; `errors` say why."""
+class InvalidUpload(Exception):
+    """The file is not a valid 3D model, or not a decodable photo; `errors` say why."""
 
     def __init__(self, errors: list[str]) -> None:
         super().__init__("; ".join(errors))
         self.errors = errors
 
 
-class ModelTooLarge(InvalidModel):
-    """The file declares more (pixels, vertices, elements) than the pipeline takes."""
+class UploadTooLarge(InvalidUpload):
+    """The file declares more (pixels, vertices, elements, bytes) than the pipeline takes."""
 
 
 class PipelineFailed(Exception):
@@ -95,6 +97,17 @@ class Pipeline:
         command = render_command([(model, target)], self.limits.poster_px, self.chromium)
         parse_report(*await self._run(*command))
 
+    async def process_photo(self, source: Path, out: Path) -> dict[str, Any]:
+        """A photo decoded, turned upright and stripped, written to `out` as a main image and
+        its variants; what was written (modelworker.imaging's report)."""
+        limits = json.dumps(self.limits.for_photos())
+        report = read_report(
+            *await self._run(
+                sys.executable, "-m", IMAGING, str(source), str(out), "--limits", limits
+            )
+        )
+        return dict(report["photo"])
+
     async def optimise(self, source: Path, target: Path, preview: Path | None = None) -> Optimised:
         """Validate a .glb or .gltf (with its files beside it) and write the optimised GLB; and,
         when that is larger than the limits' preview_bytes, a preview within them to `preview`."""
@@ -129,30 +142,39 @@ def render_command(pairs: list[tuple[Path, Path]], size: int, chromium: str) -> 
     ]
 
 
-def write_report(reason: str | None = None, error: str = "") -> int:
-    """Print a pipeline process's report as parse_report reads it (no reason: success), and
-    return the process's exit code: 2 for a fault of the file, 1 for a failure."""
+def write_report(reason: str | None = None, error: str = "", **found: Any) -> int:
+    """Print a pipeline process's report as read_report reads it (no reason: success, with
+    what the step `found`), and return the process's exit code: 2 for a fault of the file, 1
+    for a failure."""
     if reason is None:
-        print(json.dumps({"ok": True}))
+        print(json.dumps({"ok": True, **found}))
         return 0
     print(json.dumps({"ok": False, "reason": reason, "errors": [error]}))
     return 2 if reason in ("invalid", "too_large") else 1
 
 
-def parse_report(returncode: int | None, out: bytes, err: bytes) -> Optimised:
+def read_report(returncode: int | None, out: bytes, err: bytes) -> dict[str, Any]:
+    """A successful step's report; a failed one's as InvalidUpload, UploadTooLarge or
+    PipelineFailed."""
     try:
         report = json.loads(out.decode().strip().splitlines()[-1])
     except (ValueError, IndexError) as exc:
         raise PipelineFailed(f"the pipeline crashed: {err.decode()[-500:]}") from exc
     if report.get("ok") and returncode == 0:
-        return Optimised(
-            report.get("input_bytes", 0),
-            report.get("output_bytes", 0),
-            report.get("preview_bytes"),
-            report.get("steps", []),
-        )
+        return dict(report)
     if report.get("reason") == "too_large":
-        raise ModelTooLarge(list(report.get("errors") or ["the model is too large"]))
+        raise UploadTooLarge(list(report.get("errors") or ["the file is too large"]))
     if report.get("reason") == "invalid":
-        raise InvalidModel(list(report.get("errors") or ["not a valid glTF model"]))
+        raise InvalidUpload(list(report.get("errors") or ["not a file this shop takes"]))
     raise PipelineFailed("; ".join(report.get("errors") or ["the pipeline failed"]))
+
+
+def parse_report(returncode: int | None, out: bytes, err: bytes) -> Optimised:
+    """A model step's report."""
+    report = read_report(returncode, out, err)
+    return Optimised(
+        report.get("input_bytes", 0),
+        report.get("output_bytes", 0),
+        report.get("preview_bytes"),
+        report.get("steps", []),
+    )

@@ -1,5 +1,6 @@
-"""From a model file to what the storefront shows: the optimised GLB, a small preview of a
-large one, and its poster, all under content-addressed keys."""
+"""From an upload to what the storefront shows, all under content-addressed keys: for a model
+the optimised GLB, a small preview of a large one, and its poster; for a photo the main image
+and its variants."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 
 from modelworker.pipeline import Pipeline, PipelineFailed
 from petshore import modelfiles
-from petshore.modeljobs import PublishedModel
+from petshore.contract import MEDIA_KEY_PREFIX
+from petshore.modeljobs import PhotoVariant, PublishedModel, PublishedPhoto
 
 log = logging.getLogger("petshore.modelworker.publishing")
 
@@ -32,7 +34,7 @@ async def publish_model(
     optimise: bool = True,
 ) -> Published:
     """Validate, optimise and publish `model` (.glb or .gltf), its preview when it is large,
-    then its poster. Raises the pipeline's InvalidModel/PipelineFailed before anything is
+    then its poster. Raises the pipeline's InvalidUpload/PipelineFailed before anything is
     published."""
     best, steps, preview_key, preview_size = model, [], None, None
     if optimise:
@@ -55,3 +57,22 @@ async def publish_model(
         log.warning("no poster for the model", extra={"key": glb_key, "error": str(exc)})
     published = PublishedModel(glb_key, poster_key, preview_key, size, preview_size, original_bytes)
     return Published(published, steps)
+
+
+async def publish_photo(
+    s3: Any, bucket: str, pipeline: Pipeline, photo: Path, work: Path
+) -> PublishedPhoto:
+    """Decode, turn upright, strip and scale `photo`, then publish the main image and its
+    variants. Raises the pipeline's InvalidUpload/PipelineFailed before anything is published."""
+    out = work / "photo"
+    out.mkdir()
+    made = await pipeline.process_photo(photo, out)
+    variants = []
+    for variant in made["variants"]:
+        key, size = await modelfiles.publish(s3, bucket, out / variant["file"], MEDIA_KEY_PREFIX)
+        variants.append(
+            PhotoVariant(key, variant["format"], variant["width"], variant["height"], size)
+        )
+    main = made["main"]
+    key, size = await modelfiles.publish(s3, bucket, out / main["file"], MEDIA_KEY_PREFIX)
+    return PublishedPhoto(key, main["width"], main["height"], size, variants)

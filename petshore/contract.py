@@ -142,6 +142,8 @@ ACCOUNTS: Final = Service(
 # The routing table of API.md: ALB listener rules and the gateway are both built from it.
 SERVICES: Final[tuple[Service, ...]] = (CATALOG, CART, ORDERS, ACCOUNTS)
 MODELS_PATH_PREFIX: Final = "/models/"
+# Product photos and their variants, delivered as model files are.
+MEDIA_PATH_PREFIX: Final = "/media/"
 # CloudFront sends /api/* to the ALB; the ALB answers paths no service owns with a JSON 404.
 API_PATH_PREFIX: Final = "/api/"
 GATEWAY_PORT: Final = 8080
@@ -192,12 +194,20 @@ UNHEALTHY_THRESHOLD: Final = 2
 # retired: tagged, and the bucket's lifecycle rule sends them to Glacier Instant Retrieval
 # after RETIRED_GLACIER_DAYS.
 MODELS_KEY_PREFIX: Final = "models/"
+# Published photos and their variants, content-addressed like model files.
+MEDIA_KEY_PREFIX: Final = "media/"
+# Published files are public at the path that is their key: CloudFront sends each of these
+# paths to the bucket (templates/edge.py), and the gateway serves them from it.
+PUBLISHED_KEY_PREFIXES: Final = (MODELS_KEY_PREFIX, MEDIA_KEY_PREFIX)
+FILE_PATH_PREFIXES: Final = (MODELS_PATH_PREFIX, MEDIA_PATH_PREFIX)
 UPLOADS_KEY_PREFIX: Final = "uploads/"
 # Browsers (the back office page) PUT uploads straight to the models bucket with presigned
 # URLs: the bucket's CORS rule, in the stack and on the emulator's bucket alike.
 UPLOAD_CORS_METHODS: Final = ("GET", "HEAD", "PUT")
 UPLOAD_CORS_EXPOSED: Final = ("ETag",)  # a multipart upload's parts are named by their ETags
 UPLOAD_CORS_MAX_AGE: Final = 3600
+# The largest photo the catalog offers an upload for; the model worker refuses larger ones.
+PHOTO_UPLOAD_MAX_BYTES: Final = 25 * 1024 * 1024
 # The largest preview the model worker makes for a large model, for the page to show first.
 MODEL_PREVIEW_MAX_BYTES: Final = 250_000
 RETIRED_TAG_KEY: Final = "petshore-lifecycle"

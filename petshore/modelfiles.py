@@ -1,6 +1,6 @@
-"""The products' published 3D model files in S3: content-addressed, immutable, retired for
-Glacier when no active product shows them any more. The model worker publishes them; the
-catalog retires and reinstates them."""
+"""The products' published files in S3, 3D models under MODELS_KEY_PREFIX and photos under
+MEDIA_KEY_PREFIX: content-addressed, immutable, retired for Glacier when no product shows them
+any more. The model worker publishes them; the catalog retires and reinstates them."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ CONTENT_TYPES = {
     ".webp": "image/webp",
     ".png": "image/png",
     ".jpg": "image/jpeg",
+    # Not in every Python's mimetypes table.
+    ".avif": "image/avif",
 }
 _CHUNK = 1024 * 1024
 # Storage classes whose objects cannot be read without a restore.
@@ -38,22 +40,25 @@ def content_type_for(key: str) -> str:
     return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "application/octet-stream"
 
 
-def content_key(path: Path) -> str:
-    """`models/<sha256>.<ext>`: the same bytes always get the same key, so files never change
+def content_key(path: Path, prefix: str = MODELS_KEY_PREFIX) -> str:
+    """`<prefix><sha256>.<ext>`: the same bytes always get the same key, so files never change
     under a URL and can be cached for a year."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
-    return f"{MODELS_KEY_PREFIX}{digest.hexdigest()}{path.suffix.lower()}"
+    return f"{prefix}{digest.hexdigest()}{path.suffix.lower()}"
 
 
-async def publish(s3: Any, bucket: str, path: Path) -> tuple[str, int]:
-    """Upload `path` under its content key unless it is there already; its key and size.
+async def publish(
+    s3: Any, bucket: str, path: Path, prefix: str = MODELS_KEY_PREFIX
+) -> tuple[str, int]:
+    """Upload `path` under its content key below `prefix` unless it is there already; its
+    key and size.
     A file that is there but was retired (tagged for Glacier Instant Retrieval, or moved
     there) is shown again: brought back to the Standard class, or uploaded anew if it sits in
     a class that cannot be read at once."""
-    key = content_key(path)
+    key = content_key(path, prefix)
     size = path.stat().st_size
     head = await head_or_none(s3, bucket, key)
     if head is not None and head.get("StorageClass") not in ARCHIVED:

@@ -1,6 +1,6 @@
-"""The messages between the catalog and the model worker: a job names an uploaded file, a
-result says what became of it. Both travel as JSON on SQS queues (petshore.contract's
-MODEL_JOBS_QUEUE and MODEL_RESULTS_QUEUE)."""
+"""The messages between the catalog and the model worker: a job names an uploaded file (a 3D
+model or a product photo), a result says what became of it. Both travel as JSON on SQS queues
+(petshore.contract's MODEL_JOBS_QUEUE and MODEL_RESULTS_QUEUE)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from typing import Any, Literal
 
 Outcome = Literal["published", "invalid", "too_large", "failed"]
 OUTCOMES: tuple[Outcome, ...] = ("published", "invalid", "too_large", "failed")
+# What an upload is: the worker validates and publishes each kind its own way.
+Kind = Literal["model", "photo"]
+KINDS: tuple[Kind, ...] = ("model", "photo")
 
 
 class BadMessage(ValueError):
@@ -24,6 +27,7 @@ class ModelJob:
     bytes: int
     # The demo catalog may ask for a model as it is (the page-load benchmark compares both).
     optimise: bool = True
+    kind: Kind = "model"
 
     def to_message(self) -> str:
         return json.dumps(asdict(self))
@@ -34,7 +38,13 @@ class ModelJob:
         optimise = fields.get("optimise", True)
         if not isinstance(optimise, bool):
             raise BadMessage("optimise must be true or false")
-        return cls(fields["upload_id"], fields["sku"], fields["key"], fields["bytes"], optimise)
+        # Jobs sent before photos existed name no kind: they are models.
+        kind = fields.get("kind", "model")
+        if kind not in KINDS:
+            raise BadMessage(f"unknown kind {kind!r}")
+        return cls(
+            fields["upload_id"], fields["sku"], fields["key"], fields["bytes"], optimise, kind
+        )
 
 
 @dataclass(frozen=True)
@@ -50,13 +60,42 @@ class PublishedModel:
 
 
 @dataclass(frozen=True)
+class PhotoVariant:
+    """One smaller copy of a photo in one format, for the page's srcset."""
+
+    key: str
+    format: str  # "avif" | "webp"
+    width: int
+    height: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class PublishedPhoto:
+    """A product photo as published: the main image (upright, without metadata) and its
+    variants, all under MEDIA_KEY_PREFIX."""
+
+    key: str
+    width: int
+    height: int
+    bytes: int
+    variants: list[PhotoVariant] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> PublishedPhoto:
+        variants = [PhotoVariant(**v) for v in fields.get("variants") or []]
+        return cls(**{**fields, "variants": variants})
+
+
+@dataclass(frozen=True)
 class ModelResult:
     upload_id: str
     sku: str
     outcome: Outcome
     errors: list[str] = field(default_factory=list)  # why it was not published
-    model: PublishedModel | None = None  # set when published
+    model: PublishedModel | None = None  # set when a model was published
     steps: list[dict[str, Any]] = field(default_factory=list)  # what the optimiser did
+    photo: PublishedPhoto | None = None  # set when a photo was published
 
     def to_message(self) -> str:
         return json.dumps(asdict(self))
@@ -66,13 +105,15 @@ class ModelResult:
         fields = _fields(body, {"upload_id": str, "sku": str, "outcome": str})
         if fields["outcome"] not in OUTCOMES:
             raise BadMessage(f"unknown outcome {fields['outcome']!r}")
-        model = fields.get("model")
+        model, photo = fields.get("model"), fields.get("photo")
         try:
             published = PublishedModel(**model) if model is not None else None
-        except TypeError as exc:
-            raise BadMessage(f"a result's model does not fit: {exc}") from exc
-        if (published is None) == (fields["outcome"] == "published"):
-            raise BadMessage("a published result carries its model, and only it")
+            published_photo = PublishedPhoto.from_dict(photo) if photo is not None else None
+        except (TypeError, AttributeError) as exc:
+            raise BadMessage(f"a result's model or photo does not fit: {exc}") from exc
+        carried = (published is not None) + (published_photo is not None)
+        if carried != (fields["outcome"] == "published"):
+            raise BadMessage("a published result carries its model or photo, and only it")
         return cls(
             fields["upload_id"],
             fields["sku"],
@@ -80,6 +121,7 @@ class ModelResult:
             [str(e) for e in fields.get("errors") or []],
             published,
             list(fields.get("steps") or []),
+            published_photo,
         )
 
 

@@ -1,6 +1,6 @@
-"""The single public entry: CloudFront in front of the models bucket (`/models/*`), the
-public ALB (`/api/*`) and the storefront's static site (everything else), optionally behind
-WAF, with Route 53 aliases when a domain is given."""
+"""The single public entry: CloudFront in front of the models bucket (`/models/*` and the
+photos' `/media/*`), the public ALB (`/api/*`) and the storefront's static site (everything
+else), optionally behind WAF, with Route 53 aliases when a domain is given."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from petshore.contract import (
     API_PATH_PREFIX,
     CATALOG,
     CATALOG_CACHE_SECONDS,
+    FILE_PATH_PREFIXES,
     FRAME_OPTIONS,
-    MODELS_PATH_PREFIX,
     REFERRER_POLICY,
     SESSIONS_PATH,
     STOREFRONT_CSP,
@@ -328,12 +328,16 @@ def add_edge(
                     ],
                 ),
                 CacheBehaviors=[
-                    behavior(
-                        f"{MODELS_PATH_PREFIX}*",
-                        "models",
-                        CACHING_OPTIMIZED,
-                        ["GET", "HEAD", "OPTIONS"],
-                        ResponseHeadersPolicyId=SECURITY_HEADERS,
+                    # Model files and photos: immutable files, each path its key.
+                    *(
+                        behavior(
+                            f"{prefix}*",
+                            "models",
+                            CACHING_OPTIMIZED,
+                            ["GET", "HEAD", "OPTIONS"],
+                            ResponseHeadersPolicyId=SECURITY_HEADERS,
+                        )
+                        for prefix in FILE_PATH_PREFIXES
                     ),
                     # Before /api/*: public catalog reads, briefly cached at the edge.
                     behavior(

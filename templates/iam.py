@@ -14,7 +14,7 @@ from troposphere import logs as cwlogs
 from troposphere import s3 as s3res
 from troposphere import sqs as sqsres
 
-from petshore.contract import MODELS_KEY_PREFIX, UPLOADS_KEY_PREFIX
+from petshore.contract import PUBLISHED_KEY_PREFIXES, UPLOADS_KEY_PREFIX
 from templates.parameters import Params
 
 
@@ -41,11 +41,13 @@ def read_artifact(params: Params) -> Statement:
     )
 
 
-def _objects(bucket: s3res.Bucket, prefix: str, actions: list[AwacsAction]) -> Statement:
+def _objects(
+    bucket: s3res.Bucket, prefixes: tuple[str, ...], actions: list[AwacsAction]
+) -> Statement:
     return Statement(
         Effect=Allow,
         Action=actions,
-        Resource=[Join("", [GetAtt(bucket, "Arn"), f"/{prefix}*"])],
+        Resource=[Join("", [GetAtt(bucket, "Arn"), f"/{prefix}*"]) for prefix in prefixes],
     )
 
 
@@ -55,12 +57,13 @@ def _list_bucket(bucket: s3res.Bucket) -> Statement:
     return Statement(Effect=Allow, Action=[s3.ListBucket], Resource=[GetAtt(bucket, "Arn")])
 
 
-def _keep_models(bucket: s3res.Bucket) -> Statement:
-    """Published files under models/: written once under their content key, and retired or
-    reinstated by a copy onto themselves that sets or drops the Glacier tag."""
+def _keep_published(bucket: s3res.Bucket) -> Statement:
+    """Published files under models/ and media/ (photos): written once under their content
+    key, and retired or reinstated by a copy onto themselves that sets or drops the Glacier
+    tag."""
     return _objects(
         bucket,
-        MODELS_KEY_PREFIX,
+        PUBLISHED_KEY_PREFIXES,
         [s3.GetObject, s3.PutObject, s3.PutObjectTagging, s3.DeleteObjectTagging],
     )
 
@@ -71,10 +74,10 @@ def take_uploads(bucket: s3res.Bucket) -> list[Statement]:
     return [
         _objects(
             bucket,
-            UPLOADS_KEY_PREFIX,
+            (UPLOADS_KEY_PREFIX,),
             [s3.PutObject, s3.GetObject, s3.AbortMultipartUpload, s3.ListMultipartUploadParts],
         ),
-        _keep_models(bucket),
+        _keep_published(bucket),
         _list_bucket(bucket),
     ]
 
@@ -82,8 +85,8 @@ def take_uploads(bucket: s3res.Bucket) -> list[Statement]:
 def publish_models(bucket: s3res.Bucket) -> list[Statement]:
     """The model worker: reads an upload, writes nothing but published files."""
     return [
-        _objects(bucket, UPLOADS_KEY_PREFIX, [s3.GetObject]),
-        _keep_models(bucket),
+        _objects(bucket, (UPLOADS_KEY_PREFIX,), [s3.GetObject]),
+        _keep_published(bucket),
         _list_bucket(bucket),
     ]
 

@@ -7,7 +7,7 @@ from petshore.aws import open_client
 from petshore.cli import main
 from petshore.contract import CATALOG
 from petshore.db import apply_migrations, tortoise_config
-from petshore.demo import DEMO_UPLOAD_LINE, add_file_argument
+from petshore.demo import add_file_argument
 from petshore.modelfiles import ensure_bucket
 from services.catalog.app import create_app
 from services.catalog.demo import load_demo
@@ -20,10 +20,10 @@ async def migrate(args: argparse.Namespace) -> None:
 
 async def demo(args: argparse.Namespace) -> None:
     created, sent = await load_demo(Settings.from_env(), args.file)
-    print(f"demo catalog: {created} new products, {len(sent)} models sent to the model worker")
+    print(f"demo catalog: {created} new products, {len(sent)} files sent to the model worker")
     # One line per upload, for whoever waits for them (devstack/stack.py).
-    for sku, upload_id in sent.items():
-        print(f"{DEMO_UPLOAD_LINE} {sku} {upload_id}")
+    for upload in sent:
+        print(upload.line())
 
 
 async def create_bucket(args: argparse.Namespace) -> None:

@@ -43,11 +43,38 @@ class Product(Model):
         table = "product"
 
 
+# A product's published photo; `position` orders a product's photos (0 first).
+class ProductImage(Model):
+    id = fields.CharField(max_length=40, primary_key=True)
+    product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField(
+        "models.Product", related_name="images", on_delete=fields.CASCADE
+    )
+    position = fields.IntField()
+    # The main image: an S3 key below MEDIA_KEY_PREFIX, content-addressed.
+    key = fields.CharField(max_length=255, db_index=True)
+    width = fields.IntField()
+    height = fields.IntField()
+    bytes = fields.BigIntField()
+    alt = fields.TextField()
+    # [{"key", "format", "width", "height", "bytes"}], as petshore.modeljobs.PhotoVariant.
+    variants = fields.JSONField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    product_id: str
+
+    class Meta:
+        table = "product_image"
+
+
+# An upload of either kind (petshore.modeljobs.Kind): a 3D model or a photo.
 class ModelUpload(Model):
     id = fields.CharField(max_length=40, primary_key=True)
     product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField(
         "models.Product", related_name="uploads", on_delete=fields.CASCADE
     )
+    kind = fields.CharField(max_length=16, default="model")
+    # A photo's text alternative, given at the start and kept for the photo it becomes.
+    alt = fields.TextField(null=True)
     filename = fields.CharField(max_length=255)
     content_type = fields.CharField(max_length=64)
     declared_bytes = fields.BigIntField()

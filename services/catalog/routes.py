@@ -11,10 +11,17 @@ from petshore import paging
 from petshore.auth import admin_route
 from petshore.contract import CATALOG, CATALOG_CACHE_SECONDS
 from petshore.errors import InvalidRequest
+from petshore.modeljobs import Kind
 from petshore.openapi import Param, integer, operation, string
 from petshore.web import parse_body, product_sku, public_get
 from services.catalog import publishing, rules, store, uploads, views
-from services.catalog.schemas import ProductCreate, ProductPatch, UploadComplete, UploadCreate
+from services.catalog.schemas import (
+    ImageUploadCreate,
+    ProductCreate,
+    ProductPatch,
+    UploadComplete,
+    UploadCreate,
+)
 
 products = Blueprint("catalog_products", url_prefix=CATALOG.path_prefix.rstrip("/"))
 
@@ -88,6 +95,8 @@ async def update_product(request: Request, sku: str) -> HTTPResponse:
     if body.sku is not None and body.sku != sku:
         raise InvalidRequest("a product's SKU cannot change", {"fields": ["sku"]})
     changes = body.changes()
+    if body.image_order is not None:
+        await store.reorder_images(product_sku(sku), body.image_order)
     row = await store.update_product(product_sku(sku), changes)
     if "status" in changes:
         await _files_follow(request, row)
@@ -95,7 +104,8 @@ async def update_product(request: Request, sku: str) -> HTTPResponse:
 
 
 async def _files_follow(request: Request, row: dict[str, Any]) -> None:
-    """A product's model files are retired with it, and reinstated when it is re-listed."""
+    """A product's model files are retired with it, and reinstated when it is re-listed. Its
+    photos stay as they are: a discontinued product's page still shows them."""
     stores = _stores(request)
     keys = store.model_keys(row)
     if row["status"] == "active":
@@ -119,6 +129,70 @@ async def discontinue_product(request: Request, sku: str) -> HTTPResponse:
 
 @admin_route(
     products,
+    "DELETE",
+    "/products/<sku>/model",
+    "Remove a product's 3D model; its files are retired",
+    answers={200: views.Product},
+)
+async def delete_model(request: Request, sku: str) -> HTTPResponse:
+    stores = _stores(request)
+    old = store.model_keys(await store.get_product(product_sku(sku)))
+    row = await store.update_product(sku, store.NO_MODEL)
+    await publishing.retire(stores.s3, stores.settings.models_bucket, old)
+    return json(views.product(row))
+
+
+@admin_route(
+    products,
+    "DELETE",
+    "/products/<sku>/images/<image_id>",
+    "Remove one of a product's photos; its files are retired unless another product shows them",
+    answers={200: views.Product},
+)
+async def delete_image(request: Request, sku: str, image_id: str) -> HTTPResponse:
+    stores = _stores(request)
+    keys = await store.delete_image(product_sku(sku), image_id)
+    await publishing.retire(stores.s3, stores.settings.models_bucket, keys)
+    return json(views.product(await store.get_product(sku)))
+
+
+# Models and photos are uploaded the same way (services.catalog.uploads): a handler of each
+# kind names its kind and the body it takes.
+
+
+async def _start(
+    request: Request, sku: str, kind: Kind, schema: type[UploadCreate]
+) -> HTTPResponse:
+    body = parse_body(request, schema)
+    return json(await uploads.start(_stores(request), product_sku(sku), body, kind), status=201)
+
+
+async def _status(sku: str, upload_id: str, kind: Kind) -> HTTPResponse:
+    return json(views.upload(await store.get_upload(product_sku(sku), upload_id, kind)))
+
+
+async def _complete(request: Request, sku: str, upload_id: str, kind: Kind) -> HTTPResponse:
+    # The body is optional: only a multipart upload names its parts.
+    body = parse_body(request, UploadComplete) if request.body else UploadComplete()
+    wait = not rules.prefers_async(request.headers.getall("prefer", []))
+    upload, row = await uploads.complete(
+        _stores(request), product_sku(sku), upload_id, kind, body.parts, wait=wait
+    )
+    if row is None:
+        status_url = request.path.removesuffix("/complete")
+        return json(
+            {**views.upload(upload), "status_url": status_url},
+            status=202,
+            headers={"Location": status_url, "Preference-Applied": "respond-async"},
+        )
+    return json(views.product(row))
+
+
+COMPLETE_PARAMS = [Param("Prefer", string(), where="header", description="respond-async")]
+
+
+@admin_route(
+    products,
     "POST",
     "/products/<sku>/model-uploads",
     "Start a 3D model upload: a presigned PUT URL",
@@ -126,9 +200,7 @@ async def discontinue_product(request: Request, sku: str) -> HTTPResponse:
     answers={201: views.UploadTicket},
 )
 async def start_upload(request: Request, sku: str) -> HTTPResponse:
-    body = parse_body(request, UploadCreate)
-    ticket = await uploads.start(_stores(request), product_sku(sku), body)
-    return json(ticket, status=201)
+    return await _start(request, sku, "model", UploadCreate)
 
 
 @admin_route(
@@ -139,7 +211,7 @@ async def start_upload(request: Request, sku: str) -> HTTPResponse:
     answers={200: views.Upload},
 )
 async def get_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse:
-    return json(views.upload(await store.get_upload(product_sku(sku), upload_id)))
+    return await _status(sku, upload_id, "model")
 
 
 @admin_route(
@@ -148,23 +220,49 @@ async def get_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse
     "/products/<sku>/model-uploads/<upload_id>/complete",
     "Validate, optimise and publish an uploaded model; with `Prefer: respond-async`, answer "
     "202 at once with the upload's status URL",
-    params=[Param("Prefer", string(), where="header", description="respond-async")],
+    params=COMPLETE_PARAMS,
     body=UploadComplete,
     body_required=False,
     answers={200: views.Product, 202: views.AcceptedUpload},
 )
 async def complete_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse:
-    # The body is optional: only a multipart upload names its parts.
-    body = parse_body(request, UploadComplete) if request.body else UploadComplete()
-    wait = not rules.prefers_async(request.headers.getall("prefer", []))
-    upload, row = await uploads.complete(
-        _stores(request), product_sku(sku), upload_id, body.parts, wait=wait
-    )
-    if row is None:
-        status_url = request.path.removesuffix("/complete")
-        return json(
-            {**views.upload(upload), "status_url": status_url},
-            status=202,
-            headers={"Location": status_url, "Preference-Applied": "respond-async"},
-        )
-    return json(views.product(row))
+    return await _complete(request, sku, upload_id, "model")
+
+
+@admin_route(
+    products,
+    "POST",
+    "/products/<sku>/image-uploads",
+    "Start a photo upload: a presigned PUT URL",
+    body=ImageUploadCreate,
+    answers={201: views.UploadTicket},
+    errors=[409],
+)
+async def start_image_upload(request: Request, sku: str) -> HTTPResponse:
+    return await _start(request, sku, "photo", ImageUploadCreate)
+
+
+@admin_route(
+    products,
+    "GET",
+    "/products/<sku>/image-uploads/<upload_id>",
+    "A photo upload's status: pending, processing, done or failed, and why",
+    answers={200: views.Upload},
+)
+async def get_image_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse:
+    return await _status(sku, upload_id, "photo")
+
+
+@admin_route(
+    products,
+    "POST",
+    "/products/<sku>/image-uploads/<upload_id>/complete",
+    "Decode an uploaded photo, publish it with its AVIF and WebP variants and add it to the "
+    "product's photos; with `Prefer: respond-async`, answer 202 at once",
+    params=COMPLETE_PARAMS,
+    body=UploadComplete,
+    body_required=False,
+    answers={200: views.Product, 202: views.AcceptedUpload},
+)
+async def complete_image_upload(request: Request, sku: str, upload_id: str) -> HTTPResponse:
+    return await _complete(request, sku, upload_id, "photo")

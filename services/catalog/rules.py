@@ -1,4 +1,5 @@
-"""The catalog's rules as plain functions: paging cursors, query parameters, upload plans."""
+"""The catalog's rules as plain functions: paging cursors, query parameters, upload plans,
+the order of a product's photos."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from petshore.contract import (
     UPLOADS_KEY_PREFIX,
 )
 from petshore.errors import InvalidRequest
+from petshore.modeljobs import Kind
 
 MAX_QUERY_LENGTH = 200
 
@@ -53,7 +55,23 @@ ACCEPTED_MODEL_TYPES = {
     "model/obj": ".obj",
     "application/zip": ".zip",
 }
+# The photo types of the contract. The model worker judges a photo by what it decodes as: the
+# declared type only turns away, at the start, what no photo could be.
+ACCEPTED_IMAGE_TYPES = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/avif": ".avif",
+}
+ACCEPTED_TYPES: dict[Kind, dict[str, str]] = {
+    "model": ACCEPTED_MODEL_TYPES,
+    "photo": ACCEPTED_IMAGE_TYPES,
+}
+# What each kind is called in answers.
+NOUNS: dict[Kind, str] = {"model": "3D model", "photo": "photo"}
 UPLOAD_URL_SECONDS = 3600
+# A product's photos at most: a gallery, not an album (and image_order's longest list).
+MAX_IMAGES = 24
 
 
 # S3 takes at most 10,000 parts, each at least 5 MiB but the last.
@@ -88,8 +106,28 @@ def is_upload_id(value: str) -> bool:
     return bool(UPLOAD_ID_PATTERN.match(value))
 
 
-def upload_key(upload_id: str, content_type: str) -> str:
-    return f"{UPLOADS_KEY_PREFIX}{upload_id}{ACCEPTED_MODEL_TYPES[content_type]}"
+def upload_key(upload_id: str, kind: Kind, content_type: str) -> str:
+    return f"{UPLOADS_KEY_PREFIX}{upload_id}{ACCEPTED_TYPES[kind][content_type]}"
+
+
+IMAGE_ID_PATTERN = re.compile(r"^im_[A-Za-z0-9_-]{22}$")
+
+
+def new_image_id() -> str:
+    return "im_" + secrets.token_urlsafe(16)
+
+
+def is_image_id(value: str) -> bool:
+    return bool(IMAGE_ID_PATTERN.match(value))
+
+
+def check_image_order(current: list[str], order: list[str]) -> None:
+    """`order` must name each of the product's photos (`current`) once, and nothing else."""
+    if len(order) != len(set(order)) or set(order) != set(current):
+        raise InvalidRequest(
+            "image_order must name each of the product's photos once, and no other",
+            {"fields": ["image_order"], "image_ids": current},
+        )
 
 
 def job_given_up(sent_at: datetime | None, now: datetime) -> bool:

@@ -8,8 +8,10 @@ from pydantic import Field, StringConstraints, model_validator
 
 from petshore.bodies import Body
 from petshore.contract import SKU_PATTERN
+from services.catalog.rules import IMAGE_ID_PATTERN, MAX_IMAGES
 
 Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN.pattern)]
+ImageId = Annotated[str, StringConstraints(pattern=IMAGE_ID_PATTERN.pattern)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=5000)]
@@ -35,6 +37,8 @@ class ProductPatch(Body):
     currency: Currency | None = None
     # "active" re-lists a discontinued product; "discontinued" is DELETE's.
     status: Literal["active", "discontinued"] | None = None
+    # Every one of the product's photo ids, in the order they are to be shown.
+    image_order: Annotated[list[ImageId], Field(max_length=MAX_IMAGES)] | None = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> ProductPatch:
@@ -44,7 +48,9 @@ class ProductPatch(Body):
         return self
 
     def changes(self) -> dict[str, object]:
-        return {name: getattr(self, name) for name in self.model_fields_set if name != "sku"}
+        """The product's own columns to change (image_order is the photos')."""
+        kept = self.model_fields_set - {"sku", "image_order"}
+        return {name: getattr(self, name) for name in kept}
 
 
 ModelContentType = Annotated[str, StringConstraints(max_length=64)]
@@ -57,6 +63,11 @@ class UploadCreate(Body):
     filename: Filename
     content_type: ModelContentType
     bytes: Annotated[int, Field(ge=1)]
+
+
+class ImageUploadCreate(UploadCreate):
+    # What the photo shows, for those who cannot see it; empty for a purely decorative one.
+    alt: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 
 
 class UploadedPart(Body):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import asdict
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -10,10 +12,16 @@ from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from petshore.errors import Conflict, NotFound
-from petshore.modeljobs import PublishedModel
+from petshore.modeljobs import Kind, PublishedModel, PublishedPhoto
 from petshore.timestamps import utcnow
-from services.catalog.models import Category, ModelUpload, Product
-from services.catalog.rules import category_name, is_upload_id
+from services.catalog.models import Category, ModelUpload, Product, ProductImage
+from services.catalog.rules import (
+    category_name,
+    check_image_order,
+    is_image_id,
+    is_upload_id,
+    new_image_id,
+)
 
 PRODUCT_FIELDS = (
     "sku",
@@ -32,6 +40,12 @@ PRODUCT_FIELDS = (
 )
 # The columns naming a product's files in the models bucket.
 MODEL_KEY_COLUMNS = ("model_glb_key", "model_poster_key", "model_preview_key")
+# A product without a model.
+NO_MODEL: dict[str, None] = {
+    column: None
+    for column in (*MODEL_KEY_COLUMNS, "model_bytes", "model_preview_bytes", "model_original_bytes")
+}
+IMAGE_FIELDS = ("id", "product_id", "key", "width", "height", "alt", "variants")
 
 Row = dict[str, Any]
 
@@ -48,14 +62,30 @@ async def list_products(
     if after:
         rows = rows.filter(sku__gt=after)
     page = await rows.order_by("sku").limit(limit + 1).values(*PRODUCT_FIELDS)
-    return page[:limit], len(page) > limit
+    return await _with_images(page[:limit]), len(page) > limit
 
 
 async def get_product(sku: str) -> Row:
+    """The product's columns, and its photos in their order as `images`."""
     row = await Product.filter(sku=sku).first().values(*PRODUCT_FIELDS)
     if row is None:
         raise NotFound(f"no product with SKU {sku}")
-    return row
+    return (await _with_images([row]))[0]
+
+
+async def _with_images(rows: list[Row]) -> list[Row]:
+    """Each row with its product's photos, in one query for a whole page."""
+    images = (
+        await ProductImage.filter(product_id__in=[r["sku"] for r in rows])
+        .order_by("position", "created_at")
+        .values(*IMAGE_FIELDS)
+        if rows
+        else []
+    )
+    by_sku: dict[str, list[Row]] = defaultdict(list)
+    for image in images:
+        by_sku[image["product_id"]].append(image)
+    return [{**row, "images": by_sku[row["sku"]]} for row in rows]
 
 
 async def _ensure_category(slug: str) -> None:
@@ -112,10 +142,73 @@ def model_keys(row: Row) -> list[str]:
 
 
 async def keys_in_use(keys: list[str]) -> set[str]:
-    """Which of `keys` an active product still shows (model files are shared by content)."""
+    """Which of `keys` a product still shows (files are shared by content): an active
+    product's model files, and any product's photos, which a discontinued product's page
+    still shows. All of a photo's files follow from its upload's pixels, so photos that share
+    a main image share their variants too."""
     anywhere = Q(*(Q(**{f"{column}__in": keys}) for column in MODEL_KEY_COLUMNS), join_type="OR")
     rows = await Product.filter(anywhere, status="active").values_list(*MODEL_KEY_COLUMNS)
-    return {key for row in rows for key in row if key in keys}
+    shown = {key for row in rows for key in row}
+    for image in await ProductImage.filter(key__in=keys).values("key", "variants"):
+        shown |= set(image_keys(image))
+    return shown & set(keys)
+
+
+def image_keys(image: Row) -> list[str]:
+    """The files in the models bucket of one photo: its main image and its variants."""
+    return [image["key"], *(variant["key"] for variant in image["variants"])]
+
+
+async def image_count(sku: str) -> int:
+    return await ProductImage.filter(product_id=sku).count()
+
+
+async def add_image(sku: str, upload_id: str, photo: PublishedPhoto) -> None:
+    """The photo of an upload, shown after the product's others, and the upload done, at once.
+    Only the first of two catalog instances that hear the same result (SQS may deliver it
+    twice) marks the upload done, and only it adds the photo."""
+    async with in_transaction():
+        upload = await ModelUpload.filter(id=upload_id).first()
+        taken = await ModelUpload.filter(id=upload_id, status__not="done").update(
+            status="done", reason=None, errors=None, error=None
+        )
+        if not taken or upload is None or not await Product.exists(sku=sku):
+            return
+        last = await ProductImage.filter(product_id=sku).order_by("-position").first()
+        await ProductImage.create(
+            id=new_image_id(),
+            product_id=sku,
+            position=0 if last is None else last.position + 1,
+            key=photo.key,
+            width=photo.width,
+            height=photo.height,
+            bytes=photo.bytes,
+            alt=upload.alt or "",
+            variants=[asdict(variant) for variant in photo.variants],
+        )
+
+
+async def delete_image(sku: str, image_id: str) -> list[str]:
+    """Remove the photo from the product; its files."""
+    image = (
+        await ProductImage.filter(id=image_id, product_id=sku).first().values("key", "variants")
+        if is_image_id(image_id)
+        else None
+    )
+    if image is None:
+        raise NotFound("no such photo of this product")
+    await ProductImage.filter(id=image_id).delete()
+    return image_keys(image)
+
+
+async def reorder_images(sku: str, order: list[str]) -> None:
+    """Show the product's photos in `order`, which names each of them once."""
+    await get_product(sku)
+    async with in_transaction():
+        current = await ProductImage.filter(product_id=sku).values_list("id", flat=True)
+        check_image_order([str(i) for i in current], order)
+        for position, image_id in enumerate(order):
+            await ProductImage.filter(id=image_id).update(position=position)
 
 
 async def categories() -> list[Row]:
@@ -132,6 +225,8 @@ async def create_upload(
     *,
     upload_id: str,
     sku: str,
+    kind: Kind,
+    alt: str | None,
     filename: str,
     content_type: str,
     size: int,
@@ -141,6 +236,8 @@ async def create_upload(
     await ModelUpload.create(
         id=upload_id,
         product_id=sku,
+        kind=kind,
+        alt=alt,
         filename=filename,
         content_type=content_type,
         declared_bytes=size,
@@ -149,10 +246,10 @@ async def create_upload(
     )
 
 
-async def get_upload(sku: str, upload_id: str) -> ModelUpload:
+async def get_upload(sku: str, upload_id: str, kind: Kind) -> ModelUpload:
     # An id this service never gave out is simply not found (the column would refuse it).
     upload = (
-        await ModelUpload.get_or_none(id=upload_id, product_id=sku)
+        await ModelUpload.get_or_none(id=upload_id, product_id=sku, kind=kind)
         if is_upload_id(upload_id)
         else None
     )

@@ -1,8 +1,9 @@
-"""3D model uploads: the file goes from the client straight to S3 with a presigned PUT, or,
-for a file larger than one part, in parts with presigned part URLs; `complete` joins the
-parts, checks the file is all there, and sends a job to the model worker, which validates,
-optimises and publishes it and answers on the results queue (`record`). A file that fails
-leaves the product's current model as it was."""
+"""Uploads of 3D models and of photos (petshore.modeljobs.Kind), the same way: the file goes
+from the client straight to S3 with a presigned PUT, or, for a file larger than one part, in
+parts with presigned part URLs; `complete` joins the parts, checks the file is all there, and
+sends a job to the model worker, which validates, processes and publishes it and answers on the
+results queue (`record`). A file that fails leaves the product's current model, or its photos,
+as they were."""
 
 from __future__ import annotations
 
@@ -11,21 +12,23 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from petshore.contract import PHOTO_UPLOAD_MAX_BYTES
 from petshore.errors import (
     ApiError,
+    Conflict,
     InvalidRequest,
     NotFound,
     TooLarge,
     Unavailable,
     UnsupportedMediaType,
 )
-from petshore.modeljobs import ModelJob, ModelResult
+from petshore.modeljobs import Kind, ModelJob, ModelResult
 from petshore.queues import ModelQueues
 from petshore.timestamps import utcnow
 from services.catalog import rules, store, uploadfiles, views
 from services.catalog.models import ModelUpload
 from services.catalog.publishing import retire
-from services.catalog.schemas import UploadCreate, UploadedPart
+from services.catalog.schemas import ImageUploadCreate, UploadCreate, UploadedPart
 from services.catalog.settings import Settings
 
 log = logging.getLogger("petshore.catalog.uploads")
@@ -42,21 +45,32 @@ class ModelStores:
     queues: ModelQueues
 
 
-async def start(stores: ModelStores, sku: str, body: UploadCreate) -> views.UploadTicket:
+def kind_of(upload: ModelUpload) -> Kind:
+    return "photo" if upload.kind == "photo" else "model"
+
+
+def max_bytes(settings: Settings, kind: Kind) -> int:
+    return settings.model_upload_max_bytes if kind == "model" else PHOTO_UPLOAD_MAX_BYTES
+
+
+async def start(
+    stores: ModelStores, sku: str, body: UploadCreate, kind: Kind
+) -> views.UploadTicket:
     settings, s3 = stores.settings, stores.s3
     await store.get_product(sku)
-    if body.bytes > settings.model_upload_max_bytes:
-        raise TooLarge(
-            f"model files are limited to {settings.model_upload_max_bytes} bytes",
-            {"limit": settings.model_upload_max_bytes},
-        )
-    if body.content_type not in rules.ACCEPTED_MODEL_TYPES:
+    noun, limit = rules.NOUNS[kind], max_bytes(settings, kind)
+    if body.bytes > limit:
+        raise TooLarge(f"{noun} files are limited to {limit} bytes", {"limit": limit})
+    accepted = rules.ACCEPTED_TYPES[kind]
+    if body.content_type not in accepted:
         raise UnsupportedMediaType(
-            f"{body.content_type} is not a 3D model type this shop takes",
-            {"accepted": sorted(rules.ACCEPTED_MODEL_TYPES)},
+            f"{body.content_type} is not a {noun} type this shop takes",
+            {"accepted": sorted(accepted)},
         )
+    if kind == "photo" and await store.image_count(sku) >= rules.MAX_IMAGES:
+        raise Conflict(f"a product has at most {rules.MAX_IMAGES} photos; delete one first")
     upload_id = rules.new_upload_id()
-    bucket, key = settings.models_bucket, rules.upload_key(upload_id, body.content_type)
+    bucket, key = settings.models_bucket, rules.upload_key(upload_id, kind, body.content_type)
     part_bytes, parts = rules.part_plan(body.bytes, settings.model_upload_part_bytes)
     multipart_id = None
     if parts > 1:
@@ -64,6 +78,8 @@ async def start(stores: ModelStores, sku: str, body: UploadCreate) -> views.Uplo
     await store.create_upload(
         upload_id=upload_id,
         sku=sku,
+        kind=kind,
+        alt=body.alt if isinstance(body, ImageUploadCreate) else None,
         filename=body.filename,
         content_type=body.content_type,
         size=body.bytes,
@@ -116,20 +132,22 @@ async def complete(
     stores: ModelStores,
     sku: str,
     upload_id: str,
+    kind: Kind,
     parts: list[UploadedPart] | None = None,
     *,
     wait: bool = True,
 ) -> tuple[ModelUpload, dict[str, Any] | None]:
-    """The upload, and the product once its model is published (None when not waiting).
-    A retried `complete` never sends a second job while the first can still finish."""
-    upload = await store.get_upload(sku, upload_id)
+    """The upload, and the product once its model or photo is published (None when not
+    waiting). A retried `complete` never sends a second job while the first can still
+    finish."""
+    upload = await store.get_upload(sku, upload_id, kind)
     if upload.status == "done":
         return upload, await store.get_product(sku)
     if upload.status != "processing" or rules.job_given_up(upload.sent_at, utcnow()):
         await _send_job(stores, sku, upload, parts)
     if not wait:
-        return await store.get_upload(sku, upload_id), None
-    upload = await _outcome(sku, upload_id, stores.settings.model_wait_seconds)
+        return await store.get_upload(sku, upload_id, kind), None
+    upload = await _outcome(sku, upload_id, kind, stores.settings.model_wait_seconds)
     return upload, await store.get_product(sku)
 
 
@@ -144,15 +162,16 @@ async def _send_job(
     if upload.multipart_id and not parts:
         # The file came in one PUT: the parts offered beside it will never be joined.
         await uploadfiles.abort_multipart(s3, bucket, upload.key, upload.multipart_id)
-    limit = stores.settings.model_upload_max_bytes
+    kind = kind_of(upload)
+    limit = max_bytes(stores.settings, kind)
     if size > limit:
-        raise TooLarge(f"model files are limited to {limit} bytes")
+        raise TooLarge(f"{rules.NOUNS[kind]} files are limited to {limit} bytes")
     if size != upload.declared_bytes:
         raise InvalidRequest(
             f"the upload has {size} bytes, not the {upload.declared_bytes} announced",
             {"fields": ["bytes"]},
         )
-    await send_job(stores, ModelJob(upload.id, sku, upload.key, size))
+    await send_job(stores, ModelJob(upload.id, sku, upload.key, size, kind=kind))
 
 
 async def send_job(stores: ModelStores, job: ModelJob) -> None:
@@ -166,15 +185,15 @@ async def send_job(stores: ModelStores, job: ModelJob) -> None:
         raise Unavailable("the model worker cannot be reached; try again") from exc
 
 
-async def _outcome(sku: str, upload_id: str, seconds: float) -> ModelUpload:
+async def _outcome(sku: str, upload_id: str, kind: Kind, seconds: float) -> ModelUpload:
     """The upload once the worker has answered for it; its failure as the API says it."""
     try:
         async with asyncio.timeout(seconds):
-            while (upload := await store.get_upload(sku, upload_id)).status == "processing":
+            while (upload := await store.get_upload(sku, upload_id, kind)).status == "processing":
                 await asyncio.sleep(POLL_SECONDS)
     except TimeoutError as exc:
         raise Unavailable(
-            "the model is still being processed; its status says when it is done",
+            f"the {rules.NOUNS[kind]} is still being processed; its status says when it is done",
             {"upload_id": upload_id},
         ) from exc
     if upload.status == "failed":
@@ -182,21 +201,33 @@ async def _outcome(sku: str, upload_id: str, seconds: float) -> ModelUpload:
     return upload
 
 
+# Why the worker refused a file, as the client is told.
+INVALID = {
+    "model": "the file is not a valid 3D model",
+    "photo": "the file is not a decodable JPEG, PNG, WebP or AVIF image",
+}
+
+
 def refusal(upload: ModelUpload) -> ApiError:
-    """What the client is told when the worker would not, or could not, take a model."""
+    """What the client is told when the worker would not, or could not, take a file."""
     errors = list(upload.errors or [])
+    kind = kind_of(upload)
+    noun = rules.NOUNS[kind]
     if upload.reason == "too_large":
-        return TooLarge("the model is larger than this shop takes", {"errors": errors})
+        return TooLarge(f"the {noun} is larger than this shop takes", {"errors": errors})
     if upload.reason == "invalid":
-        return InvalidRequest("the file is not a valid 3D model", {"errors": errors})
-    return Unavailable(f"the model could not be processed: {upload.error}")
+        return InvalidRequest(INVALID[kind], {"errors": errors})
+    return Unavailable(f"the {noun} could not be processed: {upload.error}")
 
 
 async def record(stores: ModelStores, result: ModelResult) -> None:
-    """The worker's answer, kept: the product shows its new model, or the upload says why
-    not. A result heard twice changes nothing the second time."""
+    """The worker's answer, kept: the product shows its new model or its new photo, or the
+    upload says why not. A result heard twice changes nothing the second time."""
     upload = await store.find_upload(result.upload_id)
     if upload is None or upload.status == "done":
+        return
+    if result.photo is not None:
+        await store.add_image(result.sku, upload.id, result.photo)
         return
     if result.model is None:
         await store.finish_upload(

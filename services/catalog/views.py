@@ -25,6 +25,8 @@ class ImageVariant(TypedDict):
     url: str
     format: str
     width: int
+    # An extension of the contract: with the width, what a page needs to reserve its box.
+    height: int
 
 
 class Image(TypedDict):
@@ -122,7 +124,27 @@ def product(row: Mapping[str, Any]) -> Product:
         "currency": row["currency"],
         "status": row["status"],
         "model": model,
-        "images": [],
+        "images": [image(i) for i in row["images"]],
+    }
+
+
+def image(row: Mapping[str, Any]) -> Image:
+    """Photos, like model files, are public at the path that is their key (`/media/*`)."""
+    return {
+        "image_id": row["id"],
+        "url": f"/{row['key']}",
+        "width": row["width"],
+        "height": row["height"],
+        "alt": row["alt"],
+        "variants": [
+            {
+                "url": f"/{v['key']}",
+                "format": v["format"],
+                "width": v["width"],
+                "height": v["height"],
+            }
+            for v in row["variants"]
+        ],
     }
 
 

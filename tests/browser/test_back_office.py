@@ -4,10 +4,12 @@ find the orders, ship one (with the keyboard alone) and refund the other."""
 
 from __future__ import annotations
 
+import io
 import re
 import time
 
 import httpx
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from devstack.stack import Stack
@@ -15,6 +17,13 @@ from tests.browser.test_storefront import add_to_cart, fill_checkout
 from tests.helpers import ADMIN, PASSWORD
 
 SHOPPER_EMAIL = "shopper@example.com"
+PHOTO_ALT = "A white bone on a blue rug"
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (900, 600), (40, 90, 200)).save(out, "JPEG", quality=85)
+    return out.getvalue()
 
 
 def _staff(gateway: httpx.Client) -> tuple[str, str]:
@@ -30,10 +39,13 @@ def _staff(gateway: httpx.Client) -> tuple[str, str]:
 
 
 def _buy(browser: Browser, stack: Stack, sku: str) -> str:
-    """A shopper in a browser of their own buys one; the order id."""
+    """A shopper in a browser of their own sees the product with its photo and buys one; the
+    order id."""
     context = browser.new_context(base_url=stack.gateway_url)
     try:
         shopper = context.new_page()
+        shopper.goto(f"/product/{sku}")
+        expect(shopper.get_by_role("img", name=PHOTO_ALT).first).to_be_visible()
         add_to_cart(shopper, sku)
         fill_checkout(shopper, "tok_visa")
         expect(shopper.get_by_role("heading", level=1)).to_have_text("Thank you for your order")
@@ -73,6 +85,12 @@ def test_staff_run_the_shop_from_the_back_office(
     page.get_by_role("button", name="Create the product").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Back office bone")
     expect(page.get_by_text("Units in stock: 4")).to_be_visible()
+    page.get_by_label("Photo", exact=True).set_input_files(
+        files=[{"name": "bone.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
+    )
+    page.get_by_label("Describe it").fill(PHOTO_ALT)
+    page.get_by_role("button", name="Upload the photo").click()
+    expect(page.get_by_role("img", name=PHOTO_ALT)).to_be_visible()
     # A typo in the price is named, and nothing changes.
     page.get_by_label("Price").fill("-3")
     page.get_by_role("button", name="Save changes").click()
@@ -109,6 +127,8 @@ def test_staff_run_the_shop_from_the_back_office(
     assert shipped["history"][-1]["actor"] == f"staff:{staff_id}"
     assert refunded["status"] == "refunded" and refunded["refunded_cents"] == 1250
     assert refunded["refunds"][0]["actor"] == f"staff:{staff_id}"
+    product = gateway.get(f"/api/catalog/products/{sku}").json()
+    assert [image["alt"] for image in product["images"]] == [PHOTO_ALT]
 
 
 def test_a_customer_who_is_not_staff_is_told_so(page: Page, gateway: httpx.Client) -> None:

@@ -315,3 +315,37 @@ def test_every_service_logs_who_changed_what(stack: Stack, gateway: httpx.Client
         400,
         "invalid_request",
     )
+
+
+def test_staff_find_customers_and_only_the_owner_sets_roles(
+    stack: Stack, gateway: httpx.Client
+) -> None:
+    tag = f"{time.time_ns()}"
+    made = gateway.post(
+        "/api/accounts/customers",
+        json={"email": f"find-{tag}@example.com", "password": "a long passphrase", "name": "Lou"},
+    ).json()
+    with shopper(stack, role="staff") as (staff, csrf):
+        found = staff.get("/api/accounts/customers", params={"q": f"FIND-{tag}"})
+        assert found.status_code == 200, found.text
+        assert [c["customer_id"] for c in found.json()["items"]] == [made["customer_id"]]
+        refused = staff.patch(
+            f"/api/accounts/customers/{made['customer_id']}", json={"role": "staff"}, headers=csrf
+        )
+        assert_error(refused, 403, "forbidden")
+    with shopper(stack, role="owner") as (owner, csrf):
+        promoted = owner.patch(
+            f"/api/accounts/customers/{made['customer_id']}", json={"role": "staff"}, headers=csrf
+        )
+        assert promoted.status_code == 200 and promoted.json()["role"] == "staff"
+        staff_page = owner.get("/api/accounts/customers", params={"role": "staff", "limit": "1"})
+        assert len(staff_page.json()["items"]) == 1 and staff_page.json()["next_cursor"]
+    with shopper(stack) as (customer, _):
+        assert_error(customer.get("/api/accounts/customers"), 403, "forbidden")
+    assert_error(gateway.get("/api/accounts/customers"), 401, "unauthorized")
+    for bad in ({"role": "boss"}, {"q": ""}, {"limit": "0"}, {"cursor": "nope"}):
+        assert_error(
+            gateway.get("/api/accounts/customers", params=bad, headers=ADMIN),
+            400,
+            "invalid_request",
+        )

@@ -15,6 +15,8 @@ from petshore.contract import (
     API_CSP,
     CARTS,
     CATALOG_CACHE_SECONDS,
+    MEDIA_KEY_PREFIX,
+    MEDIA_PATH_PREFIX,
     MODEL_JOB_ATTEMPTS,
     MODEL_JOB_VISIBILITY_SECONDS,
     MODELS_KEY_PREFIX,
@@ -37,7 +39,7 @@ from templates.capacity import (
     requests_per_target_per_minute,
 )
 from templates.compute import TARGET_CPU_PERCENT, path_patterns
-from templates.edge import CACHING_DISABLED
+from templates.edge import CACHING_DISABLED, CACHING_OPTIMIZED
 from templates.parameters import SMALL_DATABASE_CLASS, WORKER_TITLE
 
 BIN = Path(sys.executable).parent
@@ -79,7 +81,8 @@ def granted(template: Template, title: str, action: str) -> list[Any]:
 
 
 def object_prefix(resource: Any) -> str | None:
-    """`models/` for the models bucket's `<arn>/models/*`; None for anything else."""
+    """`models/` for the models bucket's `<arn>/models/*` (`media/`, `uploads/` alike); None
+    for anything else."""
     parts = resource.get("Fn::Join", ["", []])[1] if isinstance(resource, dict) else []
     if len(parts) == 2 and get_att(parts[0]) == "ModelsBucket":
         return str(parts[1]).removeprefix("/").removesuffix("*")
@@ -216,10 +219,10 @@ def test_the_catalog_sends_jobs_and_reads_results_but_never_takes_a_job(
     ]
     # The catalog signs browsers' uploads and retires published files; it writes nothing else.
     written = {object_prefix(r) for r in granted(template, "Catalog", "s3:PutObject")}
-    assert written == {UPLOADS_KEY_PREFIX, MODELS_KEY_PREFIX}
+    assert written == {UPLOADS_KEY_PREFIX, MODELS_KEY_PREFIX, MEDIA_KEY_PREFIX}
 
 
-def test_the_model_worker_reads_no_secret_and_writes_only_published_models(
+def test_the_model_worker_reads_no_secret_and_writes_only_published_files(
     template: Template,
 ) -> None:
     statements = statements_of(template, WORKER_TITLE)
@@ -229,10 +232,11 @@ def test_the_model_worker_reads_no_secret_and_writes_only_published_models(
     assert "Secret" not in user_data and Env.ADMIN_TOKEN_SECRET_ARN not in user_data
     writes = ("s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObjectTagging", "s3:DeleteObject")
     written = [r for s in statements if set(s["Action"]) & set(writes) for r in s["Resource"]]
-    assert written and {object_prefix(r) for r in written} == {MODELS_KEY_PREFIX}
+    # Models and photos, nothing else.
+    assert written and {object_prefix(r) for r in written} == {MODELS_KEY_PREFIX, MEDIA_KEY_PREFIX}
     # It reads uploads and published files, and the artifact it boots from.
     read = [object_prefix(r) for r in granted(template, WORKER_TITLE, "s3:GetObject")]
-    assert set(read) == {UPLOADS_KEY_PREFIX, MODELS_KEY_PREFIX, None}
+    assert set(read) == {UPLOADS_KEY_PREFIX, MODELS_KEY_PREFIX, MEDIA_KEY_PREFIX, None}
     assert read.count(None) == 1  # the artifact
 
 
@@ -585,6 +589,9 @@ def test_cloudfront_is_the_front_door(template: Template) -> None:
     behaviors = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
     models = behaviors[f"{MODELS_PATH_PREFIX}*"]
     assert models["TargetOriginId"] == "models" and models["Compress"] is True
+    # Photos are delivered as model files are: the same origin, cache policy and headers.
+    assert behaviors[f"{MEDIA_PATH_PREFIX}*"] == {**models, "PathPattern": f"{MEDIA_PATH_PREFIX}*"}
+    assert models["CachePolicyId"] == CACHING_OPTIMIZED
     api = behaviors["/api/*"]
     assert api["TargetOriginId"] == "api"
     assert set(api["AllowedMethods"]) >= {"GET", "POST", "PUT", "PATCH", "DELETE"}

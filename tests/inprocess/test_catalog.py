@@ -1,6 +1,7 @@
 """The catalog alone, in this process: products and their errors, and the model worker's
 protocol seen from the catalog — `complete` sends exactly one job, and a result on the
-results queue becomes the product's model, or the upload's refusal."""
+results queue becomes the product's model or a photo of it (once, however often it is heard),
+or the upload's refusal."""
 
 from __future__ import annotations
 
@@ -20,7 +21,14 @@ from petshore.aws import open_client
 from petshore.contract import MODEL_JOBS_QUEUE_SUFFIX, MODEL_RESULTS_QUEUE_SUFFIX, Env, queue_name
 from petshore.db import apply_migrations, tortoise_config
 from petshore.modelfiles import ensure_bucket
-from petshore.modeljobs import ModelJob, ModelResult, Outcome, PublishedModel
+from petshore.modeljobs import (
+    ModelJob,
+    ModelResult,
+    Outcome,
+    PhotoVariant,
+    PublishedModel,
+    PublishedPhoto,
+)
 from petshore.queues import ensure_queues
 from services.catalog.app import create_app, open_model_stores
 from services.catalog.results import read_results
@@ -168,3 +176,49 @@ def test_a_bad_result_message_is_dropped(catalog: Sanic, sqs: Any) -> None:
     attributes = sqs.get_queue_attributes(QueueUrl=results, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "0"
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_a_photo_result_heard_twice_adds_one_photo(catalog: Sanic, sqs: Any) -> None:
+    jobs_sent(sqs)
+    sku = new_product(catalog)
+    body = {"filename": "p.jpg", "content_type": "image/jpeg", "bytes": 4, "alt": "A bowl"}
+    path = f"/api/catalog/products/{sku}/image-uploads"
+    ticket = call(catalog, "post", path, json=body, headers=ADMIN).json
+    assert httpx.put(ticket["put_url"], content=b"jpeg", headers=ticket["headers"]).is_success
+    path = f"{path}/{ticket['upload_id']}"
+    prefer = {**ADMIN, "Prefer": "respond-async"}
+    assert call(catalog, "post", path + "/complete", headers=prefer).status_code == 202
+    [job] = jobs_sent(sqs)
+    assert (job.kind, job.upload_id) == ("photo", ticket["upload_id"])
+    assert job.key.startswith("uploads/") and job.key.endswith(".jpg")
+    variant = PhotoVariant("media/v.avif", "avif", 320, 240, 900)
+    photo = PublishedPhoto("media/p.jpg", 800, 600, 5000, [variant])
+    result = ModelResult(job.upload_id, sku, "published", photo=photo)
+    send_result(sqs, result)
+    send_result(sqs, result)  # SQS may deliver a message twice
+    answer = call(catalog, "post", path + "/complete", headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    results = queue(sqs, MODEL_RESULTS_QUEUE_SUFFIX)
+    for _ in range(50):  # the reader runs while a request does: until both are kept
+        images = call(catalog, "get", f"/api/catalog/products/{sku}").json["images"]
+        waiting = sqs.get_queue_attributes(QueueUrl=results, AttributeNames=["All"])["Attributes"]
+        if (
+            waiting["ApproximateNumberOfMessages"]
+            == waiting["ApproximateNumberOfMessagesNotVisible"]
+            == "0"
+        ):
+            break
+    assert images == [
+        {
+            "image_id": images[0]["image_id"],
+            "url": "/media/p.jpg",
+            "width": 800,
+            "height": 600,
+            "alt": "A bowl",
+            "variants": [{"url": "/media/v.avif", "format": "avif", "width": 320, "height": 240}],
+        }
+    ]
+    assert call(catalog, "get", path, headers=ADMIN).json["status"] == "done"
+    # A model upload's status is not found under the photo's path, and the other way round.
+    model_path = path.replace("image-uploads", "model-uploads")
+    assert call(catalog, "get", model_path, headers=ADMIN).status_code == 404

@@ -11,7 +11,7 @@ import pytest
 
 from modelworker.archives import unpack
 from modelworker.limits import Limits
-from modelworker.pipeline import InvalidModel, ModelTooLarge
+from modelworker.pipeline import InvalidUpload, UploadTooLarge
 
 LIMITS = Limits()
 
@@ -49,32 +49,32 @@ def test_unpacks_a_model_and_its_files(tmp_path: Path) -> None:
     ],
 )
 def test_refuses_escapes_strangers_and_ambiguity(tmp_path: Path, files: dict[str, bytes]) -> None:
-    with pytest.raises(InvalidModel, match="the zip cannot be used"):
+    with pytest.raises(InvalidUpload, match="the zip cannot be used"):
         unpack(make_zip(tmp_path / "bad.zip", files), tmp_path / "out", LIMITS)
     assert not (tmp_path / "evil.obj").exists()
 
 
 def test_refuses_links(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "l.zip", {"m.obj": b"v"}, links=("tex.png",))
-    with pytest.raises(InvalidModel, match="the zip cannot be used"):
+    with pytest.raises(InvalidUpload, match="the zip cannot be used"):
         unpack(archive, tmp_path / "out", LIMITS)
 
 
 def test_refuses_bombs_before_inflating_them(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "bomb.zip", {"m.obj": b"\0" * (20 * 1024 * 1024)})
-    with pytest.raises(ModelTooLarge):
+    with pytest.raises(UploadTooLarge):
         unpack(archive, tmp_path / "out", LIMITS)
     assert not (tmp_path / "out" / "m.obj").exists()
     many = make_zip(tmp_path / "many.zip", {f"t{i}.png": b"x" for i in range(30)} | {"m.obj": b"v"})
-    with pytest.raises(InvalidModel, match="the zip cannot be used"):
+    with pytest.raises(InvalidUpload, match="the zip cannot be used"):
         unpack(many, tmp_path / "out2", Limits(zip_entries=10))
     big = make_zip(tmp_path / "big.zip", {"m.obj": bytes(range(256)) * 64})
-    with pytest.raises(ModelTooLarge):
+    with pytest.raises(UploadTooLarge):
         unpack(big, tmp_path / "out3", Limits(zip_bytes=1000))
 
 
 def test_refuses_what_is_not_a_zip(tmp_path: Path) -> None:
     path = tmp_path / "x.zip"
     path.write_bytes(b"PK but not really" + io.BytesIO(b"junk").read())
-    with pytest.raises(InvalidModel, match="the zip cannot be used"):
+    with pytest.raises(InvalidUpload, match="the zip cannot be used"):
         unpack(path, tmp_path / "out", LIMITS)

@@ -35,6 +35,14 @@ def phrases(limits: Limits) -> dict[str, list[str]]:
         ],
         "preview_share": [f"{SHARES[limits.preview_share]} of the full model"],
         "poster_px": [f"an {limits.poster_px} px square WebP poster"],
+        "photo_bytes": [f"Photos over {limits.photo_bytes // 2**20} MiB are `413`"],
+        "photo_pixels": [f"over {limits.photo_pixels // 10**6} megapixels"],
+        "photo_memory_mb": [f"a process capped at {limits.photo_memory_mb} MB"],
+        "photo_main_px": [f"at most {limits.photo_main_px} px on its longest side"],
+        "photo_widths": [
+            f"at {', '.join(str(w) for w in limits.photo_widths[:-1])} and "
+            f"{limits.photo_widths[-1]} px wide"
+        ],
     }
 
 

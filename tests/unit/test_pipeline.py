@@ -20,10 +20,10 @@ from modelworker.limits import Limits
 from modelworker.pipeline import (
     CONVERTER,
     SCRIPT,
-    InvalidModel,
-    ModelTooLarge,
+    InvalidUpload,
     Pipeline,
     PipelineFailed,
+    UploadTooLarge,
     parse_report,
 )
 from petshore.contract import MODEL_PREVIEW_MAX_BYTES
@@ -35,10 +35,10 @@ MODELS = Path(__file__).resolve().parents[2] / "demo" / "models"
 def test_report_parsing() -> None:
     ok = json.dumps({"ok": True, "input_bytes": 10, "output_bytes": 5, "steps": []}).encode()
     assert parse_report(0, b"note\n" + ok, b"").output_bytes == 5
-    with pytest.raises(InvalidModel) as invalid:
+    with pytest.raises(InvalidUpload) as invalid:
         parse_report(2, b'{"ok": false, "reason": "invalid", "errors": ["E1"]}', b"")
     assert invalid.value.errors == ["E1"]
-    with pytest.raises(ModelTooLarge):
+    with pytest.raises(UploadTooLarge):
         parse_report(2, b'{"ok": false, "reason": "too_large", "errors": ["E2"]}', b"")
     with pytest.raises(PipelineFailed):
         parse_report(1, b'{"ok": false, "reason": "error", "errors": ["boom"]}', b"")
@@ -59,7 +59,7 @@ def test_the_node_pipeline_validates_and_optimises(tmp_path: Path) -> None:
     for bad in (b"glTF\x02\x00\x00\x00" + b"\x00" * 32, broken_image_glb()):
         junk = tmp_path / "junk.glb"
         junk.write_bytes(bad)
-        with pytest.raises(InvalidModel):
+        with pytest.raises(InvalidUpload):
             asyncio.run(pipeline.optimise(junk, tmp_path / "never.glb"))
         assert not (tmp_path / "never.glb").exists()
 
@@ -72,7 +72,7 @@ def test_absurd_declared_sizes_are_refused_before_anything_is_read(
     assert node
     source = tmp_path / "bomb.glb"
     source.write_bytes(bomb())
-    with pytest.raises(ModelTooLarge) as refused:
+    with pytest.raises(UploadTooLarge) as refused:
         asyncio.run(Pipeline(node, timeout=60, workers=1).optimise(source, tmp_path / "out.glb"))
     assert any("at most" in error for error in refused.value.errors)
 
@@ -85,7 +85,7 @@ def test_the_obj_converter_stops_at_its_memory_cap(tmp_path: Path) -> None:
         np.savetxt(f, rng.random((1_000_000, 3)), fmt="v %.6f %.6f %.6f")
         np.savetxt(f, np.arange(1, 1_000_000 - 2, 3)[:, None] + [0, 1, 2], fmt="f %d %d %d")
     command = [sys.executable, "-m", CONVERTER, str(obj), str(tmp_path / "big.glb")]
-    with pytest.raises(ModelTooLarge, match="more than 250 MB"):
+    with pytest.raises(UploadTooLarge, match="more than 250 MB"):
         parse_report(*run([*command, "--memory-mb", "250"]))
     parse_report(*run([*command, "--memory-mb", str(Limits().memory_mb)]))
     assert (tmp_path / "big.glb").read_bytes()[:4] == b"glTF"

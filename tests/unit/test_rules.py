@@ -8,6 +8,14 @@ import pytest
 
 from petshore import paging
 from petshore.errors import InvalidRequest
+from petshore.modeljobs import (
+    BadMessage,
+    ModelJob,
+    ModelResult,
+    PhotoVariant,
+    PublishedModel,
+    PublishedPhoto,
+)
 from petshore.timestamps import rfc3339
 from services.cart import rules as cart
 from services.catalog import rules as catalog
@@ -43,9 +51,38 @@ def test_product_view_hides_storage_details() -> None:
         "model_bytes": 10,
         "model_preview_bytes": 4,
         "model_original_bytes": 50,
+        "images": [
+            {
+                "id": "im_1",
+                "product_id": "A-1",
+                "key": "media/abc.jpg",
+                "width": 800,
+                "height": 600,
+                "alt": "a bowl",
+                "variants": [
+                    {
+                        "key": "media/d.avif",
+                        "format": "avif",
+                        "width": 320,
+                        "height": 240,
+                        "bytes": 9,
+                    }
+                ],
+            }
+        ],
     }
     view = catalog_views.product(row)
     assert view["category"] == "toys"
+    assert view["images"] == [
+        {
+            "image_id": "im_1",
+            "url": "/media/abc.jpg",
+            "width": 800,
+            "height": 600,
+            "alt": "a bowl",
+            "variants": [{"url": "/media/d.avif", "format": "avif", "width": 320, "height": 240}],
+        }
+    ]
     assert view["model"] == {
         "glb_url": "/models/abc.glb",
         "poster_url": "/models/abc.webp",
@@ -272,3 +309,31 @@ def test_csv_cells_never_run_as_formulas() -> None:
             "",
         ]
     ]
+
+
+def test_image_order_names_each_photo_once() -> None:
+    catalog.check_image_order(["im_a", "im_b"], ["im_b", "im_a"])
+    catalog.check_image_order([], [])
+    for order in (["im_a"], ["im_a", "im_a"], ["im_a", "im_b", "im_c"], ["im_b", "im_c"]):
+        with pytest.raises(InvalidRequest) as refused:
+            catalog.check_image_order(["im_a", "im_b"], order)
+        assert refused.value.details["fields"] == ["image_order"]
+
+
+def test_a_photo_job_and_its_result_travel_whole() -> None:
+    job = ModelJob("up_1", "A-1", "uploads/up_1.jpg", 10, kind="photo")
+    assert ModelJob.from_message(job.to_message()) == job
+    assert ModelJob.from_message('{"upload_id": "u", "sku": "s", "key": "k", "bytes": 1}').kind == (
+        "model"
+    ), "jobs sent before photos are models"
+    with pytest.raises(BadMessage):
+        ModelJob.from_message('{"upload_id": "u", "sku": "s", "key": "k", "bytes": 1, "kind": "x"}')
+    variant = PhotoVariant("media/a.avif", "avif", 320, 240, 99)
+    photo = PublishedPhoto("media/a.jpg", 800, 600, 1000, [variant])
+    result = ModelResult("up_1", "A-1", "published", photo=photo)
+    assert ModelResult.from_message(result.to_message()) == result
+    model = PublishedModel("models/a.glb", None, None, 1, None, 1)
+    both = ModelResult("up_1", "A-1", "published", model=model, photo=photo)
+    for bad in (both, ModelResult("up_1", "A-1", "invalid", photo=photo)):
+        with pytest.raises(BadMessage):
+            ModelResult.from_message(bad.to_message())

@@ -14,17 +14,57 @@ export function stockText(available) {
   return 'In stock';
 }
 
+// A photo at the width the layout gives it (`sizes`): AVIF where the browser takes it, else
+// WebP, each from its variants; the main image for a browser that takes neither.
+function picture(image, sizes, attrs = {}) {
+  const srcset = (format) =>
+    image.variants
+      .filter((v) => v.format === format)
+      .map((v) => `${v.url} ${v.width}w`)
+      .join(', ');
+  return h(
+    'picture',
+    {},
+    ['avif', 'webp'].map((format) =>
+      srcset(format) ? h('source', { type: `image/${format}`, srcset: srcset(format), sizes }) : null,
+    ),
+    h('img', { src: image.url, alt: image.alt, width: image.width, height: image.height, ...attrs }),
+  );
+}
+
+// A card's picture is a grid cell: the whole width on a phone, a column of at most ~20rem
+// beside others from two columns up.
+const CARD_SIZES = '(max-width: 34rem) calc(100vw - 4rem), 20rem';
+// The product page's stage: the page's width on a phone, three fifths of at most 80rem beside
+// the details.
+const STAGE_SIZES = '(max-width: 720px) calc(100vw - 2rem), min(60vw, 46rem)';
+const THUMB_SIZES = '5rem';
+
+// A product with no photo and no model gets a drawn mark instead of an empty box.
+function placeholder(item, tag = 'div') {
+  return h(
+    tag,
+    { class: 'placeholder' },
+    h('span', { class: 'paw', 'aria-hidden': 'true' }),
+    tag === 'figure' ? h('figcaption', {}, `No pictures of ${item.name} yet`) : null,
+  );
+}
+
 function card(product, available) {
+  const [photo] = product.images || [];
   const poster = product.model && product.model.poster_url;
+  const lazy = { alt: '', loading: 'lazy', decoding: 'async' };
   return h(
     'li',
     { class: 'card' },
     h(
       'div',
       { class: 'thumb', 'aria-hidden': 'true' },
-      poster
-        ? h('img', { src: poster, alt: '', loading: 'lazy', width: 320, height: 240 })
-        : h('span', { class: 'badge' }, product.model ? '3D' : product.category),
+      photo
+        ? picture(photo, CARD_SIZES, lazy)
+        : poster
+          ? h('img', { src: poster, width: 320, height: 240, ...lazy })
+          : placeholder(product),
     ),
     h('h2', {}, link(`/product/${encodeURIComponent(product.sku)}`, product.name)),
     h('p', { class: 'price' }, money(product.price_cents, product.currency)),
@@ -153,6 +193,71 @@ function modelViewer(item, downloaded) {
   return [viewer, note];
 }
 
+// The model's slide. The viewer element is made only once model-viewer has loaded and been
+// told where the decoders are: an element made earlier would start loading the model without
+// them. Until then the slide shows the poster (or a note), so the page is usable at once.
+function modelSlide(item) {
+  const poster = item.model.poster_url
+    ? h('img', { class: 'poster', src: item.model.poster_url, alt: `Picture of ${item.name}` })
+    : null;
+  const slide = h('div', { class: 'slide' }, poster || h('div', { class: 'no-model' }, 'Loading the 3D model…'));
+  const downloaded = downloadModel(item.model, poster);
+  loadViewer().then(() => slide.replaceChildren(...modelViewer(item, downloaded)));
+  return slide;
+}
+
+// The 3D model first when there is one, then the photos in their order; one at a time on the
+// stage, and a row of thumbnails to choose another: buttons, so Tab and Enter work, and the
+// arrow keys, Home and End move along the row. Slides stay in the page when hidden, so the
+// viewer keeps its model (and where the shopper turned it) while a photo is shown.
+function gallery(item) {
+  const slides = [];
+  if (item.model) {
+    const thumb = item.model.poster_url
+      ? h('img', { src: item.model.poster_url, alt: '', loading: 'lazy' })
+      : h('span', { class: 'badge' }, '3D');
+    slides.push({ label: '3D model', el: modelSlide(item), thumb });
+  }
+  item.images.forEach((image, i) =>
+    slides.push({
+      label: `Photo ${i + 1}${image.alt ? `: ${image.alt}` : ''}`,
+      el: h('div', { class: 'slide' }, picture(image, STAGE_SIZES, { class: 'photo', decoding: 'async' })),
+      thumb: picture(image, THUMB_SIZES, { alt: '', loading: 'lazy' }),
+    }),
+  );
+  if (!slides.length) return h('div', { class: 'stage' }, placeholder(item, 'figure'));
+  const stage = h('div', { class: 'stage' }, slides.map((slide) => slide.el));
+  if (slides.length === 1) return stage;
+  let shown = 0;
+  const buttons = slides.map((slide, i) =>
+    h('button', { type: 'button', class: 'view', 'aria-label': slide.label, onclick: () => show(i) }, slide.thumb),
+  );
+  function show(i, focus = false) {
+    shown = (i + slides.length) % slides.length;
+    slides.forEach((slide, j) => (slide.el.hidden = j !== shown));
+    buttons.forEach((button, j) => button.setAttribute('aria-pressed', String(j === shown)));
+    if (focus) buttons[shown].focus();
+  }
+  const moves = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+  const views = h(
+    'ul',
+    {
+      class: 'views',
+      'aria-label': `Views of ${item.name}`,
+      onkeydown: (event) => {
+        const to =
+          event.key in moves ? shown + moves[event.key] : event.key === 'Home' ? 0 : event.key === 'End' ? -1 : null;
+        if (to === null) return;
+        event.preventDefault();
+        show(to, true);
+      },
+    },
+    buttons.map((button) => h('li', {}, button)),
+  );
+  show(0);
+  return h('div', { class: 'gallery' }, stage, views);
+}
+
 export async function product(sku) {
   const item = await api(`/api/catalog/products/${encodeURIComponent(sku)}`);
   if (item.model) loadViewer(); // starts fetching while the stock is looked up
@@ -195,26 +300,10 @@ export async function product(sku) {
     quantity,
     add,
   );
-  // The viewer element is made only once model-viewer has loaded and been told where the
-  // decoders are: an element made earlier would start loading the model without them.
-  // Until then the stage shows the poster (or a note), so the page is usable at once.
-  const poster =
-    item.model && item.model.poster_url
-      ? h('img', { class: 'poster', src: item.model.poster_url, alt: `Picture of ${item.name}` })
-      : null;
-  const stage = h(
-    'div',
-    { class: 'stage' },
-    poster || h('div', { class: 'no-model' }, item.model ? 'Loading the 3D model…' : 'No 3D model yet'),
-  );
-  if (item.model) {
-    const downloaded = downloadModel(item.model, poster);
-    loadViewer().then(() => stage.replaceChildren(...modelViewer(item, downloaded)));
-  }
   return h(
     'article',
     { class: 'product' },
-    stage,
+    gallery(item),
     h(
       'div',
       { class: 'details' },

@@ -6,7 +6,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0004_model_jobs")]
+    dependencies = [("models", "0005_product_photos")]
 
     initial = False
 
