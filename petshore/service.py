@@ -22,7 +22,7 @@ from petshore.errors import InvalidRequest
 from petshore.openapi import Param, docs_blueprint, integer, string
 from petshore.settings import CommonSettings
 from petshore.upstream import ServiceClient
-from petshore.web import health_blueprint, setup_common
+from petshore.web import health_blueprint, query_args, setup_common
 
 R = TypeVar("R")
 
@@ -113,7 +113,7 @@ def audit_blueprint(service: Service) -> Blueprint:
         answers={200: audit.Actions},
     )
     async def admin_actions(request: Request) -> HTTPResponse:
-        args = request.get_args(keep_blank_values=True)
+        args = query_args(request, ("target", "limit"))
         limit = paging.parse_limit(args.get("limit"))
         target = args.get("target")
         if target is not None and not 1 <= len(target) <= audit.TARGET_LENGTH:

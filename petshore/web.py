@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel, ValidationError
 from sanic import Blueprint, Request, Sanic
+from sanic.request.parameters import RequestParameters
 from sanic.response import HTTPResponse, json
 
 from petshore.bodies import storable_text
@@ -197,6 +198,16 @@ def setup_common(
     app.register_middleware(_start_request, "request")
     app.register_middleware(_finish_request, "response")
     setup_errors(app, dependency_errors)
+
+
+def query_args(request: Request, known: Iterable[str]) -> RequestParameters:
+    """The query's parameters, blank ones kept (`limit=` is a malformed limit, not none); one
+    the route does not take is a `400` naming it, as an unknown body field is."""
+    args = request.get_args(keep_blank_values=True)
+    unknown = sorted(set(args) - set(known))
+    if unknown:
+        raise InvalidRequest(f"unknown query parameters: {', '.join(unknown)}", {"fields": unknown})
+    return args
 
 
 def product_sku(sku: str) -> str:

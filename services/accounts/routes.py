@@ -11,7 +11,7 @@ from petshore.auth import ADMIN_TOKEN_ACTOR, admin_token_given, check_csrf
 from petshore.contract import ACCOUNTS, CSRF_HEADER, SESSION_COOKIE, STAFF_ROLES
 from petshore.errors import Forbidden, NotFound
 from petshore.openapi import ErrorBody, Param, integer, operation, string
-from petshore.web import parse_body
+from petshore.web import parse_body, query_args
 from services.accounts import rules, sessions, store, views
 from services.accounts.schemas import PasswordChange, ProfilePatch, RoleChange, SignIn, SignUp
 from services.accounts.sessions import Accounts, Started
@@ -214,7 +214,7 @@ async def _staff_actor(request: Request, *, owner_only: bool) -> str:
 )
 async def list_customers(request: Request) -> HTTPResponse:
     await _staff_actor(request, owner_only=False)
-    args = request.get_args(keep_blank_values=True)
+    args = query_args(request, ("role", "q", "limit", "cursor"))
     limit = paging.parse_limit(args.get("limit"))
     before = paging.decode_newest_first(args["cursor"][0]) if args.get("cursor") else None
     rows, more = await store.list_customers(

@@ -12,7 +12,7 @@ from petshore.contract import ORDERS
 from petshore.errors import InvalidRequest, NotFound, Unauthorized
 from petshore.openapi import Download, ErrorBody, Param, integer, operation, string
 from petshore.timestamps import utcnow
-from petshore.web import parse_body, product_sku
+from petshore.web import parse_body, product_sku, query_args
 from services.orders import backoffice, checkout, rules, settlement, store, views
 from services.orders.schemas import (
     AdjustInventory,
@@ -88,7 +88,7 @@ def _filters(args: RequestParameters) -> rules.OrderFilter:
     answers={200: views.OrderPage, 401: ErrorBody, 403: ErrorBody},
 )
 async def list_orders(request: Request) -> HTTPResponse:
-    args = request.get_args(keep_blank_values=True)
+    args = query_args(request, ["mine", *(p.name for p in FILTERS), "limit", "cursor"])
     limit = paging.parse_limit(args.get("limit"))
     before = paging.decode_newest_first(args["cursor"][0]) if args.get("cursor") else None
     filters = _filters(args)
@@ -118,7 +118,7 @@ async def list_orders(request: Request) -> HTTPResponse:
     answers={200: Download("text/csv")},
 )
 async def export_orders(request: Request) -> None:
-    filters = _filters(request.get_args(keep_blank_values=True))
+    filters = _filters(query_args(request, [p.name for p in FILTERS]))
     name = f"orders-{utcnow():%Y%m%d-%H%M%S}.csv"
     response = await request.respond(
         content_type="text/csv; charset=utf-8",
@@ -294,6 +294,6 @@ async def adjust_inventory(request: Request, sku: str) -> HTTPResponse:
     answers={200: views.Movements},
 )
 async def stock_movements(request: Request, sku: str) -> HTTPResponse:
-    limit = paging.parse_limit(request.get_args(keep_blank_values=True).get("limit"))
+    limit = paging.parse_limit(query_args(request, ("limit",)).get("limit"))
     rows = await store.movements(product_sku(sku), limit)
     return json({"items": [views.movement(r) for r in rows]})

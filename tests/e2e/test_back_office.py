@@ -321,9 +321,11 @@ def test_staff_find_customers_and_only_the_owner_sets_roles(
     stack: Stack, gateway: httpx.Client
 ) -> None:
     tag = f"{time.time_ns()}"
+    # Made with the admin token: a sign-up would sign the shared client in.
     made = gateway.post(
         "/api/accounts/customers",
         json={"email": f"find-{tag}@example.com", "password": "a long passphrase", "name": "Lou"},
+        headers=ADMIN,
     ).json()
     with shopper(stack, role="staff") as (staff, csrf):
         found = staff.get("/api/accounts/customers", params={"q": f"FIND-{tag}"})
@@ -343,7 +345,7 @@ def test_staff_find_customers_and_only_the_owner_sets_roles(
     with shopper(stack) as (customer, _):
         assert_error(customer.get("/api/accounts/customers"), 403, "forbidden")
     assert_error(gateway.get("/api/accounts/customers"), 401, "unauthorized")
-    for bad in ({"role": "boss"}, {"q": ""}, {"limit": "0"}, {"cursor": "nope"}):
+    for bad in ({"role": "boss"}, {"q": ""}, {"limit": "0"}, {"cursor": "nope"}, {"sort": "x"}):
         assert_error(
             gateway.get("/api/accounts/customers", params=bad, headers=ADMIN),
             400,

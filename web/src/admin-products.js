@@ -14,7 +14,7 @@ async function allProducts() {
   const products = [];
   let cursor = null;
   do {
-    const page = await api(`/api/catalog/products?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const page = await api(`/api/catalog/products?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { fresh: true });
     products.push(...page.items);
     cursor = page.next_cursor;
   } while (cursor);
@@ -313,7 +313,7 @@ function modelSection(product, refresh) {
           status.replaceChildren(`Pipeline: ${upload.status}${upload.steps ? ` — ${upload.steps.map((s) => s.name || s.step).join(', ')}` : ''}`);
         }
         if (upload.status === 'failed') throw new Error(`The model was not taken: ${upload.error}`);
-        await refresh(await api(path));
+        await refresh(await api(path, { fresh: true }));
         return 'Model published.';
       },
       input('Model file', 'model', { type: 'file', accept: '.glb,.gltf,.obj,.zip', required: true }),
@@ -340,7 +340,7 @@ export async function productPage(sku, navigate) {
     holder.replaceChildren(...parts);
   }
   try {
-    await show(await api(`/api/catalog/products/${encodeURIComponent(sku)}`));
+    await show(await api(`/api/catalog/products/${encodeURIComponent(sku)}`, { fresh: true }));
   } catch (error) {
     holder.replaceChildren(h('h1', { tabindex: '-1' }, 'Product'), alertBox(problem(error)));
   }

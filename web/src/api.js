@@ -32,7 +32,9 @@ export function useCsrfToken(token) {
   csrfToken = token;
 }
 
-export async function api(path, { method = 'GET', body, headers = {} } = {}) {
+// `fresh`: ask the server again even when the browser holds a copy it may still reuse (the
+// catalog's reads are cacheable for a while; the back office must see its own changes).
+export async function api(path, { method = 'GET', body, headers = {}, fresh = false } = {}) {
   let response;
   const sent = { ...headers };
   if (csrfToken && method !== 'GET') sent['X-CSRF-Token'] = csrfToken;
@@ -40,6 +42,7 @@ export async function api(path, { method = 'GET', body, headers = {} } = {}) {
   try {
     response = await fetch(path, {
       method,
+      cache: fresh ? 'no-cache' : 'default',
       headers: sent,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
