@@ -12,9 +12,9 @@ from sanic.response import HTTPResponse
 
 from gateway import modelfiles, proxy, static
 from gateway.balancer import Pool, run_health_checks
-from gateway.security import add_security_headers
+from gateway.security import security_headers
 from gateway.settings import Settings
-from petshore.aws import open_client
+from petshore.aws import open_client, upload_origin
 from petshore.contract import API_PATH_PREFIX, FILE_PATH_PREFIXES, SERVICES, service_for_path
 from petshore.errors import MethodNotAllowed, NotFound
 from petshore.upstream import cookieless
@@ -31,7 +31,14 @@ def create_app(settings: Settings | None = None) -> Sanic:
     # The front door, as CloudFront is: whatever X-Forwarded-For a caller sends is its own
     # claim, never its address.
     app.config.PROXIES_COUNT = 0
-    app.register_middleware(add_security_headers, "response")
+    app.register_middleware(
+        security_headers(
+            upload_origin(
+                settings.common.aws_endpoint_url, settings.common.aws_region, settings.models_bucket
+            )
+        ),
+        "response",
+    )
     pools = {s.name: Pool.of(s, settings.upstreams[s.name]) for s in SERVICES}
     app.ctx.pools = pools
 

@@ -7,10 +7,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
+from petshore.contract import S3_BUCKET_ORIGIN
 from petshore.errors import Unavailable
 from petshore.settings import CommonSettings
 
@@ -24,14 +26,31 @@ async def open_client(
         connect_timeout=min(2.0, common.aws_timeout),
         read_timeout=read_timeout or common.aws_timeout,
         retries={"max_attempts": 3, "mode": "standard"},
-        # Emulators answer on one host name; virtual-hosted bucket names would not resolve.
-        s3={"addressing_style": "path"} if common.aws_endpoint_url else None,
+        s3=_s3_addressing(common),
         signature_version="s3v4" if service == "s3" else None,
     )
     session = get_session()
     return await stack.enter_async_context(
         session.create_client(service, region_name=common.aws_region, config=config)
     )
+
+
+def _s3_addressing(common: CommonSettings) -> dict[str, str]:
+    if common.aws_endpoint_url:
+        # Emulators answer on one host name; virtual-hosted bucket names would not resolve.
+        return {"addressing_style": "path"}
+    # Presigned URLs on the origin the storefront's policy names (S3_BUCKET_ORIGIN), in every
+    # region, us-east-1 included.
+    return {"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"}
+
+
+def upload_origin(endpoint_url: str | None, region: str, bucket: str) -> str:
+    """Where the browser sends what it uploads with the catalog's presigned URLs: the
+    emulator's origin, or the bucket's own."""
+    if endpoint_url:
+        parts = urlsplit(endpoint_url)
+        return f"{parts.scheme}://{parts.netloc}"
+    return S3_BUCKET_ORIGIN.format(bucket=bucket, region=region)
 
 
 @asynccontextmanager

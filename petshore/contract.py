@@ -312,30 +312,40 @@ class Env:
     AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
 
 
-# Security headers of the storefront's answers: CloudFront's response headers policies send
-# them (templates/edge.py), and the gateway locally. The page's policy allows only what the
-# page needs, and each source names its reason:
-#   script-src 'wasm-unsafe-eval': the mesh decoders (meshopt, Draco, Basis) are WebAssembly;
-#   style-src sha256: the one <style> of <model-viewer>'s shadow root (@google/model-viewer
-#     4.4.0; after an upgrade the browser tests fail and the console names the new hash);
-#   img-src data: the page's empty favicon; blob: Safari before 17 decodes a model's
-#     textures through <img> elements,
-#   connect-src blob: which other browsers fetch instead;
-#   worker-src blob: the Draco and Basis decoders run in workers made from blob: URLs;
-#   form-action 'self': the search form also works without JavaScript.
-STOREFRONT_CSP: Final = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self' 'wasm-unsafe-eval'",
-        "style-src 'self' 'sha256-PXtZZkJMMyc18o/DN1ZEFOJ2qEGq95IQbVaJFMOXOb0='",
-        "img-src 'self' data: blob:",
-        "connect-src 'self' blob:",
-        "worker-src blob:",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+# The origin of the models bucket's presigned URLs in AWS, where the back office page PUTs its
+# uploads: virtual-hosted and regional, as the services' S3 clients are told to sign them
+# (petshore/aws.py), so the page's policy can name it.
+S3_BUCKET_ORIGIN: Final = "https://{bucket}.s3.{region}.amazonaws.com"
+
+
+def storefront_csp(upload_origin: str) -> str:
+    """Security headers of the storefront's answers: CloudFront's response headers policies
+    send them (templates/edge.py), and the gateway locally. The page's policy allows only what
+    the page needs, and each source names its reason:
+      script-src 'wasm-unsafe-eval': the mesh decoders (meshopt, Draco, Basis) are WebAssembly;
+      style-src sha256: the one <style> of <model-viewer>'s shadow root (@google/model-viewer
+        4.4.0; after an upgrade the browser tests fail and the console names the new hash);
+      img-src data: the page's empty favicon; blob: Safari before 17 decodes a model's
+        textures through <img> elements,
+      connect-src blob: which other browsers fetch instead; `upload_origin`: the back office
+        PUTs photos and models straight to the bucket (S3_BUCKET_ORIGIN, or the emulator's);
+      worker-src blob: the Draco and Basis decoders run in workers made from blob: URLs;
+      form-action 'self': the search form also works without JavaScript."""
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self' 'wasm-unsafe-eval'",
+            "style-src 'self' 'sha256-PXtZZkJMMyc18o/DN1ZEFOJ2qEGq95IQbVaJFMOXOb0='",
+            "img-src 'self' data: blob:",
+            f"connect-src 'self' blob: {upload_origin}",
+            "worker-src blob:",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
     )
-)
+
+
 # An API answer is JSON, never a page: it may load nothing and be framed by nothing.
 API_CSP: Final = "default-src 'none'; frame-ancestors 'none'"
 FRAME_OPTIONS: Final = "DENY"  # frame-ancestors 'none' for browsers that predate CSP

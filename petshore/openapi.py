@@ -95,6 +95,16 @@ def operation(
     return mark
 
 
+def declared_query(handler: Callable[..., Any]) -> frozenset[str]:
+    """The query parameters the route's operation declares: the only ones it takes."""
+    declared: Operation | None = getattr(handler, _ATTRIBUTE, None)
+    return (
+        frozenset(p.name for p in declared.params if p.where == "query")
+        if declared
+        else frozenset()
+    )
+
+
 # Answers every operation can give: a malformed request, a body that stalled or was too
 # large, and a dependency that is down.
 COMMON_ERRORS = (400, 408, 413, 503)

@@ -113,7 +113,7 @@ def audit_blueprint(service: Service) -> Blueprint:
         answers={200: audit.Actions},
     )
     async def admin_actions(request: Request) -> HTTPResponse:
-        args = query_args(request, ("target", "limit"))
+        args = query_args(request)
         limit = paging.parse_limit(args.get("limit"))
         target = args.get("target")
         if target is not None and not 1 <= len(target) <= audit.TARGET_LENGTH:

@@ -30,7 +30,13 @@ from petshore.errors import (
     setup_errors,
 )
 from petshore.logs import configure_logging, request_id_var
-from petshore.openapi import ADMIN_ATTRIBUTE, PUBLIC_ATTRIBUTE, Health, operation
+from petshore.openapi import (
+    ADMIN_ATTRIBUTE,
+    PUBLIC_ATTRIBUTE,
+    Health,
+    declared_query,
+    operation,
+)
 from petshore.settings import CommonSettings
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -200,14 +206,29 @@ def setup_common(
     setup_errors(app, dependency_errors)
 
 
-def query_args(request: Request, known: Iterable[str]) -> RequestParameters:
+def query_args(request: Request) -> RequestParameters:
     """The query's parameters, blank ones kept (`limit=` is a malformed limit, not none); one
-    the route does not take is a `400` naming it, as an unknown body field is."""
+    the route's operation does not declare is a `400` naming it, as an unknown body field is."""
     args = request.get_args(keep_blank_values=True)
-    unknown = sorted(set(args) - set(known))
+    known = declared_query(request.route.handler) if request.route else frozenset()
+    unknown = sorted(set(args) - known)
     if unknown:
         raise InvalidRequest(f"unknown query parameters: {', '.join(unknown)}", {"fields": unknown})
     return args
+
+
+def search_words(raw: str | None, max_length: int, *, allow_blank: bool = False) -> str | None:
+    """A search parameter's words, each run of white space made one space. `q=` with nothing
+    in it is a `400`, or with `allow_blank` no search at all (a storefront's empty search
+    box)."""
+    if raw is None:
+        return None
+    words = " ".join(raw.split())
+    if not words and allow_blank:
+        return None
+    if not 1 <= len(words) <= max_length:
+        raise InvalidRequest(f"q holds 1 to {max_length} characters of text", {"fields": ["q"]})
+    return words
 
 
 def product_sku(sku: str) -> str:

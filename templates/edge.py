@@ -16,8 +16,9 @@ from petshore.contract import (
     FILE_PATH_PREFIXES,
     FRAME_OPTIONS,
     REFERRER_POLICY,
+    S3_BUCKET_ORIGIN,
     SESSIONS_PATH,
-    STOREFRONT_CSP,
+    storefront_csp,
 )
 from templates.findings import accepted
 from templates.loadbalancing import LoadBalancers
@@ -148,7 +149,9 @@ def _waf(t: Template, key: kms.Key) -> wafv2.WebACL:
     return acl
 
 
-def _security_headers(t: Template, name: str, csp: str, purpose: str) -> cf.ResponseHeadersPolicy:
+def _security_headers(
+    t: Template, name: str, csp: str | Sub, purpose: str
+) -> cf.ResponseHeadersPolicy:
     """The security headers of AWS's managed policy (less the retired X-XSS-Protection),
     with `csp` and no framing; each replaces a header the origin may have sent."""
     return t.add_resource(
@@ -234,7 +237,14 @@ def add_edge(
     )
     waf = _waf(t, key)
     site_headers = _security_headers(
-        t, "Site", STOREFRONT_CSP, "the storefront's page and files: what the page may load"
+        t,
+        "Site",
+        # The back office PUTs uploads to the models bucket with the catalog's presigned URLs.
+        Sub(
+            storefront_csp(S3_BUCKET_ORIGIN.format(bucket="${Bucket}", region="${AWS::Region}")),
+            Bucket=Ref(buckets.models),
+        ),
+        "the storefront's page and files: what the page may load",
     )
     api_headers = _security_headers(t, "Api", API_CSP, "API answers: JSON, never a page")
 

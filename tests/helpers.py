@@ -17,6 +17,8 @@ from botocore.config import Config
 
 from devstack.samples import TRIANGLE, glb, textured_glb, tiny_gltf
 from devstack.stack import Stack
+from petshore.aws import upload_origin
+from petshore.contract import storefront_csp
 
 ADMIN_TOKEN = "test-admin-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -48,6 +50,13 @@ def emulator_client(endpoint: str, service: str, config: Config | None = None) -
 
 def object_tags(s3: Any, bucket: str, key: str) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
+
+
+def storefront_policy(stack: Stack) -> str:
+    """The page's policy as the stack's gateway sends it: uploads go to its emulator."""
+    endpoint = stack.config.aws_endpoint_url
+    assert endpoint, "the test stacks run on the emulator"
+    return storefront_csp(upload_origin(endpoint, region="", bucket=""))
 
 
 def unique_sku(prefix: str = "T") -> str:

@@ -11,7 +11,7 @@ from petshore.auth import ADMIN_TOKEN_ACTOR, admin_token_given, check_csrf
 from petshore.contract import ACCOUNTS, CSRF_HEADER, SESSION_COOKIE, STAFF_ROLES
 from petshore.errors import Forbidden, NotFound
 from petshore.openapi import ErrorBody, Param, integer, operation, string
-from petshore.web import parse_body, query_args
+from petshore.web import parse_body, query_args, search_words
 from services.accounts import rules, sessions, store, views
 from services.accounts.schemas import PasswordChange, ProfilePatch, RoleChange, SignIn, SignUp
 from services.accounts.sessions import Accounts, Started
@@ -214,12 +214,12 @@ async def _staff_actor(request: Request, *, owner_only: bool) -> str:
 )
 async def list_customers(request: Request) -> HTTPResponse:
     await _staff_actor(request, owner_only=False)
-    args = query_args(request, ("role", "q", "limit", "cursor"))
+    args = query_args(request)
     limit = paging.parse_limit(args.get("limit"))
     before = paging.decode_newest_first(args["cursor"][0]) if args.get("cursor") else None
     rows, more = await store.list_customers(
         role=rules.parse_role(args.get("role")),
-        query=rules.parse_query(args.get("q")),
+        query=search_words(args.get("q"), rules.MAX_QUERY_LENGTH),
         before=before,
         limit=limit,
     )

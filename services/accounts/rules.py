@@ -133,12 +133,3 @@ def parse_role(raw: str | None) -> Role | None:
         if raw == role:
             return role
     raise InvalidRequest(f"role is one of {', '.join(ROLES)}", {"fields": ["role"]})
-
-
-def parse_query(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    words = raw.strip()
-    if not 1 <= len(words) <= MAX_QUERY_LENGTH:
-        raise InvalidRequest(f"q holds 1 to {MAX_QUERY_LENGTH} characters", {"fields": ["q"]})
-    return words

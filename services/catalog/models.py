@@ -87,6 +87,8 @@ class ModelUpload(Model):
     # A failure's kind (petshore.modeljobs.Outcome) and the file's faults, as the worker said.
     reason = fields.CharField(max_length=16, null=True)
     errors = fields.JSONField(null=True)
+    # What the model pipeline did, step by step (name, ms, bytes in and out), once published.
+    steps = fields.JSONField(null=True)
     # When the job was sent: a job older than every offer it can get has been given up.
     sent_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

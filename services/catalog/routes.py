@@ -13,7 +13,7 @@ from petshore.contract import CATALOG, CATALOG_CACHE_SECONDS
 from petshore.errors import InvalidRequest
 from petshore.modeljobs import Kind
 from petshore.openapi import Param, integer, operation, string
-from petshore.web import parse_body, product_sku, public_get
+from petshore.web import parse_body, product_sku, public_get, query_args, search_words
 from services.catalog import publishing, rules, store, uploads, views
 from services.catalog.schemas import (
     ImageUploadCreate,
@@ -28,6 +28,11 @@ products = Blueprint("catalog_products", url_prefix=CATALOG.path_prefix.rstrip("
 
 def _stores(request: Request) -> uploads.ModelStores:
     return request.app.ctx.resources
+
+
+def _product_page(rows: list[dict[str, Any]], more: bool) -> HTTPResponse:
+    next_cursor = rules.encode_cursor(rows[-1]["sku"]) if more else None
+    return json({"items": [views.product(r) for r in rows], "next_cursor": next_cursor})
 
 
 @public_get(products, "/products", max_age=CATALOG_CACHE_SECONDS)
@@ -48,12 +53,44 @@ async def list_products(request: Request) -> HTTPResponse:
     after = rules.decode_cursor(args["cursor"][0]) if args.get("cursor") else None
     rows, more = await store.list_products(
         category=args.get("category") or None,
-        query=rules.parse_query(args.get("q")),
+        query=search_words(args.get("q"), rules.MAX_QUERY_LENGTH, allow_blank=True),
         after=after,
         limit=limit,
     )
-    next_cursor = rules.encode_cursor(rows[-1]["sku"]) if more else None
-    return json({"items": [views.product(r) for r in rows], "next_cursor": next_cursor})
+    return _product_page(rows, more)
+
+
+@admin_route(
+    products,
+    "GET",
+    "/admin/products",
+    "Every product for the back office, discontinued ones too: filtered and paged",
+    params=[
+        Param("status", string(enum=list(rules.PRODUCT_STATUSES)), description="absent: all"),
+        Param("category", string()),
+        Param(
+            "q",
+            string(minLength=1, maxLength=rules.MAX_QUERY_LENGTH),
+            description="part of a SKU, or words in a name or description",
+        ),
+        Param("limit", integer(minimum=1, maximum=paging.MAX_LIMIT)),
+        Param("cursor", string(), description="next_cursor of the page before"),
+    ],
+    answers={200: views.ProductPage},
+)
+async def admin_products(request: Request) -> HTTPResponse:
+    args = query_args(request)
+    limit = paging.parse_limit(args.get("limit"))
+    after = rules.decode_cursor(args["cursor"][0]) if args.get("cursor") else None
+    rows, more = await store.list_products(
+        status=rules.product_status(args.get("status")),
+        category=args.get("category") or None,
+        query=search_words(args.get("q"), rules.MAX_QUERY_LENGTH),
+        after=after,
+        limit=limit,
+        by_sku=True,
+    )
+    return _product_page(rows, more)
 
 
 @public_get(products, "/products/<sku>", max_age=CATALOG_CACHE_SECONDS)

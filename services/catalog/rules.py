@@ -21,6 +21,20 @@ from petshore.modeljobs import Kind
 MAX_QUERY_LENGTH = 200
 
 
+PRODUCT_STATUSES = ("active", "discontinued")
+
+
+def product_status(raw: str | None) -> str | None:
+    """A status to list, or None for every product."""
+    if raw is None:
+        return None
+    if raw not in PRODUCT_STATUSES:
+        raise InvalidRequest(
+            f"status is one of {', '.join(PRODUCT_STATUSES)}", {"fields": ["status"]}
+        )
+    return raw
+
+
 def encode_cursor(last_sku: str) -> str:
     return paging.encode_cursor({"after": last_sku})
 
@@ -31,15 +45,6 @@ def decode_cursor(cursor: str) -> str:
     if not SKU_PATTERN.match(after):
         raise InvalidRequest("cursor is not one this API gave out", {"fields": ["cursor"]})
     return after
-
-
-def parse_query(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    query = raw.strip()
-    if len(query) > MAX_QUERY_LENGTH:
-        raise InvalidRequest(f"q is longer than {MAX_QUERY_LENGTH} characters", {"fields": ["q"]})
-    return query or None
 
 
 def category_name(slug: str) -> str:

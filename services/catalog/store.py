@@ -51,14 +51,22 @@ Row = dict[str, Any]
 
 
 async def list_products(
-    *, category: str | None, query: str | None, after: str | None, limit: int
+    *,
+    status: str | None = "active",
+    category: str | None,
+    query: str | None,
+    after: str | None,
+    limit: int,
+    by_sku: bool = False,
 ) -> tuple[list[Row], bool]:
-    """One page of active products in SKU order, and whether more follow."""
-    rows = Product.filter(status="active")
+    """One page of products in SKU order (of a `status`, or all), and whether more follow;
+    `query` looks in names and descriptions, and with `by_sku` in SKUs too."""
+    rows = Product.filter(status=status) if status else Product.all()
     if category:
         rows = rows.filter(category_id=category)
     if query:
-        rows = rows.filter(Q(name__icontains=query) | Q(description__icontains=query))
+        words = Q(name__icontains=query) | Q(description__icontains=query)
+        rows = rows.filter(words | Q(sku__icontains=query) if by_sku else words)
     if after:
         rows = rows.filter(sku__gt=after)
     page = await rows.order_by("sku").limit(limit + 1).values(*PRODUCT_FIELDS)
@@ -269,9 +277,18 @@ async def start_processing(upload_id: str) -> None:
 
 
 async def finish_upload(
-    upload_id: str, status: str, reason: str | None = None, errors: list[str] | None = None
+    upload_id: str,
+    status: str,
+    reason: str | None = None,
+    errors: list[str] | None = None,
+    steps: list[dict[str, Any]] | None = None,
 ) -> None:
-    """`done`, or `failed` for a `reason` (petshore.modeljobs.Outcome) and the file's faults."""
+    """`done` with the pipeline's `steps`, or `failed` for a `reason`
+    (petshore.modeljobs.Outcome) and the file's faults."""
     await ModelUpload.filter(id=upload_id).update(
-        status=status, reason=reason, errors=errors, error="; ".join(errors) if errors else None
+        status=status,
+        reason=reason,
+        errors=errors,
+        error="; ".join(errors) if errors else None,
+        steps=steps,
     )

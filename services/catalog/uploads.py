@@ -239,6 +239,6 @@ async def record(stores: ModelStores, result: ModelResult) -> None:
     except NotFound:
         return
     row = await store.update_product(result.sku, store.model_columns(result.model))
-    await store.finish_upload(upload.id, "done")
+    await store.finish_upload(upload.id, "done", steps=result.steps)
     bucket = stores.settings.models_bucket
     await retire(stores.s3, bucket, [k for k in replaced if k not in store.model_keys(row)])

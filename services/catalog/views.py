@@ -83,6 +83,17 @@ class UploadTicket(TypedDict):
     multipart: NotRequired[Multipart]
 
 
+class PipelineStep(TypedDict):
+    """One step of the model pipeline (a glTF-Transform pass, the compression, the preview):
+    how long it took and the file's size before and after."""
+
+    name: str
+    ms: int
+    bytes_in: int | None
+    bytes_out: int | None
+    error: NotRequired[str]  # a preview that could not be made: the model is published without
+
+
 class Upload(TypedDict):
     upload_id: str
     filename: str
@@ -90,6 +101,7 @@ class Upload(TypedDict):
     bytes: int
     status: Literal["pending", "processing", "done", "failed"]
     error: str | None
+    steps: list[PipelineStep]  # a published model's report; empty until then, and for photos
     created_at: str
 
 
@@ -157,5 +169,24 @@ def upload(row: Any) -> Upload:
         "bytes": row.declared_bytes,
         "status": row.status,
         "error": row.error,
+        "steps": [pipeline_step(step) for step in row.steps or []],
         "created_at": rfc3339(row.created_at),
     }
+
+
+def pipeline_step(step: Mapping[str, Any]) -> PipelineStep:
+    """A step as the worker reported it, held to the documented shape."""
+
+    def number(name: str) -> int | None:
+        value = step.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    shaped: PipelineStep = {
+        "name": str(step.get("name", "")),
+        "ms": number("ms") or 0,
+        "bytes_in": number("bytes_in"),
+        "bytes_out": number("bytes_out"),
+    }
+    if step.get("error"):
+        shaped["error"] = str(step["error"])
+    return shaped

@@ -88,7 +88,7 @@ def _filters(args: RequestParameters) -> rules.OrderFilter:
     answers={200: views.OrderPage, 401: ErrorBody, 403: ErrorBody},
 )
 async def list_orders(request: Request) -> HTTPResponse:
-    args = query_args(request, ["mine", *(p.name for p in FILTERS), "limit", "cursor"])
+    args = query_args(request)
     limit = paging.parse_limit(args.get("limit"))
     before = paging.decode_newest_first(args["cursor"][0]) if args.get("cursor") else None
     filters = _filters(args)
@@ -118,7 +118,7 @@ async def list_orders(request: Request) -> HTTPResponse:
     answers={200: Download("text/csv")},
 )
 async def export_orders(request: Request) -> None:
-    filters = _filters(query_args(request, [p.name for p in FILTERS]))
+    filters = _filters(query_args(request))
     name = f"orders-{utcnow():%Y%m%d-%H%M%S}.csv"
     response = await request.respond(
         content_type="text/csv; charset=utf-8",
@@ -294,6 +294,6 @@ async def adjust_inventory(request: Request, sku: str) -> HTTPResponse:
     answers={200: views.Movements},
 )
 async def stock_movements(request: Request, sku: str) -> HTTPResponse:
-    limit = paging.parse_limit(query_args(request, ("limit",)).get("limit"))
+    limit = paging.parse_limit(query_args(request).get("limit"))
     rows = await store.movements(product_sku(sku), limit)
     return json({"items": [views.movement(r) for r in rows]})

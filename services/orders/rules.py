@@ -13,6 +13,7 @@ from typing import Any
 from petshore.contract import SKU_PATTERN
 from petshore.errors import InvalidRequest
 from petshore.timestamps import rfc3339
+from petshore.web import search_words
 
 ORDER_ID_PREFIX = "ord_"
 MAX_IDEMPOTENCY_KEY = 255
@@ -145,18 +146,7 @@ def order_filter(
         raise InvalidRequest(
             "created_from is after created_to", {"fields": ["created_from", "created_to"]}
         )
-    return OrderFilter(parse_status(status), parse_query(q), start, end)
-
-
-def parse_query(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    words = " ".join(raw.split())
-    if not words or len(words) > MAX_QUERY_LENGTH:
-        raise InvalidRequest(
-            f"q holds 1 to {MAX_QUERY_LENGTH} characters of text", {"fields": ["q"]}
-        )
-    return words
+    return OrderFilter(parse_status(status), search_words(q, MAX_QUERY_LENGTH), start, end)
 
 
 def _moment(raw: str | None, name: str, *, end_of_day: bool) -> datetime | None:

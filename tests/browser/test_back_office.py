@@ -1,12 +1,14 @@
 """The back office in Chromium, as a member of staff runs the shop: sign in with a staff
-account, create a product with its stock, see it in the shop, where a shopper buys it twice;
-find the orders, ship one (with the keyboard alone) and refund the other."""
+account, create a product with its stock, a photo and a 3D model, see it in the shop, where a
+shopper buys it twice; find the orders, ship one (with the keyboard alone) and refund the
+other."""
 
 from __future__ import annotations
 
 import io
 import re
 import time
+from pathlib import Path
 
 import httpx
 from PIL import Image
@@ -14,11 +16,11 @@ from playwright.sync_api import Browser, Page, expect
 
 from devstack.stack import Stack
 from tests.browser.test_storefront import add_to_cart, fill_checkout
-from tests.e2e.test_photos import add_photo
 from tests.helpers import ADMIN, PASSWORD
 
 SHOPPER_EMAIL = "shopper@example.com"
 PHOTO_ALT = "A white bone on a blue rug"
+FOX = Path(__file__).resolve().parents[2] / "demo" / "models" / "Fox.glb"
 
 
 def _jpeg() -> bytes:
@@ -86,11 +88,21 @@ def test_staff_run_the_shop_from_the_back_office(
     page.get_by_role("button", name="Create the product").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Back office bone")
     expect(page.get_by_text("Units in stock: 4")).to_be_visible()
-    # The photo through the API: the page's own upload PUTs to the bucket's origin, which the
-    # storefront's Content-Security-Policy does not allow yet (issue 14, left open).
-    assert add_photo(gateway, sku, _jpeg(), alt=PHOTO_ALT).status_code == 200
-    page.reload()
+    # The photo and the 3D model go from the page straight to the bucket, as the storefront's
+    # policy allows, and the pipeline's report is shown.
+    page.get_by_label("Photo", exact=True).set_input_files(
+        {"name": "bone.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}
+    )
+    page.get_by_label("Describe it for those who cannot see it").fill(PHOTO_ALT)
+    page.get_by_role("button", name="Upload the photo").click()
+    expect(page.get_by_text("Photo added.")).to_be_visible()
     expect(page.get_by_role("img", name=PHOTO_ALT)).to_be_visible()
+    page.get_by_label("Model file").set_input_files(FOX)
+    page.get_by_role("button", name="Upload the 3D model").click()
+    report = page.get_by_role("table", name="How Fox.glb was prepared")
+    expect(report).to_be_visible(timeout=120_000)
+    expect(report.get_by_role("rowheader", name="meshopt")).to_be_visible()
+    expect(page.get_by_role("img", name="The 3D model of Back office bone")).to_be_visible()
     # A typo in the price is named, and nothing changes.
     page.get_by_label("Price").fill("-3")
     page.get_by_role("button", name="Save changes").click()
@@ -119,6 +131,17 @@ def test_staff_run_the_shop_from_the_back_office(
     ).click()
     page.get_by_role("link", name=sku).click()
     expect(page.get_by_text("Units in stock: 2")).to_be_visible()
+    # Discontinued, it leaves the shop's list but not the back office's.
+    page.get_by_role("button", name="Discontinue").click()
+    expect(page.get_by_text("Discontinued.", exact=True)).to_be_visible()
+    page.get_by_role("link", name="All products").click()
+    which = page.get_by_role("navigation", name="Which products")
+    which.get_by_role("link", name="Discontinued").click()
+    expect(page.get_by_role("row", name=re.compile(sku))).to_contain_text("discontinued")
+    on_sale = which.get_by_role("link", name="On sale", exact=True)
+    on_sale.click()
+    expect(on_sale).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name=sku)).to_have_count(0)
 
     # What the services kept: the orders' states, and who changed them.
     shipped = gateway.get(f"/api/orders/orders/{shipped_id}", headers=ADMIN).json()

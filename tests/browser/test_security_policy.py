@@ -14,9 +14,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from devstack.stack import Stack
-from petshore.contract import STOREFRONT_CSP
 from tests.browser.conftest import DESKTOP
 from tests.browser.test_storefront import MODEL_LOADED, add_to_cart, fill_checkout, stocked_product
+from tests.helpers import storefront_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = ROOT / "modelworker"
@@ -54,8 +54,9 @@ writeFileSync(process.argv[2], await io.writeBinary(document));
 class Watch:
     """A page's policy violations and console messages about the policy."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, policy: str) -> None:
         self.page = page
+        self.policy = policy
         self.console: list[str] = []
         page.add_init_script(RECORD_VIOLATIONS)
         page.on(
@@ -66,7 +67,7 @@ class Watch:
     def goto(self, path: str) -> None:
         response = self.page.goto(path)
         assert response is not None
-        assert response.headers["content-security-policy"] == STOREFRONT_CSP
+        assert response.headers["content-security-policy"] == self.policy
 
     def assert_clean(self, where: str) -> None:
         assert self.page.evaluate("window.__violations") == [], where
@@ -74,8 +75,8 @@ class Watch:
 
 
 @pytest.fixture
-def watched(page: Page) -> Watch:
-    return Watch(page)
+def watched(page: Page, stack: Stack) -> Watch:
+    return Watch(page, storefront_policy(stack))
 
 
 def test_every_page_of_a_purchase_passes_the_policy(watched: Watch, gateway: httpx.Client) -> None:

@@ -351,3 +351,41 @@ def test_staff_find_customers_and_only_the_owner_sets_roles(
             400,
             "invalid_request",
         )
+
+
+def test_the_back_office_lists_discontinued_products_too(
+    stack: Stack, gateway: httpx.Client
+) -> None:
+    tag = f"dc{time.time_ns()}"
+    kept = create_product(gateway, name=f"Kept {tag}")
+    gone = create_product(gateway, name=f"Gone {tag}")
+    assert gateway.delete(f"/api/catalog/products/{gone['sku']}", headers=ADMIN).status_code == 200
+
+    def listed(**params: str) -> list[str]:
+        answer = gateway.get("/api/catalog/admin/products", params=params, headers=ADMIN)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["Cache-Control"] == "no-store"  # never kept by CloudFront
+        return [p["sku"] for p in answer.json()["items"]]
+
+    assert listed(q=tag, limit="100") == sorted([kept["sku"], gone["sku"]])
+    assert listed(q=tag, status="discontinued") == [gone["sku"]]
+    assert listed(q=tag, status="active") == [kept["sku"]]
+    assert listed(q=gone["sku"][-6:].lower()) == [gone["sku"]]  # part of a SKU, any case
+    shop = gateway.get("/api/catalog/products", params={"q": tag}).json()["items"]
+    assert [p["sku"] for p in shop] == [kept["sku"]]
+    with shopper(stack, role="staff") as (staff, _):
+        assert [
+            p["sku"]
+            for p in staff.get(
+                "/api/catalog/admin/products", params={"q": tag, "status": "discontinued"}
+            ).json()["items"]
+        ] == [gone["sku"]]
+    with shopper(stack) as (customer, _):
+        assert_error(customer.get("/api/catalog/admin/products"), 403, "forbidden")
+    assert_error(gateway.get("/api/catalog/admin/products"), 401, "unauthorized")
+    for bad in ({"status": "gone"}, {"q": " "}, {"limit": "0"}, {"cursor": "x"}, {"sort": "sku"}):
+        assert_error(
+            gateway.get("/api/catalog/admin/products", params=bad, headers=ADMIN),
+            400,
+            "invalid_request",
+        )

@@ -28,11 +28,10 @@ from petshore.contract import (
     MODEL_CACHE_CONTROL,
     ORDERS,
     SERVICES,
-    STOREFRONT_CSP,
     Env,
 )
 from petshore.logs import redact
-from tests.helpers import assert_error
+from tests.helpers import assert_error, storefront_policy
 
 SHORT_TIMEOUT = 1.0
 
@@ -427,8 +426,9 @@ def test_model_files_ignore_conditions_s3_could_not_read(gateway: httpx.Client) 
 
 
 def test_pages_and_files_carry_the_storefront_csp_and_api_answers_a_strict_one(
-    gateway: httpx.Client,
+    gateway: httpx.Client, stack: Stack
 ) -> None:
+    policy = storefront_policy(stack)
     page = gateway.get("/")
     script = re.search(r'src="(/assets/[^"]+\.js)"', page.text)
     assert script, page.text
@@ -439,7 +439,7 @@ def test_pages_and_files_carry_the_storefront_csp_and_api_answers_a_strict_one(
         gateway.get("/decoders/draco/draco_decoder.wasm"),
         gateway.get("/assets/missing.js"),
     ):
-        assert response.headers["Content-Security-Policy"] == STOREFRONT_CSP, response.url
+        assert response.headers["Content-Security-Policy"] == policy, response.url
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["X-Frame-Options"] == "DENY"
         assert response.headers["Referrer-Policy"] == "same-origin"

@@ -78,9 +78,20 @@ def test_a_glb_is_optimised_and_published(gateway: httpx.Client, name: str) -> N
     """And a large one gets a preview within the budget; a small one needs none."""
     original = (MODELS / name).read_bytes()
     product = create_product(gateway)
-    completed = upload(gateway, product["sku"], original)
+    ticket = start_upload(gateway, product["sku"], len(original)).json()
+    httpx.put(ticket["put_url"], content=original, headers=ticket["headers"], timeout=60)
+    status_path = f"/api/catalog/products/{product['sku']}/model-uploads/{ticket['upload_id']}"
+    assert gateway.get(status_path, headers=ADMIN).json()["steps"] == []
+    completed = gateway.post(status_path + "/complete", headers=ADMIN, timeout=120)
     assert completed.status_code == 200, completed.text
     model = completed.json()["model"]
+    # The pipeline's report, kept with the upload: each step, its time, the file's size around it.
+    finished = gateway.get(status_path, headers=ADMIN).json()
+    assert finished["status"] == "done"
+    steps = {step["name"]: step for step in finished["steps"]}
+    assert "meshopt" in steps and all(step["ms"] >= 0 for step in steps.values())
+    assert steps["meshopt"]["bytes_out"] == model["bytes"]
+    assert ("preview" in steps) == (model["preview_url"] is not None)
     assert model["original_bytes"] == len(original)
     assert model["bytes"] < len(original)
     assert model["glb_url"].startswith("/models/") and model["glb_url"].endswith(".glb")

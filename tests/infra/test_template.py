@@ -24,12 +24,13 @@ from petshore.contract import (
     REFERRER_POLICY,
     RETIRED_TAG_KEY,
     RETIRED_TAG_VALUE,
+    S3_BUCKET_ORIGIN,
     SERVICES,
     SESSIONS,
     SESSIONS_PATH,
-    STOREFRONT_CSP,
     UPLOADS_KEY_PREFIX,
     Env,
+    storefront_csp,
 )
 from templates.capacity import (
     INSTANCE_WARMUP_SECONDS,
@@ -615,8 +616,13 @@ def test_cloudfront_sends_the_storefront_csp_and_a_strict_one_for_the_api(
     behaviors = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
     site = security_headers(config["DefaultCacheBehavior"])
     api = security_headers(behaviors["/api/*"])
+    # The page's own origin, and the models bucket's, where the back office PUTs uploads with
+    # the catalog's presigned URLs (signed for that origin: tests/unit/test_upload_origin.py).
+    bucket_origin = S3_BUCKET_ORIGIN.format(bucket="${Bucket}", region="${AWS::Region}")
     assert site["ContentSecurityPolicy"] == {
-        "ContentSecurityPolicy": STOREFRONT_CSP,
+        "ContentSecurityPolicy": {
+            "Fn::Sub": [storefront_csp(bucket_origin), {"Bucket": {"Ref": "ModelsBucket"}}]
+        },
         "Override": True,
     }
     assert api["ContentSecurityPolicy"] == {"ContentSecurityPolicy": API_CSP, "Override": True}

@@ -15,8 +15,8 @@ from petshore.contract import (
     CATALOG,
     HEALTHY_THRESHOLD,
     ORDERS,
-    STOREFRONT_CSP,
     UNHEALTHY_THRESHOLD,
+    storefront_csp,
 )
 from petshore.contract import service_for_path as route
 from petshore.settings import SettingsError
@@ -87,8 +87,9 @@ def test_header_bytes_come_out_as_they_went_in() -> None:
 
 
 def test_security_headers_follow_cloudfronts_behaviours() -> None:
+    policy = storefront_csp("http://127.0.0.1:5000")
     for path in ("/", "/product/PS-TOY-0001", "/assets/index.js", "/decoders/draco/x.wasm"):
-        assert headers_for(path)["Content-Security-Policy"] == STOREFRONT_CSP, path
+        assert headers_for(path, policy)["Content-Security-Policy"] == policy, path
     for path in ("/api/cart/carts", "/api/nothing"):
-        assert headers_for(path)["Content-Security-Policy"] == API_CSP, path
-    assert headers_for("/models/x.glb") == {}  # AWS's managed policy there, as before
+        assert headers_for(path, policy)["Content-Security-Policy"] == API_CSP, path
+    assert headers_for("/models/x.glb", policy) == {}  # AWS's managed policy there, as before

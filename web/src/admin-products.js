@@ -10,11 +10,15 @@ const MODEL_TYPES = { glb: 'model/gltf-binary', gltf: 'model/gltf+json', obj: 'm
 const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/avif'];
 const PIPELINE_POLL_MS = 1000;
 
-async function allProducts() {
+// Every product of a status ('' for all), discontinued ones included: the back office's list.
+async function allProducts(status) {
   const products = [];
   let cursor = null;
   do {
-    const page = await api(`/api/catalog/products?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { fresh: true });
+    const query = new URLSearchParams({ limit: '100' });
+    if (status) query.set('status', status);
+    if (cursor) query.set('cursor', cursor);
+    const page = await api(`/api/catalog/admin/products?${query}`, { fresh: true });
     products.push(...page.items);
     cursor = page.next_cursor;
   } while (cursor);
@@ -27,27 +31,41 @@ async function stockFor(skus) {
   return counts;
 }
 
+const LISTS = [
+  ['', 'All products'],
+  ['active', 'On sale'],
+  ['discontinued', 'Discontinued'],
+];
+
 export async function productsPage(url, navigate) {
   const low = url.searchParams.get('low') === '1';
-  const products = await allProducts();
+  const status = low ? 'active' : url.searchParams.get('status') || '';
+  const products = await allProducts(status);
   const stock = await stockFor(products.map((p) => p.sku));
   const shown = low ? products.filter((p) => stock[p.sku] <= LOW_STOCK).sort((a, b) => stock[a.sku] - stock[b.sku]) : products;
+  const current = low ? null : status;
   return h(
     'section',
     {},
     h('h1', { tabindex: '-1' }, low ? 'Low stock' : 'Products and stock'),
     h(
-      'p',
-      {},
-      low ? link('/admin/products', 'All products') : link('/admin/products?low=1', `Only those with ${LOW_STOCK} or fewer in stock`),
-      ' · ',
-      link('/admin/products/new', 'New product'),
+      'nav',
+      { 'aria-label': 'Which products' },
+      h(
+        'ul',
+        { class: 'inline-list' },
+        [
+          ...LISTS.map(([value, label]) => [value === current, value ? `/admin/products?status=${value}` : '/admin/products', label]),
+          [low, '/admin/products?low=1', `On sale, ${LOW_STOCK} or fewer in stock`],
+        ].map(([here, href, label]) => h('li', {}, h('a', { href, 'data-link': true, 'aria-current': here ? 'page' : null }, label))),
+      ),
     ),
+    h('p', {}, link('/admin/products/new', 'New product')),
     shown.length
       ? h(
           'table',
           { class: 'admin-table' },
-          h('thead', {}, h('tr', {}, ['SKU', 'Name', 'Price', 'In stock'].map((t) => h('th', { scope: 'col' }, t)))),
+          h('thead', {}, h('tr', {}, ['SKU', 'Name', 'Price', 'In stock', 'On sale'].map((t) => h('th', { scope: 'col' }, t)))),
           h(
             'tbody',
             {},
@@ -59,6 +77,7 @@ export async function productsPage(url, navigate) {
                 h('td', {}, p.name),
                 h('td', { class: 'num' }, money(p.price_cents, p.currency)),
                 h('td', { class: 'num' }, stock[p.sku]),
+                h('td', {}, p.status === 'active' ? 'yes' : 'discontinued'),
               ),
             ),
           ),
@@ -146,7 +165,7 @@ function editForm(product, refresh) {
       for (const [name, value] of Object.entries(wanted)) if (name !== 'sku' && value !== product[name]) changes[name] = value;
       if (!Object.keys(changes).length) return 'Nothing changed.';
       try {
-        await refresh(await api(`/api/catalog/products/${encodeURIComponent(product.sku)}`, { method: 'PATCH', body: changes }));
+        await refresh(await api(`/api/catalog/products/${encodeURIComponent(product.sku)}`, { method: 'PATCH', body: changes }), 'Saved.');
       } catch (error) {
         markFields(form, error);
         throw error;
@@ -167,7 +186,8 @@ function statusSection(product, refresh) {
     h('h2', {}, 'On sale'),
     h('p', {}, active ? 'Listed in the shop.' : 'Discontinued: not listed; its page and model files are kept in cold storage.'),
     actionForm(active ? 'Discontinue' : 'List it again', async () => {
-      await refresh(active ? await api(path, { method: 'DELETE' }) : await api(path, { method: 'PATCH', body: { status: 'active' } }));
+      if (active) await refresh(await api(path, { method: 'DELETE' }), 'Discontinued.');
+      else await refresh(await api(path, { method: 'PATCH', body: { status: 'active' } }), 'Listed again.');
     }),
   );
 }
@@ -268,12 +288,38 @@ function photosSection(product, refresh) {
         });
         await putFile(ticket, file, bar);
         status.replaceChildren('Making the photo’s sizes…');
-        await refresh(await api(`${path}/image-uploads/${encodeURIComponent(ticket.upload_id)}/complete`, { method: 'POST' }));
+        await refresh(await api(`${path}/image-uploads/${encodeURIComponent(ticket.upload_id)}/complete`, { method: 'POST' }), 'Photo added.');
         return 'Photo added.';
       },
       input('Photo', 'photo', { type: 'file', accept: PHOTO_TYPES.join(','), required: true }),
       input('Describe it for those who cannot see it', 'alt', { required: true, maxlength: 200 }),
       bar,
+    ),
+  );
+}
+
+const kb = (bytes) => (bytes == null ? '—' : `${Math.max(1, Math.round(bytes / 1024))} KB`);
+
+// What the model pipeline did to an upload: each step, its time, the file's size around it.
+function stepReport(upload) {
+  return h(
+    'table',
+    { class: 'steps' },
+    h('caption', {}, `How ${upload.filename} was prepared`),
+    h('thead', {}, h('tr', {}, ['Step', 'Time', 'Before', 'After'].map((title) => h('th', { scope: 'col' }, title)))),
+    h(
+      'tbody',
+      {},
+      upload.steps.map((step) =>
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'row' }, step.name),
+          h('td', {}, `${step.ms} ms`),
+          h('td', {}, kb(step.bytes_in)),
+          h('td', {}, step.error ? `not made: ${step.error}` : kb(step.bytes_out)),
+        ),
+      ),
     ),
   );
 }
@@ -291,8 +337,8 @@ function modelSection(product, refresh) {
           'div',
           { class: 'model-facts' },
           model.poster_url ? h('img', { src: model.poster_url, alt: `The 3D model of ${product.name}`, width: 160, height: 160 }) : null,
-          h('p', {}, `${(model.bytes / 1024).toFixed(0)} KB as published (uploaded: ${(model.original_bytes / 1024).toFixed(0)} KB)`),
-          actionForm('Remove the 3D model', async () => refresh(await api(`${path}/model`, { method: 'DELETE' }))),
+          h('p', {}, `${kb(model.bytes)} as published (uploaded: ${kb(model.original_bytes)})`),
+          actionForm('Remove the 3D model', async () => refresh(await api(`${path}/model`, { method: 'DELETE' }), '3D model removed.')),
         )
       : h('p', {}, 'No 3D model yet.'),
     actionForm(
@@ -308,12 +354,12 @@ function modelSection(product, refresh) {
         const complete = `${path}/model-uploads/${encodeURIComponent(ticket.upload_id)}`;
         let upload = await api(`${complete}/complete`, { method: 'POST', headers: { Prefer: 'respond-async' } });
         while (upload.status === 'processing' || upload.status === 'pending') {
+          status.replaceChildren(`The pipeline is ${upload.status === 'pending' ? 'about to start' : 'at work'}…`);
           await new Promise((resolve) => setTimeout(resolve, PIPELINE_POLL_MS));
           upload = await api(complete);
-          status.replaceChildren(`Pipeline: ${upload.status}${upload.steps ? ` — ${upload.steps.map((s) => s.name || s.step).join(', ')}` : ''}`);
         }
         if (upload.status === 'failed') throw new Error(`The model was not taken: ${upload.error}`);
-        await refresh(await api(path, { fresh: true }));
+        await refresh(await api(path, { fresh: true }), h('div', {}, h('p', {}, 'Model published.'), stepReport(upload)));
         return 'Model published.';
       },
       input('Model file', 'model', { type: 'file', accept: '.glb,.gltf,.obj,.zip', required: true }),
@@ -326,7 +372,9 @@ export async function productPage(sku, navigate) {
   if (!sku) return h('section', {}, h('h1', { tabindex: '-1' }, 'New product'), newProductForm(navigate));
   const holder = h('div');
   const message = h('div', { 'aria-live': 'polite' });
-  async function show(product) {
+  // `said`: how the last change went, kept on the page that the change re-renders.
+  async function show(product, said = null) {
+    message.replaceChildren(...(said ? [said] : []));
     const parts = [
       h('h1', { tabindex: '-1' }, product.name),
       h('p', {}, link(`/product/${encodeURIComponent(product.sku)}`, 'See it in the shop'), ' · ', link('/admin/products', 'All products')),
