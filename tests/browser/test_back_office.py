@@ -42,13 +42,17 @@ def _staff(gateway: httpx.Client) -> tuple[str, str]:
 
 
 def _buy(browser: Browser, stack: Stack, sku: str) -> str:
-    """A shopper in a browser of their own sees the product with its photo and buys one; the
-    order id."""
+    """A shopper in a browser of their own sees the product, its 3D model first and then its
+    photo, and buys one; the order id."""
     context = browser.new_context(base_url=stack.gateway_url)
     try:
         shopper = context.new_page()
         shopper.goto(f"/product/{sku}")
-        expect(shopper.get_by_role("img", name=PHOTO_ALT).first).to_be_visible()
+        views = shopper.get_by_role("list", name="Views of Back office bone")
+        expect(views.get_by_role("button", name="3D model")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        expect(views.get_by_role("button", name=f"Photo 1: {PHOTO_ALT}")).to_be_visible()
         add_to_cart(shopper, sku)
         fill_checkout(shopper, "tok_visa")
         expect(shopper.get_by_role("heading", level=1)).to_have_text("Thank you for your order")

@@ -139,8 +139,8 @@ def safari_page(browser: Browser, stack: Stack) -> Iterator[Page]:
     assert not errors, errors
 
 
-def test_textures_decoded_through_images_pass_the_policy(safari_page: Page) -> None:
-    watched = Watch(safari_page)
+def test_textures_decoded_through_images_pass_the_policy(safari_page: Page, stack: Stack) -> None:
+    watched = Watch(safari_page, storefront_policy(stack))
     watched.goto("/product/PS-TOY-0001")
     safari_page.wait_for_function(MODEL_LOADED, timeout=60_000)
     watched.assert_clean("a product's 3D model, as Safari 16 loads it")

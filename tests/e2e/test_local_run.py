@@ -54,7 +54,31 @@ def _stop(process: subprocess.Popen[str]) -> None:
     assert process.wait(timeout=60) == 0
 
 
-def test_local_run_comes_up_and_keeps_data_across_restarts(tmp_path: Path) -> None:
+def _stat(pid: int) -> tuple[str, int] | None:
+    """A process's state letter and parent, from /proc; None once it is gone."""
+    try:
+        # The command may hold spaces and parentheses: the fields follow the last ")".
+        state, parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:2]
+    except OSError:
+        return None
+    return state, int(parent)
+
+
+def _running(pid: int) -> bool:
+    stat = _stat(pid)
+    return stat is not None and stat[0] != "Z"  # a zombie has ended, only not been reaped
+
+
+def _children(pid: int) -> list[int]:
+    pids = (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
+    return [
+        child for child in pids if (stat := _stat(child)) and stat[1] == pid and _running(child)
+    ]
+
+
+def test_local_run_comes_up_keeps_data_across_restarts_and_dies_with_its_children(
+    tmp_path: Path,
+) -> None:
     port = free_port()
     process, url, token = _start(tmp_path, port)
     try:
@@ -92,6 +116,7 @@ def test_local_run_comes_up_and_keeps_data_across_restarts(tmp_path: Path) -> No
         _stop(process)
 
     process, url, _ = _start(tmp_path, port)
+    children = _children(process.pid)
     try:
         with httpx.Client(base_url=url, timeout=30) as client:
             cart = client.get(f"/api/cart/carts/{cart_id}").json()
@@ -108,45 +133,18 @@ def test_local_run_comes_up_and_keeps_data_across_restarts(tmp_path: Path) -> No
                 "/api/accounts/sessions", headers={"X-CSRF-Token": signed_in.json()["csrf_token"]}
             )
             assert ended.status_code == 204, ended.text
-    finally:
-        _stop(process)
-
-
-def _stat(pid: int) -> tuple[str, int] | None:
-    """A process's state letter and parent, from /proc; None once it is gone."""
-    try:
-        # The command may hold spaces and parentheses: the fields follow the last ")".
-        state, parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:2]
-    except OSError:
-        return None
-    return state, int(parent)
-
-
-def _running(pid: int) -> bool:
-    stat = _stat(pid)
-    return stat is not None and stat[0] != "Z"  # a zombie has ended, only not been reaped
-
-
-def _children(pid: int) -> list[int]:
-    pids = (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
-    return [
-        child for child in pids if (stat := _stat(child)) and stat[1] == pid and _running(child)
-    ]
-
-
-def test_killing_the_launcher_takes_its_children_with_it(tmp_path: Path) -> None:
-    process, _, _ = _start(tmp_path, free_port())
-    children = _children(process.pid)
-    try:
-        # Every service, the model worker, the gateway.
+        # However the launcher dies, its children go with it: every service, the model worker
+        # and the gateway, though killed it has no chance to stop them itself.
         assert len(children) == len(SERVICES) + 2, children
-        process.kill()  # no chance to stop them itself
+        process.kill()
         process.wait(timeout=10)
         deadline = time.monotonic() + 10
         while any(map(_running, children)) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not [pid for pid in children if _running(pid)]
     finally:
+        if process.poll() is None:
+            _stop(process)
         for pid in filter(_running, children):
             os.kill(pid, signal.SIGKILL)
 
