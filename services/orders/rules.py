@@ -73,10 +73,9 @@ def price_lines(
         if (p := products.get(item["sku"])) is None or p.get("status") != "active"
     )
     if unusable:
-        raise InvalidRequest(
-            "some products in the cart cannot be bought: " + ", ".join(unusable),
-            {"skus": unusable},
-        )
+        # In words, for the shopper: a product's name where the catalog still has it.
+        names = [str(p["name"]) if (p := products.get(sku)) else sku for sku in unusable]
+        raise InvalidRequest("no longer sold: " + ", ".join(names), {"skus": unusable})
     currencies = {products[item["sku"]]["currency"] for item in cart_items}  # type: ignore[index]
     if len(currencies) != 1:
         raise InvalidRequest("the cart mixes currencies", {"currencies": sorted(currencies)})

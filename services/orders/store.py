@@ -172,7 +172,7 @@ async def place_order(
         if short:
             names = {line.sku: line.name for line in lines}
             raise OutOfStock(
-                "not enough stock for " + ", ".join(names[s] or s for s in short),
+                "not enough left of " + ", ".join(names[s] or s for s in short),
                 {"skus": short},
             )
         order = await Order.create(

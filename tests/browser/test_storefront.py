@@ -4,6 +4,7 @@ model load, add to cart, check out with a good and a declined card."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -13,7 +14,7 @@ from devstack.processes import free_port
 from devstack.stack import Stack
 from petshore.contract import CATALOG, ORDERS, SERVICES, Env
 from tests.browser.conftest import PHONE
-from tests.helpers import create_product, set_stock
+from tests.helpers import ADMIN, create_product, set_stock
 
 MODEL_LOADED = "() => { const v = document.querySelector('model-viewer'); return v && v.loaded; }"
 
@@ -31,9 +32,12 @@ def add_to_cart(page: Page, sku: str) -> None:
     expect(page.get_by_role("status").filter(has_text="Added to your cart")).to_be_visible()
 
 
-def fill_checkout(page: Page, card: str) -> None:
+def fill_checkout(
+    page: Page, card: str, before_placing: Callable[[], object] = lambda: None
+) -> None:
     page.get_by_role("link", name=re.compile("^Cart")).click()
     page.get_by_role("button", name="Checkout", exact=True).click()
+    before_placing()
     page.get_by_label("Email").fill("shopper@example.com")
     page.get_by_label("Name").fill("Sam Shopper")
     page.get_by_label("Address").fill("1 Kennel Lane")
@@ -179,10 +183,44 @@ def test_a_declined_card_is_explained_and_nothing_is_bought(
 def test_selling_out_before_checkout_is_explained(page: Page, gateway: httpx.Client) -> None:
     product = stocked_product(gateway, 1, name="Last squeaky duck")
     add_to_cart(page, product["sku"])
-    set_stock(gateway, product["sku"], 0)  # someone else bought it meanwhile
-    fill_checkout(page, "tok_visa")
-    expect(page.get_by_role("alert")).to_contain_text("sold out")
-    expect(page.get_by_role("alert")).to_contain_text(product["sku"])
+    # Someone else buys it while this shopper fills in the form.
+    fill_checkout(page, "tok_visa", lambda: set_stock(gateway, product["sku"], 0))
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Not enough left of Last squeaky duck.")
+    alert.get_by_role("link", name="Review your cart").click()
+    expect(page.get_by_role("row", name=re.compile("Last squeaky duck"))).to_contain_text(
+        "Sold out"
+    )
+
+
+def test_the_cart_says_what_can_be_bought_before_checkout(
+    page: Page, gateway: httpx.Client
+) -> None:
+    few = stocked_product(gateway, 5, name="Last few balls")
+    gone = stocked_product(gateway, 5, name="Retired rope")
+    for _ in range(3):
+        add_to_cart(page, few["sku"])
+    add_to_cart(page, gone["sku"])
+    # Meanwhile others buy, and the owner stops selling the rope.
+    set_stock(gateway, few["sku"], 2)
+    assert gateway.delete(f"/api/catalog/products/{gone['sku']}", headers=ADMIN).status_code == 200
+
+    page.get_by_role("link", name=re.compile("^Cart")).click()
+    balls = page.get_by_role("row", name=re.compile("Last few balls"))
+    rope = page.get_by_role("row", name=re.compile("Retired rope"))
+    expect(balls).to_contain_text("Only 2 left")
+    expect(rope).to_contain_text("No longer sold")
+    checkout = page.get_by_role("button", name="Checkout", exact=True)
+    expect(checkout).to_be_disabled()
+    expect(checkout).to_have_accessible_description(re.compile("Change or remove"))
+    # More than is left cannot be typed in.
+    expect(page.get_by_label("Quantity of Last few balls")).to_have_attribute("max", "2")
+    balls.get_by_role("button", name="Change to 2").click()
+    expect(page.get_by_label("Quantity of Last few balls")).to_have_value("2")
+    expect(checkout).to_be_disabled()  # the rope still
+    page.get_by_role("button", name="Remove Retired rope").click()
+    expect(rope).to_have_count(0)
+    expect(checkout).to_be_enabled()
 
 
 def test_keyboard_alone_adds_to_cart(page: Page, gateway: httpx.Client) -> None:

@@ -75,6 +75,7 @@ def test_out_of_stock_names_the_skus_and_changes_nothing(
         "out_of_stock",
     )
     assert error["details"]["skus"] == [b["sku"]]
+    assert error["message"] == f"not enough left of {b['name']}"  # in words, for the shopper
     assert _available(gateway, a["sku"], b["sku"]) == [5, 3]
     assert len(gateway.get(f"/api/cart/carts/{cart_id}").json()["items"]) == 2
 
@@ -158,6 +159,7 @@ def test_empty_unknown_cart_and_unbuyable_skus_are_400(
         "invalid_request",
     )
     assert error["details"]["skus"] == [unknown]
+    assert error["message"] == f"no longer sold: {unknown}"  # the catalog has no name for it
     gateway.delete(f"/api/catalog/products/{b['sku']}", headers=ADMIN)
     cart_id = new_cart(gateway, {b["sku"]: 1})
     error = assert_error(
@@ -166,6 +168,7 @@ def test_empty_unknown_cart_and_unbuyable_skus_are_400(
         "invalid_request",
     )
     assert error["details"]["skus"] == [b["sku"]]
+    assert error["message"] == f"no longer sold: {b['name']}"
     assert _available(gateway, a["sku"], b["sku"]) == [5, 3]
 
 

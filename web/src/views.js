@@ -1,5 +1,5 @@
 // The storefront's pages. Each takes the route's parameters and returns an element.
-import { api, explain, money, stockOf } from './api.js';
+import { ApiError, api, explain, money, stockOf } from './api.js';
 import { addToCart, currentCart, setQuantity } from './cart.js';
 import { countryField, field } from './account.js';
 import { alertBox, h, link } from './dom.js';
@@ -328,14 +328,35 @@ export async function product(sku) {
   );
 }
 
+const asSentence = (text) => `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+
+// Each line with its product and what can be bought of it: the cart keeps what the shopper
+// chose, and the page says, before checkout, what the shop can no longer sell.
 async function cartLines(cart) {
-  const products = await Promise.all(
-    cart.items.map((line) =>
-      api(`/api/catalog/products/${encodeURIComponent(line.sku)}`).catch(() => null),
-    ),
-  );
-  return cart.items.map((line, i) => ({ ...line, product: products[i] }));
+  const skus = cart.items.map((line) => line.sku);
+  const [products, stock] = await Promise.all([
+    // Asked again (a revalidation, mostly a 304): a product seen a minute ago may be gone.
+    Promise.all(skus.map((sku) => api(`/api/catalog/products/${encodeURIComponent(sku)}`, { fresh: true }).catch(() => null))),
+    stockOf(skus).catch(() => null),
+  ]);
+  return cart.items.map((line, i) => {
+    const product = products[i];
+    const available = stock ? (stock[line.sku] ?? 0) : null; // null: not known just now
+    let problem = null;
+    if (!product || product.status !== 'active') problem = 'No longer sold';
+    else if (available === 0) problem = 'Sold out';
+    else if (available !== null && line.quantity > available) problem = `Only ${available} left`;
+    return { ...line, product, available, problem };
+  });
 }
+
+function availability(line) {
+  if (line.problem) return h('span', { class: 'warn' }, line.problem);
+  return line.available === null ? '' : stockText(line.available);
+}
+
+// The most a line may be set to: what is left (when known), and never over the cart's 99.
+const cap = (line) => Math.min(99, line.available ?? 99);
 
 export async function cartPage(navigate) {
   const cart = await currentCart();
@@ -347,6 +368,7 @@ export async function cartPage(navigate) {
   const lines = await cartLines(cart);
   const currency = lines.find((l) => l.product)?.product.currency || 'USD';
   const total = lines.reduce((sum, l) => sum + (l.product ? l.product.price_cents * l.quantity : 0), 0);
+  const blocked = lines.some((l) => l.problem);
   const message = h('div', { 'aria-live': 'polite' });
   const refresh = async (sku, quantity) => {
     try {
@@ -370,18 +392,21 @@ export async function cartPage(navigate) {
           h(
             'tr',
             {},
-            h('td', {}, line.product ? link(`/product/${encodeURIComponent(line.sku)}`, line.product.name) : line.sku),
+            h('td', {}, line.product ? link(`/product/${encodeURIComponent(line.sku)}`, line.product.name) : line.sku, h('br'), availability(line)),
             h(
               'td',
               {},
               h('input', {
                 type: 'number',
                 min: 0,
-                max: 99,
+                max: cap(line),
                 value: line.quantity,
                 'aria-label': `Quantity of ${line.product ? line.product.name : line.sku}`,
-                onchange: (e) => refresh(line.sku, Math.max(0, Math.min(99, Number(e.target.value) || 0))),
+                onchange: (e) => refresh(line.sku, Math.max(0, Math.min(cap(line), Number(e.target.value) || 0))),
               }),
+              line.problem && line.available > 0 && line.product && line.product.status === 'active'
+                ? h('button', { type: 'button', class: 'link', onclick: () => refresh(line.sku, line.available) }, `Change to ${line.available}`)
+                : null,
             ),
             h('td', {}, line.product ? money(line.product.price_cents * line.quantity, line.product.currency) : '—'),
             h(
@@ -395,7 +420,8 @@ export async function cartPage(navigate) {
     ),
     h('p', { class: 'total' }, 'Total: ', h('strong', {}, money(total, currency))),
     message,
-    h('button', { type: 'button', class: 'primary', onclick: () => navigate('/checkout') }, 'Checkout'),
+    blocked ? h('p', { class: 'warn', id: 'cart-blocked' }, 'Change or remove the items marked above to check out.') : null,
+    h('button', { type: 'button', class: 'primary', disabled: blocked, 'aria-describedby': blocked ? 'cart-blocked' : null, onclick: () => navigate('/checkout') }, 'Checkout'),
   );
   return root;
 }
@@ -445,8 +471,11 @@ export async function checkout(navigate) {
           document.dispatchEvent(new CustomEvent('cart-changed', { detail: null }));
           navigate(`/order/${encodeURIComponent(order.order_id)}`);
         } catch (error) {
-          const skus = error.details && error.details.skus;
-          message.replaceChildren(alertBox(explain(error) + (skus ? ` (${skus.join(', ')})` : '')));
+          // Products that ran out or left the shop are named in the server's words.
+          const named = error instanceof ApiError && error.details.skus;
+          message.replaceChildren(
+            alertBox(named ? h('span', {}, `${asSentence(error.message)} `, link('/cart', 'Review your cart')) : explain(error)),
+          );
           place.disabled = false;
         }
       },
