@@ -59,7 +59,9 @@ _RANK = {
     "postgres": "ts_rank(p.search, query)",
     "sqlite": "m.rank",
 }
-# A column's order, then the SKU's: the cursor's tie-break.
+# Each sort's column and direction; the SKU follows, ascending: the cursor's tie-break. Names
+# in code point order on both databases (SQLite's only order; PostgreSQL's would follow the
+# database's locale).
 _ORDERS = {
     "relevance": ("rank", "DESC"),
     "price": ("p.price_cents", "ASC"),
@@ -67,6 +69,7 @@ _ORDERS = {
     "newest": ("p.created_at", "DESC"),
     "name": ("p.name", "ASC"),
 }
+_NAME_ORDER = {"postgres": 'p.name COLLATE "C"', "sqlite": "p.name"}
 
 
 class _Statement:
@@ -84,8 +87,9 @@ class _Statement:
 
 
 async def list_products(listing: Listing, limit: int) -> tuple[list[Row], bool]:
-    """One page of the products `listing` asks for, in its order, and whether more follow.
-    With relevance each row has its `rank`."""
+    """One page of the products `listing` asks for, in its order, and whether more follow;
+    each row with its `rank` (None unless searching). Which products, in raw SQL (each
+    database searches its own way); their rows, by the ORM, as `get_product` reads them."""
     searching = listing.terms is not None
     if searching and not listing.terms and not listing.sku_part:
         return [], False
@@ -124,16 +128,12 @@ async def list_products(listing: Listing, limit: int) -> tuple[list[Row], bool]:
         where.append(f"p.price_cents >= {sql.param(listing.min_price)}")
     if listing.max_price is not None:
         where.append(f"p.price_cents <= {sql.param(listing.max_price)}")
-    order = ["p.sku"]
-    if listing.sort in _ORDERS:
-        column, direction = _ORDERS[listing.sort]
-        column = rank if column == "rank" else column
-        order.insert(0, f"{column} {direction}")
+    column, direction = _ORDERS.get(listing.sort, ("", ""))
+    column = {"rank": rank, "p.name": _NAME_ORDER[dialect]}.get(column, column)
+    order = [f"{column} {direction}", "p.sku"] if column else ["p.sku"]
     if listing.after is not None:
         after = sql.param(listing.after.sku)
-        if listing.sort in _ORDERS:
-            column, direction = _ORDERS[listing.sort]
-            column = rank if column == "rank" else column
+        if column:
             # The rank a cursor holds is a float4's exact value: compared as one, it is equal.
             key = sql.param(listing.after.key, "::real" if listing.sort == "relevance" else "")
             beyond = "<" if direction == "DESC" else ">"
