@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 from tortoise import Tortoise
+from tortoise.migrations.api import migrate
 
 from petshore.contract import CATALOG
 from petshore.db import apply_migrations, tortoise_config
 from petshore.demo import demo_products
 from services.catalog import rules, store
+from services.catalog.models import Product
 from services.catalog.schemas import ProductCreate
 from tests.conftest import POSTGRES, database_url
 from tests.helpers import recreate_databases
@@ -110,6 +112,27 @@ async def _answers(url: str) -> dict[str, list[str]]:
         await Tortoise.close_connections()
 
 
+async def _upgraded(url: str) -> list[list[str]]:
+    """A product made before the search migration, then found after it, after going back
+    before it, and after coming forward again."""
+    config = tortoise_config(url, CATALOG.module)
+    found = []
+    for target in ("models.0007_upload_steps", None, "models.0007_upload_steps", None):
+        await migrate(config=config, target=target)
+        await Tortoise.close_connections()
+        await Tortoise.init(config=config)
+        try:
+            if not await Product.exists(sku="PS-OLD-0001"):
+                body = {"sku": "PS-OLD-0001", "name": "Old bowls", "category": "old"}
+                await store.create_product(ProductCreate(**body, price_cents=1).model_dump())
+            if target is None:
+                listing = rules.Listing(terms=rules.search_terms("bowl"), sort="relevance")
+                found.append([row["sku"] for row in (await store.list_products(listing, 10))[0]])
+        finally:
+            await Tortoise.close_connections()
+    return found
+
+
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     name = f"petshore_test_{os.getpid()}_search"
@@ -161,3 +184,13 @@ def test_every_order_lists_every_active_product_once(
     assert sorted(found["10-89 sort=price"]) == in_range
     assert found["bowl 10-89 sort=price"] == ["PS-FEED-0002"]
     assert found["admin feed"] == ["PS-FEED-0001", "PS-FEED-0002", "PS-FEED-0003"]
+
+
+def test_the_migration_indexes_what_is_there_and_goes_back(tmp_path: Path) -> None:
+    name = f"petshore_test_{os.getpid()}_upgrade"
+    asyncio.run(recreate_databases(POSTGRES, [name]))
+    try:
+        assert asyncio.run(_upgraded(database_url(name))) == [["PS-OLD-0001"]] * 2
+    finally:
+        asyncio.run(recreate_databases(POSTGRES, [name], drop_only=True))
+    assert asyncio.run(_upgraded(f"sqlite://{tmp_path}/catalog.sqlite3")) == [["PS-OLD-0001"]] * 2
