@@ -22,12 +22,18 @@ def encode_cursor(position: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, fields: tuple[str, ...]) -> dict[str, str]:
-    """The position a cursor this API gave out holds: a string for each of `fields`; a `400`
+def decode_cursor(
+    cursor: str, fields: tuple[str, ...], defaults: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The position a cursor this API gave out holds: a string for each of `fields` (from
+    `defaults` where the cursor has none: a cursor made before a field was added); a `400`
     naming `cursor` for anything else."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        if not isinstance(data, dict):
+            raise TypeError("a cursor holds an object")
+        data = {**(defaults or {}), **data}
         position = {name: data[name] for name in fields}
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeEncodeError) as exc:
         raise InvalidRequest("cursor is not one this API gave out", {"fields": ["cursor"]}) from exc

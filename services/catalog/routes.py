@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sanic import Blueprint, Request
+from sanic.request.parameters import RequestParameters
 from sanic.response import HTTPResponse, json
 
 from petshore import paging
@@ -30,19 +31,38 @@ def _stores(request: Request) -> uploads.ModelStores:
     return request.app.ctx.resources
 
 
-def _product_page(rows: list[dict[str, Any]], more: bool) -> HTTPResponse:
-    next_cursor = rules.encode_cursor(rows[-1]["sku"]) if more else None
+def _product_page(rows: list[dict[str, Any]], more: bool, sort: str) -> HTTPResponse:
+    next_cursor = rules.encode_cursor(sort, rows[-1]) if more else None
     return json({"items": [views.product(r) for r in rows], "next_cursor": next_cursor})
+
+
+def _cursor(args: RequestParameters, sort: str) -> rules.Position | None:
+    return rules.decode_cursor(args["cursor"][0], sort) if args.get("cursor") else None
+
+
+PRICE = integer(minimum=0, maximum=rules.MAX_PRICE_CENTS)
 
 
 @public_get(products, "/products", max_age=CATALOG_CACHE_SECONDS)
 @operation(
-    "List active products, filtered and paged",
+    "List active products, filtered, sorted and paged",
     params=[
         Param("category", string()),
-        Param("q", string(maxLength=rules.MAX_QUERY_LENGTH), description="words to look for"),
+        Param(
+            "q",
+            string(maxLength=rules.MAX_QUERY_LENGTH),
+            description="words to look for in names and descriptions, each by its stem; "
+            "every word must be found",
+        ),
+        Param(
+            "sort",
+            string(enum=list(rules.SORTS)),
+            description="relevance (the default with q; without q, SKU order is the default)",
+        ),
+        Param("min_price_cents", PRICE, description="the lowest price listed"),
+        Param("max_price_cents", PRICE, description="the highest price listed"),
         Param("limit", integer(minimum=1, maximum=paging.MAX_LIMIT)),
-        Param("cursor", string(), description="next_cursor of the page before"),
+        Param("cursor", string(), description="next_cursor of the page before, in this sort"),
     ],
     answers={200: views.ProductPage},
 )
@@ -50,14 +70,19 @@ async def list_products(request: Request) -> HTTPResponse:
     # Blank values kept: `limit=` is a malformed limit, not an absent one.
     args = request.get_args(keep_blank_values=True)
     limit = paging.parse_limit(args.get("limit"))
-    after = rules.decode_cursor(args["cursor"][0]) if args.get("cursor") else None
-    rows, more = await store.list_products(
+    words = search_words(args.get("q"), rules.MAX_QUERY_LENGTH, allow_blank=True)
+    sort = rules.parse_sort(args.get("sort"), searching=words is not None)
+    low, high = rules.price_range(args.get("min_price_cents"), args.get("max_price_cents"))
+    listing = rules.Listing(
         category=args.get("category") or None,
-        query=search_words(args.get("q"), rules.MAX_QUERY_LENGTH, allow_blank=True),
-        after=after,
-        limit=limit,
+        terms=None if words is None else rules.search_terms(words),
+        min_price=low,
+        max_price=high,
+        sort=sort,
+        after=_cursor(args, sort),
     )
-    return _product_page(rows, more)
+    rows, more = await store.list_products(listing, limit)
+    return _product_page(rows, more, sort)
 
 
 @admin_route(
@@ -81,16 +106,16 @@ async def list_products(request: Request) -> HTTPResponse:
 async def admin_products(request: Request) -> HTTPResponse:
     args = query_args(request)
     limit = paging.parse_limit(args.get("limit"))
-    after = rules.decode_cursor(args["cursor"][0]) if args.get("cursor") else None
-    rows, more = await store.list_products(
+    words = search_words(args.get("q"), rules.MAX_QUERY_LENGTH)
+    listing = rules.Listing(
         status=rules.product_status(args.get("status")),
         category=args.get("category") or None,
-        query=search_words(args.get("q"), rules.MAX_QUERY_LENGTH),
-        after=after,
-        limit=limit,
-        by_sku=True,
+        terms=None if words is None else rules.search_terms(words),
+        sku_part=words,
+        after=_cursor(args, rules.SKU_ORDER),
     )
-    return _product_page(rows, more)
+    rows, more = await store.list_products(listing, limit)
+    return _product_page(rows, more, rules.SKU_ORDER)
 
 
 @public_get(products, "/products/<sku>", max_age=CATALOG_CACHE_SECONDS)

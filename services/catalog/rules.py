@@ -1,12 +1,15 @@
-"""The catalog's rules as plain functions: paging cursors, query parameters, upload plans,
-the order of a product's photos."""
+"""The catalog's rules as plain functions: search words, sort orders and their paging
+cursors, query parameters, upload plans, the order of a product's photos."""
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from petshore import paging
 from petshore.contract import (
@@ -35,16 +38,143 @@ def product_status(raw: str | None) -> str | None:
     return raw
 
 
-def encode_cursor(last_sku: str) -> str:
-    return paging.encode_cursor({"after": last_sku})
+# The highest price a product may have, and so the highest price filter.
+MAX_PRICE_CENTS = 100_000_000
+# The orders of the public list. Without words, `relevance` has nothing to rank: the list is
+# in SKU order then, as it is with no sort at all.
+SORTS = ("relevance", "price", "-price", "newest", "name")
+SKU_ORDER = "sku"
+
+# PostgreSQL's `english` stop words (tsearch_data/english.stop), which its text search leaves
+# out of documents and queries alike. SQLite's FTS5 keeps them in its index, so they are left
+# out of every query here: a word such as "for" must not decide, on one database only, what
+# a search finds.
+_STOP_WORDS = """i me my myself we our ours ourselves you your yours yourself yourselves he him his
+    himself she her hers herself it its itself they them their theirs themselves what which
+    who whom this that these those am is are was were be been being have has had having do
+    does did doing a an the and but if or because as until while of at by for with about
+    against between into through during before after above below to from up down in out on
+    off over under again further then once here there when where why how all any both each
+    few more most other some such no nor not only own same so than too very s t can will just
+    don should now"""
+STOP_WORDS = frozenset(_STOP_WORDS.split())
+# A word is a run of letters and digits: everything else (punctuation, LIKE wildcards, the
+# operators of either database's query language) only separates words.
+_WORD = re.compile(r"[^\W_]+")
 
 
-def decode_cursor(cursor: str) -> str:
-    """The SKU a page starts after: paging is keyset on the SKU."""
-    after = paging.decode_cursor(cursor, ("after",))["after"]
-    if not SKU_PATTERN.match(after):
+def search_terms(words: str) -> tuple[str, ...]:
+    """The words of a search that either database looks up, lower case, each once, in order;
+    none when `words` holds only punctuation and stop words (such a search finds nothing)."""
+    terms = (w.lower() for w in _WORD.findall(words))
+    return tuple(dict.fromkeys(t for t in terms if t not in STOP_WORDS))
+
+
+def parse_sort(raw: str | None, searching: bool) -> str:
+    """The list's order: `relevance` by default for a search, SKU order otherwise."""
+    if raw is None or (raw == "relevance" and not searching):
+        return "relevance" if searching else SKU_ORDER
+    if raw not in SORTS:
+        raise InvalidRequest(f"sort is one of {', '.join(SORTS)}", {"fields": ["sort"]})
+    return raw
+
+
+def _price(raw: str | None, name: str) -> int | None:
+    if raw is None:
+        return None
+    # Digits only: int() would take "+5", " 5" and "5_000" too.
+    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_PRICE_CENTS:
+        raise InvalidRequest(
+            f"{name} is a whole number of cents, 0 to {MAX_PRICE_CENTS}", {"fields": [name]}
+        )
+    return int(raw)
+
+
+def price_range(low: str | None, high: str | None) -> tuple[int | None, int | None]:
+    """`min_price_cents` and `max_price_cents`, both included; either may be absent."""
+    lowest, highest = _price(low, "min_price_cents"), _price(high, "max_price_cents")
+    if lowest is not None and highest is not None and lowest > highest:
+        raise InvalidRequest(
+            "min_price_cents is above max_price_cents",
+            {"fields": ["min_price_cents", "max_price_cents"]},
+        )
+    return lowest, highest
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page of a sorted list starts: after the product whose sort key is `key` and
+    whose SKU is `sku` (the SKU breaks ties, so every product has one place in any order)."""
+
+    sku: str
+    key: float | int | str | datetime | None = None
+
+
+# Which column of a product's row holds each order's key (relevance: the search's rank).
+SORT_KEYS = {"relevance": "rank", "price": "price_cents", "-price": "price_cents"}
+SORT_KEYS |= {"newest": "created_at", "name": "name"}
+
+
+def encode_cursor(sort: str, last: Mapping[str, Any]) -> str:
+    """The cursor after `last`, a row of the page: it names its order, so it is refused in
+    another. A list in SKU order keeps the cursors it has always had."""
+    if sort == SKU_ORDER:
+        return paging.encode_cursor({"after": last["sku"]})
+    key = last[SORT_KEYS[sort]]
+    # str() of a float is its exact value: a rank compares equal to itself on the next page.
+    text = key.isoformat() if isinstance(key, datetime) else str(key)
+    return paging.encode_cursor({"sort": sort, "key": text, "after": last["sku"]})
+
+
+def decode_cursor(cursor: str, sort: str = SKU_ORDER) -> Position:
+    """The position a cursor of this order holds; a cursor of another order, or one this API
+    never gave out, is a `400` naming `cursor`."""
+    fields = paging.decode_cursor(
+        cursor, ("sort", "key", "after"), defaults={"sort": SKU_ORDER, "key": ""}
+    )
+    if fields["sort"] != sort:
+        raise InvalidRequest(
+            "cursor belongs to a list in another order: start again without it",
+            {"fields": ["cursor"]},
+        )
+    after = fields["after"]
+    key = _sort_key(sort, fields["key"])
+    if not SKU_PATTERN.match(after) or (sort != SKU_ORDER and key is None):
         raise InvalidRequest("cursor is not one this API gave out", {"fields": ["cursor"]})
-    return after
+    return Position(after, key)
+
+
+def _sort_key(sort: str, text: str) -> float | int | str | datetime | None:
+    """A cursor's key as the order compares it, or None when it cannot be one."""
+    try:
+        if sort == "relevance":
+            rank = float(text)
+            return rank if math.isfinite(rank) else None
+        if sort in ("price", "-price"):
+            return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
+        if sort == "newest":
+            moment = datetime.fromisoformat(text)
+            return moment if moment.tzinfo is not None else None
+    except ValueError:
+        return None
+    # A name is never empty.
+    return text if sort == "name" and text else None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Which products a list shows, in which order, from where. `terms` None is no search;
+    an empty tuple a search that can find nothing. With `sku_part` (the back office), a
+    product whose SKU holds it is found too."""
+
+    status: str | None = "active"
+    category: str | None = None
+    terms: tuple[str, ...] | None = None
+    sku_part: str | None = None
+    min_price: int | None = None
+    max_price: int | None = None
+    sort: str = SKU_ORDER
+    after: Position | None = None
 
 
 def category_name(slug: str) -> str:

@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from petshore.bodies import Body
 from petshore.contract import SKU_PATTERN
-from services.catalog.rules import IMAGE_ID_PATTERN, MAX_IMAGES
+from services.catalog.rules import IMAGE_ID_PATTERN, MAX_IMAGES, MAX_PRICE_CENTS
 
 Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN.pattern)]
 ImageId = Annotated[str, StringConstraints(pattern=IMAGE_ID_PATTERN.pattern)]
@@ -16,7 +16,7 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=5000)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-PriceCents = Annotated[int, Field(ge=0, le=100_000_000)]
+PriceCents = Annotated[int, Field(ge=0, le=MAX_PRICE_CENTS)]
 
 
 class ProductCreate(Body):

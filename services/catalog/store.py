@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import asdict
 from typing import Any
 
+from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.functions import Count
@@ -16,6 +17,7 @@ from petshore.modeljobs import Kind, PublishedModel, PublishedPhoto
 from petshore.timestamps import utcnow
 from services.catalog.models import Category, ModelUpload, Product, ProductImage
 from services.catalog.rules import (
+    Listing,
     category_name,
     check_image_order,
     is_image_id,
@@ -50,27 +52,105 @@ IMAGE_FIELDS = ("id", "product_id", "key", "width", "height", "alt", "variants")
 Row = dict[str, Any]
 
 
-async def list_products(
-    *,
-    status: str | None = "active",
-    category: str | None,
-    query: str | None,
-    after: str | None,
-    limit: int,
-    by_sku: bool = False,
-) -> tuple[list[Row], bool]:
-    """One page of products in SKU order (of a `status`, or all), and whether more follow;
-    `query` looks in names and descriptions, and with `by_sku` in SKUs too."""
-    rows = Product.filter(status=status) if status else Product.all()
-    if category:
-        rows = rows.filter(category_id=category)
-    if query:
-        words = Q(name__icontains=query) | Q(description__icontains=query)
-        rows = rows.filter(words | Q(sku__icontains=query) if by_sku else words)
-    if after:
-        rows = rows.filter(sku__gt=after)
-    page = await rows.order_by("sku").limit(limit + 1).values(*PRODUCT_FIELDS)
-    return await _with_images(page[:limit]), len(page) > limit
+# A search's rank on each database, higher first: PostgreSQL's ts_rank with its default
+# weights (a name word, A, counts 1.0; a description word, B, 0.4), and SQLite's bm25 (lower is
+# better, hence negated) with the same proportion between the columns (the SKU, unindexed, 0).
+_RANK = {
+    "postgres": "ts_rank(p.search, query)",
+    "sqlite": "m.rank",
+}
+# Each sort's column and direction; the SKU follows, ascending: the cursor's tie-break. Names
+# in code point order on both databases (SQLite's only order; PostgreSQL's would follow the
+# database's locale).
+_ORDERS = {
+    "relevance": ("rank", "DESC"),
+    "price": ("p.price_cents", "ASC"),
+    "-price": ("p.price_cents", "DESC"),
+    "newest": ("p.created_at", "DESC"),
+    "name": ("p.name", "ASC"),
+}
+_NAME_ORDER = {"postgres": 'p.name COLLATE "C"', "sqlite": "p.name"}
+
+
+class _Statement:
+    """Parameters of a raw statement in numbered placeholders, each database's kind."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.values: list[Any] = []
+
+    def param(self, value: Any, postgres_type: str = "") -> str:
+        self.values.append(value)
+        if self.dialect == "postgres":
+            return f"${len(self.values)}{postgres_type}"
+        return f"?{len(self.values)}"
+
+
+async def list_products(listing: Listing, limit: int) -> tuple[list[Row], bool]:
+    """One page of the products `listing` asks for, in its order, and whether more follow;
+    each row with its `rank` (None unless searching). Which products, in raw SQL (each
+    database searches its own way); their rows, by the ORM, as `get_product` reads them."""
+    searching = listing.terms is not None
+    if searching and not listing.terms and not listing.sku_part:
+        return [], False
+    connection = Tortoise.get_connection("default")
+    dialect = connection.capabilities.dialect
+    sql = _Statement(dialect)
+    where: list[str] = []
+    matched: list[str] = []
+    source = "product p"
+    rank = "NULL"
+    if listing.terms:
+        words = " ".join(listing.terms)
+        if dialect == "postgres":
+            source += f" CROSS JOIN plainto_tsquery('english', {sql.param(words)}) query"
+            matched.append("p.search @@ query")
+        else:
+            # Each term a quoted string: FTS5 reads nothing in it as an operator.
+            phrase = " ".join(f'"{term}"' for term in listing.terms)
+            source += (
+                " LEFT JOIN (SELECT sku, -bm25(product_search, 0, 10, 4) AS rank"
+                f" FROM product_search WHERE product_search MATCH {sql.param(phrase)}) m"
+                " ON m.sku = p.sku"
+            )
+            matched.append("m.sku IS NOT NULL")
+        rank = _RANK[dialect]
+    if listing.sku_part:
+        position = "strpos" if dialect == "postgres" else "instr"
+        matched.append(f"{position}(p.sku, {sql.param(listing.sku_part.upper())}) > 0")
+    if matched:
+        where.append(f"({' OR '.join(matched)})")
+    if listing.status:
+        where.append(f"p.status = {sql.param(listing.status)}")
+    if listing.category:
+        where.append(f"p.category_id = {sql.param(listing.category)}")
+    if listing.min_price is not None:
+        where.append(f"p.price_cents >= {sql.param(listing.min_price)}")
+    if listing.max_price is not None:
+        where.append(f"p.price_cents <= {sql.param(listing.max_price)}")
+    column, direction = _ORDERS.get(listing.sort, ("", ""))
+    column = {"rank": rank, "p.name": _NAME_ORDER[dialect]}.get(column, column)
+    order = [f"{column} {direction}", "p.sku"] if column else ["p.sku"]
+    if listing.after is not None:
+        after = sql.param(listing.after.sku)
+        if column:
+            # The rank a cursor holds is a float4's exact value: compared as one, it is equal.
+            key = sql.param(listing.after.key, "::real" if listing.sort == "relevance" else "")
+            beyond = "<" if direction == "DESC" else ">"
+            where.append(f"({column} {beyond} {key} OR ({column} = {key} AND p.sku > {after}))")
+        else:
+            where.append(f"p.sku > {after}")
+    query = (
+        f"SELECT p.sku, {rank} AS rank FROM {source}"
+        + (f" WHERE {' AND '.join(where)}" if where else "")
+        + f" ORDER BY {', '.join(order)} LIMIT {sql.param(limit + 1)}"
+    )
+    found = await connection.execute_query_dict(query, sql.values)
+    ranks = {row["sku"]: row["rank"] for row in found[:limit]}
+    rows = await Product.filter(sku__in=list(ranks)).values(*PRODUCT_FIELDS, "created_at")
+    by_sku = {row["sku"]: row for row in rows}
+    page = [{**by_sku[sku], "rank": rank} for sku, rank in ranks.items()]
+    return await _with_images(page), len(found) > limit
 
 
 async def get_product(sku: str) -> Row:

@@ -73,6 +73,27 @@ def test_browse_categories_and_search(page: Page) -> None:
     expect(page.get_by_role("link", name="Reflective leash, 2 m")).to_have_count(0)
 
 
+def test_sort_price_filter_and_3d_badge(page: Page) -> None:
+    page.goto("/?category=walking")
+    names = page.get_by_role("list").get_by_role("heading", level=2)
+    walking = ["Trail runner walking shoe", "Reflective leash, 2 m", "No-pull harness"]
+    expect(names).to_have_text(walking)  # SKU order
+    page.get_by_label("Sort by").select_option(label="Price, low to high")
+    expect(page).to_have_url(re.compile(r"/\?category=walking&sort=price$"))
+    expect(names).to_have_text([walking[1], walking[2], walking[0]])
+    page.get_by_label("From").fill("20")
+    page.get_by_label("to", exact=True).fill("89.00")
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"min_price=20&max_price=89\.00$"))
+    expect(names).to_have_text([walking[2], walking[0]])
+    # A product with a 3D model says so on its card; one without does not.
+    shoe = page.get_by_role("listitem").filter(has_text=walking[0])
+    expect(shoe.get_by_text("3D", exact=True)).to_be_visible()
+    expect(shoe.get_by_text("Has a 3D model")).to_be_attached()
+    harness = page.get_by_role("listitem").filter(has_text=walking[2])
+    expect(harness.get_by_text("3D", exact=True)).to_have_count(0)
+
+
 def test_load_more_pages_through_the_catalog(page: Page, gateway: httpx.Client) -> None:
     slug = "paging-" + str(id(page))
     for i in range(14):

@@ -87,9 +87,194 @@ def test_search_treats_like_wildcards_as_text(gateway: httpx.Client) -> None:
     slug = unique_slug()
     create_product(gateway, category=slug, name="Plain name")
     literal = create_product(gateway, category=slug, name="100% wool_blend")
-    for q in ("%", "_", "0% w"):
+    for q in ("%", "_", "%_%"):  # no word in them: nothing is found, never everything
+        found = gateway.get("/api/catalog/products", params={"q": q, "category": slug}).json()
+        assert found["items"] == [], q
+    for q in ("100%", "wool_blend", "WOOL", "blend 100"):
         found = gateway.get("/api/catalog/products", params={"q": q, "category": slug}).json()
         assert [p["sku"] for p in found["items"]] == [literal["sku"]], q
+
+
+def _skus(gateway: httpx.Client, **params: str) -> list[str]:
+    answer = gateway.get("/api/catalog/products", params={"limit": "100", **params})
+    assert answer.status_code == 200, answer.text
+    return [p["sku"] for p in answer.json()["items"]]
+
+
+def test_search_finds_words_by_their_stems_name_matches_first(gateway: httpx.Client) -> None:
+    slug = unique_slug()
+    in_text = create_product(gateway, category=slug, name="Plain dish", description="Not a BOWL")
+    in_name = create_product(gateway, category=slug, name="Slow feeder bowl")
+    both = create_product(gateway, category=slug, name="Bowls", description="a bowl for feeding")
+    leash = create_product(gateway, category=slug, name="Leash", description="for walks")
+    for q in ("bowls", "bowl", "Bowl", "BOWLS"):
+        assert _skus(gateway, q=q, category=slug) == [
+            both["sku"],
+            in_name["sku"],
+            in_text["sku"],
+        ], q
+    # Every word must be found, in the name or the description, by its stem.
+    assert _skus(gateway, q="feeding bowls", category=slug) == [both["sku"]]  # not "feeder"
+    assert _skus(gateway, q="bowl leash", category=slug) == []
+    assert _skus(gateway, q="walking", category=slug) == [leash["sku"]]
+    # A search is in relevance order unless the shopper picks another.
+    by_price = _skus(gateway, q="bowl", category=slug, sort="price")
+    assert sorted(by_price) == sorted([both["sku"], in_name["sku"], in_text["sku"]])
+    assert by_price == sorted(by_price)  # same prices: the SKU breaks the tie
+
+
+def test_search_never_lists_discontinued_products(gateway: httpx.Client) -> None:
+    slug = unique_slug()
+    gone = create_product(gateway, category=slug, name="Retired kibble scoop")
+    assert gateway.delete(f"/api/catalog/products/{gone['sku']}", headers=ADMIN).status_code == 200
+    assert _skus(gateway, q="kibble scoop", category=slug) == []
+
+
+SORTED = {
+    "price": lambda p: (p["price_cents"], p["sku"]),
+    "-price": lambda p: (-p["price_cents"], p["sku"]),
+    "name": lambda p: (p["name"], p["sku"]),
+}
+
+
+def test_sort_orders_and_the_price_filter(gateway: httpx.Client) -> None:
+    slug = unique_slug()
+    made = [
+        create_product(gateway, category=slug, name=name, price_cents=price)
+        for name, price in [("Crate", 4500), ("Brush", 999), ("Apron", 4500), ("Dish", 0)]
+    ]
+    for sort, key in SORTED.items():
+        assert _skus(gateway, category=slug, sort=sort) == [
+            p["sku"] for p in sorted(made, key=key)
+        ], sort
+    assert _skus(gateway, category=slug, sort="newest") == [p["sku"] for p in reversed(made)]
+    # Without words, the default order (and relevance's) is the SKU's.
+    skus = sorted(p["sku"] for p in made)
+    assert _skus(gateway, category=slug) == skus
+    assert _skus(gateway, category=slug, sort="relevance") == skus
+    # Both bounds are prices listed.
+    assert _skus(gateway, category=slug, min_price_cents="999", max_price_cents="4500") == sorted(
+        p["sku"] for p in made if p["price_cents"] >= 999
+    )
+    assert _skus(gateway, category=slug, max_price_cents="0") == [made[3]["sku"]]
+    assert _skus(gateway, category=slug, min_price_cents="4501") == []
+    assert _skus(gateway, category=slug, min_price_cents="1000", sort="-price") == [
+        p["sku"] for p in sorted(made, key=SORTED["-price"]) if p["price_cents"] >= 1000
+    ]
+
+
+@pytest.mark.parametrize("sort", ["relevance", "price", "-price", "newest", "name", None])
+def test_paging_visits_every_product_once_in_every_order(
+    gateway: httpx.Client, sort: str | None
+) -> None:
+    slug = unique_slug()
+    word = unique_slug("pg").replace("-", "")
+
+    def add(i: int) -> str:
+        # Names and prices that tie, and ranks that differ (the word once or twice).
+        name = f"{word} {'collar' if i % 2 else word} {i % 3}"
+        return create_product(gateway, category=slug, name=name, price_cents=100 * (i % 3))["sku"]
+
+    original = {add(i) for i in range(9)}
+    seen: list[str] = []
+    cursor = None
+    base = {"category": slug, "q": word, "limit": "2", **({"sort": sort} if sort else {})}
+    for i in range(100):
+        page = gateway.get(
+            "/api/catalog/products", params={**base, **({"cursor": cursor} if cursor else {})}
+        )
+        assert page.status_code == 200, page.text
+        seen += [p["sku"] for p in page.json()["items"]]
+        add(100 + i)  # lands before or after the cursor
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)), "a product was listed twice"
+    assert original <= set(seen), "a product was missed"
+
+
+@pytest.mark.parametrize(
+    ("params", "fields"),
+    [
+        ({"sort": "cheapest"}, ["sort"]),
+        ({"sort": ""}, ["sort"]),
+        ({"sort": "sku"}, ["sort"]),
+        ({"min_price_cents": "-1"}, ["min_price_cents"]),
+        ({"min_price_cents": ""}, ["min_price_cents"]),
+        ({"max_price_cents": "12.99"}, ["max_price_cents"]),
+        ({"max_price_cents": "100000001"}, ["max_price_cents"]),
+        ({"max_price_cents": "9" * 30}, ["max_price_cents"]),
+        (
+            {"min_price_cents": "500", "max_price_cents": "499"},
+            ["min_price_cents", "max_price_cents"],
+        ),
+    ],
+)
+def test_bad_sort_or_price_is_a_400(
+    gateway: httpx.Client, params: dict[str, str], fields: list[str]
+) -> None:
+    error = assert_error(
+        gateway.get("/api/catalog/products", params=params), 400, "invalid_request"
+    )
+    assert error["details"]["fields"] == fields
+
+
+def test_a_cursor_belongs_to_its_order(gateway: httpx.Client) -> None:
+    slug = unique_slug()
+    for _ in range(3):
+        create_product(gateway, category=slug, name="Order bowl")
+    by_price = gateway.get(
+        "/api/catalog/products", params={"category": slug, "limit": "1", "sort": "price"}
+    ).json()["next_cursor"]
+    for other in ({"sort": "name"}, {"sort": "-price"}, {"q": "bowl"}, {}):
+        answer = gateway.get("/api/catalog/products", params={**other, "cursor": by_price})
+        error = assert_error(answer, 400, "invalid_request")
+        assert error["details"]["fields"] == ["cursor"]
+
+
+HOSTILE = [
+    "!!",
+    "a & b",
+    ":*",
+    "'",
+    "''",
+    '"',
+    '"bowl',
+    "(bowl",
+    "bowl)",
+    "!bowl | fox",
+    "bowl <-> fox",
+    "fox:*A",
+    "NEAR(fox bowl, 2)",
+    "fox* OR -bowl",
+    "name:fox",
+    "{name description}: fox",
+    "^fox",
+    "\\",
+    "x" * 200,
+    "é" * 200,
+    "🐕🐈 狗 кот",
+    "1e999",
+    "--",
+    "/*",
+    "; DROP TABLE product; --",
+]
+
+
+@pytest.mark.parametrize("q", HOSTILE)
+def test_hostile_search_words_are_never_a_500(gateway: httpx.Client, q: str) -> None:
+    for sort in ("relevance", "name"):
+        answer = gateway.get("/api/catalog/products", params={"q": q, "sort": sort})
+        assert answer.status_code == 200, answer.text
+        assert all(p["status"] == "active" for p in answer.json()["items"])
+    answer = gateway.get("/api/catalog/admin/products", params={"q": q}, headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+
+
+def test_search_words_find_the_demo_products(gateway: httpx.Client) -> None:
+    assert _skus(gateway, q="bowls")[0] == "PS-FEED-0002"
+    assert _skus(gateway, q="chewing")[0] == "PS-TOY-0002"
+    assert "PS-TOY-0001" in _skus(gateway, q="fox")
 
 
 @pytest.mark.parametrize("limit", ["0", "101", "ten", "-1", "2.5", ""])

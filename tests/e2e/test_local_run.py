@@ -97,6 +97,9 @@ def test_local_run_comes_up_keeps_data_across_restarts_and_dies_with_its_childre
                 headers={"Authorization": f"Bearer {token}"},
             )
             assert renamed.status_code == 200
+            # SQLite's full-text index follows the rename (its triggers), stems included.
+            found = client.get("/api/catalog/products", params={"q": "renamed bones"}).json()
+            assert [p["sku"] for p in found["items"]] == ["PS-TOY-0002"]
             customer = {"email": "local@example.com", "password": "a local passphrase"}
             signed_up = client.post("/api/accounts/customers", json={**customer, "name": "L"})
             assert signed_up.status_code == 201
@@ -126,6 +129,12 @@ def test_local_run_comes_up_keeps_data_across_restarts_and_dies_with_its_childre
             assert client.get(shoe["model"]["glb_url"]).status_code == 200
             listed = client.get("/api/catalog/products", params={"limit": 100}).json()["items"]
             assert len(listed) == 12
+            bowls = client.get("/api/catalog/products", params={"q": "bowls"}).json()["items"]
+            assert [p["sku"] for p in bowls] == ["PS-FEED-0002"]
+            by_price = client.get(
+                "/api/catalog/products", params={"sort": "-price", "max_price_cents": 1599}
+            ).json()["items"]
+            assert [p["price_cents"] for p in by_price] == [1599, 1299, 899, 499]
             # The customer, their sessions and the sessions table's index are all still there.
             signed_in = client.post("/api/accounts/sessions", json=customer)
             assert signed_in.status_code == 200, signed_in.text

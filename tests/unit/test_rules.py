@@ -25,8 +25,10 @@ from services.orders.mail import confirmation, money, shipping_notice
 
 
 def test_cursor_round_trips_and_rejects_forgeries() -> None:
-    assert catalog.decode_cursor(catalog.encode_cursor("PS-TOY-0001")) == "PS-TOY-0001"
-    for forged in ("", "e30", catalog.encode_cursor("not a sku"), "%%%", "eyJhZnRlciI6MX0"):
+    cursor = catalog.encode_cursor(catalog.SKU_ORDER, {"sku": "PS-TOY-0001"})
+    assert catalog.decode_cursor(cursor) == catalog.Position("PS-TOY-0001")
+    not_a_sku = catalog.encode_cursor(catalog.SKU_ORDER, {"sku": "not a sku"})
+    for forged in ("", "e30", not_a_sku, "%%%", "eyJhZnRlciI6MX0", "WzFd"):
         with pytest.raises(InvalidRequest):
             catalog.decode_cursor(forged)
 

@@ -67,9 +67,60 @@ function card(product, available) {
           : placeholder(product),
     ),
     h('h2', {}, link(`/product/${encodeURIComponent(product.sku)}`, product.name)),
+    product.model ? h('p', { class: 'has-model' }, h('span', { 'aria-hidden': 'true' }, '3D'), h('span', { class: 'visually-hidden' }, 'Has a 3D model')) : null,
     h('p', { class: 'price' }, money(product.price_cents, product.currency)),
     available === undefined ? null : h('p', { class: 'stock' }, stockText(available)),
   );
+}
+
+// The list's orders (GET /api/catalog/products `sort`); the first, no `sort` at all, is
+// relevance for a search and the catalog's own order otherwise.
+const SORTS = [
+  ['price', 'Price, low to high'],
+  ['-price', 'Price, high to low'],
+  ['newest', 'Newest'],
+  ['name', 'Name, A to Z'],
+];
+
+// A price the shopper typed, in whole units and cents ("12", "12.5"), as cents; '' for none.
+function cents(text) {
+  const match = /^\s*(\d{1,6})(?:[.,](\d{1,2}))?\s*$/.exec(text || '');
+  return match ? String(Number(match[1]) * 100 + Number((match[2] || '0').padEnd(2, '0'))) : '';
+}
+
+// The page's filters live in its address (/?q=&sort=&min_price=&max_price=), so a plain form
+// submission without JavaScript lands on the same listing; prices there are in units.
+function searchForm(params, category) {
+  const q = params.get('q') || '';
+  const sort = params.get('sort') || '';
+  const priceField = (name, label) =>
+    h(
+      'label',
+      { class: 'price-field' },
+      label,
+      h('input', { name, type: 'text', inputmode: 'decimal', size: 6, pattern: '[0-9]{1,6}([.,][0-9]{1,2})?', value: params.get(name) || '' }),
+    );
+  const order = h(
+    'select',
+    { id: 'sort', name: 'sort' },
+    h('option', { value: '' }, q ? 'Best match' : 'Catalog order'),
+    SORTS.map(([value, label]) => h('option', { value, selected: value === sort }, label)),
+  );
+  const form = h(
+    'form',
+    { role: 'search', class: 'search', action: '/', method: 'get' },
+    h('label', { for: 'q' }, 'Search'),
+    h('input', { id: 'q', name: 'q', type: 'search', value: q }),
+    category ? h('input', { type: 'hidden', name: 'category', value: category }) : null,
+    h('label', { for: 'sort' }, 'Sort by'),
+    order,
+    priceField('min_price', 'From'),
+    priceField('max_price', 'to'),
+    h('button', { type: 'submit' }, 'Search'),
+  );
+  // A new order shows at once; the button does the same without JavaScript.
+  order.addEventListener('change', () => form.requestSubmit());
+  return form;
 }
 
 export async function home(params) {
@@ -77,14 +128,7 @@ export async function home(params) {
   const q = params.get('q') || '';
   const root = h('section', { class: 'home' });
   const categories = await api('/api/catalog/categories');
-  const search = h(
-    'form',
-    { role: 'search', class: 'search', action: '/', method: 'get' },
-    h('label', { for: 'q' }, 'Search'),
-    h('input', { id: 'q', name: 'q', type: 'search', value: q }),
-    category ? h('input', { type: 'hidden', name: 'category', value: category }) : null,
-    h('button', { type: 'submit' }, 'Search'),
-  );
+  const search = searchForm(params, category);
   const nav = h(
     'nav',
     { 'aria-label': 'Categories', class: 'categories' },
@@ -119,6 +163,10 @@ export async function home(params) {
     const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (category) query.set('category', category);
     if (q) query.set('q', q);
+    if (params.get('sort')) query.set('sort', params.get('sort'));
+    for (const bound of ['min_price', 'max_price']) {
+      if (cents(params.get(bound))) query.set(`${bound}_cents`, cents(params.get(bound)));
+    }
     if (cursor) query.set('cursor', cursor);
     more.disabled = true;
     const page = await api(`/api/catalog/products?${query}`);
@@ -133,7 +181,8 @@ export async function home(params) {
   more.addEventListener('click', () =>
     loadPage().catch((error) => status.replaceWith(alertBox(explain(error)))),
   );
-  await loadPage();
+  // A refused filter (the lowest price above the highest) leaves the form there to mend it.
+  await loadPage().catch((error) => status.replaceWith(alertBox(explain(error))));
   root.append(
     h('h1', { tabindex: '-1' }, title ? title.name : q ? `Results for “${q}”` : 'All products'),
     search,
