@@ -12,9 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from petshore.errors import InvalidRequest
+from petshore.openapi import Param, integer, string
 
 DEFAULT_LIMIT = 24
 MAX_LIMIT = 100
+# The query parameters of every paged list, declared once for each route's operation.
+LIMIT_PARAM = Param("limit", integer(minimum=1, maximum=MAX_LIMIT))
+CURSOR_PARAM = Param("cursor", string(), description="next_cursor of the page before")
 
 
 def encode_cursor(position: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from petshore.auth import admin_route
 from petshore.contract import ACCOUNTS, Service
 from petshore.db import DATABASE_ERRORS, register_database, tortoise_config
 from petshore.errors import InvalidRequest
-from petshore.openapi import Param, docs_blueprint, integer, string
+from petshore.openapi import Param, docs_blueprint, string
 from petshore.settings import CommonSettings
 from petshore.upstream import ServiceClient
 from petshore.web import health_blueprint, query_args, setup_common
@@ -108,7 +108,7 @@ def audit_blueprint(service: Service) -> Blueprint:
                 string(minLength=1, maxLength=audit.TARGET_LENGTH),
                 description="a SKU, an id",
             ),
-            Param("limit", integer(minimum=1, maximum=paging.MAX_LIMIT)),
+            paging.LIMIT_PARAM,
         ],
         answers={200: audit.Actions},
     )

@@ -10,7 +10,7 @@ from petshore import audit, paging
 from petshore.auth import ADMIN_TOKEN_ACTOR, admin_token_given, check_csrf
 from petshore.contract import ACCOUNTS, CSRF_HEADER, SESSION_COOKIE, STAFF_ROLES
 from petshore.errors import Forbidden, NotFound
-from petshore.openapi import ErrorBody, Param, integer, operation, string
+from petshore.openapi import ErrorBody, Param, operation, string
 from petshore.web import parse_body, query_args, search_words
 from services.accounts import rules, sessions, store, views
 from services.accounts.schemas import PasswordChange, ProfilePatch, RoleChange, SignIn, SignUp
@@ -207,8 +207,8 @@ async def _staff_actor(request: Request, *, owner_only: bool) -> str:
             string(minLength=1, maxLength=rules.MAX_QUERY_LENGTH),
             description="part of an email or name",
         ),
-        Param("limit", integer(minimum=1, maximum=paging.MAX_LIMIT)),
-        Param("cursor", string(), description="next_cursor of the page before"),
+        paging.LIMIT_PARAM,
+        paging.CURSOR_PARAM,
     ],
     answers={200: views.CustomerPage, 401: ErrorBody, 403: ErrorBody},
 )

@@ -10,7 +10,7 @@ from petshore import paging
 from petshore.auth import admin_actor, admin_route, admin_token_given, check_csrf, signed_in
 from petshore.contract import ORDERS
 from petshore.errors import InvalidRequest, NotFound, Unauthorized
-from petshore.openapi import Download, ErrorBody, Param, integer, operation, string
+from petshore.openapi import Download, ErrorBody, Param, operation, string
 from petshore.timestamps import utcnow
 from petshore.web import parse_body, product_sku, query_args
 from services.orders import backoffice, checkout, rules, settlement, store, views
@@ -82,8 +82,8 @@ def _filters(args: RequestParameters) -> rules.OrderFilter:
     params=[
         Param("mine", string(enum=["1"]), description="1: the signed-in customer's own"),
         *FILTERS,
-        Param("limit", integer(minimum=1, maximum=paging.MAX_LIMIT)),
-        Param("cursor", string(), description="next_cursor of the page before"),
+        paging.LIMIT_PARAM,
+        paging.CURSOR_PARAM,
     ],
     answers={200: views.OrderPage, 401: ErrorBody, 403: ErrorBody},
 )
@@ -290,7 +290,7 @@ async def adjust_inventory(request: Request, sku: str) -> HTTPResponse:
     "GET",
     "/inventory/<sku>/movements",
     "A SKU's stock changes made by hand, newest first: by whom, and why",
-    params=[Param("limit", integer(minimum=1, maximum=paging.MAX_LIMIT))],
+    params=[paging.LIMIT_PARAM],
     answers={200: views.Movements},
 )
 async def stock_movements(request: Request, sku: str) -> HTTPResponse:
