@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -27,6 +28,17 @@ POSTGRES = os.environ.get(
 def database_url(name: str) -> str:
     base = POSTGRES.rsplit("/", 1)[0]
     return f"{base}/{name}?maxsize=30"
+
+
+@contextmanager
+def scratch_database(purpose: str) -> Iterator[str]:
+    """An empty PostgreSQL database of this test process's own, dropped afterwards: its URL."""
+    name = f"petshore_test_{os.getpid()}_{purpose}"
+    asyncio.run(recreate_databases(POSTGRES, [name]))
+    try:
+        yield database_url(name)
+    finally:
+        asyncio.run(recreate_databases(POSTGRES, [name], drop_only=True))
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ the whole stack. Each request runs the app's start and stop listeners, as a serv
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,8 +13,8 @@ from sanic import Sanic
 from sanic_testing.testing import TestingResponse as Answer
 
 from petshore.contract import Env
-from tests.conftest import POSTGRES, database_url
-from tests.helpers import ADMIN_TOKEN, recreate_databases
+from tests.conftest import scratch_database
+from tests.helpers import ADMIN_TOKEN
 
 ENVIRONMENT = "inprocess"
 
@@ -47,10 +46,8 @@ def service_env(moto_url: str) -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="module")
 def own_database() -> Iterator[str]:
     """An empty PostgreSQL database for one module's service."""
-    name = f"petshore_test_{os.getpid()}_inprocess"
-    asyncio.run(recreate_databases(POSTGRES, [name]))
-    yield database_url(name)
-    asyncio.run(recreate_databases(POSTGRES, [name], drop_only=True))
+    with scratch_database("inprocess") as url:
+        yield url
 
 
 def call(app: Sanic, method: str, path: str, **kwargs: Any) -> Answer:

@@ -5,7 +5,6 @@ the same store, finds the same products for the same words, and pages the same w
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,8 +18,7 @@ from petshore.demo import demo_products
 from services.catalog import rules, store
 from services.catalog.models import Product
 from services.catalog.schemas import ProductCreate
-from tests.conftest import POSTGRES, database_url
-from tests.helpers import recreate_databases
+from tests.conftest import scratch_database
 
 # Each query and what the shopper would expect first (None: nothing is found).
 QUERIES: dict[str, str | None] = {
@@ -135,10 +133,8 @@ async def _upgraded(url: str) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    name = f"petshore_test_{os.getpid()}_search"
-    asyncio.run(recreate_databases(POSTGRES, [name]))
-    yield database_url(name)
-    asyncio.run(recreate_databases(POSTGRES, [name], drop_only=True))
+    with scratch_database("search") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -187,10 +183,6 @@ def test_every_order_lists_every_active_product_once(
 
 
 def test_the_migration_indexes_what_is_there_and_goes_back(tmp_path: Path) -> None:
-    name = f"petshore_test_{os.getpid()}_upgrade"
-    asyncio.run(recreate_databases(POSTGRES, [name]))
-    try:
-        assert asyncio.run(_upgraded(database_url(name))) == [["PS-OLD-0001"]] * 2
-    finally:
-        asyncio.run(recreate_databases(POSTGRES, [name], drop_only=True))
+    with scratch_database("upgrade") as url:
+        assert asyncio.run(_upgraded(url)) == [["PS-OLD-0001"]] * 2
     assert asyncio.run(_upgraded(f"sqlite://{tmp_path}/catalog.sqlite3")) == [["PS-OLD-0001"]] * 2
