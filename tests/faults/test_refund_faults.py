@@ -46,6 +46,13 @@ def _refunds_at_provider(double: httpx.Client, reference: str) -> list[int]:
     return [r["amount"] for r in intent["refunds"] if r["status"] == "succeeded"]
 
 
+def _wait_until_held(double: httpx.Client) -> None:
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while not double.get("/_double/faults").json()["held"]:
+        assert time.monotonic() < deadline, "the provider never held a request"
+        time.sleep(0.1)
+
+
 def _paid_out(gateway: httpx.Client, order_id: str) -> dict[str, Any]:
     """The order once no refund of it is pending any more."""
     deadline = time.monotonic() + SETTLE_SECONDS
@@ -64,8 +71,10 @@ def test_a_cancellation_killed_mid_refund_pays_back_once(
     order, sku = _paid_order(gateway)
     path = f"/api/orders/orders/{order['order_id']}/cancellation"
     double.post("/_double/faults", json={"hang": True})
+    # Below the gateway's own upstream timeout (2 s), so it is this client that gives up.
     with pytest.raises(httpx.ReadTimeout):
-        gateway.post(path, headers=ADMIN, timeout=2)
+        gateway.post(path, headers=ADMIN, timeout=1)
+    _wait_until_held(double)
     faults.restart("orders")  # SIGKILL while the provider holds the refund
     double.post("/_double/faults", json={})
     settled = _paid_out(gateway, order["order_id"])
