@@ -33,10 +33,18 @@ class Body(BaseModel):
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+COUNTRY_PATTERN = r"^[A-Z]{2}$"
 Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=EMAIL_PATTERN)
 ]
+CountryCode = Annotated[str, StringConstraints(pattern=COUNTRY_PATTERN)]
+
+# What a field that does not match its pattern should be, in words a form can show.
+PATTERN_PROBLEMS = {
+    EMAIL_PATTERN: "enter an email address, like name@example.com",
+    COUNTRY_PATTERN: "a country's two-letter code, like US",
+}
 
 
 class Address(Body):
@@ -50,4 +58,4 @@ class Address(Body):
     postal_code: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)
     ]
-    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    country: CountryCode

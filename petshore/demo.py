@@ -41,6 +41,11 @@ def demo_products(path: Path = DEMO_FILE) -> list[dict[str, Any]]:
     return list(json.loads(path.read_text())["products"])
 
 
+def demo_pricing(path: Path = DEMO_FILE) -> dict[str, Any]:
+    """Example tax rates and discount codes (the orders service's)."""
+    return dict(json.loads(path.read_text()).get("pricing", {}))
+
+
 def add_file_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--file",

@@ -33,6 +33,12 @@ class InvalidRequest(ApiError):
     code = "invalid_request"
 
 
+def field_error(field: str, problem: str) -> InvalidRequest:
+    """A 400 that says what is wrong with one field (`details.problems`), so that a form can
+    show it beside that field."""
+    return InvalidRequest(f"{field}: {problem}", {"fields": [field], "problems": {field: problem}})
+
+
 class Unauthorized(ApiError):
     status_code = 401
     code = "unauthorized"

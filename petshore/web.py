@@ -15,11 +15,12 @@ from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from sanic import Blueprint, Request, Sanic
 from sanic.request.parameters import RequestParameters
 from sanic.response import HTTPResponse, json
 
-from petshore.bodies import storable_text
+from petshore.bodies import PATTERN_PROBLEMS, storable_text
 from petshore.contract import API_PATH_PREFIX, SKU_PATTERN, Service
 from petshore.errors import (
     InvalidRequest,
@@ -244,12 +245,34 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
 
+def _problem(error: ErrorDetails) -> str:
+    """What is wrong with a field, in words a form can show beside it."""
+    context = error.get("ctx", {})
+    match error["type"]:
+        case "missing":
+            return "this is required"
+        case "string_too_short" if context.get("min_length") == 1:
+            return "fill this in"
+        case "string_too_long":
+            return f"at most {context['max_length']} characters"
+        case "string_pattern_mismatch" if context.get("pattern") in PATTERN_PROBLEMS:
+            return PATTERN_PROBLEMS[context["pattern"]]
+        case "extra_forbidden":
+            return "not a field this request takes"
+        case "value_error":
+            return str(context.get("error", error["msg"]))
+    return str(error["msg"])
+
+
 def validation_error(exc: ValidationError) -> InvalidRequest:
-    fields = sorted({_field_name(e["loc"]) for e in exc.errors()})
-    problems = [f"{_field_name(e['loc'])}: {e['msg']}" for e in exc.errors()]
+    """A 400 naming every field that is wrong (`details.fields`) and, for each, what is wrong
+    with it (`details.problems`, the first problem of a field)."""
+    problems: dict[str, str] = {}
+    for error in exc.errors():
+        problems.setdefault(_field_name(error["loc"]), _problem(error))
     return InvalidRequest(
-        "; ".join(problems),
-        {"fields": fields},
+        "; ".join(f"{field}: {problem}" for field, problem in problems.items()),
+        {"fields": sorted(problems), "problems": problems},
     )
 
 

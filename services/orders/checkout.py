@@ -27,9 +27,16 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-from petshore.errors import ApiError, Conflict, IdempotencyKeyReused, InvalidRequest, Unavailable
+from petshore.errors import (
+    ApiError,
+    Conflict,
+    IdempotencyKeyReused,
+    InvalidRequest,
+    Unavailable,
+    field_error,
+)
 from petshore.timestamps import utcnow
-from services.orders import rules, settlement, store
+from services.orders import addresses, pricing, rules, settlement, store
 from services.orders.models import IdempotencyRecord
 from services.orders.schemas import Checkout
 from services.orders.settlement import Peers
@@ -42,6 +49,8 @@ IN_PROGRESS_WAIT_SECONDS = 20.0
 POLL_SECONDS = 0.05
 
 Row = dict[str, Any]
+# Where a checkout's address fields are, for the errors that name them.
+ADDRESS = "shipping_address."
 
 # Checkouts outlive the requests that started them (see `place`); kept here so the event
 # loop does not drop them while they run.
@@ -87,7 +96,7 @@ async def _checkout(
 ) -> Row:
     # A guest's key stands for the body alone, as it did before customers signed in.
     signed = {"customer_id": customer_id} if customer_id else {}
-    claim = await _claim(key, rules.request_hash({**body.model_dump(), **signed}), lease)
+    claim = await _claim(key, rules.request_hash({**body.identity(), **signed}), lease)
     if isinstance(claim, IdempotencyRecord):
         assert claim.order_id is not None and claim.response_status is not None
         settlement.answer_for(claim.response_status, claim.order_id)
@@ -168,19 +177,21 @@ async def _open(peers: Peers, claim: Claim, body: Checkout, customer_id: str | N
                 f"{peers.payments.name} payments do not take that token",
                 {"fields": ["payment.token"]},
             )
-        items = await _fetch_cart(peers, body.cart_id)
-        skus = [item["sku"] for item in items]
-        fetched = await asyncio.gather(*(fetch_product(peers, s) for s in skus))
-        lines, currency = rules.price_lines(items, dict(zip(skus, fetched, strict=True)))
+        address = body.shipping_address
+        where = addresses.destination(address.country, address.region, ADDRESS)
+        quote = await price_cart(
+            peers, body.cart_id, where, body.shipping_method, body.discount_code, ADDRESS
+        )
+        shipping_address = address.model_dump(exclude_none=True)
+        if where.region:
+            shipping_address["region"] = where.region
         await store.place_order(
             order_id=claim.order_id,
             key=claim.key,
             owner=claim.owner,
-            lines=lines,
-            currency=currency,
-            totals=rules.totals(lines),
+            quote=quote,
             email=body.email,
-            shipping_address=body.shipping_address.model_dump(exclude_none=True),
+            shipping_address=shipping_address,
             cart_id=body.cart_id,
             customer_id=customer_id,
         )
@@ -191,6 +202,49 @@ async def _open(peers: Peers, claim: Claim, body: Checkout, customer_id: str | N
             await store.release_key(claim.key, claim.owner, utcnow())
         raise
     return await store.get_order(claim.order_id)
+
+
+async def price_cart(
+    peers: Peers,
+    cart_id: str,
+    where: addresses.Destination,
+    shipping_method: str | None,
+    discount_code: str | None,
+    prefix: str = "",
+) -> pricing.Quote:
+    """The cart priced as an order shipped to `where` would be: goods from the catalog,
+    shipping, discount and tax from the owner's tables. `prefix`: where the address's fields
+    are in the request, for the errors that name them."""
+    items = await _fetch_cart(peers, cart_id)
+    skus = [item["sku"] for item in items]
+    fetched, methods, rates, discount = await asyncio.gather(
+        asyncio.gather(*(fetch_product(peers, s) for s in skus)),
+        store.shipping_methods(),
+        store.tax_rates(where.country),
+        _discount(discount_code),
+    )
+    lines, currency = rules.price_lines(items, dict(zip(skus, fetched, strict=True)))
+    offered = pricing.offered_methods(methods, where.country, currency)
+    method = pricing.choose_method(offered, where.country, shipping_method, prefix)
+    subtotal = pricing.subtotal(lines)
+    if discount_code:
+        problem = pricing.discount_problem(discount, subtotal, currency, utcnow())
+        if problem:
+            raise field_error("discount_code", problem)
+    tax = pricing.tax_rate_for(rates, where)
+    return pricing.Quote(
+        lines=lines,
+        currency=currency,
+        totals=pricing.price(lines, method, tax, discount),
+        method=method,
+        offered=[(m, m.price_for(subtotal)) for m in offered],
+        tax=tax,
+        discount=discount,
+    )
+
+
+async def _discount(code: str | None) -> pricing.Discount | None:
+    return await store.discount(code) if code else None
 
 
 async def _pay(peers: Peers, claim: Claim, order: Row, token: str, lease: float) -> Row:

@@ -12,12 +12,11 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 from typing import Any, Protocol
 
-from babel.numbers import format_currency, get_currency_precision
-
 from petshore.aws import deadline
 from petshore.logs import redact
 from petshore.timestamps import utcnow
 from services.orders import store
+from services.orders.pricing import money
 
 log = logging.getLogger("petshore.orders.mail")
 
@@ -34,11 +33,6 @@ class Mailer:
     sender: str
     storefront_url: str | None
     timeout: float
-
-
-def money(cents: int, currency: str) -> str:
-    """`cents` minor units of `currency`, as the currency writes them ("$12.99", "¥1,299")."""
-    return format_currency(cents / 10 ** get_currency_precision(currency), currency, locale="en")
 
 
 def _ship_to(address: dict[str, Any]) -> list[str]:
@@ -85,17 +79,25 @@ def _message(
     return message
 
 
+def _how(order: dict[str, Any]) -> str:
+    return f" ({order['shipping_method_name']})" if order.get("shipping_method_name") else ""
+
+
+def _code(order: dict[str, Any]) -> str:
+    return f" ({order['discount_code']})" if order.get("discount_code") else ""
+
+
 def confirmation(order: dict[str, Any], sender: str, storefront_url: str | None) -> EmailMessage:
     currency = order["currency"]
     totals = [
         f"Subtotal: {money(order['subtotal_cents'], currency)}",
-        f"Shipping: {money(order['shipping_cents'], currency)}",
-        f"Tax: {money(order['tax_cents'], currency)}",
+        f"Shipping{_how(order)}: {money(order['shipping_cents'], currency)}",
         *(
-            [f"Discount: -{money(order['discount_cents'], currency)}"]
+            [f"Discount{_code(order)}: -{money(order['discount_cents'], currency)}"]
             if order["discount_cents"]
             else []
         ),
+        f"Tax: {money(order['tax_cents'], currency)}",
         f"Total paid: {money(order['total_cents'], currency)}",
     ]
     body = [

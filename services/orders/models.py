@@ -47,6 +47,10 @@ class Order(Model):
     discount_cents = fields.BigIntField(default=0)
     total_cents = fields.BigIntField()
     refunded_cents = fields.BigIntField(default=0)
+    # How it ships and what code it used, as they were when it was placed.
+    shipping_method = fields.CharField(max_length=32, default="")
+    shipping_method_name = fields.CharField(max_length=200, default="")
+    discount_code = fields.CharField(max_length=32, null=True)
     cart_id = fields.CharField(max_length=64)
     customer_id = fields.CharField(max_length=64, null=True, db_index=True)
     # The key of the checkout that placed it: how the provider's payment is found again.
@@ -145,3 +149,64 @@ class IdempotencyRecord(Model):
     class Meta:
         table = "idempotency_key"
         indexes = (("state", "lease_expires_at"),)
+
+
+# The owner's prices for shipping, tax and discounts. Checkout reads them and prices each order
+# itself, so what a client sends can choose among them but never change them.
+
+
+# A way to ship: its price (free from `free_over_cents` on, when set), how long it takes, and
+# where it goes (`countries`: ISO codes; null: everywhere). The first by position that ships to
+# an address is its default.
+class ShippingMethod(Model):
+    code = fields.CharField(max_length=32, primary_key=True)
+    name = fields.CharField(max_length=200)
+    price_cents = fields.BigIntField()
+    currency = fields.CharField(max_length=3)
+    free_over_cents = fields.BigIntField(null=True)
+    min_days = fields.SmallIntField()
+    max_days = fields.SmallIntField()
+    countries = fields.JSONField(null=True)
+    position = fields.SmallIntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "shipping_method"
+
+
+# Sales tax or VAT added to an order shipped to `country` (and `region`; "" for the whole
+# country), in basis points (725: 7.25%); the region's own rate wins over the country's.
+class TaxRate(Model):
+    id = fields.IntField(primary_key=True)
+    country = fields.CharField(max_length=2)
+    region = fields.CharField(max_length=3, default="")
+    name = fields.CharField(max_length=200)
+    rate_bp = fields.IntField()
+    on_shipping = fields.BooleanField(default=False)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "tax_rate"
+        unique_together = (("country", "region"),)
+
+
+# A code a shopper types at checkout: a percentage or an amount off the goods, or free
+# shipping; from a minimum subtotal, within its dates, up to `max_redemptions` orders
+# (`redemptions` counts them, taken in the transaction that places the order).
+class DiscountCode(Model):
+    code = fields.CharField(max_length=32, primary_key=True)
+    kind = fields.CharField(max_length=16)  # percent | amount | free_shipping
+    percent_off = fields.SmallIntField(null=True)
+    amount_off_cents = fields.BigIntField(null=True)
+    currency = fields.CharField(max_length=3, null=True)
+    min_subtotal_cents = fields.BigIntField(default=0)
+    starts_at = fields.DatetimeField(null=True)
+    ends_at = fields.DatetimeField(null=True)
+    max_redemptions = fields.IntField(null=True)
+    redemptions = fields.IntField(default=0)
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "discount_code"

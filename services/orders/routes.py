@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sanic import Blueprint, Request
 from sanic.request.parameters import RequestParameters
 from sanic.response import HTTPResponse, json
@@ -9,18 +11,33 @@ from sanic.response import HTTPResponse, json
 from petshore import paging
 from petshore.auth import admin_actor, admin_route, admin_token_given, check_csrf, signed_in
 from petshore.contract import ORDERS
-from petshore.errors import InvalidRequest, NotFound, Unauthorized
+from petshore.errors import InvalidRequest, NotFound, Unauthorized, field_error
 from petshore.openapi import Download, ErrorBody, Param, operation, string
 from petshore.timestamps import utcnow
-from petshore.web import parse_body, product_sku, query_args
-from services.orders import backoffice, checkout, rules, settlement, store, views
+from petshore.web import parse_body, product_sku, query_args, validate
+from services.orders import (
+    addresses,
+    backoffice,
+    checkout,
+    pricing,
+    rules,
+    settlement,
+    store,
+    views,
+)
 from services.orders.schemas import (
+    METHOD_CODE,
     AdjustInventory,
     Cancellation,
     Checkout,
+    DiscountBody,
+    DiscountCodeModel,
     Fulfilment,
+    QuoteRequest,
     RefundRequest,
     SetInventory,
+    ShippingMethodBody,
+    TaxRateBody,
 )
 from services.orders.settlement import Peers
 
@@ -297,3 +314,177 @@ async def stock_movements(request: Request, sku: str) -> HTTPResponse:
     limit = paging.parse_limit(query_args(request).get("limit"))
     rows = await store.movements(product_sku(sku), limit)
     return json({"items": [views.movement(r) for r in rows]})
+
+
+# Pricing: what a cart would cost, and the owner's shipping methods, tax rates and codes ---
+
+
+@orders.post("/quotes")
+@operation(
+    "What a cart would cost shipped to a country (and region): its lines, the shipping "
+    "methods that go there, the discount and tax, priced as its checkout would be",
+    body=QuoteRequest,
+    answers={200: views.Quote},
+)
+async def quote_cart(request: Request) -> HTTPResponse:
+    body = parse_body(request, QuoteRequest)
+    where = addresses.destination(body.country, body.region)
+    priced = await checkout.price_cart(
+        _peers(request), body.cart_id, where, body.shipping_method, body.discount_code
+    )
+    return json(views.quote(priced))
+
+
+@orders.get("/countries")
+@operation(
+    "The countries the shop ships to, each with the regions its addresses name",
+    answers={200: views.Countries},
+)
+async def list_countries(request: Request) -> HTTPResponse:
+    methods = await store.shipping_methods()
+    places = addresses.countries()
+    return json(
+        {
+            "items": [
+                views.country(place)
+                for code, place in places.items()
+                if any(m.ships_to(code) for m in methods)
+            ]
+        }
+    )
+
+
+@orders.get("/shipping-methods")
+@operation("The shop's shipping methods, first the default", answers={200: views.ShippingMethods})
+async def list_shipping_methods(request: Request) -> HTTPResponse:
+    return await _shipping_methods()
+
+
+async def _shipping_methods() -> HTTPResponse:
+    return json({"items": [views.shipping_method(m) for m in await store.shipping_methods()]})
+
+
+def _method_code(code: str) -> str:
+    if not re.fullmatch(METHOD_CODE, code):
+        raise NotFound(f"no shipping method {code}")
+    return code
+
+
+@admin_route(
+    orders,
+    "PUT",
+    "/shipping-methods/<code>",
+    "Add or change a shipping method; answers them all",
+    body=ShippingMethodBody,
+    answers={200: views.ShippingMethods},
+)
+async def put_shipping_method(request: Request, code: str) -> HTTPResponse:
+    body = parse_body(request, ShippingMethodBody)
+    countries = tuple(body.countries) if body.countries is not None else None
+    unknown = [c for c in countries or () if c not in addresses.countries()]
+    if unknown:
+        raise field_error("countries", f"no such countries: {', '.join(unknown)}")
+    await store.put_shipping_method(
+        pricing.ShippingMethod(
+            code=_method_code(code), **body.model_dump(exclude={"countries"}), countries=countries
+        )
+    )
+    return await _shipping_methods()
+
+
+@admin_route(
+    orders,
+    "DELETE",
+    "/shipping-methods/<code>",
+    "Remove a shipping method (orders keep its name); answers those left",
+    answers={200: views.ShippingMethods},
+)
+async def delete_shipping_method(request: Request, code: str) -> HTTPResponse:
+    await store.delete_shipping_method(_method_code(code))
+    return await _shipping_methods()
+
+
+@orders.get("/tax-rates")
+@operation("The tax rates the shop charges, by country and region", answers={200: views.TaxRates})
+async def list_tax_rates(request: Request) -> HTTPResponse:
+    return await _tax_rates()
+
+
+async def _tax_rates() -> HTTPResponse:
+    return json({"items": [views.tax_rate(r) for r in await store.tax_rates()]})
+
+
+@admin_route(
+    orders,
+    "PUT",
+    "/tax-rates/<place>",
+    "Set the tax rate of a country (GB) or of one of its regions (US-CA); answers them all",
+    body=TaxRateBody,
+    answers={200: views.TaxRates},
+)
+async def put_tax_rate(request: Request, place: str) -> HTTPResponse:
+    body = parse_body(request, TaxRateBody)
+    where = addresses.place(place)
+    await store.put_tax_rate(body.rate(where))
+    return await _tax_rates()
+
+
+@admin_route(
+    orders,
+    "DELETE",
+    "/tax-rates/<place>",
+    "Stop charging a country's or region's tax; answers the rates left",
+    answers={200: views.TaxRates},
+)
+async def delete_tax_rate(request: Request, place: str) -> HTTPResponse:
+    where = addresses.place(place)
+    await store.delete_tax_rate(where.country, where.region)
+    return await _tax_rates()
+
+
+async def _discounts() -> HTTPResponse:
+    return json({"items": [views.discount(d) for d in await store.discounts()]})
+
+
+def _discount_code(code: str) -> str:
+    try:
+        return validate(DiscountCodeModel, {"code": code}).code
+    except InvalidRequest as exc:
+        raise NotFound(f"no discount code {code}") from exc
+
+
+@admin_route(
+    orders,
+    "GET",
+    "/discount-codes",
+    "The shop's discount codes, with how often each was used",
+    answers={200: views.Discounts},
+)
+async def list_discounts(request: Request) -> HTTPResponse:
+    return await _discounts()
+
+
+@admin_route(
+    orders,
+    "PUT",
+    "/discount-codes/<code>",
+    "Add or change a discount code (its uses so far stay counted); answers them all",
+    body=DiscountBody,
+    answers={200: views.Discounts},
+)
+async def put_discount(request: Request, code: str) -> HTTPResponse:
+    body = parse_body(request, DiscountBody)
+    await store.put_discount(body.discount(_discount_code(code)))
+    return await _discounts()
+
+
+@admin_route(
+    orders,
+    "DELETE",
+    "/discount-codes/<code>",
+    "Remove a discount code (orders keep it); answers those left",
+    answers={200: views.Discounts},
+)
+async def delete_discount(request: Request, code: str) -> HTTPResponse:
+    await store.delete_discount(_discount_code(code))
+    return await _discounts()

@@ -91,11 +91,6 @@ def price_lines(
     return lines, currencies.pop()
 
 
-def totals(lines: list[PricedLine]) -> Totals:
-    subtotal = sum(line.quantity * line.unit_price_cents for line in lines)
-    return Totals(subtotal=subtotal, shipping=0, tax=0, discount=0)
-
-
 def parse_skus(raw: str | None) -> list[str]:
     if raw is None:
         raise InvalidRequest("give skus=A,B", {"fields": ["skus"]})

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
 
@@ -11,18 +12,22 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from petshore.errors import Conflict, IdempotencyKeyReused, NotFound, OutOfStock
+from petshore.errors import Conflict, IdempotencyKeyReused, NotFound, OutOfStock, field_error
 from petshore.timestamps import utcnow
+from services.orders import pricing
 from services.orders.models import (
+    DiscountCode,
     IdempotencyRecord,
     Inventory,
     Order,
     OrderEvent,
     OrderLine,
     Refund,
+    ShippingMethod,
     StockMovement,
+    TaxRate,
 )
-from services.orders.rules import OrderFilter, PricedLine, Totals
+from services.orders.rules import OrderFilter
 
 Row = dict[str, Any]
 
@@ -38,6 +43,9 @@ ORDER_FIELDS = (
     "discount_cents",
     "total_cents",
     "refunded_cents",
+    "shipping_method",
+    "shipping_method_name",
+    "discount_code",
     "cart_id",
     "customer_id",
     "idempotency_key",
@@ -138,9 +146,7 @@ async def place_order(
     order_id: str,
     key: str,
     owner: str,
-    lines: list[PricedLine],
-    currency: str,
-    totals: Totals,
+    quote: pricing.Quote,
     email: str,
     shipping_address: dict[str, Any],
     cart_id: str,
@@ -148,7 +154,9 @@ async def place_order(
 ) -> None:
     """Take stock for every line and record the order, in one transaction: either every line
     is reserved or nothing changes. Each decrement is conditional on enough stock, so two
-    checkouts can never both take the last unit."""
+    checkouts can never both take the last unit, and a discount code's last use goes to one
+    order only."""
+    lines, totals = quote.lines, quote.totals
     async with in_transaction() as conn:
         # The fence: only the checkout that holds the key may place its order. The update
         # also locks the key's row, so a takeover waits until this transaction ends.
@@ -175,18 +183,23 @@ async def place_order(
                 "not enough left of " + ", ".join(names[s] or s for s in short),
                 {"skus": short},
             )
+        if quote.discount is not None:
+            await _redeem(conn, quote.discount.code)
         order = await Order.create(
             id=order_id,
             status="pending",
             email=email,
             shipping_address=shipping_address,
             ship_to_name=shipping_address["name"],
-            currency=currency,
+            currency=quote.currency,
             subtotal_cents=totals.subtotal,
             shipping_cents=totals.shipping,
             tax_cents=totals.tax,
             discount_cents=totals.discount,
             total_cents=totals.total,
+            shipping_method=quote.method.code,
+            shipping_method_name=quote.method.name,
+            discount_code=quote.discount.code if quote.discount else None,
             cart_id=cart_id,
             customer_id=customer_id,
             idempotency_key=key,
@@ -211,6 +224,17 @@ async def place_order(
         )
 
 
+async def _redeem(conn: Any, code: str) -> None:
+    room = Q(max_redemptions__isnull=True) | Q(redemptions__lt=F("max_redemptions"))
+    used = (
+        await DiscountCode.filter(room, code=code, active=True)
+        .using_db(conn)
+        .update(redemptions=F("redemptions") + 1)
+    )
+    if not used:
+        raise field_error("discount_code", "this code has been used up")
+
+
 async def set_payment_reference(order_id: str, reference: str) -> bool:
     """Record the provider's payment for a pending order; False when the order has moved on
     (the reconciler cancelled it) and the payment must not be confirmed."""
@@ -232,9 +256,10 @@ async def set_payment_reference(order_id: str, reference: str) -> bool:
 async def settle(
     order_id: str, status: str, actor: str, detail: dict[str, Any], *, require_reference: bool
 ) -> bool:
-    """Move a pending order to `status` (paid, payment_failed or cancelled); stock comes
-    back unless it was paid. `require_reference=False` only settles an order that has no
-    payment yet (nothing can then be charged for it). False when the order was not pending."""
+    """Move a pending order to `status` (paid, payment_failed or cancelled); stock (and the
+    use of its discount code) comes back unless it was paid. `require_reference=False` only
+    settles an order that has no payment yet (nothing can then be charged for it). False
+    when the order was not pending."""
     async with in_transaction() as conn:
         pending = Order.filter(id=order_id, status="pending")
         if not require_reference:
@@ -247,10 +272,22 @@ async def settle(
             return False
         if status != "paid":
             await _release_stock(conn, order_id)
+            await _unredeem(conn, order_id)
         await OrderEvent.create(
             order_id=order_id, kind=status, actor=actor, detail=detail, using_db=conn
         )
         return True
+
+
+async def _unredeem(conn: Any, order_id: str) -> None:
+    """An order never paid for gives its discount code's use back."""
+    order = await Order.filter(id=order_id).using_db(conn).first().values("discount_code")
+    if order and order["discount_code"]:
+        await (
+            DiscountCode.filter(code=order["discount_code"], redemptions__gt=0)
+            .using_db(conn)
+            .update(redemptions=F("redemptions") - 1)
+        )
 
 
 async def _release_stock(conn: Any, order_id: str) -> None:
@@ -660,3 +697,81 @@ async def stale_keys(
         .order_by("created_at")
         .limit(limit)
     )
+
+
+# The owner's prices ---------------------------------------------------------------------
+
+
+def _method(row: ShippingMethod) -> pricing.ShippingMethod:
+    return pricing.ShippingMethod(
+        code=row.code,
+        name=row.name,
+        price_cents=row.price_cents,
+        currency=row.currency,
+        free_over_cents=row.free_over_cents,
+        min_days=row.min_days,
+        max_days=row.max_days,
+        countries=tuple(row.countries) if row.countries is not None else None,
+        position=row.position,
+    )
+
+
+async def shipping_methods() -> list[pricing.ShippingMethod]:
+    rows = await ShippingMethod.all().order_by("position", "code")
+    return [_method(r) for r in rows]
+
+
+async def put_shipping_method(method: pricing.ShippingMethod) -> None:
+    fields = {k: v for k, v in asdict(method).items() if k != "code"}
+    fields["countries"] = list(method.countries) if method.countries is not None else None
+    await ShippingMethod.update_or_create(defaults=fields, code=method.code)
+
+
+async def delete_shipping_method(code: str) -> None:
+    if not await ShippingMethod.filter(code=code).delete():
+        raise NotFound(f"no shipping method {code}")
+
+
+def _rate(row: TaxRate) -> pricing.TaxRate:
+    return pricing.TaxRate(row.country, row.region, row.name, row.rate_bp, row.on_shipping)
+
+
+async def tax_rates(country: str | None = None) -> list[pricing.TaxRate]:
+    rows = TaxRate.all() if country is None else TaxRate.filter(country=country)
+    return [_rate(r) for r in await rows.order_by("country", "region")]
+
+
+async def put_tax_rate(rate: pricing.TaxRate) -> None:
+    fields = {"name": rate.name, "rate_bp": rate.rate_bp, "on_shipping": rate.on_shipping}
+    await TaxRate.update_or_create(defaults=fields, country=rate.country, region=rate.region)
+
+
+async def delete_tax_rate(country: str, region: str) -> None:
+    if not await TaxRate.filter(country=country, region=region).delete():
+        raise NotFound(f"no tax rate for {country}{'-' + region if region else ''}")
+
+
+def _discount(row: DiscountCode) -> pricing.Discount:
+    return pricing.Discount(
+        **{f.name: getattr(row, f.name) for f in dataclass_fields(pricing.Discount)}
+    )
+
+
+async def discount(code: str) -> pricing.Discount | None:
+    row = await DiscountCode.get_or_none(code=code)
+    return _discount(row) if row is not None else None
+
+
+async def discounts() -> list[pricing.Discount]:
+    return [_discount(r) for r in await DiscountCode.all().order_by("code")]
+
+
+async def put_discount(discount: pricing.Discount) -> None:
+    """Create or change a code; how often it was used stays as counted."""
+    fields = {k: v for k, v in asdict(discount).items() if k not in ("code", "redemptions")}
+    await DiscountCode.update_or_create(defaults=fields, code=discount.code)
+
+
+async def delete_discount(code: str) -> None:
+    if not await DiscountCode.filter(code=code).delete():
+        raise NotFound(f"no discount code {code}")

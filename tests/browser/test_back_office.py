@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from devstack.stack import Stack
 from tests.browser.test_storefront import add_to_cart, fill_checkout
-from tests.helpers import ADMIN, PASSWORD
+from tests.helpers import ADMIN, PASSWORD, new_cart
 
 SHOPPER_EMAIL = "shopper@example.com"
 PHOTO_ALT = "A white bone on a blue rug"
@@ -207,3 +207,59 @@ def test_the_owner_makes_a_customer_staff(page: Page, gateway: httpx.Client) -> 
     expect(page.locator("table").first.get_by_text(customer_email)).to_be_visible()
     listed = gateway.get("/api/accounts/customers", params={"q": customer_email}, headers=ADMIN)
     assert listed.json()["items"][0]["role"] == "staff"
+
+
+def test_staff_set_the_shops_tax_and_codes_and_checkout_charges_them(
+    page: Page, gateway: httpx.Client
+) -> None:
+    email, _ = _staff(gateway)
+    page.goto("/sign-in?next=/admin/pricing")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Shipping, tax and codes")
+    methods = page.get_by_role("table", name=re.compile("^Shipping methods"))
+    expect(methods.get_by_role("row", name=re.compile("^standard"))).to_contain_text("Everywhere")
+
+    rate = page.locator("form").filter(has=page.get_by_role("button", name="Save rate"))
+    rate.get_by_label("Where").fill("us-id")
+    rate.get_by_label("Name").fill("Idaho sales tax")
+    rate.get_by_label("Rate (%)").fill("6")
+    rate.get_by_role("button", name="Save rate").click()
+    expect(rate.get_by_role("status")).to_have_text("Saved US-ID.")
+    rates = page.get_by_role("table", name=re.compile("^Tax rates"))
+    expect(rates.get_by_role("row", name=re.compile("^US-ID"))).to_contain_text("6%")
+
+    code = f"STAFF{time.time_ns() % 10**6}"
+    codes = page.locator("form").filter(has=page.get_by_role("button", name="Save code"))
+    codes.get_by_label("Code").fill(code.lower())
+    codes.get_by_label("Kind").select_option("amount")
+    codes.get_by_label("Percentage or amount").fill("2.50")
+    codes.get_by_label("Most uses").fill("5")
+    codes.get_by_role("button", name="Save code").click()
+    listed = page.get_by_role("table", name="Discount codes").get_by_role(
+        "row", name=re.compile(code)
+    )
+    expect(listed).to_contain_text("$2.50 off")
+    expect(listed).to_contain_text("0 of 5")
+    # A bad rate is refused in the server's words, and nothing changes.
+    rate.get_by_label("Rate (%)").fill("150")
+    rate.get_by_role("button", name="Save rate").click()
+    expect(rate.get_by_role("alert")).to_contain_text("rate_bp")
+
+    cart_id = new_cart(gateway, {"PS-TOY-0002": 2})
+    quote = gateway.post(
+        "/api/orders/quotes",
+        json={"cart_id": cart_id, "country": "US", "region": "ID", "discount_code": code},
+    ).json()
+    assert quote["tax"] == {"name": "Idaho sales tax", "rate_bp": 600}
+    assert quote["discount_cents"] == 250
+    goods = quote["subtotal_cents"] - 250
+    assert quote["tax_cents"] == (goods * 600 + 5000) // 10000
+
+    rates.get_by_role("button", name="Remove US-ID").click()
+    expect(rates.get_by_role("row", name=re.compile("^US-ID"))).to_have_count(0)
+    page.get_by_role("table", name="Discount codes").get_by_role(
+        "button", name=f"Remove {code}"
+    ).click()
+    expect(listed).to_have_count(0)

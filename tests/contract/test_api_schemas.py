@@ -4,6 +4,10 @@ thousands of generated requests, valid and invalid, through the gateway. None ma
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -13,7 +17,7 @@ from schemathesis.config import SchemathesisConfig
 
 from devstack.stack import Stack
 from petshore.contract import SERVICES
-from tests.helpers import ADMIN_TOKEN
+from tests.helpers import ADMIN, ADMIN_TOKEN
 
 # Per operation; about twenty operations make a few thousand requests.
 EXAMPLES = 120
@@ -43,6 +47,37 @@ def api_schema(request: pytest.FixtureRequest, stack: Stack) -> schemathesis.Bas
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
+
+# The owner's prices, each list with the path of one of its entries (which a PUT takes
+# without the fields that name it).
+PRICES: dict[str, tuple[str, ...]] = {
+    "/api/orders/shipping-methods": ("code",),
+    "/api/orders/tax-rates": ("country", "region"),
+    "/api/orders/discount-codes": ("code", "redemptions"),
+}
+
+
+def _entry_path(path: str, entry: dict[str, Any]) -> str:
+    if "country" in entry:
+        return f"{path}/{entry['country']}" + (f"-{entry['region']}" if entry["region"] else "")
+    return f"{path}/{entry['code']}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shop_prices_kept(stack: Stack) -> Iterator[None]:
+    """The fuzzer changes the shop's shipping methods, tax rates and codes with the admin
+    token; the tests after it price their orders with the shop's own again."""
+    with httpx.Client(base_url=stack.gateway_url, headers=ADMIN, timeout=30) as admin:
+        before = {path: admin.get(path).json()["items"] for path in PRICES}
+        yield
+        for path, naming in PRICES.items():
+            kept = {_entry_path(path, e): e for e in before[path]}
+            for entry in admin.get(path).json()["items"]:
+                if _entry_path(path, entry) not in kept:
+                    assert admin.delete(_entry_path(path, entry)).status_code == 200
+            for entry_path, entry in kept.items():
+                body = {k: v for k, v in entry.items() if k not in naming}
+                assert admin.put(entry_path, json=body).status_code == 200, entry_path
 
 
 @schema.auth()

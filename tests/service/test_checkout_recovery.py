@@ -19,7 +19,7 @@ from petshore.db import apply_migrations, tortoise_config
 from petshore.errors import Conflict, PaymentDeclined
 from petshore.timestamps import utcnow
 from petshore.upstream import ServiceClient
-from services.orders import checkout, reconciler, rules, store
+from services.orders import checkout, pricing, reconciler, rules, store
 from services.orders.models import IdempotencyRecord, Inventory, Order, OrderEvent
 from services.orders.payments import PaymentState, TestProvider
 from services.orders.schemas import Checkout
@@ -86,18 +86,22 @@ async def _stocked(units: int) -> str:
     return sku
 
 
+def _quote(line: rules.PricedLine) -> pricing.Quote:
+    standard = pricing.ShippingMethod("standard", "Standard shipping", 0, "USD", None, 3, 7, None)
+    totals = pricing.price([line], standard, None, None)
+    return pricing.Quote([line], "USD", totals, standard, [(standard, 0)], None, None)
+
+
 async def _half_done(key: str, sku: str, quantity: int = 2) -> checkout.Claim:
     """What a checkout killed right after taking stock leaves: a held key and a pending order."""
-    claimed = await checkout._claim(key, rules.request_hash(body().model_dump()), LEASE)
+    claimed = await checkout._claim(key, rules.request_hash(body().identity()), LEASE)
     assert isinstance(claimed, checkout.Claim)
     line = rules.PricedLine(sku, "Rope toy", quantity, 500)
     await store.place_order(
         order_id=claimed.order_id,
         key=key,
         owner=claimed.owner,
-        lines=[line],
-        currency="USD",
-        totals=rules.totals([line]),
+        quote=_quote(line),
         email="shopper@example.com",
         shipping_address={"name": "Sam"},
         cart_id="c" * 22,
@@ -149,7 +153,7 @@ def test_a_checkout_that_lost_its_key_can_place_no_order(database: str) -> None:
     async def scenario(peers: Peers) -> None:
         sku = await _stocked(5)
         key = "k-" + secrets.token_hex(6)
-        digest = rules.request_hash(body().model_dump())
+        digest = rules.request_hash(body().identity())
         slow = await checkout._claim(key, digest, LEASE)
         assert isinstance(slow, checkout.Claim)
         await asyncio.sleep(LEASE * 1.5)
@@ -163,9 +167,7 @@ def test_a_checkout_that_lost_its_key_can_place_no_order(database: str) -> None:
                 order_id=slow.order_id,
                 key=key,
                 owner=slow.owner,
-                lines=[line],
-                currency="USD",
-                totals=rules.totals([line]),
+                quote=_quote(line),
                 email="a@b.co",
                 shipping_address={},
                 cart_id="c",

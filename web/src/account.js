@@ -1,37 +1,13 @@
 // The customer's pages: signing up and in, the account (profile, default address, password,
 // signing out) and the order history.
 import { api, ApiError, explain, money } from './api.js';
+import { addressFields, shippingCountries } from './address.js';
 import { alertBox, h, link } from './dom.js';
 import { changePassword, session, signIn, signOut, signUp, updateProfile } from './session.js';
 
-export const COUNTRIES = [
-  ['US', 'United States'],
-  ['CA', 'Canada'],
-  ['GB', 'United Kingdom'],
-  ['DE', 'Germany'],
-  ['FR', 'France'],
-  ['NL', 'Netherlands'],
-  ['AU', 'Australia'],
-  ['JP', 'Japan'],
-  ['ID', 'Indonesia'],
-];
-
-export function field(label, name, attrs = {}) {
+function field(label, name, attrs = {}) {
   const id = `f-${name}`;
   return h('p', { class: 'field' }, h('label', { for: id }, label), h('input', { id, name, required: true, ...attrs }));
-}
-
-export function countryField(selected) {
-  return h(
-    'p',
-    { class: 'field' },
-    h('label', { for: 'f-country' }, 'Country'),
-    h(
-      'select',
-      { id: 'f-country', name: 'country', autocomplete: 'country' },
-      COUNTRIES.map(([code, name]) => h('option', { value: code, selected: code === selected }, name)),
-    ),
-  );
 }
 
 // Only a path of this site: a `next` of another origin would send a shopper elsewhere.
@@ -135,19 +111,14 @@ export async function accountPage(navigate) {
   const now = await session();
   if (!now) return signInFirst(navigate, '/account');
   const { customer } = now;
-  const address = customer.default_shipping_address || {};
+  const saved = customer.default_shipping_address || {};
+  const address = addressFields(await shippingCountries(), { ...saved, name: saved.name || customer.name }, { name: ['Ship to', 'ship_name'] });
   const [profile, profileMessage] = form(
     async (data) => {
       try {
         await updateProfile({
           name: data.get('name'),
-          default_shipping_address: {
-            name: data.get('ship_name'),
-            line1: data.get('line1'),
-            city: data.get('city'),
-            postal_code: data.get('postal_code'),
-            country: data.get('country'),
-          },
+          default_shipping_address: address.read(data),
         });
       } catch (error) {
         throw new Error(failure(error, explain(error)));
@@ -156,11 +127,7 @@ export async function accountPage(navigate) {
     },
     field('Your name', 'name', { autocomplete: 'name', value: customer.name }),
     h('h3', {}, 'Default shipping address'),
-    field('Ship to', 'ship_name', { autocomplete: 'shipping name', value: address.name || customer.name }),
-    field('Address', 'line1', { autocomplete: 'shipping address-line1', value: address.line1 || '' }),
-    field('City', 'city', { autocomplete: 'shipping address-level2', value: address.city || '' }),
-    field('Postal code', 'postal_code', { autocomplete: 'shipping postal-code', value: address.postal_code || '' }),
-    countryField(address.country || 'US'),
+    address.fields,
     h('button', { type: 'submit', class: 'primary' }, 'Save'),
   );
   const [password, passwordMessage] = form(

@@ -187,6 +187,13 @@ function detail(order, show) {
     h(
       'dl',
       { class: 'facts' },
+      h('dt', {}, 'Subtotal'),
+      h('dd', {}, money(order.subtotal_cents, order.currency)),
+      h('dt', {}, 'Shipping'),
+      h('dd', {}, money(order.shipping_cents, order.currency), order.shipping_method ? ` (${order.shipping_method.name})` : ''),
+      order.discount_cents ? [h('dt', {}, 'Discount'), h('dd', {}, `-${money(order.discount_cents, order.currency)} (${order.discount_code})`)] : null,
+      h('dt', {}, 'Tax'),
+      h('dd', {}, money(order.tax_cents, order.currency)),
       h('dt', {}, 'Total'),
       h('dd', {}, money(order.total_cents, order.currency)),
       h('dt', {}, 'Refunded'),

@@ -5,6 +5,7 @@ import './admin.css';
 import { alertBox, h, link } from './dom.js';
 import { session } from './session.js';
 import { orderPage, ordersPage } from './admin-orders.js';
+import { pricingPage } from './admin-pricing.js';
 import { productPage, productsPage } from './admin-products.js';
 import { staffPage } from './admin-staff.js';
 
@@ -16,6 +17,7 @@ function route(path, who) {
   if (path === '/admin' || path === '/admin/' || path === '/admin/orders') return ordersPage;
   if ((match = path.match(/^\/admin\/orders\/([^/]+)$/))) return (url, nav) => orderPage(decodeURIComponent(match[1]), nav);
   if (path === '/admin/products') return productsPage;
+  if (path === '/admin/pricing') return pricingPage;
   if (path === '/admin/products/new') return (url, nav) => productPage(null, nav);
   if ((match = path.match(/^\/admin\/products\/([^/]+)$/))) return (url, nav) => productPage(decodeURIComponent(match[1]), nav);
   return null;
@@ -31,6 +33,7 @@ function layout(who, page) {
       link('/admin/orders', 'Orders'),
       link('/admin/products', 'Products and stock'),
       link('/admin/products/new', 'New product'),
+      link('/admin/pricing', 'Shipping, tax and codes'),
       link('/admin/staff', 'Staff'),
       h('span', { class: 'who' }, `${who.customer.name} (${who.customer.role})`),
     ),

@@ -5,7 +5,8 @@ import { currentCart, itemCount } from './cart.js';
 import { alertBox, h, link } from './dom.js';
 import { accountPage, ordersPage, signInPage, signUpPage } from './account.js';
 import { session } from './session.js';
-import { cartPage, checkout, confirmation, home, notFound, product } from './views.js';
+import { checkout, confirmation } from './checkout.js';
+import { cartPage, home, notFound, product } from './views.js';
 
 const main = document.getElementById('main');
 const count = document.getElementById('cart-count');

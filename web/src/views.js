@@ -1,9 +1,7 @@
 // The storefront's pages. Each takes the route's parameters and returns an element.
-import { ApiError, api, explain, money, stockOf } from './api.js';
+import { api, explain, money, stockOf } from './api.js';
 import { addToCart, currentCart, setQuantity } from './cart.js';
-import { countryField, field } from './account.js';
 import { alertBox, h, link } from './dom.js';
-import { session } from './session.js';
 import { loadViewer } from './viewer.js';
 
 const PAGE_SIZE = 12;
@@ -377,8 +375,6 @@ export async function product(sku) {
   );
 }
 
-const asSentence = (text) => `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
-
 // Each line with its product and what can be bought of it: the cart keeps what the shopper
 // chose, and the page says, before checkout, what the shop can no longer sell.
 async function cartLines(cart) {
@@ -473,100 +469,6 @@ export async function cartPage(navigate) {
     h('button', { type: 'button', class: 'primary', disabled: blocked, 'aria-describedby': blocked ? 'cart-blocked' : null, onclick: () => navigate('/checkout') }, 'Checkout'),
   );
   return root;
-}
-
-export async function checkout(navigate) {
-  // Accounts being away only leaves the form empty: a guest checkout needs no account.
-  const [cart, signed] = await Promise.all([currentCart(), session().catch(() => null)]);
-  // A signed-in customer's email and default address fill the form; they may change them.
-  const customer = signed ? signed.customer : null;
-  const address = (customer && customer.default_shipping_address) || {};
-  const root = h('section', { class: 'checkout' }, h('h1', { tabindex: '-1' }, 'Checkout'));
-  if (!cart || !cart.items.length) {
-    root.append(h('p', {}, 'Your cart is empty. '), link('/', 'Browse products'));
-    return root;
-  }
-  const message = h('div', { 'aria-live': 'assertive' });
-  // One key per attempt at this cart's checkout: a double click or a retry after a network
-  // error cannot place a second order.
-  const key = crypto.randomUUID();
-  const place = h('button', { type: 'submit', class: 'primary' }, 'Place order');
-  const form = h(
-    'form',
-    {
-      novalidate: false,
-      onsubmit: async (event) => {
-        event.preventDefault();
-        const data = new FormData(form);
-        place.disabled = true;
-        message.replaceChildren(h('p', { role: 'status' }, 'Placing your order…'));
-        try {
-          const order = await api('/api/orders/orders', {
-            method: 'POST',
-            headers: { 'Idempotency-Key': `${cart.cart_id}-${key}-${data.get('card')}` },
-            body: {
-              cart_id: cart.cart_id,
-              email: data.get('email'),
-              shipping_address: {
-                name: data.get('name'),
-                line1: data.get('address'),
-                city: data.get('city'),
-                postal_code: data.get('postal_code'),
-                country: data.get('country'),
-              },
-              payment: { token: data.get('card') },
-            },
-          });
-          document.dispatchEvent(new CustomEvent('cart-changed', { detail: null }));
-          navigate(`/order/${encodeURIComponent(order.order_id)}`);
-        } catch (error) {
-          // Products that ran out or left the shop are named in the server's words.
-          const named = error instanceof ApiError && error.details.skus;
-          message.replaceChildren(
-            alertBox(named ? h('span', {}, `${asSentence(error.message)} `, link('/cart', 'Review your cart')) : explain(error)),
-          );
-          place.disabled = false;
-        }
-      },
-    },
-    customer ? null : h('p', {}, 'Have an account? ', link('/sign-in?next=/checkout', 'Sign in'), ' to use your saved address.'),
-    field('Email', 'email', { type: 'email', autocomplete: 'email', value: customer ? customer.email : null }),
-    field('Name', 'name', { autocomplete: 'shipping name', value: address.name || (customer && customer.name) }),
-    field('Address', 'address', { autocomplete: 'shipping address-line1', value: address.line1 }),
-    field('City', 'city', { autocomplete: 'shipping address-level2', value: address.city }),
-    field('Postal code', 'postal_code', { autocomplete: 'shipping postal-code', value: address.postal_code }),
-    countryField(address.country || 'US'),
-    h(
-      'p',
-      { class: 'field' },
-      h('label', { for: 'f-card' }, 'Test card'),
-      h(
-        'select',
-        { id: 'f-card', name: 'card' },
-        h('option', { value: 'tok_visa' }, 'Visa test card (succeeds)'),
-        h('option', { value: 'tok_chargeDeclined' }, 'Declined test card'),
-      ),
-    ),
-    place,
-  );
-  root.append(form, message);
-  return root;
-}
-
-export async function confirmation(orderId) {
-  const order = await api(`/api/orders/orders/${encodeURIComponent(orderId)}`);
-  return h(
-    'section',
-    { class: 'confirmation' },
-    h('h1', { tabindex: '-1' }, 'Thank you for your order'),
-    h('p', {}, 'Order number: ', h('strong', { class: 'order-id' }, order.order_id)),
-    h('p', {}, 'Total: ', h('strong', { class: 'order-total' }, money(order.total_cents, order.currency))),
-    // Only an email that was sent is promised.
-    order.confirmation_sent_at
-      ? h('p', { class: 'order-email' }, `We sent a confirmation to ${order.email}.`)
-      : h('p', { class: 'order-email' }, 'Keep your order number: it is how you find this order again.'),
-    link('/', 'Keep shopping'),
-  );
 }
 
 export function notFound() {
