@@ -2,6 +2,7 @@
 // openapi.json) shown with Swagger UI, which the storefront serves itself, like every script
 // it runs. Loaded only when a docs page is opened.
 import 'swagger-ui-dist/swagger-ui.css';
+import './apidocs.css';
 import SwaggerUI from 'swagger-ui-dist/swagger-ui-es-bundle.js';
 import { h, link } from './dom.js';
 

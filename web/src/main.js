@@ -33,6 +33,10 @@ function route(url) {
 }
 
 let latest = 0;
+// A thin bar at the top while a page loads (shown only when it takes a moment).
+const loading = h('div', { class: 'loading-bar', role: 'progressbar', 'aria-label': 'Loading the page', hidden: true });
+document.body.prepend(loading);
+const LOADING_DELAY_MS = 150;
 
 async function render() {
   // Pages load asynchronously: only the newest navigation may replace the page, or a slow
@@ -41,6 +45,9 @@ async function render() {
   const url = new URL(window.location.href);
   const { title, view } = route(url);
   main.setAttribute('aria-busy', 'true');
+  const slow = setTimeout(() => {
+    if (ticket === latest) loading.hidden = false;
+  }, LOADING_DELAY_MS);
   let page;
   try {
     page = await view();
@@ -48,6 +55,8 @@ async function render() {
     page = h('section', {}, h('h1', { tabindex: '-1' }, 'Something went wrong'), alertBox(explain(error)), link('/', 'Back to the shop'));
   }
   if (ticket !== latest) return;
+  clearTimeout(slow);
+  loading.hidden = true;
   main.replaceChildren(page);
   main.removeAttribute('aria-busy');
   const heading = main.querySelector('h1');

@@ -1,5 +1,5 @@
 // The storefront's pages. Each takes the route's parameters and returns an element.
-import { api, explain, money, stockOf } from './api.js';
+import { ApiError, api, explain, money, stockOf } from './api.js';
 import { addToCart, currentCart, setQuantity } from './cart.js';
 import { alertBox, h, link } from './dom.js';
 import { loadViewer } from './viewer.js';
@@ -8,9 +8,13 @@ const PAGE_SIZE = 12;
 
 export function stockText(available) {
   if (available <= 0) return 'Out of stock';
-  if (available <= 5) return `Only ${available} left`;
+  if (available <= LOW_STOCK) return `Only ${available} left`;
   return 'In stock';
 }
+
+// Few enough left to say so in the warning colour, not the page's grey.
+const LOW_STOCK = 5;
+const stockClass = (available) => (available <= 0 ? 'stock out' : available <= LOW_STOCK ? 'stock low' : 'stock');
 
 // A photo at the width the layout gives it (`sizes`): AVIF where the browser takes it, else
 // WebP, each from its variants; the main image for a browser that takes neither.
@@ -67,7 +71,7 @@ function card(product, available) {
     h('h2', {}, link(`/product/${encodeURIComponent(product.sku)}`, product.name)),
     product.model ? h('p', { class: 'has-model' }, h('span', { 'aria-hidden': 'true' }, '3D'), h('span', { class: 'visually-hidden' }, 'Has a 3D model')) : null,
     h('p', { class: 'price' }, money(product.price_cents, product.currency)),
-    available === undefined ? null : h('p', { class: 'stock' }, stockText(available)),
+    available === undefined ? null : h('p', { class: stockClass(available) }, stockText(available)),
   );
 }
 
@@ -169,7 +173,14 @@ export async function home(params) {
     more.disabled = true;
     const page = await api(`/api/catalog/products?${query}`);
     const stock = await stockOf(page.items.map((p) => p.sku)).catch(() => ({}));
+    const shown = grid.children.length;
     grid.append(...page.items.map((p) => card(p, stock[p.sku])));
+    // "Load more" is hidden once everything is shown: focus goes to the first product it
+    // brought, where the shopper reads on, never to the page's start.
+    if (shown) {
+      grid.children[shown]?.querySelector('a')?.focus();
+      status.textContent = `${page.items.length} more products shown.`;
+    }
     cursor = page.next_cursor;
     more.hidden = !cursor;
     more.disabled = false;
@@ -210,24 +221,38 @@ function downloadModel(model, poster) {
 // A large model comes with a small preview: the viewer shows it first, then swaps to the full
 // model, once downloaded, from where the shopper has turned it. `data-detail` says which one
 // is on show.
-function modelViewer(item, downloaded) {
+function modelViewer(item, downloaded, note) {
   const { glb_url: full, preview_url: preview, poster_url: poster } = item.model;
-  const viewer = h('model-viewer', {
-    src: preview || full,
-    poster,
-    alt: `3D model of ${item.name}`,
-    'camera-controls': true,
-    'auto-rotate': true,
-    'touch-action': 'pan-y',
-    ar: true,
-    'ar-modes': 'webxr scene-viewer quick-look',
-    'shadow-intensity': '1',
-    loading: 'eager',
-    reveal: 'auto',
-    'data-detail': preview ? 'preview' : 'full',
+  const viewer = h(
+    'model-viewer',
+    {
+      src: preview || full,
+      poster,
+      alt: `3D model of ${item.name}`,
+      'camera-controls': true,
+      'auto-rotate': true,
+      'touch-action': 'pan-y',
+      ar: true,
+      'ar-modes': 'webxr scene-viewer quick-look',
+      'shadow-intensity': '1',
+      loading: 'eager',
+      reveal: 'auto',
+      'data-detail': preview ? 'preview' : 'full',
+    },
+    // Our own AR button: model-viewer's default one takes a positive tabindex, which breaks
+    // the page's tab order. Shown only where the device can place the model.
+    h('button', { slot: 'ar-button', type: 'button', class: 'ar-button' }, 'View in your room'),
+  );
+  const percent = note.querySelector('.percent');
+  viewer.addEventListener('progress', (event) => {
+    percent.textContent = ` ${Math.round(event.detail.totalProgress * 100)}%`;
   });
-  if (!preview) return [viewer];
-  const note = h('p', { class: 'detail-note', role: 'status' }, 'Loading full detail…');
+  settled(viewer, ['load', 'error']).then((event) => {
+    if (event.type === 'error') note.replaceChildren('The 3D model could not be shown.');
+    else if (preview) note.replaceChildren('Loading full detail…');
+    else note.remove();
+  });
+  if (!preview) return [viewer, note];
   Promise.all([downloaded, settled(viewer, ['load', 'error'])]).then(() => {
     const { theta, phi, radius } = viewer.getCameraOrbit();
     viewer.setAttribute('camera-orbit', `${theta}rad ${phi}rad ${radius}m`);
@@ -242,14 +267,21 @@ function modelViewer(item, downloaded) {
 
 // The model's slide. The viewer element is made only once model-viewer has loaded and been
 // told where the decoders are: an element made earlier would start loading the model without
-// them. Until then the slide shows the poster (or a note), so the page is usable at once.
+// them. Until then the slide shows the poster (or a note), so the page is usable at once; a
+// note says the model is on its way until it can be turned.
 function modelSlide(item) {
   const poster = item.model.poster_url
     ? h('img', { class: 'poster', src: item.model.poster_url, alt: `Picture of ${item.name}` })
     : null;
-  const slide = h('div', { class: 'slide' }, poster || h('div', { class: 'no-model' }, 'Loading the 3D model…'));
+  const note = h(
+    'p',
+    { class: 'detail-note loading', role: 'status' },
+    'Loading the 3D model…',
+    h('span', { class: 'percent', 'aria-hidden': 'true' }),
+  );
+  const slide = h('div', { class: 'slide' }, poster || h('div', { class: 'no-model' }), note);
   const downloaded = downloadModel(item.model, poster);
-  loadViewer().then(() => slide.replaceChildren(...modelViewer(item, downloaded)));
+  loadViewer().then(() => slide.replaceChildren(...modelViewer(item, downloaded, note)));
   return slide;
 }
 
@@ -306,7 +338,15 @@ function gallery(item) {
 }
 
 export async function product(sku) {
-  const item = await api(`/api/catalog/products/${encodeURIComponent(sku)}`);
+  let item;
+  try {
+    item = await api(`/api/catalog/products/${encodeURIComponent(sku)}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      return notFound('Product not found', 'We have no such product: the link may be mistyped, or it was removed from the shop.');
+    }
+    throw error;
+  }
   if (item.model) loadViewer(); // starts fetching while the stock is looked up
   // Stock is the orders service's; if it cannot say, the shopper may still try (checkout
   // decides), rather than see a product that is there as sold out.
@@ -360,7 +400,7 @@ export async function product(sku) {
         ? h('p', { class: 'stock out' }, 'No longer sold')
         : available === null
           ? null
-          : h('p', { class: soldOut ? 'stock out' : 'stock' }, stockText(available)),
+          : h('p', { class: soldOut ? 'stock out' : stockClass(available) }, stockText(available)),
       h('p', { class: 'description' }, item.description),
       form,
       message,
@@ -403,9 +443,9 @@ function availability(line) {
 // The most a line may be set to: what is left (when known), and never over the cart's 99.
 const cap = (line) => Math.min(99, line.available ?? 99);
 
-export async function cartPage(navigate) {
+export async function cartPage(navigate, said = '') {
   const cart = await currentCart();
-  const root = h('section', { class: 'cart' }, h('h1', { tabindex: '-1' }, 'Your cart'));
+  const root = h('section', { class: 'cart' }, h('h1', { tabindex: '-1' }, 'Your cart'), h('p', { class: 'ok', role: 'status' }, said));
   if (!cart || !cart.items.length) {
     root.append(h('p', {}, 'Your cart is empty. '), link('/', 'Browse products'));
     return root;
@@ -419,7 +459,11 @@ export async function cartPage(navigate) {
     try {
       const updated = await setQuantity(sku, quantity);
       document.dispatchEvent(new CustomEvent('cart-changed', { detail: updated }));
-      root.replaceWith(await cartPage(navigate));
+      const next = await cartPage(navigate, quantity ? 'Cart updated.' : 'Removed from your cart.');
+      root.replaceWith(next);
+      // Focus stays where the shopper was: the line's quantity, or the cart's heading once
+      // the line is gone (never the page's start).
+      (next.querySelector(`input[data-sku="${CSS.escape(sku)}"]`) || next.querySelector('h1')).focus();
     } catch (error) {
       message.replaceChildren(alertBox(explain(error)));
     }
@@ -446,6 +490,7 @@ export async function cartPage(navigate) {
                 min: 0,
                 max: cap(line),
                 value: line.quantity,
+                'data-sku': line.sku,
                 'aria-label': `Quantity of ${line.product ? line.product.name : line.sku}`,
                 onchange: (e) => refresh(line.sku, Math.max(0, Math.min(cap(line), Number(e.target.value) || 0))),
               }),
@@ -471,6 +516,6 @@ export async function cartPage(navigate) {
   return root;
 }
 
-export function notFound() {
-  return h('section', {}, h('h1', { tabindex: '-1' }, 'Page not found'), link('/', 'Back to the shop'));
+export function notFound(title = 'Page not found', why = 'There is no page at this address.') {
+  return h('section', {}, h('h1', { tabindex: '-1' }, title), h('p', {}, why), link('/', 'Back to the shop'));
 }
