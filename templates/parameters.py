@@ -21,7 +21,6 @@ SMALL = "SmallFootprint"
 PRODUCTION = "ProductionFootprint"
 CREATE_WAF = "CreateWebAcl"
 HAS_ALARM_EMAIL = "HasAlarmEmail"
-HAS_PREFIX_LIST_OVERRIDE = "HasPrefixListOverride"
 HAS_LAUNCH = "HasLaunchSchedule"
 PINNED_IMAGE = "PinnedImage"
 HAS_ARTIFACT = "HasArtifact"
@@ -65,7 +64,6 @@ class Params:
     db_backup_window: Parameter
     db_maintenance_window: Parameter
     alarm_email: Parameter
-    cloudfront_prefix_list: Parameter
     payment_provider: Parameter
     mail_sender: Parameter
 
@@ -295,14 +293,6 @@ def add_parameters(t: Template) -> Params:
             AllowedPattern=r"^$|^[^@\s]+@[^@\s]+$",
             Description="Address that receives alarm notifications (empty: topic only)",
         ),
-        cloudfront_prefix_list=param(
-            "CloudFrontPrefixListId",
-            Type="String",
-            Default="",
-            AllowedPattern="^$|^pl-[0-9a-f]+$",
-            Description="ID of com.amazonaws.global.cloudfront.origin-facing in this region; "
-            "empty: looked up in the template's table of regions",
-        ),
         payment_provider=param(
             "PaymentProvider",
             Type="String",
@@ -369,5 +359,4 @@ def add_parameters(t: Template) -> Params:
         },
     )
     t.add_condition(HAS_ALARM_EMAIL, Not(Equals(Ref(params.alarm_email), "")))
-    t.add_condition(HAS_PREFIX_LIST_OVERRIDE, Not(Equals(Ref(params.cloudfront_prefix_list), "")))
     return params

@@ -17,11 +17,10 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import If, Ref, Sub, Template, ec2, kms
+from troposphere import GetAtt, If, Ref, Sub, Template, ec2, kms
 
 from petshore.contract import SERVICES, Service
-from templates.parameters import HAS_CERTIFICATE, HAS_PREFIX_LIST_OVERRIDE, WORKER_TITLE, Params
-from templates.regions import PREFIX_LIST, region_value
+from templates.parameters import HAS_CERTIFICATE, WORKER_TITLE
 
 POSTGRES_PORT = 5432
 LOG_GROUPS = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group"
@@ -114,7 +113,7 @@ def _allow(
     )
 
 
-def add_security(t: Template, params: Params, vpc: ec2.VPC) -> SecurityGroups:
+def add_security(t: Template, vpc: ec2.VPC, cloudfront_prefix_list: GetAtt) -> SecurityGroups:
     public_alb = _group(t, "PublicLoadBalancerSecurityGroup", "Public ALB: CloudFront only", vpc)
     # The managed prefix list counts as ~55 rules against the 60-rule quota: one port only.
     listener_port = If(HAS_CERTIFICATE, HTTPS, HTTP)
@@ -122,11 +121,7 @@ def add_security(t: Template, params: Params, vpc: ec2.VPC) -> SecurityGroups:
         ec2.SecurityGroupIngress(
             "PublicLoadBalancerFromCloudFront",
             GroupId=Ref(public_alb),
-            SourcePrefixListId=If(
-                HAS_PREFIX_LIST_OVERRIDE,
-                Ref(params.cloudfront_prefix_list),
-                region_value(PREFIX_LIST),
-            ),
+            SourcePrefixListId=cloudfront_prefix_list,
             IpProtocol="tcp",
             FromPort=listener_port,
             ToPort=listener_port,

@@ -31,13 +31,12 @@ from templates.iam import (
     table_access,
     take_uploads,
 )
-from templates.image import add_image
 from templates.loadbalancing import LoadBalancers, add_load_balancers
+from templates.lookups import add_lookups
 from templates.network import add_network
 from templates.observability import add_observability
 from templates.parameters import HAS_DOMAIN, Params, add_parameters
 from templates.queues import Queues, add_queues
-from templates.regions import add_region_map
 from templates.security import POSTGRES_PORT, add_data_key, add_security, called_services
 from templates.storage import Buckets, add_logs_policy, add_origin_policies, add_storage
 
@@ -202,15 +201,14 @@ def build_template() -> Template:
     t = Template(Description=DESCRIPTION)
     t.set_version("2010-09-09")
     params = add_parameters(t)
-    add_region_map(t)
     buckets = add_storage(t, params)
     log_policy = add_logs_policy(t, buckets)
     network = add_network(t, params, buckets.logs)
-    groups = add_security(t, params, network.vpc)
     key = add_data_key(t)
+    lookups = add_lookups(t, params, key)
+    groups = add_security(t, network.vpc, lookups.cloudfront_prefix_list)
     data = add_data(t, params, network, groups, key)
     admin = _admin_secret(t, key)
-    image = add_image(t, params, key)
     payment = _payment_secret(t, key)
     queues = add_queues(t, key)
     balancers = add_load_balancers(t, params, network, groups, buckets, log_policy)
@@ -231,7 +229,7 @@ def build_template() -> Template:
                 service, params, data, buckets, queues, balancers, admin, payment
             ),
             key=key,
-            image=image,
+            image=lookups.image,
         )
     worker = add_worker(
         t,
@@ -243,7 +241,7 @@ def build_template() -> Template:
         statements=_worker_permissions(MODEL_WORKER, buckets, queues),
         environment=_worker_environment(MODEL_WORKER, params, buckets, queues),
         key=key,
-        image=image,
+        image=lookups.image,
     )
     distribution = add_edge(t, params, buckets, balancers, key)
     add_origin_policies(t, buckets, distribution)
