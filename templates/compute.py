@@ -56,6 +56,7 @@ from templates.parameters import (
     Params,
     ServiceCapacity,
 )
+from templates.security import stack_log_group
 from templates.userdata import user_data
 
 TARGET_CPU_PERCENT = 70.0
@@ -151,7 +152,10 @@ def _instances(
     }
     log_group = t.add_resource(
         cwlogs.LogGroup(
-            f"{title}LogGroup", RetentionInDays=LOG_RETENTION_DAYS, KmsKeyId=GetAtt(key, "Arn")
+            f"{title}LogGroup",
+            LogGroupName=stack_log_group(name),
+            RetentionInDays=LOG_RETENTION_DAYS,
+            KmsKeyId=GetAtt(key, "Arn"),
         )
     )
     _, profile = add_instance_role(

@@ -23,6 +23,7 @@ from petshore.contract import (
 from templates.findings import accepted
 from templates.loadbalancing import LoadBalancers
 from templates.parameters import CREATE_WAF, HAS_CERTIFICATE, HAS_DOMAIN, Params
+from templates.security import WAF_LOG_GROUP
 from templates.storage import Buckets
 
 # AWS managed cache and origin request policies (their IDs are fixed and published).
@@ -123,12 +124,11 @@ def _waf(t: Template, key: kms.Key) -> wafv2.WebACL:
             ],
         )
     )
-    # WAF logs only to a log group named aws-waf-logs-*, which the data key's policy names.
     logs = t.add_resource(
         cwlogs.LogGroup(
             "WebAclLogGroup",
             Condition=CREATE_WAF,
-            LogGroupName=Sub("aws-waf-logs-${AWS::StackName}"),
+            LogGroupName=Sub(WAF_LOG_GROUP),
             RetentionInDays=WAF_LOG_RETENTION_DAYS,
             KmsKeyId=GetAtt(key, "Arn"),
         )

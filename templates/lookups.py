@@ -19,6 +19,7 @@ from troposphere import logs as cwlogs
 from templates.findings import accepted
 from templates.iam import assume_role, read_public_parameter, write_logs
 from templates.parameters import PINNED_IMAGE, Params
+from templates.security import stack_log_group
 
 LOG_RETENTION_DAYS = 30
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
@@ -71,6 +72,7 @@ def add_lookups(t: Template, params: Params, key: kms.Key) -> Lookups:
     log_group = t.add_resource(
         cwlogs.LogGroup(
             "LookupLogGroup",
+            LogGroupName=stack_log_group("lookup"),
             RetentionInDays=LOG_RETENTION_DAYS,
             KmsKeyId=GetAtt(key, "Arn"),
         )

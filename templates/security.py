@@ -19,11 +19,18 @@ from awacs.aws import (
 )
 from troposphere import GetAtt, If, Ref, Sub, Template, ec2, kms
 
-from petshore.contract import SERVICES, Service
+from petshore.contract import PROJECT, SERVICES, Service
 from templates.parameters import HAS_CERTIFICATE, WORKER_TITLE
 
 POSTGRES_PORT = 5432
 LOG_GROUPS = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group"
+# Stack names hold no "/": the groups under this prefix are this stack's and no other's (a
+# `<stack>-*` pattern would also name those of a stack called `<stack>-staging`).
+STACK_LOG_PREFIX = f"/{PROJECT}/${{AWS::StackName}}/"
+# RDS names its exported logs' groups after the instance, so the instance is named.
+DATABASE_IDENTIFIER = "${AWS::StackName}-database"
+# WAF logs only to a group whose name starts with aws-waf-logs-.
+WAF_LOG_GROUP = "aws-waf-logs-${AWS::StackName}"
 HTTPS = 443
 HTTP = 80
 
@@ -35,6 +42,11 @@ class SecurityGroups:
     database: ec2.SecurityGroup
     services: dict[str, ec2.SecurityGroup]
     worker: ec2.SecurityGroup
+
+
+def stack_log_group(name: str) -> Sub:
+    """The name of one of the stack's own log groups, which the data key's policy allows."""
+    return Sub(STACK_LOG_PREFIX + name)
 
 
 def called_services() -> list[Service]:
@@ -179,8 +191,8 @@ def add_data_key(t: Template) -> kms.Key:
     """One customer-managed key for the data at rest: secrets, the DynamoDB tables (carts,
     sessions), the database,
     the model worker's queues and the instances' logs. The account administers it through
-    IAM; CloudWatch Logs may use it for this stack's log groups only (CloudFormation names
-    them `<stack>-<id>-...`).
+    IAM; CloudWatch Logs may use it for this stack's log groups only: those it names under
+    STACK_LOG_PREFIX, the database's exported logs' and the web ACL's.
     Retained with the stack, like the DynamoDB tables and the final database snapshot it
     encrypts: deleting it would make them unreadable."""
     return t.add_resource(
@@ -235,11 +247,9 @@ def add_data_key(t: Template) -> kms.Key:
                             ArnLike(
                                 "kms:EncryptionContext:aws:logs:arn",
                                 [
-                                    Sub(f"{LOG_GROUPS}:${{AWS::StackName}}-*"),
-                                    # The groups of the database's exported logs.
-                                    Sub(f"{LOG_GROUPS}:/aws/rds/instance/${{AWS::StackName}}-*"),
-                                    # The web ACL's (WAF logs only to aws-waf-logs-*).
-                                    Sub(f"{LOG_GROUPS}:aws-waf-logs-${{AWS::StackName}}"),
+                                    Sub(f"{LOG_GROUPS}:{STACK_LOG_PREFIX}*"),
+                                    Sub(f"{LOG_GROUPS}:/aws/rds/instance/{DATABASE_IDENTIFIER}/*"),
+                                    Sub(f"{LOG_GROUPS}:{WAF_LOG_GROUP}"),
                                 ],
                             )
                         ),

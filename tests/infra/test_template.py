@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -709,39 +710,67 @@ def test_the_render_matches_the_reviewed_golden_copy(template: Template) -> None
     assert template == golden
 
 
+PSEUDO_PARAMETERS = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "eu-west-1",
+    "AWS::AccountId": "123456789012",
+}
+
+
+def resolved(node: Any, stack: str) -> str:
+    """A name or ARN the template builds with Fn::Sub, as it is in a stack named `stack`."""
+    if isinstance(node, str):
+        return node
+    sub = node["Fn::Sub"]
+    text, variables = (sub, {}) if isinstance(sub, str) else sub
+    values = {
+        **PSEUDO_PARAMETERS,
+        "AWS::StackName": stack,
+        **{name: resolved(value, stack) for name, value in variables.items()},
+    }
+    return re.sub(r"\$\{([^}]+)\}", lambda m: values[m.group(1)], text)
+
+
 def test_retained_data_stays_readable_with_its_key(template: Template) -> None:
     key = template["Resources"]["DataKey"]
     assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
-    assert template["Resources"]["CartsTable"]["DeletionPolicy"] == "Retain"
+    for title in ("CartsTable", "SessionsTable"):
+        assert template["Resources"][title]["DeletionPolicy"] == "Retain"
+    assert template["Resources"]["Database"]["DeletionPolicy"] == "Snapshot"
     logs = next(
         s for s in props(key)["KeyPolicy"]["Statement"] if s["Sid"] == "LogsEncryptThisStacksGroups"
     )
-    allowed = json.dumps(logs["Condition"])
-    assert "log-group:${AWS::StackName}-*" in allowed and "log-group:*" not in allowed
-    for name, group in of_type(template, "AWS::Logs::LogGroup").items():
+    (allowed,) = logs["Condition"]["ArnLike"].values()
+    groups = of_type(template, "AWS::Logs::LogGroup")
+    assert groups
+
+    def arns(stack: str) -> list[str]:
+        return [
+            f"arn:aws:logs:eu-west-1:123456789012:log-group:"
+            f"{resolved(props(g)['LogGroupName'], stack)}"
+            for g in groups.values()
+        ]
+
+    patterns = [resolved(p, "shop") for p in allowed]
+    for arn in arns("shop"):
+        assert any(fnmatchcase(arn, p) for p in patterns), arn
+    # A stack whose name starts with this one's keeps its logs from this key.
+    for arn in arns("shop-staging") + arns("shop2"):
+        assert not any(fnmatchcase(arn, p) for p in patterns), arn
+    for name, group in groups.items():
         assert "KmsKeyId" in props(group), name
-        # CloudFormation names a group `<stack>-<logical id>-...`, which the key allows, or
-        # it is one of the database's, named after the database, or the web ACL's
-        # (aws-waf-logs-<stack>): allowed too.
-        named = json.dumps(props(group).get("LogGroupName", ""))
-        assert (
-            named == '""'
-            or "/aws/rds/instance/${Id}/" in named
-            or named == json.dumps({"Fn::Sub": "aws-waf-logs-${AWS::StackName}"})
-        ), name
 
 
 def test_every_log_group_expires_and_old_site_versions_go(template: Template) -> None:
     groups = of_type(template, "AWS::Logs::LogGroup")
     assert all(props(g)["RetentionInDays"] > 0 for g in groups.values())
     database = props(template["Resources"]["Database"])
-    # The groups given a name are the database's exports (which it must find made) and the
-    # web ACL's.
-    named = {
-        n: g for n, g in groups.items() if "LogGroupName" in props(g) and n != "WebAclLogGroup"
+    # The database's exports' groups, which it must find made, or RDS makes them for ever.
+    exported = {
+        n for n, g in groups.items() if "/aws/rds/instance/" in json.dumps(props(g)["LogGroupName"])
     }
-    assert len(named) == len(database["EnableCloudwatchLogsExports"])
-    assert set(template["Resources"]["Database"]["DependsOn"]) == set(named)
+    assert len(exported) == len(database["EnableCloudwatchLogsExports"])
+    assert set(template["Resources"]["Database"]["DependsOn"]) == exported
     site = props(template["Resources"]["SiteBucket"])["LifecycleConfiguration"]["Rules"]
     assert any("NoncurrentVersionExpiration" in rule for rule in site)
 
