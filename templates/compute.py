@@ -47,6 +47,7 @@ from templates.iam import (
 )
 from templates.loadbalancing import LoadBalancers
 from templates.network import Network
+from templates.origin import from_cloudfront
 from templates.parameters import (
     HAS_ARTIFACT,
     HAS_LAUNCH,
@@ -68,6 +69,7 @@ ROOT_VOLUME_GIB = 20
 class ServiceResources:
     group: asg.AutoScalingGroup
     target_group: elb.TargetGroup
+    public_rule: elb.ListenerRule
     internal_target_group: elb.TargetGroup | None
     log_group: cwlogs.LogGroup
 
@@ -111,8 +113,10 @@ def _rule(
     priority: int,
     service: Service,
     target: elb.TargetGroup,
-) -> None:
-    t.add_resource(
+    *also: elb.Condition,
+) -> elb.ListenerRule:
+    """Forward the service's paths to `target`, when `also` hold too."""
+    return t.add_resource(
         elb.ListenerRule(
             title,
             ListenerArn=listener,
@@ -121,7 +125,8 @@ def _rule(
                 elb.Condition(
                     Field="path-pattern",
                     PathPatternConfig=elb.PathPatternConfig(Values=path_patterns(service)),
-                )
+                ),
+                *also,
             ],
             Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target))],
         )
@@ -307,7 +312,15 @@ def add_service(
         image=image,
     )
     target_group = _target_group(t, f"{title}TargetGroup", service, network)
-    _rule(t, f"{title}ListenerRule", balancers.public_listener, priority, service, target_group)
+    public_rule = _rule(
+        t,
+        f"{title}ListenerRule",
+        balancers.public_listener,
+        priority,
+        service,
+        target_group,
+        from_cloudfront(balancers.origin_secret),
+    )
     internal_group = None
     if internal:
         internal_group = _target_group(t, f"{title}InternalTargetGroup", service, network)
@@ -365,7 +378,7 @@ def add_service(
         )
     )
     _launch_floor(t, title, group, params, minimum)
-    return ServiceResources(group, target_group, internal_group, log_group)
+    return ServiceResources(group, target_group, public_rule, internal_group, log_group)
 
 
 def add_worker(

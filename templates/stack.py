@@ -35,6 +35,7 @@ from templates.loadbalancing import LoadBalancers, add_load_balancers
 from templates.lookups import add_lookups
 from templates.network import add_network
 from templates.observability import add_observability
+from templates.origin import add_origin_rotation
 from templates.parameters import HAS_DOMAIN, Params, add_parameters
 from templates.queues import Queues, add_queues
 from templates.security import POSTGRES_PORT, add_data_key, add_security, called_services
@@ -211,7 +212,7 @@ def build_template() -> Template:
     admin = _admin_secret(t, key)
     payment = _payment_secret(t, key)
     queues = add_queues(t, key)
-    balancers = add_load_balancers(t, params, network, groups, buckets, log_policy)
+    balancers = add_load_balancers(t, params, network, groups, buckets, log_policy, key)
     internal = {s.name for s in called_services()}
     services: dict[str, ServiceResources] = {}
     for priority, service in enumerate(SERVICES, start=FIRST_RULE_PRIORITY):
@@ -244,6 +245,13 @@ def build_template() -> Template:
         image=lookups.image,
     )
     distribution = add_edge(t, params, buckets, balancers, key)
+    add_origin_rotation(
+        t,
+        balancers.origin_secret,
+        [*(s.public_rule for s in services.values()), balancers.public_fallback],
+        distribution,
+        key,
+    )
     add_origin_policies(t, buckets, distribution)
     add_observability(t, params, balancers, data, services, worker, queues, key, distribution)
     _tag_everything(t, params)

@@ -19,6 +19,7 @@ from petshore.contract import (
     SERVICES,
 )
 from templates.compute import path_patterns
+from templates.origin import ORIGIN_HEADER
 from templates.parameters import WORKER_TITLE
 from tests.helpers import emulator_client
 from tests.infra.prune import prune
@@ -105,13 +106,20 @@ def test_the_stack_deploys_with_the_aws_cli(
         0
     ]
     rules = elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
-    routed = {
-        tuple(sorted(c["Values"] if "Values" in c else c["PathPatternConfig"]["Values"]))
-        for r in rules
-        if not r["IsDefault"]
-        for c in r["Conditions"]
-    }
+    routed = set()
+    for rule in (r for r in rules if not r["IsDefault"]):
+        fields = {c["Field"]: c for c in rule["Conditions"]}
+        # Every rule, the 404 for paths no service owns too, asks for CloudFront's header.
+        header = fields["http-header"]["HttpHeaderConfig"]
+        assert header["HttpHeaderName"] == ORIGIN_HEADER and len(header["Values"]) == 1
+        if "path-pattern" in fields:
+            assert rule["Actions"][0]["Type"] == "forward"
+            routed.add(tuple(sorted(fields["path-pattern"]["PathPatternConfig"]["Values"])))
+        else:
+            assert rule["Actions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
     assert routed == {tuple(sorted(path_patterns(s))) for s in SERVICES}
+    (default,) = (r for r in rules if r["IsDefault"])
+    assert default["Actions"][0]["FixedResponseConfig"]["StatusCode"] == "403"
 
     groups = emulator_client(moto_url, "autoscaling").describe_auto_scaling_groups(
         AutoScalingGroupNames=[physical[f"{s.name.capitalize()}AutoScalingGroup"] for s in SERVICES]
