@@ -229,6 +229,7 @@ def _group(
     network: Network,
     capacity: ServiceCapacity,
     target_groups: list[elb.TargetGroup],
+    after: list[str],
 ) -> tuple[asg.AutoScalingGroup, If]:
     """The Auto Scaling group of `template`'s instances across the private subnets, and its
     minimum. With target groups their health check replaces instances, else EC2's does.
@@ -237,6 +238,7 @@ def _group(
     group = t.add_resource(
         asg.AutoScalingGroup(
             f"{title}AutoScalingGroup",
+            **({"DependsOn": after} if after else {}),
             LaunchTemplate=asg.LaunchTemplateSpecification(
                 LaunchTemplateId=Ref(template),
                 Version=GetAtt(template, "LatestVersionNumber"),
@@ -297,6 +299,7 @@ def add_service(
     environment: dict[str, object],
     key: kms.Key,
     image: object,
+    after: list[str],
 ) -> ServiceResources:
     title = service.name.capitalize()
     template, log_group = _instances(
@@ -341,6 +344,7 @@ def add_service(
         network=network,
         capacity=params.capacity[service.name],
         target_groups=[g for g in (target_group, internal_group) if g is not None],
+        after=after,
     )
     t.add_resource(
         asg.ScalingPolicy(
@@ -418,6 +422,7 @@ def add_worker(
         network=network,
         capacity=params.worker_capacity,
         target_groups=[],
+        after=[],
     )
     t.add_resource(
         asg.ScalingPolicy(

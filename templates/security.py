@@ -1,5 +1,6 @@
 """Security groups, as a chain: CloudFront → public ALB → services; a service that calls
-others → internal ALB → the services called; each service that owns a database → database.
+others → internal ALB → the services called; each service that owns a database, and the
+function that makes their logins → database.
 The model worker takes no traffic at all. Nothing else takes traffic, and no rule admits an
 address range."""
 
@@ -42,6 +43,8 @@ class SecurityGroups:
     database: ec2.SecurityGroup
     services: dict[str, ec2.SecurityGroup]
     worker: ec2.SecurityGroup
+    database_logins: ec2.SecurityGroup  # the function that alone holds the master login
+    database_logins_path: list[str]  # its rules to the database
 
 
 def stack_log_group(name: str) -> Sub:
@@ -100,8 +103,9 @@ def _allow(
     source: ec2.SecurityGroup,
     target: ec2.SecurityGroup,
     port: int,
-) -> None:
-    t.add_resource(
+) -> list[str]:
+    """The titles of the two rules, for what must wait until the path is open."""
+    ingress = t.add_resource(
         ec2.SecurityGroupIngress(
             f"{title}Ingress",
             GroupId=Ref(target),
@@ -112,7 +116,7 @@ def _allow(
             Description=f"from {source.title} on {port}",
         )
     )
-    t.add_resource(
+    egress = t.add_resource(
         ec2.SecurityGroupEgress(
             f"{title}Egress",
             GroupId=Ref(source),
@@ -123,6 +127,7 @@ def _allow(
             Description=f"to {target.title} on {port}",
         )
     )
+    return [ingress.title, egress.title]
 
 
 def add_security(t: Template, vpc: ec2.VPC, cloudfront_prefix_list: GetAtt) -> SecurityGroups:
@@ -184,7 +189,16 @@ def add_security(t: Template, vpc: ec2.VPC, cloudfront_prefix_list: GetAtt) -> S
         vpc,
         "HTTPS to AWS APIs and package repositories",
     )
-    return SecurityGroups(public_alb, internal_alb, database, services, worker)
+    # Secrets Manager through the NAT, and the database.
+    logins = _instances_group(
+        t,
+        "DatabaseLoginsSecurityGroup",
+        "the function that makes the service database logins",
+        vpc,
+        "HTTPS to Secrets Manager",
+    )
+    path = _allow(t, f"{logins.title}ToDatabase", logins, database, POSTGRES_PORT)
+    return SecurityGroups(public_alb, internal_alb, database, services, worker, logins, path)
 
 
 def add_data_key(t: Template) -> kms.Key:

@@ -32,6 +32,7 @@ from templates.iam import (
     take_uploads,
 )
 from templates.loadbalancing import LoadBalancers, add_load_balancers
+from templates.logins import add_database_logins
 from templates.lookups import add_lookups
 from templates.network import add_network
 from templates.observability import add_observability
@@ -102,8 +103,8 @@ def _permissions(
     if service.payments:
         secrets.append(Ref(payment))
     if service.database:
-        # The master login lets the instance create its own database and role on first boot.
-        secrets += [Ref(data.service_secrets[service.name]), data.master_secret_arn]
+        # Its own login only: the master login is the database logins function's alone.
+        secrets.append(Ref(data.service_secrets[service.name]))
     if secrets:
         statements += read_secrets(*secrets)
     return statements
@@ -140,7 +141,6 @@ def _environment(
         env[Env.DB_HOST] = GetAtt(data.database, "Endpoint.Address")
         env[Env.DB_PORT] = str(POSTGRES_PORT)
         env[Env.DB_SECRET_ARN] = Ref(data.service_secrets[service.name])
-        env[Env.DB_MASTER_SECRET_ARN] = data.master_secret_arn
     if MODELS_BUCKET in service.stores:
         env[Env.MODELS_BUCKET] = Ref(buckets.models)
     if MODEL_JOBS_QUEUE in service.stores:
@@ -209,6 +209,7 @@ def build_template() -> Template:
     lookups = add_lookups(t, params, key)
     groups = add_security(t, network.vpc, lookups.cloudfront_prefix_list)
     data = add_data(t, params, network, groups, key)
+    logins = add_database_logins(t, network, groups, data, key)
     admin = _admin_secret(t, key)
     payment = _payment_secret(t, key)
     queues = add_queues(t, key)
@@ -231,6 +232,8 @@ def build_template() -> Template:
             ),
             key=key,
             image=lookups.image,
+            # Its database login is made before its first instance boots.
+            after=[logins.title] if service.database else [],
         )
     worker = add_worker(
         t,

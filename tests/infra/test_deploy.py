@@ -22,7 +22,7 @@ from templates.compute import path_patterns
 from templates.origin import ORIGIN_HEADER
 from templates.parameters import WORKER_TITLE
 from tests.helpers import emulator_client
-from tests.infra.prune import prune
+from tests.infra.prune import STUB_ARN, prune
 
 
 @pytest.mark.parametrize("footprint", ["production", "small"])
@@ -161,3 +161,19 @@ def test_the_stack_deploys_with_the_aws_cli(
     assert database["MultiAZ"] is production
     assert database["PubliclyAccessible"] is False
     assert database["StorageEncrypted"] is True
+
+    # Only the database logins function, in the private subnets, may read the master login.
+    iam = emulator_client(moto_url, "iam")
+    master = STUB_ARN.format(name="Database")
+    readers = set()
+    for title, role in physical.items():
+        if title.endswith("Role") and title in deployable["Resources"]:
+            for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+                document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+                if master in json.dumps(document):
+                    readers.add(title)
+    assert readers == {"DatabaseLoginsRole"}
+    function = emulator_client(moto_url, "lambda").get_function_configuration(
+        FunctionName=physical["DatabaseLoginsFunction"]
+    )
+    assert set(function["VpcConfig"]["SubnetIds"]) == private

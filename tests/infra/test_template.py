@@ -157,9 +157,10 @@ def test_nothing_but_the_front_door_takes_traffic_from_outside(template: Templat
         for r in map(props, ingress)
         if ref(r["GroupId"]) == "DatabaseSecurityGroup"
     }
+    # The services that own a database, and the function that makes their logins.
     assert database_sources == {
         f"{s.name.capitalize()}SecurityGroup" for s in SERVICES if s.database
-    }
+    } | {"DatabaseLoginsSecurityGroup"}
     for service in SERVICES:
         sources = {
             ref(r["SourceSecurityGroupId"])
@@ -1028,3 +1029,84 @@ def test_the_web_acl_is_made_where_cloudfront_allows_or_the_stack_refuses(
         [str(BIN / "cfn-lint"), str(path)], capture_output=True, text=True, timeout=300
     )
     assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+MASTER_SECRET = {"Fn::GetAtt": ["Database", "MasterUserSecret.SecretArn"]}
+
+
+def secrets_read(template: Template) -> dict[str, set[str]]:
+    """Each role that may read a secret's value, and which: by logical id, `master` for the
+    database's master login."""
+    read: dict[str, set[str]] = {}
+    for name, role in of_type(template, "AWS::IAM::Role").items():
+        for policy in props(role).get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if "secretsmanager:GetSecretValue" in statement["Action"]:
+                    read.setdefault(name, set()).update(
+                        "master" if r == MASTER_SECRET else str(ref(r))
+                        for r in statement["Resource"]
+                    )
+    return read
+
+
+def test_each_role_reads_only_its_own_secrets_and_only_one_the_master_login(
+    template: Template,
+) -> None:
+    logins = {f"{s.name.capitalize()}DatabaseSecret" for s in SERVICES if s.database}
+    expected = {
+        f"{s.name.capitalize()}Role": (
+            ({"AdminTokenSecret"} if s.admin else set())
+            | ({"PaymentSecret"} if s.payments else set())
+            | ({f"{s.name.capitalize()}DatabaseSecret"} if s.database else set())
+        )
+        for s in SERVICES
+    }
+    expected = {role: read for role, read in expected.items() if read}
+    expected["DatabaseLoginsRole"] = logins | {"master"}
+    expected["OriginRotationRole"] = {"OriginSecret"}
+    assert secrets_read(template) == expected
+    # Nothing on an instance names the master login.
+    for launch in of_type(template, "AWS::EC2::LaunchTemplate").values():
+        assert "MasterUserSecret" not in json.dumps(launch)
+
+
+def test_the_logins_are_made_before_the_services_boot_and_rotate_on_a_schedule(
+    template: Template,
+) -> None:
+    resources = template["Resources"]
+    logins = {f"{s.name.capitalize()}DatabaseSecret" for s in SERVICES if s.database}
+    made = props(resources["DatabaseLogins"])
+    assert get_att(made["ServiceToken"]) == "DatabaseLoginsFunction"
+    assert {ref(arn) for arn in made["LoginSecretArns"]} == logins
+    # It reaches Secrets Manager through the NAT and the database through its own rules.
+    after = set(resources["DatabaseLogins"]["DependsOn"])
+    assert {"PrivateDefaultRoute1", "PrivateDefaultRoute2"} <= after
+    assert {n for n in after if n.startswith("DatabaseLoginsSecurityGroupToDatabase")} == {
+        "DatabaseLoginsSecurityGroupToDatabaseIngress",
+        "DatabaseLoginsSecurityGroupToDatabaseEgress",
+    }
+    for service in SERVICES:
+        group = resources[f"{service.name.capitalize()}AutoScalingGroup"]
+        assert ("DatabaseLogins" in group.get("DependsOn", [])) == bool(service.database)
+    function = props(resources["DatabaseLoginsFunction"])
+    assert [ref(s) for s in function["VpcConfig"]["SubnetIds"]] == [
+        "PrivateSubnet1",
+        "PrivateSubnet2",
+    ]
+    assert function["Environment"]["Variables"]["MASTER_SECRET_ARN"] == MASTER_SECRET
+    assert "def handler(" in function["Code"]["ZipFile"]
+    schedules = {
+        ref(props(s)["SecretId"]): props(s)
+        for s in of_type(template, "AWS::SecretsManager::RotationSchedule").values()
+    }
+    assert set(schedules) == logins | {"OriginSecret"}
+    for login in logins:
+        assert get_att(schedules[login]["RotationLambdaARN"]) == "DatabaseLoginsFunction"
+        assert schedules[login]["RotationRules"]["ScheduleExpression"].startswith("rate(")
+    permissions = [
+        props(p)
+        for p in of_type(template, "AWS::Lambda::Permission").values()
+        if get_att(props(p)["FunctionName"]) == "DatabaseLoginsFunction"
+    ]
+    assert {ref(p["SourceArn"]) for p in permissions} == logins
+    assert {p["Principal"] for p in permissions} == {"secretsmanager.amazonaws.com"}
