@@ -1,6 +1,7 @@
 """Build what a deployment needs into dist/:
 
 dist/petshore.json            the CloudFormation template (dist/petshore.min.json minified)
+dist/petshore-web-acl.json    the web ACL alone, made in us-east-1 for a stack elsewhere
 dist/petshore-artifact.tar.gz the services and every package they run with, for x86_64 and
                               arm64 instances: they boot from it with no package registry
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from templates.artifact import build_artifact
 from templates.dependencies import DependencyError
+from templates.edge import build_web_acl_template
 from templates.stack import build_template
 
 DIST = Path(__file__).resolve().parent / "dist"
@@ -30,6 +32,10 @@ def main() -> int:
     template = json.loads(build_template().to_json())
     (DIST / "petshore.json").write_text(json.dumps(template, indent=2, sort_keys=True) + "\n")
     (DIST / "petshore.min.json").write_text(json.dumps(template, separators=(",", ":")))
+    web_acl = json.loads(build_web_acl_template().to_json())
+    (DIST / "petshore-web-acl.json").write_text(
+        json.dumps(web_acl, indent=2, sort_keys=True) + "\n"
+    )
     if args.template:
         print(f"wrote {DIST / 'petshore.json'} ({len(template['Resources'])} resources)")
         return 0

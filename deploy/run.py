@@ -1,13 +1,15 @@
 """`python -m deploy.run <service>` on an instance: turn the stack's secrets into the settings
-the service reads, make sure its database and login exist, migrate, then become
-`python -m services.<service> serve` (the command that also runs it locally).
+the service reads, migrate, then become `python -m services.<service> serve` (the command
+that also runs it locally). Its database and login were made before it booted by the
+stack's database logins function (deploy/database_logins.py), which alone holds the master
+login; the service reads its rotating password from its secret at each new connection
+(petshore/db.py).
 
 `python -m deploy.run modelworker` becomes `python -m modelworker work` as it is: the model
 worker holds no secret and no database, and its settings are all in its env file."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -15,7 +17,6 @@ import sys
 from typing import Any
 from urllib.parse import quote
 
-import asyncpg
 import boto3
 
 from petshore.contract import MODEL_WORKER, SERVICES, Env, Service, service_named
@@ -27,40 +28,6 @@ def _secret(client: Any, arn: str) -> dict[str, Any]:
         return dict(json.loads(value))
     except ValueError:
         return {"value": value}
-
-
-def _identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-async def ensure_database(
-    host: str, port: int, master: dict[str, Any], login: dict[str, Any], *, tls: bool = True
-) -> None:
-    """Create the service's role and database if missing; keep the role's password equal to
-    its secret, so rotating the secret and restarting is enough. `tls` verifies the server's
-    certificate (boot.sh adds the RDS certificate authorities to the system's trust store)."""
-    conn = await asyncpg.connect(
-        host=host,
-        port=port,
-        user=master["username"],
-        password=master["password"],
-        database="postgres",
-        ssl=tls,
-    )
-    try:
-        user, db = login["username"], login["dbname"]
-        quoted_user, quoted_db = (_identifier(user), _identifier(db))
-        exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", user)
-        verb = "ALTER" if exists else "CREATE"
-        # Passwords cannot be bound as parameters in DDL; quote_literal escapes it.
-        literal = await conn.fetchval("SELECT quote_literal($1)", login["password"])
-        await conn.execute(f"{verb} ROLE {quoted_user} WITH LOGIN PASSWORD {literal}")
-        # PostgreSQL 16+ lets a role hand a database to another only if it may SET ROLE to it.
-        await conn.execute(f"GRANT {quoted_user} TO CURRENT_USER")
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
-            await conn.execute(f"CREATE DATABASE {quoted_db} OWNER {quoted_user}")
-    finally:
-        await conn.close()
 
 
 def database_url(host: str, port: int, login: dict[str, Any], *, tls: bool = True) -> str:
@@ -88,17 +55,16 @@ def prepare(service: Service, env: dict[str, str]) -> dict[str, str]:
     secrets = boto3.client("secretsmanager", region_name=env.get(Env.AWS_REGION))
     prepared = {**env, **secret_settings(service, env, secrets)}
     if service.database:
+        # The login exists already: the stack's database logins function made it.
         host, port = env[Env.DB_HOST], int(env[Env.DB_PORT])
         login = _secret(secrets, env[Env.DB_SECRET_ARN])
-        master = _secret(secrets, env[Env.DB_MASTER_SECRET_ARN])
-        asyncio.run(ensure_database(host, port, master, login))
         prepared[service.database_url_variable] = database_url(host, port, login)
     return prepared
 
 
 def launch(name: str, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     """The command `name` runs as, and its environment. A service's secrets are read, and
-    its database made and migrated, on the way; the model worker's env file is all it needs:
+    its database migrated, on the way; the model worker's env file is all it needs:
     no secret, no database."""
     python = sys.executable
     if name == MODEL_WORKER.name:

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import sqlite3
 from typing import Any
 
 import asyncpg
+import boto3
 from sanic import Sanic
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.contrib.sanic import register_tortoise
 from tortoise.exceptions import DBConnectionError, OperationalError, TransactionManagementError
 from tortoise.migrations.api import migrate
+
+from petshore.contract import Env
 
 
 def tortoise_config(db_url: str, package: str) -> dict[str, Any]:
     """One app, `models`, whose models live in `<package>.models` and migrations in
     `<package>.migrations`."""
     return {
-        "connections": {"default": db_url},
+        "connections": {"default": _connection(db_url)},
         "apps": {
             "models": {
                 "models": [f"{package}.models"],
@@ -28,6 +35,36 @@ def tortoise_config(db_url: str, package: str) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+class SecretPassword:
+    """The current password of a login secret, which asyncpg asks for each time it opens a
+    connection: once Secrets Manager has rotated it, new connections use the new one and the
+    open ones carry on, with no restart."""
+
+    def __init__(self, secret_arn: str, region: str | None) -> None:
+        self.secret_arn = secret_arn
+        self.client = boto3.client("secretsmanager", region_name=region)
+
+    async def __call__(self) -> str:
+        found = await asyncio.to_thread(
+            self.client.get_secret_value, SecretId=self.secret_arn, VersionStage="AWSCURRENT"
+        )
+        return str(json.loads(found["SecretString"])["password"])
+
+
+def _connection(db_url: str) -> str | dict[str, Any]:
+    """`db_url`, or, on an instance whose login rotates (the stack names its secret in
+    PETSHORE_DB_SECRET_ARN), its settings with the password read from the secret."""
+    secret_arn = os.environ.get(Env.DB_SECRET_ARN)
+    if not secret_arn:
+        return db_url
+    config = dict(expand_db_url(db_url))
+    config["credentials"] = {
+        **config["credentials"],
+        "password": SecretPassword(secret_arn, os.environ.get(Env.AWS_REGION)),
+    }
+    return config
 
 
 def register_database(app: Sanic, config: dict[str, Any]) -> None:

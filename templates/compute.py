@@ -47,6 +47,7 @@ from templates.iam import (
 )
 from templates.loadbalancing import LoadBalancers
 from templates.network import Network
+from templates.origin import from_cloudfront
 from templates.parameters import (
     HAS_ARTIFACT,
     HAS_LAUNCH,
@@ -56,6 +57,7 @@ from templates.parameters import (
     Params,
     ServiceCapacity,
 )
+from templates.security import stack_log_group
 from templates.userdata import user_data
 
 TARGET_CPU_PERCENT = 70.0
@@ -67,6 +69,7 @@ ROOT_VOLUME_GIB = 20
 class ServiceResources:
     group: asg.AutoScalingGroup
     target_group: elb.TargetGroup
+    public_rule: elb.ListenerRule
     internal_target_group: elb.TargetGroup | None
     log_group: cwlogs.LogGroup
 
@@ -110,8 +113,10 @@ def _rule(
     priority: int,
     service: Service,
     target: elb.TargetGroup,
-) -> None:
-    t.add_resource(
+    *also: elb.Condition,
+) -> elb.ListenerRule:
+    """Forward the service's paths to `target`, when `also` hold too."""
+    return t.add_resource(
         elb.ListenerRule(
             title,
             ListenerArn=listener,
@@ -120,7 +125,8 @@ def _rule(
                 elb.Condition(
                     Field="path-pattern",
                     PathPatternConfig=elb.PathPatternConfig(Values=path_patterns(service)),
-                )
+                ),
+                *also,
             ],
             Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target))],
         )
@@ -151,7 +157,10 @@ def _instances(
     }
     log_group = t.add_resource(
         cwlogs.LogGroup(
-            f"{title}LogGroup", RetentionInDays=LOG_RETENTION_DAYS, KmsKeyId=GetAtt(key, "Arn")
+            f"{title}LogGroup",
+            LogGroupName=stack_log_group(name),
+            RetentionInDays=LOG_RETENTION_DAYS,
+            KmsKeyId=GetAtt(key, "Arn"),
         )
     )
     _, profile = add_instance_role(
@@ -220,6 +229,7 @@ def _group(
     network: Network,
     capacity: ServiceCapacity,
     target_groups: list[elb.TargetGroup],
+    after: list[str],
 ) -> tuple[asg.AutoScalingGroup, If]:
     """The Auto Scaling group of `template`'s instances across the private subnets, and its
     minimum. With target groups their health check replaces instances, else EC2's does.
@@ -228,6 +238,7 @@ def _group(
     group = t.add_resource(
         asg.AutoScalingGroup(
             f"{title}AutoScalingGroup",
+            **({"DependsOn": after} if after else {}),
             LaunchTemplate=asg.LaunchTemplateSpecification(
                 LaunchTemplateId=Ref(template),
                 Version=GetAtt(template, "LatestVersionNumber"),
@@ -288,6 +299,7 @@ def add_service(
     environment: dict[str, object],
     key: kms.Key,
     image: object,
+    after: list[str],
 ) -> ServiceResources:
     title = service.name.capitalize()
     template, log_group = _instances(
@@ -303,7 +315,15 @@ def add_service(
         image=image,
     )
     target_group = _target_group(t, f"{title}TargetGroup", service, network)
-    _rule(t, f"{title}ListenerRule", balancers.public_listener, priority, service, target_group)
+    public_rule = _rule(
+        t,
+        f"{title}ListenerRule",
+        balancers.public_listener,
+        priority,
+        service,
+        target_group,
+        from_cloudfront(balancers.origin_secret),
+    )
     internal_group = None
     if internal:
         internal_group = _target_group(t, f"{title}InternalTargetGroup", service, network)
@@ -324,6 +344,7 @@ def add_service(
         network=network,
         capacity=params.capacity[service.name],
         target_groups=[g for g in (target_group, internal_group) if g is not None],
+        after=after,
     )
     t.add_resource(
         asg.ScalingPolicy(
@@ -361,7 +382,7 @@ def add_service(
         )
     )
     _launch_floor(t, title, group, params, minimum)
-    return ServiceResources(group, target_group, internal_group, log_group)
+    return ServiceResources(group, target_group, public_rule, internal_group, log_group)
 
 
 def add_worker(
@@ -401,6 +422,7 @@ def add_worker(
         network=network,
         capacity=params.worker_capacity,
         target_groups=[],
+        after=[],
     )
     t.add_resource(
         asg.ScalingPolicy(

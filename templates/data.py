@@ -27,7 +27,7 @@ from templates.findings import accepted
 from templates.iam import add_service_role
 from templates.network import Network
 from templates.parameters import SMALL, SMALL_DATABASE_CLASS, Params
-from templates.security import POSTGRES_PORT, SecurityGroups
+from templates.security import DATABASE_IDENTIFIER, POSTGRES_PORT, SecurityGroups
 
 # A full minor version: cfn-lint flags bare majors, and upgrades stay deliberate.
 POSTGRES_VERSION = "17.11"
@@ -78,7 +78,7 @@ def add_data(
         )
     )
     # The groups RDS would create for its exported logs, made first so they expire.
-    identifier = Sub("${AWS::StackName}-database")
+    identifier = Sub(DATABASE_IDENTIFIER)
     exported = [
         t.add_resource(
             cwlogs.LogGroup(

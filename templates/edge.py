@@ -4,7 +4,20 @@ else), optionally behind WAF, with Route 53 aliases when a domain is given."""
 
 from __future__ import annotations
 
-from troposphere import GetAtt, If, Join, NoValue, Output, Ref, Sub, Template, kms, route53, wafv2
+from troposphere import (
+    Equals,
+    GetAtt,
+    If,
+    Join,
+    NoValue,
+    Output,
+    Ref,
+    Sub,
+    Template,
+    kms,
+    route53,
+    wafv2,
+)
 from troposphere import cloudfront as cf
 from troposphere import logs as cwlogs
 
@@ -22,7 +35,16 @@ from petshore.contract import (
 )
 from templates.findings import accepted
 from templates.loadbalancing import LoadBalancers
-from templates.parameters import CREATE_WAF, HAS_CERTIFICATE, HAS_DOMAIN, Params
+from templates.origin import API_ORIGIN, origin_header
+from templates.parameters import (
+    CREATE_WAF,
+    HAS_CERTIFICATE,
+    HAS_DOMAIN,
+    HAS_WEB_ACL_ARN,
+    WAF_REGION,
+    Params,
+)
+from templates.security import WAF_LOG_GROUP
 from templates.storage import Buckets
 
 # AWS managed cache and origin request policies (their IDs are fixed and published).
@@ -72,7 +94,14 @@ def _rate_limit(name: str, priority: int, limit: int, scope: wafv2.Statement) ->
     )
 
 
-def _waf(t: Template, key: kms.Key) -> wafv2.WebACL:
+def add_web_acl(
+    t: Template, *, key: kms.Key | None = None, condition: str | None = None
+) -> wafv2.WebACL:
+    """The web ACL, its log group (encrypted with `key` when there is one) and its logging,
+    each made under `condition` when there is one."""
+    only: dict[str, object] = {"Condition": condition} if condition else {}
+    encrypted: dict[str, object] = {"KmsKeyId": GetAtt(key, "Arn")} if key else {}
+
     def managed(name: str, priority: int) -> wafv2.WebACLRule:
         return wafv2.WebACLRule(
             Name=name,
@@ -104,7 +133,7 @@ def _waf(t: Template, key: kms.Key) -> wafv2.WebACL:
     acl = t.add_resource(
         wafv2.WebACL(
             "WebAcl",
-            Condition=CREATE_WAF,
+            **only,
             Scope="CLOUDFRONT",
             DefaultAction=wafv2.DefaultAction(Allow=wafv2.AllowAction()),
             VisibilityConfig=_visibility("petshore"),
@@ -123,20 +152,19 @@ def _waf(t: Template, key: kms.Key) -> wafv2.WebACL:
             ],
         )
     )
-    # WAF logs only to a log group named aws-waf-logs-*, which the data key's policy names.
     logs = t.add_resource(
         cwlogs.LogGroup(
             "WebAclLogGroup",
-            Condition=CREATE_WAF,
-            LogGroupName=Sub("aws-waf-logs-${AWS::StackName}"),
+            **only,
+            LogGroupName=Sub(WAF_LOG_GROUP),
             RetentionInDays=WAF_LOG_RETENTION_DAYS,
-            KmsKeyId=GetAtt(key, "Arn"),
+            **encrypted,
         )
     )
     t.add_resource(
         wafv2.LoggingConfiguration(
             "WebAclLogging",
-            Condition=CREATE_WAF,
+            **only,
             ResourceArn=GetAtt(acl, "Arn"),
             LogDestinationConfigs=[GetAtt(logs, "Arn")],
             # Session cookies, admin tokens and CSRF tokens never reach the logs.
@@ -235,7 +263,7 @@ def add_edge(
             ),
         )
     )
-    waf = _waf(t, key)
+    waf = add_web_acl(t, key=key, condition=CREATE_WAF)
     site_headers = _security_headers(
         t,
         "Site",
@@ -257,7 +285,7 @@ def add_edge(
         )
 
     api_origin = cf.Origin(
-        Id="api",
+        Id=API_ORIGIN,
         # With a certificate, CloudFront speaks HTTPS to origin.<domain> (an alias of the ALB
         # that the certificate covers); without one, HTTP to the ALB's own name.
         DomainName=If(
@@ -265,6 +293,7 @@ def add_edge(
             Sub("origin.${Domain}", Domain=Ref(params.domain_name)),
             GetAtt(balancers.public, "DNSName"),
         ),
+        OriginCustomHeaders=[origin_header(balancers.origin_secret)],
         CustomOriginConfig=cf.CustomOriginConfig(
             OriginProtocolPolicy=If(HAS_CERTIFICATE, "https-only", "http-only"),
             OriginSSLProtocols=["TLSv1.2"],
@@ -314,7 +343,11 @@ def add_edge(
                     ),
                     cf.ViewerCertificate(CloudFrontDefaultCertificate=True),
                 ),
-                WebACLId=If(CREATE_WAF, GetAtt(waf, "Arn"), NoValue),
+                WebACLId=If(
+                    HAS_WEB_ACL_ARN,
+                    Ref(params.web_acl_arn),
+                    If(CREATE_WAF, GetAtt(waf, "Arn"), NoValue),
+                ),
                 Logging=cf.Logging(
                     Bucket=GetAtt(buckets.logs, "DomainName"),
                     Prefix="cloudfront/",
@@ -352,7 +385,7 @@ def add_edge(
                     # Before /api/*: public catalog reads, briefly cached at the edge.
                     behavior(
                         f"{CATALOG.path_prefix}*",
-                        "api",
+                        API_ORIGIN,
                         Ref(_catalog_cache_policy(t)),
                         ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
                         OriginRequestPolicyId=ALL_VIEWER_EXCEPT_HOST,
@@ -360,7 +393,7 @@ def add_edge(
                     ),
                     behavior(
                         f"{API_PATH_PREFIX}*",
-                        "api",
+                        API_ORIGIN,
                         CACHING_DISABLED,
                         ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
                         OriginRequestPolicyId=ALL_VIEWER_EXCEPT_HOST,
@@ -408,3 +441,27 @@ def add_edge(
     )
     t.add_output(Output("DistributionId", Value=Ref(distribution)))
     return distribution
+
+
+def build_web_acl_template() -> Template:
+    """The web ACL alone, for a storefront stack outside us-east-1 (where CloudFront's web
+    ACLs cannot be made): deployed in us-east-1, its WebAclArn output is that stack's
+    WebAclArn parameter."""
+    t = Template(
+        Description=f"Pet Shore 3D: the storefront's CloudFront web ACL (deploy in {WAF_REGION})"
+    )
+    t.set_version("2010-09-09")
+    t.add_rule(
+        "OnlyInItsRegion",
+        {
+            "Assertions": [
+                {
+                    "Assert": Equals(Ref("AWS::Region"), WAF_REGION),
+                    "AssertDescription": f"CloudFront's web ACLs can only be made in {WAF_REGION}",
+                }
+            ]
+        },
+    )
+    acl = add_web_acl(t)
+    t.add_output(Output("WebAclArn", Value=GetAtt(acl, "Arn")))
+    return t

@@ -1,16 +1,18 @@
 """The application load balancers: the public one CloudFront sends `/api/*` to, and an
 internal one the services use to call each other. Both route by the contract's table; the
-per-service rules are added by `compute.add_service`."""
+per-service rules are added by `compute.add_service`. The public one forwards only what
+this stack's CloudFront sends (templates/origin.py) and refuses the rest."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import AWSHelperFn, GetAtt, If, Output, Ref, Template, ec2
+from troposphere import AWSHelperFn, GetAtt, If, Output, Ref, Template, ec2, kms, secretsmanager
 from troposphere import elasticloadbalancingv2 as elb
 
 from templates.findings import accepted
 from templates.network import Network
+from templates.origin import add_origin_secret, from_cloudfront
 from templates.parameters import HAS_CERTIFICATE, Params
 from templates.security import HTTP, HTTPS, SecurityGroups
 from templates.storage import Buckets
@@ -19,6 +21,12 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 NOT_FOUND_BODY = (
     '{"error": {"code": "not_found", "message": "no service answers this path", "details": {}}}'
 )
+FORBIDDEN_BODY = (
+    '{"error": {"code": "forbidden", "message": "only the storefront\'s CloudFront reaches '
+    'this origin", "details": {}}}'
+)
+# After every service's rule (compute.py numbers them from 10): the highest ALB allows.
+FALLBACK_PRIORITY = 50000
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,8 @@ class LoadBalancers:
     public_listener: AWSHelperFn  # HTTPS when a certificate is given, else HTTP
     internal: elb.LoadBalancer
     internal_listener: elb.Listener
+    origin_secret: secretsmanager.Secret  # what CloudFront sends and the public rules require
+    public_fallback: elb.ListenerRule  # the contract's 404, for CloudFront's requests only
 
 
 def _attributes(logs: Buckets, prefix: str) -> list[elb.LoadBalancerAttributes]:
@@ -41,14 +51,23 @@ def _attributes(logs: Buckets, prefix: str) -> list[elb.LoadBalancerAttributes]:
     return [elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in values.items()]
 
 
+def _answer(status: str, body: str) -> dict[str, object]:
+    return {
+        "Type": "fixed-response",
+        "FixedResponseConfig": elb.FixedResponseConfig(
+            StatusCode=status, ContentType="application/json", MessageBody=body
+        ),
+    }
+
+
 def _not_found() -> elb.Action:
     # Paths no service owns get the contract's JSON 404, as the local gateway answers.
-    return elb.Action(
-        Type="fixed-response",
-        FixedResponseConfig=elb.FixedResponseConfig(
-            StatusCode="404", ContentType="application/json", MessageBody=NOT_FOUND_BODY
-        ),
-    )
+    return elb.Action(**_answer("404", NOT_FOUND_BODY))
+
+
+def _refused() -> elb.Action:
+    # Anything but this stack's CloudFront: another distribution, or the ALB's name itself.
+    return elb.Action(**_answer("403", FORBIDDEN_BODY))
 
 
 def add_load_balancers(
@@ -58,6 +77,7 @@ def add_load_balancers(
     groups: SecurityGroups,
     buckets: Buckets,
     log_policy: AWSHelperFn,
+    key: kms.Key,
 ) -> LoadBalancers:
     def balancer(
         title: str, scheme: str, subnets: list[ec2.Subnet], group: ec2.SecurityGroup, logs: str
@@ -90,7 +110,7 @@ def add_load_balancers(
             Protocol="HTTPS",
             SslPolicy=TLS_POLICY,
             Certificates=[elb.Certificate(CertificateArn=Ref(params.certificate_arn))],
-            DefaultActions=[_not_found()],
+            DefaultActions=[_refused()],
         )
     )
     http = t.add_resource(
@@ -121,9 +141,20 @@ def add_load_balancers(
                             Protocol="HTTPS", Port=str(HTTPS), StatusCode="HTTP_301"
                         ),
                     ),
-                    _not_found(),
+                    _refused(),
                 )
             ],
+        )
+    )
+    origin_secret = add_origin_secret(t, key)
+    listener = If(HAS_CERTIFICATE, Ref(https), Ref(http))
+    fallback = t.add_resource(
+        elb.ListenerRule(
+            "PublicNotFoundRule",
+            ListenerArn=listener,
+            Priority=FALLBACK_PRIORITY,
+            Conditions=[from_cloudfront(origin_secret)],
+            Actions=[elb.ListenerRuleAction(**_answer("404", NOT_FOUND_BODY))],
         )
     )
     internal = balancer(
@@ -152,6 +183,4 @@ def add_load_balancers(
         )
     )
     t.add_output(Output("LoadBalancerDnsName", Value=GetAtt(public, "DNSName")))
-    return LoadBalancers(
-        public, If(HAS_CERTIFICATE, Ref(https), Ref(http)), internal, internal_listener
-    )
+    return LoadBalancers(public, listener, internal, internal_listener, origin_secret, fallback)

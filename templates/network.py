@@ -34,6 +34,7 @@ class Network:
     public_subnets: list[ec2.Subnet]
     private_subnets: list[ec2.Subnet]
     private_route_tables: list[ec2.RouteTable]
+    private_default_routes: list[ec2.Route]  # through the NAT: AWS APIs without endpoints
 
 
 def add_network(t: Template, params: Params, logs_bucket: s3.Bucket) -> Network:
@@ -85,6 +86,7 @@ def add_network(t: Template, params: Params, logs_bucket: s3.Bucket) -> Network:
         return made
 
     public, private, private_rts, nats = [], [], [], []
+    private_routes: list[ec2.Route] = []
     for i in (0, 1):
         n = i + 1
         az = Select(i, GetAZs(""))
@@ -105,12 +107,14 @@ def add_network(t: Template, params: Params, logs_bucket: s3.Bucket) -> Network:
             )
         )
         nat = Ref(nats[0]) if i == 0 else If(SMALL, Ref(nats[0]), Ref(nats[1]))
-        t.add_resource(
-            ec2.Route(
-                f"PrivateDefaultRoute{n}",
-                RouteTableId=Ref(rt),
-                DestinationCidrBlock="0.0.0.0/0",
-                NatGatewayId=nat,
+        private_routes.append(
+            t.add_resource(
+                ec2.Route(
+                    f"PrivateDefaultRoute{n}",
+                    RouteTableId=Ref(rt),
+                    DestinationCidrBlock="0.0.0.0/0",
+                    NatGatewayId=nat,
+                )
             )
         )
         public.append(pub)
@@ -134,4 +138,4 @@ def add_network(t: Template, params: Params, logs_bucket: s3.Bucket) -> Network:
             Description="Private subnets of the services and the database",
         )
     )
-    return Network(vpc, public, private, private_rts)
+    return Network(vpc, public, private, private_rts, private_routes)

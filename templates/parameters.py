@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import And, Equals, Not, Parameter, Ref, Template
+from troposphere import And, Condition, Equals, Not, Parameter, Ref, Template
 
 from petshore.contract import MODEL_WORKER, SERVICES
 from templates.capacity import MAX_INSTANCES, WORKER_MAX_INSTANCES, WORKER_MIN_INSTANCES
@@ -20,8 +20,10 @@ HAS_CERTIFICATE = "HasCertificate"
 SMALL = "SmallFootprint"
 PRODUCTION = "ProductionFootprint"
 CREATE_WAF = "CreateWebAcl"
+HAS_WEB_ACL_ARN = "HasWebAclArn"
+# CloudFront's web ACLs can be made in this region only.
+WAF_REGION = "us-east-1"
 HAS_ALARM_EMAIL = "HasAlarmEmail"
-HAS_PREFIX_LIST_OVERRIDE = "HasPrefixListOverride"
 HAS_LAUNCH = "HasLaunchSchedule"
 PINNED_IMAGE = "PinnedImage"
 HAS_ARTIFACT = "HasArtifact"
@@ -58,6 +60,7 @@ class Params:
     launch_end: Parameter
     launch_floor: Parameter
     enable_waf: Parameter
+    web_acl_arn: Parameter
     price_class: Parameter
     db_instance_class: Parameter
     db_allocated_storage: Parameter
@@ -65,7 +68,6 @@ class Params:
     db_backup_window: Parameter
     db_maintenance_window: Parameter
     alarm_email: Parameter
-    cloudfront_prefix_list: Parameter
     payment_provider: Parameter
     mail_sender: Parameter
 
@@ -244,8 +246,17 @@ def add_parameters(t: Template) -> Params:
             Type="String",
             Default="true",
             AllowedValues=["true", "false"],
-            Description="Put a WAF web ACL (AWS managed rules, rate limit) in front of "
-            "CloudFront; only created when the stack is in us-east-1",
+            Description="Put a WAF web ACL (AWS managed rules, rate limits) in front of "
+            f"CloudFront: made by the stack in {WAF_REGION}; elsewhere give WebAclArn",
+        ),
+        web_acl_arn=param(
+            "WebAclArn",
+            Type="String",
+            Default="",
+            AllowedPattern=f"^$|^arn:aws[a-z-]*:wafv2:{WAF_REGION}:[0-9]{{12}}:global/webacl/.+$",
+            Description=f"A CloudFront web ACL made in {WAF_REGION} (CloudFront's web ACLs "
+            "live there only), for a stack in another region; empty: the stack's own, with "
+            f"EnableWaf in {WAF_REGION}",
         ),
         db_instance_class=param(
             "DatabaseInstanceClass",
@@ -295,14 +306,6 @@ def add_parameters(t: Template) -> Params:
             AllowedPattern=r"^$|^[^@\s]+@[^@\s]+$",
             Description="Address that receives alarm notifications (empty: topic only)",
         ),
-        cloudfront_prefix_list=param(
-            "CloudFrontPrefixListId",
-            Type="String",
-            Default="",
-            AllowedPattern="^$|^pl-[0-9a-f]+$",
-            Description="ID of com.amazonaws.global.cloudfront.origin-facing in this region; "
-            "empty: looked up in the template's table of regions",
-        ),
         payment_provider=param(
             "PaymentProvider",
             Type="String",
@@ -333,9 +336,14 @@ def add_parameters(t: Template) -> Params:
     # A stack deployed with every default has no artifact to run: its instances cannot signal
     # that they serve, and it must still complete (they say why in their boot log).
     t.add_condition(HAS_ARTIFACT, Not(Equals(Ref(params.artifact_key), PLACEHOLDER_ARTIFACT_KEY)))
+    t.add_condition(HAS_WEB_ACL_ARN, Not(Equals(Ref(params.web_acl_arn), "")))
     t.add_condition(
         CREATE_WAF,
-        And(Equals(Ref(params.enable_waf), "true"), Equals(Ref("AWS::Region"), "us-east-1")),
+        And(
+            Equals(Ref(params.enable_waf), "true"),
+            Equals(Ref("AWS::Region"), WAF_REGION),
+            Not(Condition(HAS_WEB_ACL_ARN)),
+        ),
     )
     # Impossible combinations fail before anything is created, with a sentence that says why.
     t.add_rule(
@@ -356,6 +364,23 @@ def add_parameters(t: Template) -> Params:
         },
     )
     t.add_rule(
+        "WebAclNeedsItsRegion",
+        {
+            "RuleCondition": And(
+                Equals(Ref(params.enable_waf), "true"), Not(Equals(Ref("AWS::Region"), WAF_REGION))
+            ),
+            "Assertions": [
+                {
+                    "Assert": Not(Equals(Ref(params.web_acl_arn), "")),
+                    "AssertDescription": f"CloudFront's web ACLs can only be made in {WAF_REGION}: "
+                    f"outside it, give WebAclArn (a web ACL made there: the "
+                    f"dist/petshore-web-acl.json stack makes this one's), or EnableWaf=false to "
+                    f"go without a WAF",
+                }
+            ],
+        },
+    )
+    t.add_rule(
         "LaunchNeedsAnEnd",
         {
             "RuleCondition": Not(Equals(Ref(params.launch_start), "")),
@@ -369,5 +394,4 @@ def add_parameters(t: Template) -> Params:
         },
     )
     t.add_condition(HAS_ALARM_EMAIL, Not(Equals(Ref(params.alarm_email), "")))
-    t.add_condition(HAS_PREFIX_LIST_OVERRIDE, Not(Equals(Ref(params.cloudfront_prefix_list), "")))
     return params

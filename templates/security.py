@@ -1,5 +1,6 @@
 """Security groups, as a chain: CloudFront → public ALB → services; a service that calls
-others → internal ALB → the services called; each service that owns a database → database.
+others → internal ALB → the services called; each service that owns a database, and the
+function that makes their logins → database.
 The model worker takes no traffic at all. Nothing else takes traffic, and no rule admits an
 address range."""
 
@@ -17,14 +18,20 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import If, Ref, Sub, Template, ec2, kms
+from troposphere import GetAtt, If, Ref, Sub, Template, ec2, kms
 
-from petshore.contract import SERVICES, Service
-from templates.parameters import HAS_CERTIFICATE, HAS_PREFIX_LIST_OVERRIDE, WORKER_TITLE, Params
-from templates.regions import PREFIX_LIST, region_value
+from petshore.contract import PROJECT, SERVICES, Service
+from templates.parameters import HAS_CERTIFICATE, WORKER_TITLE
 
 POSTGRES_PORT = 5432
 LOG_GROUPS = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group"
+# Stack names hold no "/": the groups under this prefix are this stack's and no other's (a
+# `<stack>-*` pattern would also name those of a stack called `<stack>-staging`).
+STACK_LOG_PREFIX = f"/{PROJECT}/${{AWS::StackName}}/"
+# RDS names its exported logs' groups after the instance, so the instance is named.
+DATABASE_IDENTIFIER = "${AWS::StackName}-database"
+# WAF logs only to a group whose name starts with aws-waf-logs-.
+WAF_LOG_GROUP = "aws-waf-logs-${AWS::StackName}"
 HTTPS = 443
 HTTP = 80
 
@@ -36,6 +43,13 @@ class SecurityGroups:
     database: ec2.SecurityGroup
     services: dict[str, ec2.SecurityGroup]
     worker: ec2.SecurityGroup
+    database_logins: ec2.SecurityGroup  # the function that alone holds the master login
+    database_logins_path: list[str]  # its rules to the database
+
+
+def stack_log_group(name: str) -> Sub:
+    """The name of one of the stack's own log groups, which the data key's policy allows."""
+    return Sub(STACK_LOG_PREFIX + name)
 
 
 def called_services() -> list[Service]:
@@ -89,8 +103,9 @@ def _allow(
     source: ec2.SecurityGroup,
     target: ec2.SecurityGroup,
     port: int,
-) -> None:
-    t.add_resource(
+) -> list[str]:
+    """The titles of the two rules, for what must wait until the path is open."""
+    ingress = t.add_resource(
         ec2.SecurityGroupIngress(
             f"{title}Ingress",
             GroupId=Ref(target),
@@ -101,7 +116,7 @@ def _allow(
             Description=f"from {source.title} on {port}",
         )
     )
-    t.add_resource(
+    egress = t.add_resource(
         ec2.SecurityGroupEgress(
             f"{title}Egress",
             GroupId=Ref(source),
@@ -112,9 +127,10 @@ def _allow(
             Description=f"to {target.title} on {port}",
         )
     )
+    return [ingress.title, egress.title]
 
 
-def add_security(t: Template, params: Params, vpc: ec2.VPC) -> SecurityGroups:
+def add_security(t: Template, vpc: ec2.VPC, cloudfront_prefix_list: GetAtt) -> SecurityGroups:
     public_alb = _group(t, "PublicLoadBalancerSecurityGroup", "Public ALB: CloudFront only", vpc)
     # The managed prefix list counts as ~55 rules against the 60-rule quota: one port only.
     listener_port = If(HAS_CERTIFICATE, HTTPS, HTTP)
@@ -122,11 +138,7 @@ def add_security(t: Template, params: Params, vpc: ec2.VPC) -> SecurityGroups:
         ec2.SecurityGroupIngress(
             "PublicLoadBalancerFromCloudFront",
             GroupId=Ref(public_alb),
-            SourcePrefixListId=If(
-                HAS_PREFIX_LIST_OVERRIDE,
-                Ref(params.cloudfront_prefix_list),
-                region_value(PREFIX_LIST),
-            ),
+            SourcePrefixListId=cloudfront_prefix_list,
             IpProtocol="tcp",
             FromPort=listener_port,
             ToPort=listener_port,
@@ -177,15 +189,24 @@ def add_security(t: Template, params: Params, vpc: ec2.VPC) -> SecurityGroups:
         vpc,
         "HTTPS to AWS APIs and package repositories",
     )
-    return SecurityGroups(public_alb, internal_alb, database, services, worker)
+    # Secrets Manager through the NAT, and the database.
+    logins = _instances_group(
+        t,
+        "DatabaseLoginsSecurityGroup",
+        "the function that makes the service database logins",
+        vpc,
+        "HTTPS to Secrets Manager",
+    )
+    path = _allow(t, f"{logins.title}ToDatabase", logins, database, POSTGRES_PORT)
+    return SecurityGroups(public_alb, internal_alb, database, services, worker, logins, path)
 
 
 def add_data_key(t: Template) -> kms.Key:
     """One customer-managed key for the data at rest: secrets, the DynamoDB tables (carts,
     sessions), the database,
     the model worker's queues and the instances' logs. The account administers it through
-    IAM; CloudWatch Logs may use it for this stack's log groups only (CloudFormation names
-    them `<stack>-<id>-...`).
+    IAM; CloudWatch Logs may use it for this stack's log groups only: those it names under
+    STACK_LOG_PREFIX, the database's exported logs' and the web ACL's.
     Retained with the stack, like the DynamoDB tables and the final database snapshot it
     encrypts: deleting it would make them unreadable."""
     return t.add_resource(
@@ -240,11 +261,9 @@ def add_data_key(t: Template) -> kms.Key:
                             ArnLike(
                                 "kms:EncryptionContext:aws:logs:arn",
                                 [
-                                    Sub(f"{LOG_GROUPS}:${{AWS::StackName}}-*"),
-                                    # The groups of the database's exported logs.
-                                    Sub(f"{LOG_GROUPS}:/aws/rds/instance/${{AWS::StackName}}-*"),
-                                    # The web ACL's (WAF logs only to aws-waf-logs-*).
-                                    Sub(f"{LOG_GROUPS}:aws-waf-logs-${{AWS::StackName}}"),
+                                    Sub(f"{LOG_GROUPS}:{STACK_LOG_PREFIX}*"),
+                                    Sub(f"{LOG_GROUPS}:/aws/rds/instance/{DATABASE_IDENTIFIER}/*"),
+                                    Sub(f"{LOG_GROUPS}:{WAF_LOG_GROUP}"),
                                 ],
                             )
                         ),

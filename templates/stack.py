@@ -31,13 +31,14 @@ from templates.iam import (
     table_access,
     take_uploads,
 )
-from templates.image import add_image
 from templates.loadbalancing import LoadBalancers, add_load_balancers
+from templates.logins import add_database_logins
+from templates.lookups import add_lookups
 from templates.network import add_network
 from templates.observability import add_observability
+from templates.origin import add_origin_rotation
 from templates.parameters import HAS_DOMAIN, Params, add_parameters
 from templates.queues import Queues, add_queues
-from templates.regions import add_region_map
 from templates.security import POSTGRES_PORT, add_data_key, add_security, called_services
 from templates.storage import Buckets, add_logs_policy, add_origin_policies, add_storage
 
@@ -102,8 +103,8 @@ def _permissions(
     if service.payments:
         secrets.append(Ref(payment))
     if service.database:
-        # The master login lets the instance create its own database and role on first boot.
-        secrets += [Ref(data.service_secrets[service.name]), data.master_secret_arn]
+        # Its own login only: the master login is the database logins function's alone.
+        secrets.append(Ref(data.service_secrets[service.name]))
     if secrets:
         statements += read_secrets(*secrets)
     return statements
@@ -140,7 +141,6 @@ def _environment(
         env[Env.DB_HOST] = GetAtt(data.database, "Endpoint.Address")
         env[Env.DB_PORT] = str(POSTGRES_PORT)
         env[Env.DB_SECRET_ARN] = Ref(data.service_secrets[service.name])
-        env[Env.DB_MASTER_SECRET_ARN] = data.master_secret_arn
     if MODELS_BUCKET in service.stores:
         env[Env.MODELS_BUCKET] = Ref(buckets.models)
     if MODEL_JOBS_QUEUE in service.stores:
@@ -202,18 +202,18 @@ def build_template() -> Template:
     t = Template(Description=DESCRIPTION)
     t.set_version("2010-09-09")
     params = add_parameters(t)
-    add_region_map(t)
     buckets = add_storage(t, params)
     log_policy = add_logs_policy(t, buckets)
     network = add_network(t, params, buckets.logs)
-    groups = add_security(t, params, network.vpc)
     key = add_data_key(t)
+    lookups = add_lookups(t, params, key)
+    groups = add_security(t, network.vpc, lookups.cloudfront_prefix_list)
     data = add_data(t, params, network, groups, key)
+    logins = add_database_logins(t, network, groups, data, key)
     admin = _admin_secret(t, key)
-    image = add_image(t, params, key)
     payment = _payment_secret(t, key)
     queues = add_queues(t, key)
-    balancers = add_load_balancers(t, params, network, groups, buckets, log_policy)
+    balancers = add_load_balancers(t, params, network, groups, buckets, log_policy, key)
     internal = {s.name for s in called_services()}
     services: dict[str, ServiceResources] = {}
     for priority, service in enumerate(SERVICES, start=FIRST_RULE_PRIORITY):
@@ -231,7 +231,9 @@ def build_template() -> Template:
                 service, params, data, buckets, queues, balancers, admin, payment
             ),
             key=key,
-            image=image,
+            image=lookups.image,
+            # Its database login is made before its first instance boots.
+            after=[logins.title] if service.database else [],
         )
     worker = add_worker(
         t,
@@ -243,9 +245,16 @@ def build_template() -> Template:
         statements=_worker_permissions(MODEL_WORKER, buckets, queues),
         environment=_worker_environment(MODEL_WORKER, params, buckets, queues),
         key=key,
-        image=image,
+        image=lookups.image,
     )
     distribution = add_edge(t, params, buckets, balancers, key)
+    add_origin_rotation(
+        t,
+        balancers.origin_secret,
+        [*(s.public_rule for s in services.values()), balancers.public_fallback],
+        distribution,
+        key,
+    )
     add_origin_policies(t, buckets, distribution)
     add_observability(t, params, balancers, data, services, worker, queues, key, distribution)
     _tag_everything(t, params)

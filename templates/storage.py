@@ -21,12 +21,12 @@ from petshore.contract import (
 )
 from templates.findings import accepted
 from templates.parameters import HAS_DOMAIN, Params
-from templates.regions import ELB_ACCOUNT, region_value
 
 NONCURRENT_VERSION_DAYS = 30
 RETIRED_STORAGE_CLASS = "GLACIER_IR"
 INCOMPLETE_UPLOAD_DAYS = 2
 LOG_RETENTION_DAYS = 365
+ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -198,8 +198,10 @@ def _log_delivery(sid: str, action: str, resource: object) -> Statement:
 
 
 def add_logs_policy(t: Template, buckets: Buckets) -> s3.BucketPolicy:
-    """Log delivery may write to the logs bucket: the region's ELB account for ALB logs, the
-    log delivery service for VPC flow logs."""
+    """Log delivery may write to the logs bucket: Elastic Load Balancing's log delivery
+    service for ALB logs, the log delivery service for VPC flow logs. Both are service
+    principals, which AWS runs in every region: a table of per-region ELB accounts fails to
+    create the stack in each region it lacks."""
     logs_arn = GetAtt(buckets.logs, "Arn")
     account_logs = Sub("${Arn}/*/AWSLogs/${AWS::AccountId}/*", Arn=logs_arn)
     return t.add_resource(
@@ -212,13 +214,7 @@ def add_logs_policy(t: Template, buckets: Buckets) -> s3.BucketPolicy:
                     Statement(
                         Sid="AlbAccessLogs",
                         Effect=Allow,
-                        Principal=Principal(
-                            "AWS",
-                            Sub(
-                                "arn:${AWS::Partition}:iam::${Account}:root",
-                                Account=region_value(ELB_ACCOUNT),
-                            ),
-                        ),
+                        Principal=Principal("Service", ELB_LOG_DELIVERY),
                         Action=[Action("s3", "PutObject")],
                         Resource=[account_logs],
                     ),

@@ -22,6 +22,7 @@ UNSUPPORTED = frozenset(
         "AWS::CertificateManager::Certificate",
         "AWS::WAFv2::WebACL",
         "AWS::EC2::SecurityGroupEgress",
+        "AWS::SecretsManager::RotationSchedule",
     }
 )
 # moto cannot create these either (a custom resource would run its Lambda in Docker), but
@@ -127,7 +128,7 @@ def prune(template: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
             break
         removed |= dependent
     kept = {
-        n: _moto_bugs(_without_dropped_dependencies(r, removed))
+        n: _moto_bugs(_without_dropped_dependencies(r, removed | stubbed))
         for n, r in resources.items()
         if n not in removed
     }

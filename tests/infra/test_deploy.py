@@ -19,9 +19,10 @@ from petshore.contract import (
     SERVICES,
 )
 from templates.compute import path_patterns
+from templates.origin import ORIGIN_HEADER
 from templates.parameters import WORKER_TITLE
 from tests.helpers import emulator_client
-from tests.infra.prune import prune
+from tests.infra.prune import STUB_ARN, prune
 
 
 @pytest.mark.parametrize("footprint", ["production", "small"])
@@ -105,13 +106,20 @@ def test_the_stack_deploys_with_the_aws_cli(
         0
     ]
     rules = elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
-    routed = {
-        tuple(sorted(c["Values"] if "Values" in c else c["PathPatternConfig"]["Values"]))
-        for r in rules
-        if not r["IsDefault"]
-        for c in r["Conditions"]
-    }
+    routed = set()
+    for rule in (r for r in rules if not r["IsDefault"]):
+        fields = {c["Field"]: c for c in rule["Conditions"]}
+        # Every rule, the 404 for paths no service owns too, asks for CloudFront's header.
+        header = fields["http-header"]["HttpHeaderConfig"]
+        assert header["HttpHeaderName"] == ORIGIN_HEADER and len(header["Values"]) == 1
+        if "path-pattern" in fields:
+            assert rule["Actions"][0]["Type"] == "forward"
+            routed.add(tuple(sorted(fields["path-pattern"]["PathPatternConfig"]["Values"])))
+        else:
+            assert rule["Actions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
     assert routed == {tuple(sorted(path_patterns(s))) for s in SERVICES}
+    (default,) = (r for r in rules if r["IsDefault"])
+    assert default["Actions"][0]["FixedResponseConfig"]["StatusCode"] == "403"
 
     groups = emulator_client(moto_url, "autoscaling").describe_auto_scaling_groups(
         AutoScalingGroupNames=[physical[f"{s.name.capitalize()}AutoScalingGroup"] for s in SERVICES]
@@ -153,3 +161,19 @@ def test_the_stack_deploys_with_the_aws_cli(
     assert database["MultiAZ"] is production
     assert database["PubliclyAccessible"] is False
     assert database["StorageEncrypted"] is True
+
+    # Only the database logins function, in the private subnets, may read the master login.
+    iam = emulator_client(moto_url, "iam")
+    master = STUB_ARN.format(name="Database")
+    readers = set()
+    for title, role in physical.items():
+        if title.endswith("Role") and title in deployable["Resources"]:
+            for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+                document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+                if master in json.dumps(document):
+                    readers.add(title)
+    assert readers == {"DatabaseLoginsRole"}
+    function = emulator_client(moto_url, "lambda").get_function_configuration(
+        FunctionName=physical["DatabaseLoginsFunction"]
+    )
+    assert set(function["VpcConfig"]["SubnetIds"]) == private

@@ -1,6 +1,6 @@
-"""The production launcher's database step against the real PostgreSQL server: it creates a
-service's login and database once, keeps the password in step with the secret, and the
-service migrates and serves with the URL it builds."""
+"""The production launcher against the real PostgreSQL server and the emulator: a login the
+stack's database logins function made (deploy/database_logins.py) is one the service
+migrates with, through the URL the launcher builds; the launcher reads no master login."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 
-from deploy.run import database_url, ensure_database, launch, main, secret_settings
+from deploy.database_logins import Postgres, ensure_login
+from deploy.run import database_url, launch, main, prepare, secret_settings
 from devstack.processes import ROOT
 from petshore.contract import CART, CATALOG, MODEL_WORKER, ORDERS, Env
 from tests.conftest import POSTGRES
@@ -37,13 +39,24 @@ def login() -> Iterator[dict[str, str]]:
     asyncio.run(drop())
 
 
-def test_first_boot_creates_the_login_and_database_then_migrates(
+def test_a_login_the_logins_function_made_migrates_with_the_url_the_launcher_builds(
     login: dict[str, str],
 ) -> None:
-    master = {"username": "postgres", "password": "postgres"}
-    asyncio.run(ensure_database("127.0.0.1", 5432, master, login, tls=False))
-    login = {**login, "password": secrets.token_urlsafe(24)}  # the secret was rotated
-    asyncio.run(ensure_database("127.0.0.1", 5432, master, login, tls=False))
+    server = urlsplit(POSTGRES)
+    master = Postgres(
+        server.hostname or "127.0.0.1",
+        server.port or 5432,
+        server.username or "postgres",
+        server.password or "",
+        "postgres",
+        tls=False,
+    )
+    try:
+        ensure_login(master, login)
+        login = {**login, "password": secrets.token_urlsafe(24)}  # the secret was rotated
+        ensure_login(master, login)
+    finally:
+        master.close()
 
     async def owner() -> str:
         conn = await asyncpg.connect(POSTGRES)
@@ -132,3 +145,39 @@ def test_an_unknown_name_is_refused_with_the_known_ones() -> None:
     assert str(refused.value) == (
         "usage: python -m deploy.run {catalog|cart|orders|accounts|modelworker}"
     )
+
+
+def test_a_service_reads_its_own_login_and_never_the_master_one(
+    moto_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    client = emulator_client(moto_url, "secretsmanager")
+    login = {"username": "catalog", "dbname": "catalog", "password": "p@ss"}
+    suffix = secrets.token_hex(4)
+    arn = client.create_secret(Name=f"catalog-login-{suffix}", SecretString=json.dumps(login))[
+        "ARN"
+    ]
+    token = client.create_secret(Name=f"admin-{suffix}", SecretString="the-token")["ARN"]
+    read: list[str] = []
+    real = client.get_secret_value
+
+    def spy(**kwargs: str) -> dict[str, object]:
+        read.append(kwargs["SecretId"])
+        return dict(real(**kwargs))
+
+    monkeypatch.setattr(client, "get_secret_value", spy)
+    monkeypatch.setattr("deploy.run.boto3.client", lambda *args, **kwargs: client)
+    env = {
+        Env.AWS_REGION: "us-east-1",
+        Env.DB_HOST: "db.internal",
+        Env.DB_PORT: "5432",
+        Env.DB_SECRET_ARN: arn,
+        Env.ADMIN_TOKEN_SECRET_ARN: token,
+    }
+    prepared = prepare(CATALOG, env)
+    assert prepared[CATALOG.database_url_variable] == (
+        "postgres://catalog:p%40ss@db.internal:5432/catalog?ssl=true"
+    )
+    assert sorted(read) == sorted([token, arn])

@@ -1,0 +1,143 @@
+"""Values AWS publishes per region but CloudFormation cannot look up, read by one small custom
+resource function instead of a table that would fail in every region it lacks:
+
+- the instances' AMI. A parameter of type `AWS::SSM::Parameter::Value<...>` is resolved again
+  at every stack update, so an unrelated update rolled the whole fleet onto whatever AMI AWS
+  had published since. The lookup reads the public SSM parameter once when the stack is
+  created, and again only when the operator changes `ImageRefresh` (or pins `ImageId`);
+- CloudFront's origin-facing managed prefix list, whose ID differs in each region."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from awacs import ec2
+from awacs.aws import Allow, PolicyDocument, Statement
+from troposphere import GetAtt, If, Ref, Template, awslambda, cloudformation, iam, kms
+from troposphere import logs as cwlogs
+
+from templates.findings import accepted
+from templates.iam import assume_role, read_public_parameter, write_logs
+from templates.parameters import PINNED_IMAGE, Params
+from templates.security import stack_log_group
+
+LOG_RETENTION_DAYS = 30
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+
+# Inline code has AWS's cfnresponse module. On Update CloudFormation calls it only when a
+# property changed (the parameter's name, or ImageRefresh).
+LOOKUP_CODE = """import boto3
+import cfnresponse
+
+
+def look_up(properties):
+    if "ParameterName" in properties:
+        name = properties["ParameterName"]
+        image = boto3.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+        return {"ImageId": image}, image
+    lists = boto3.client("ec2").describe_managed_prefix_lists(
+        Filters=[{"Name": "prefix-list-name", "Values": [properties["PrefixListName"]]}]
+    )["PrefixLists"]
+    if not lists:
+        raise LookupError(f"no prefix list {properties['PrefixListName']} in this region")
+    found = lists[0]["PrefixListId"]
+    return {"PrefixListId": found}, found
+
+
+def handler(event, context):
+    try:
+        if event["RequestType"] == "Delete":
+            physical = event.get("PhysicalResourceId")
+            cfnresponse.send(event, context, cfnresponse.SUCCESS, {}, physical)
+            return
+        data, physical = look_up(event["ResourceProperties"])
+        cfnresponse.send(event, context, cfnresponse.SUCCESS, data, physical)
+    except Exception as exc:
+        cfnresponse.send(event, context, cfnresponse.FAILED, {}, reason=str(exc))
+"""
+
+
+@dataclass(frozen=True)
+class Lookups:
+    image: If  # the AMI of the launch templates: the pinned ImageId, or the one looked up
+    cloudfront_prefix_list: GetAtt
+
+
+def _describe_prefix_lists() -> Statement:
+    # EC2's Describe actions take no resource-level permission: "*" is the only resource.
+    return Statement(Effect=Allow, Action=[ec2.DescribeManagedPrefixLists], Resource=["*"])
+
+
+def add_lookups(t: Template, params: Params, key: kms.Key) -> Lookups:
+    log_group = t.add_resource(
+        cwlogs.LogGroup(
+            "LookupLogGroup",
+            LogGroupName=stack_log_group("lookup"),
+            RetentionInDays=LOG_RETENTION_DAYS,
+            KmsKeyId=GetAtt(key, "Arn"),
+        )
+    )
+    role = t.add_resource(
+        iam.Role(
+            "LookupRole",
+            AssumeRolePolicyDocument=assume_role("lambda.amazonaws.com"),
+            Policies=[
+                iam.Policy(
+                    PolicyName="read-the-image-parameter-and-prefix-lists",
+                    PolicyDocument=PolicyDocument(
+                        Statement=[
+                            *read_public_parameter(Ref(params.image_parameter)),
+                            _describe_prefix_lists(),
+                            *write_logs(log_group),
+                        ]
+                    ),
+                )
+            ],
+        )
+    )
+    function = t.add_resource(
+        awslambda.Function(
+            "LookupFunction",
+            Metadata=accepted(
+                (
+                    "CKV_AWS_116",
+                    "CloudFormation alone calls it, and reports a failure itself.",
+                ),
+                (
+                    "CKV_AWS_117",
+                    "It reads a public SSM parameter and EC2's prefix lists: nothing in the "
+                    "VPC to reach.",
+                ),
+            ),
+            # Once per stack operation at most.
+            ReservedConcurrentExecutions=1,
+            Description="Looks up the instances' AMI (at create and on ImageRefresh only) and "
+            "CloudFront's origin-facing prefix list",
+            Runtime="python3.12",
+            Handler="index.handler",
+            Role=GetAtt(role, "Arn"),
+            Timeout=30,
+            MemorySize=128,
+            Code=awslambda.Code(ZipFile=LOOKUP_CODE),
+            LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),
+        )
+    )
+    image = t.add_resource(
+        cloudformation.CustomResource(
+            "ImageLookup",
+            ServiceToken=GetAtt(function, "Arn"),
+            ParameterName=Ref(params.image_parameter),
+            Refresh=Ref(params.image_refresh),
+        )
+    )
+    prefix_list = t.add_resource(
+        cloudformation.CustomResource(
+            "CloudFrontPrefixListLookup",
+            ServiceToken=GetAtt(function, "Arn"),
+            PrefixListName=CLOUDFRONT_PREFIX_LIST,
+        )
+    )
+    return Lookups(
+        image=If(PINNED_IMAGE, Ref(params.image_id), GetAtt(image, "ImageId")),
+        cloudfront_prefix_list=GetAtt(prefix_list, "PrefixListId"),
+    )
