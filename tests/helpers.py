@@ -116,6 +116,11 @@ def checkout_body(cart_id: str, token: str = "tok_visa") -> dict[str, Any]:
     }
 
 
+def idempotency_key() -> dict[str, str]:
+    """The header of a checkout no other request shares."""
+    return {"Idempotency-Key": secrets.token_hex(12)}
+
+
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")

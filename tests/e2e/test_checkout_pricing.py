@@ -18,14 +18,11 @@ from tests.helpers import (
     assert_error,
     checkout_body,
     create_product,
+    idempotency_key,
     new_cart,
     set_stock,
     shopper,
 )
-
-
-def _key() -> dict[str, str]:
-    return {"Idempotency-Key": secrets.token_hex(12)}
 
 
 def _code() -> str:
@@ -91,7 +88,9 @@ def test_the_quote_and_the_order_charge_the_owners_shipping_tax_and_discount(
     assert oregon.json()["total_cents"] == 4000 and oregon.json()["shipping_method"] == "standard"
 
     placed = gateway.post(
-        "/api/orders/orders", json=_order_body(cart_id, "Nevada", **wanted), headers=_key()
+        "/api/orders/orders",
+        json=_order_body(cart_id, "Nevada", **wanted),
+        headers=idempotency_key(),
     )
     assert placed.status_code == 201, placed.text
     order = placed.json()
@@ -119,13 +118,13 @@ def test_a_single_use_code_goes_to_one_order_and_a_declined_one_gives_it_back(
     )
     declined = checkout_body(new_cart(gateway, {product["sku"]: 1}), token="tok_chargeDeclined")
     refused = gateway.post(
-        "/api/orders/orders", json=declined | {"discount_code": code}, headers=_key()
+        "/api/orders/orders", json=declined | {"discount_code": code}, headers=idempotency_key()
     )
     assert_error(refused, 402, "payment_declined")
 
     def place(_: int) -> httpx.Response:
         body = checkout_body(new_cart(gateway, {product["sku"]: 1})) | {"discount_code": code}
-        return gateway.post("/api/orders/orders", json=body, headers=_key())
+        return gateway.post("/api/orders/orders", json=body, headers=idempotency_key())
 
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(place, range(4)))
@@ -160,7 +159,7 @@ def test_each_field_the_shopper_got_wrong_is_named_with_its_problem(
     body = checkout_body(new_cart(gateway, {product["sku"]: 1}))
     body["shipping_address"] |= change.pop("address", {})
     error = assert_error(
-        gateway.post("/api/orders/orders", json=body | change, headers=_key()),
+        gateway.post("/api/orders/orders", json=body | change, headers=idempotency_key()),
         400,
         "invalid_request",
     )

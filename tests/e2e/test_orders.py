@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -13,14 +12,11 @@ from tests.helpers import (
     assert_error,
     checkout_body,
     create_product,
+    idempotency_key,
     new_cart,
     set_stock,
     unique_sku,
 )
-
-
-def _key() -> dict[str, str]:
-    return {"Idempotency-Key": secrets.token_hex(12)}
 
 
 def _available(gateway: httpx.Client, *skus: str) -> list[int]:
@@ -44,7 +40,9 @@ def test_checkout_takes_stock_charges_and_empties_the_cart(
 ) -> None:
     a, b = stocked
     cart_id = new_cart(gateway, {a["sku"]: 2, b["sku"]: 3})
-    placed = gateway.post("/api/orders/orders", json=checkout_body(cart_id), headers=_key())
+    placed = gateway.post(
+        "/api/orders/orders", json=checkout_body(cart_id), headers=idempotency_key()
+    )
     assert placed.status_code == 201, placed.text
     order = placed.json()
     assert order["status"] == "paid"
@@ -70,7 +68,7 @@ def test_out_of_stock_names_the_skus_and_changes_nothing(
     a, b = stocked
     cart_id = new_cart(gateway, {a["sku"]: 1, b["sku"]: 4})
     error = assert_error(
-        gateway.post("/api/orders/orders", json=checkout_body(cart_id), headers=_key()),
+        gateway.post("/api/orders/orders", json=checkout_body(cart_id), headers=idempotency_key()),
         409,
         "out_of_stock",
     )
@@ -85,7 +83,7 @@ def test_declined_card_is_a_402_and_releases_stock(
 ) -> None:
     a, _ = stocked
     cart_id = new_cart(gateway, {a["sku"]: 2})
-    key = _key()
+    key = idempotency_key()
     body = checkout_body(cart_id, token="tok_chargeDeclined")
     error = assert_error(
         gateway.post("/api/orders/orders", json=body, headers=key), 402, "payment_declined"
@@ -99,7 +97,9 @@ def test_declined_card_is_a_402_and_releases_stock(
     )
     assert again["details"]["order_id"] == error["details"]["order_id"]
     # A new attempt with a good card and a new key succeeds.
-    paid = gateway.post("/api/orders/orders", json=checkout_body(cart_id), headers=_key())
+    paid = gateway.post(
+        "/api/orders/orders", json=checkout_body(cart_id), headers=idempotency_key()
+    )
     assert paid.status_code == 201
     assert _available(gateway, a["sku"]) == [3]
 
@@ -109,7 +109,7 @@ def test_same_key_same_body_returns_the_same_order_once(
 ) -> None:
     a, _ = stocked
     cart_id = new_cart(gateway, {a["sku"]: 1})
-    key = _key()
+    key = idempotency_key()
     first = gateway.post("/api/orders/orders", json=checkout_body(cart_id), headers=key)
     second = gateway.post("/api/orders/orders", json=checkout_body(cart_id), headers=key)
     assert first.status_code == second.status_code == 201
@@ -140,13 +140,15 @@ def test_empty_unknown_cart_and_unbuyable_skus_are_400(
     a, b = stocked
     empty = new_cart(gateway)
     assert_error(
-        gateway.post("/api/orders/orders", json=checkout_body(empty), headers=_key()),
+        gateway.post("/api/orders/orders", json=checkout_body(empty), headers=idempotency_key()),
         400,
         "invalid_request",
     )
     assert_error(
         gateway.post(
-            "/api/orders/orders", json=checkout_body("AAAAAAAAAAAAAAAAAAAAAA"), headers=_key()
+            "/api/orders/orders",
+            json=checkout_body("AAAAAAAAAAAAAAAAAAAAAA"),
+            headers=idempotency_key(),
         ),
         400,
         "invalid_request",
@@ -154,7 +156,7 @@ def test_empty_unknown_cart_and_unbuyable_skus_are_400(
     unknown = unique_sku()
     cart_id = new_cart(gateway, {a["sku"]: 1, unknown: 1})
     error = assert_error(
-        gateway.post("/api/orders/orders", json=checkout_body(cart_id), headers=_key()),
+        gateway.post("/api/orders/orders", json=checkout_body(cart_id), headers=idempotency_key()),
         400,
         "invalid_request",
     )
@@ -163,7 +165,7 @@ def test_empty_unknown_cart_and_unbuyable_skus_are_400(
     gateway.delete(f"/api/catalog/products/{b['sku']}", headers=ADMIN)
     cart_id = new_cart(gateway, {b["sku"]: 1})
     error = assert_error(
-        gateway.post("/api/orders/orders", json=checkout_body(cart_id), headers=_key()),
+        gateway.post("/api/orders/orders", json=checkout_body(cart_id), headers=idempotency_key()),
         400,
         "invalid_request",
     )
@@ -185,7 +187,9 @@ def test_empty_unknown_cart_and_unbuyable_skus_are_400(
 def test_checkout_names_bad_fields(gateway: httpx.Client, change: dict, field: str) -> None:
     body = {**checkout_body("AAAAAAAAAAAAAAAAAAAAAA"), **change}
     error = assert_error(
-        gateway.post("/api/orders/orders", json=body, headers=_key()), 400, "invalid_request"
+        gateway.post("/api/orders/orders", json=body, headers=idempotency_key()),
+        400,
+        "invalid_request",
     )
     assert field in error["details"]["fields"]
 
@@ -195,7 +199,9 @@ def test_unknown_payment_token_is_a_400(gateway: httpx.Client, stocked: tuple[di
     cart_id = new_cart(gateway, {a["sku"]: 1})
     error = assert_error(
         gateway.post(
-            "/api/orders/orders", json=checkout_body(cart_id, token="tok_bogus"), headers=_key()
+            "/api/orders/orders",
+            json=checkout_body(cart_id, token="tok_bogus"),
+            headers=idempotency_key(),
         ),
         400,
         "invalid_request",
@@ -298,7 +304,9 @@ def test_unknown_fields_are_named_not_ignored(gateway: httpx.Client) -> None:
     body = {**checkout_body("AAAAAAAAAAAAAAAAAAAAAA"), "coupon": "FREE"}
     body["shipping_address"] = {**body["shipping_address"], "floor": 3}
     error = assert_error(
-        gateway.post("/api/orders/orders", json=body, headers=_key()), 400, "invalid_request"
+        gateway.post("/api/orders/orders", json=body, headers=idempotency_key()),
+        400,
+        "invalid_request",
     )
     assert error["details"]["fields"] == ["coupon", "shipping_address.floor"]
 
@@ -309,7 +317,7 @@ def test_an_address_keeps_its_second_line_and_region(
     a, _ = stocked
     body = checkout_body(new_cart(gateway, {a["sku"]: 1}))
     body["shipping_address"] |= {"line2": "Flat 2", "region": "OR"}
-    placed = gateway.post("/api/orders/orders", json=body, headers=_key())
+    placed = gateway.post("/api/orders/orders", json=body, headers=idempotency_key())
     assert placed.status_code == 201, placed.text
     assert placed.json()["shipping_address"]["line2"] == "Flat 2"
     assert placed.json()["shipping_address"]["region"] == "OR"
@@ -319,12 +327,14 @@ def test_no_orders_answer_is_ever_stored(gateway: httpx.Client, stocked: tuple[d
     """Orders hold names, addresses and what was bought: no cache may keep an answer."""
     a, _ = stocked
     placed = gateway.post(
-        "/api/orders/orders", json=checkout_body(new_cart(gateway, {a["sku"]: 1})), headers=_key()
+        "/api/orders/orders",
+        json=checkout_body(new_cart(gateway, {a["sku"]: 1})),
+        headers=idempotency_key(),
     )
     declined = gateway.post(
         "/api/orders/orders",
         json=checkout_body(new_cart(gateway, {a["sku"]: 1}), token="tok_chargeDeclined"),
-        headers=_key(),
+        headers=idempotency_key(),
     )
     answers = [
         placed,

@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import secrets
 import threading
 import uuid
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -70,22 +68,6 @@ def _verifies(stored: str, password: str) -> bool:
     iterations, rest = stored.removeprefix("SCRAM-SHA-256$").split(":", 1)
     salt = base64.b64decode(rest.split("$", 1)[0])
     return database_logins.scram_verifier(password, salt, int(iterations)) == stored
-
-
-@pytest.fixture
-def login() -> Iterator[dict[str, str]]:
-    name = f"petshore_login_{secrets.token_hex(4)}"
-    yield {"username": name, "dbname": name, "password": secrets.token_hex(16)}
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(POSTGRES)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'DROP ROLE IF EXISTS "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(drop())
 
 
 def test_a_login_is_made_once_and_its_password_sent_as_a_verifier(

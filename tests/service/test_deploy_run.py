@@ -9,7 +9,6 @@ import json
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -21,22 +20,6 @@ from devstack.processes import ROOT
 from petshore.contract import CART, CATALOG, MODEL_WORKER, ORDERS, Env
 from tests.conftest import POSTGRES
 from tests.helpers import emulator_client
-
-
-@pytest.fixture
-def login() -> Iterator[dict[str, str]]:
-    name = f"petshore_boot_{secrets.token_hex(4)}"
-    yield {"username": name, "dbname": name, "password": secrets.token_urlsafe(24)}
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(POSTGRES)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'DROP ROLE IF EXISTS "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(drop())
 
 
 def test_a_login_the_logins_function_made_migrates_with_the_url_the_launcher_builds(
