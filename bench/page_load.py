@@ -36,7 +36,7 @@ from devstack.samples import tiny_glb  # noqa: E402
 from devstack.stack import embedded_stack  # noqa: E402
 from modelworker.render import CHROMIUM_ARGS  # noqa: E402
 from petshore.contract import CATALOG, ORDERS  # noqa: E402
-from petshore.demo import DEMO_FILE, demo_products  # noqa: E402
+from petshore.demo import DEMO_FILE, DemoUpload, demo_products  # noqa: E402
 
 DOWN_BPS, UP_BPS, RTT_MS = 1_600_000, 750_000, 150
 TINY_SKU = "PS-BENCH-TINY"
@@ -50,8 +50,9 @@ POSTER_VISIBLE = """() => {
 }"""
 
 
-def add_bench_products(folder: Path, env: dict[str, str]) -> None:
-    """The tiny model, and each demo model's original file as it was uploaded."""
+def add_bench_products(folder: Path, env: dict[str, str]) -> list[DemoUpload]:
+    """The tiny model, and each demo model's original file as it was uploaded; the files
+    sent to the model worker, to wait for."""
     (folder / "models").mkdir(parents=True)
     (folder / "models" / "tiny.glb").write_bytes(tiny_glb())
     products = [
@@ -79,8 +80,13 @@ def add_bench_products(folder: Path, env: dict[str, str]) -> None:
                 }
             )
     (folder / "catalog.json").write_text(json.dumps({"products": products}))
+    sent = []
     for service in (CATALOG, ORDERS):
-        run_command(service.module, "load-demo", env, "--file", str(folder / "catalog.json"))
+        loaded = run_command(
+            service.module, "load-demo", env, "--file", str(folder / "catalog.json")
+        )
+        sent += [upload for line in loaded.splitlines() if (upload := DemoUpload.from_line(line))]
+    return sent
 
 
 def measure(browser: Browser, url: str) -> dict[str, Any]:
@@ -140,7 +146,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="loads per page (median reported)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, embedded_stack(Path(tmp), "bench") as stack:
-        add_bench_products(Path(tmp) / "bench", stack.env())
+        stack.demo_uploads = add_bench_products(Path(tmp) / "bench", stack.env())
+        stack.wait_for_demo_models()
         products = httpx.get(f"{stack.gateway_url}/api/catalog/products?limit=100").json()
         with_models = [p for p in products["items"] if p["model"]]
         with sync_playwright() as playwright:
