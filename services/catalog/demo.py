@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 from tortoise import Tortoise
 
@@ -17,7 +18,7 @@ from petshore.errors import NotFound
 from petshore.modeljobs import Kind, ModelJob
 from services.catalog import rules, store
 from services.catalog.app import open_model_stores
-from services.catalog.schemas import ProductCreate
+from services.catalog.schemas import ProductCreate, VariantsPut
 from services.catalog.settings import Settings
 from services.catalog.uploads import ModelStores, send_job
 
@@ -59,6 +60,11 @@ async def _send(
     return DemoUpload(kind, sku, upload_id)
 
 
+def _without_stock(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The entry's variants as the catalog takes them: their stock is the orders service's."""
+    return [{k: v for k, v in variant.items() if k != "stock"} for variant in entry["variants"]]
+
+
 async def load_demo(settings: Settings, path: Path = DEMO_FILE) -> tuple[int, list[DemoUpload]]:
     """Create the demo products that are missing; the number created, and the uploads sent
     to the model worker."""
@@ -77,6 +83,12 @@ async def load_demo(settings: Settings, path: Path = DEMO_FILE) -> tuple[int, li
                     )
                     row = await store.create_product(fields.model_dump())
                     created += 1
+                if entry.get("variants") and not row["variants"]:
+                    options, variants = VariantsPut.model_validate(
+                        {"options": entry["options"], "variants": _without_stock(entry)}
+                    ).plan()
+                    rules.check_variants(sku, options, variants)
+                    await store.put_variants(sku, options, variants)
                 if entry.get("model") and not row["model_glb_key"]:
                     model = path.parent / "models" / entry["model"]
                     optimise = entry.get("optimise", True)

@@ -27,6 +27,9 @@ class Product(Model):
     price_cents = fields.IntField()
     currency = fields.CharField(max_length=3)
     status = fields.CharField(max_length=16, default="active", db_index=True)
+    # What a shopper chooses among ([{"name": "Colour", "values": ["Red", ...]}], in order);
+    # None for a product sold as one SKU.
+    options = fields.JSONField(null=True)
     # The published model: S3 keys below MODELS_KEY_PREFIX, content-addressed.
     model_glb_key = fields.CharField(max_length=255, null=True)
     model_poster_key = fields.CharField(max_length=255, null=True)
@@ -41,6 +44,30 @@ class Product(Model):
 
     class Meta:
         table = "product"
+
+
+# One choice of a product's options, sold under its own SKU. Stock, carts and orders know it
+# only by that SKU; the catalog answers for it as the product at the variant's price.
+class ProductVariant(Model):
+    sku = fields.CharField(max_length=64, primary_key=True)
+    product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField(
+        "models.Product", related_name="variants", on_delete=fields.CASCADE
+    )
+    position = fields.IntField()
+    # {"Colour": "Red"}: one value of each of the product's options.
+    options = fields.JSONField()
+    # None: the product's price.
+    price_cents = fields.IntField(null=True)
+    status = fields.CharField(max_length=16, default="active")
+    # The name, in the product's 3D model, of the KHR_materials_variants variant it shows.
+    material_variant = fields.CharField(max_length=64, null=True)
+
+    product_id: str
+
+    class Meta:
+        table = "product_variant"
+        # A page of products reads all their variants at once.
+        indexes = (("product_id", "position"),)
 
 
 # A product's published photo; `position` orders a product's photos (0 first).

@@ -22,6 +22,7 @@ from services.catalog.schemas import (
     ProductPatch,
     UploadComplete,
     UploadCreate,
+    VariantsPut,
 )
 
 products = Blueprint("catalog_products", url_prefix=CATALOG.path_prefix.rstrip("/"))
@@ -121,7 +122,8 @@ async def admin_products(request: Request) -> HTTPResponse:
 @public_get(products, "/products/<sku>", max_age=CATALOG_CACHE_SECONDS)
 @operation("One product, discontinued ones included", answers={200: views.Product})
 async def get_product(request: Request, sku: str) -> HTTPResponse:
-    return json(views.product(await store.get_product(product_sku(sku))))
+    # A variant's SKU answers too: carts, stock and orders know a variant only by its SKU.
+    return json(views.product(*await store.find_sku(product_sku(sku))))
 
 
 @public_get(products, "/categories", max_age=CATALOG_CACHE_SECONDS)
@@ -174,6 +176,21 @@ async def _files_follow(request: Request, row: dict[str, Any]) -> None:
         await publishing.reinstate(stores.s3, stores.settings.models_bucket, keys)
     else:
         await publishing.retire(stores.s3, stores.settings.models_bucket, keys)
+
+
+@admin_route(
+    products,
+    "PUT",
+    "/products/<sku>/variants",
+    "Set a product's options and all of its variants, each sold under its own SKU",
+    body=VariantsPut,
+    answers={200: views.Product},
+    errors=[409],
+)
+async def put_variants(request: Request, sku: str) -> HTTPResponse:
+    options, variants = parse_body(request, VariantsPut).plan()
+    rules.check_variants(sku, options, variants)
+    return json(views.product(await store.put_variants(product_sku(sku), options, variants)))
 
 
 @admin_route(

@@ -1,12 +1,12 @@
 """The catalog's rules as plain functions: search words, sort orders and their paging
-cursors, query parameters, upload plans, the order of a product's photos."""
+cursors, query parameters, upload plans, the order of a product's photos, its variants."""
 
 from __future__ import annotations
 
 import math
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -281,3 +281,78 @@ def prefers_async(prefer: list[str]) -> bool:
         for header in prefer
         for token in header.split(",")
     )
+
+
+# A product's choices at most: options (size, colour, ...), values of each, and variants.
+MAX_OPTIONS = 3
+MAX_OPTION_VALUES = 30
+MAX_VARIANTS = 100
+
+
+@dataclass(frozen=True)
+class Option:
+    """Something a shopper chooses, such as a colour, and the values there are to choose."""
+
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One value of each of the product's options, sold as its own SKU; without a price, at
+    the product's."""
+
+    sku: str
+    options: Mapping[str, str]
+    price_cents: int | None = None
+    status: str = "active"
+    material_variant: str | None = None
+
+
+def check_variants(sku: str, options: Sequence[Option], variants: Sequence[Variant]) -> None:
+    """Variants that a shopper can choose among: each names one value of every option, no two
+    the same choice, each its own SKU (not the product's). Every problem is named at its
+    field, as `details.problems`."""
+    problems: dict[str, str] = {}
+    names = [option.name.casefold() for option in options]
+    for i, option in enumerate(options):
+        if names.index(option.name.casefold()) != i:
+            problems[f"options.{i}.name"] = "another option has this name"
+        folded = [value.casefold() for value in option.values]
+        if len(set(folded)) != len(folded):
+            problems[f"options.{i}.values"] = "each value may be given once"
+    if options and not variants:
+        problems["variants"] = "a product with options needs at least one variant"
+    if variants and not options:
+        problems["options"] = "variants differ by options: name at least one"
+    values = {option.name: set(option.values) for option in options}
+    seen_skus: set[str] = {sku}
+    seen_choices: set[tuple[str, ...]] = set()
+    for i, variant in enumerate(variants):
+        if variant.sku in seen_skus:
+            problems[f"variants.{i}.sku"] = (
+                "this is the product's own SKU" if variant.sku == sku else "another variant has it"
+            )
+        seen_skus.add(variant.sku)
+        if set(variant.options) != set(values):
+            wanted = ", ".join(option.name for option in options) or "no option"
+            problems[f"variants.{i}.options"] = f"give one value of each option: {wanted}"
+            continue
+        wrong = [name for name, value in variant.options.items() if value not in values[name]]
+        if wrong:
+            problems[f"variants.{i}.options"] = f"not one of the values of {', '.join(wrong)}"
+            continue
+        choice = tuple(variant.options[option.name] for option in options)
+        if choice in seen_choices:
+            problems[f"variants.{i}.options"] = "another variant is the same choice"
+        seen_choices.add(choice)
+    if problems:
+        raise InvalidRequest(
+            "; ".join(f"{field}: {problem}" for field, problem in problems.items()),
+            {"fields": sorted(problems), "problems": problems},
+        )
+
+
+def variant_label(options: Sequence[Mapping[str, Any]], chosen: Mapping[str, str]) -> str:
+    """A variant's values in the order of the product's options: "Beach / 42"."""
+    return " / ".join(chosen[option["name"]] for option in options if option["name"] in chosen)

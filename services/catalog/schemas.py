@@ -8,7 +8,16 @@ from pydantic import Field, StringConstraints, model_validator
 
 from petshore.bodies import Body
 from petshore.contract import SKU_PATTERN
-from services.catalog.rules import IMAGE_ID_PATTERN, MAX_IMAGES, MAX_PRICE_CENTS
+from services.catalog.rules import (
+    IMAGE_ID_PATTERN,
+    MAX_IMAGES,
+    MAX_OPTION_VALUES,
+    MAX_OPTIONS,
+    MAX_PRICE_CENTS,
+    MAX_VARIANTS,
+    Option,
+    Variant,
+)
 
 Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN.pattern)]
 ImageId = Annotated[str, StringConstraints(pattern=IMAGE_ID_PATTERN.pattern)]
@@ -51,6 +60,39 @@ class ProductPatch(Body):
         """The product's own columns to change (image_order is the photos')."""
         kept = self.model_fields_set - {"sku", "image_order"}
         return {name: getattr(self, name) for name in kept}
+
+
+OptionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+# As KHR_materials_variants names it in the model: any text, kept as it is.
+MaterialVariant = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class OptionBody(Body):
+    name: OptionText
+    values: Annotated[list[OptionText], Field(min_length=1, max_length=MAX_OPTION_VALUES)]
+
+
+class VariantBody(Body):
+    sku: Sku
+    options: Annotated[dict[OptionText, OptionText], Field(max_length=MAX_OPTIONS)]
+    price_cents: PriceCents | None = None
+    status: Literal["active", "discontinued"] = "active"
+    material_variant: MaterialVariant | None = None
+
+
+class VariantsPut(Body):
+    """A product's options and all of its variants, replacing those it had."""
+
+    options: Annotated[list[OptionBody], Field(max_length=MAX_OPTIONS)]
+    variants: Annotated[list[VariantBody], Field(max_length=MAX_VARIANTS)]
+
+    def plan(self) -> tuple[list[Option], list[Variant]]:
+        options = [Option(o.name, tuple(o.values)) for o in self.options]
+        variants = [
+            Variant(v.sku, v.options, v.price_cents, v.status, v.material_variant)
+            for v in self.variants
+        ]
+        return options, variants
 
 
 ModelContentType = Annotated[str, StringConstraints(max_length=64)]

@@ -15,9 +15,11 @@ from tortoise.transactions import in_transaction
 from petshore.errors import Conflict, NotFound
 from petshore.modeljobs import Kind, PublishedModel, PublishedPhoto
 from petshore.timestamps import utcnow
-from services.catalog.models import Category, ModelUpload, Product, ProductImage
+from services.catalog.models import Category, ModelUpload, Product, ProductImage, ProductVariant
 from services.catalog.rules import (
     Listing,
+    Option,
+    Variant,
     category_name,
     check_image_order,
     is_image_id,
@@ -33,6 +35,7 @@ PRODUCT_FIELDS = (
     "price_cents",
     "currency",
     "status",
+    "options",
     "model_glb_key",
     "model_poster_key",
     "model_preview_key",
@@ -48,6 +51,7 @@ NO_MODEL: dict[str, None] = {
     for column in (*MODEL_KEY_COLUMNS, "model_bytes", "model_preview_bytes", "model_original_bytes")
 }
 IMAGE_FIELDS = ("id", "product_id", "key", "width", "height", "alt", "variants")
+VARIANT_FIELDS = ("sku", "product_id", "options", "price_cents", "status", "material_variant")
 
 Row = dict[str, Any]
 
@@ -150,30 +154,52 @@ async def list_products(listing: Listing, limit: int) -> tuple[list[Row], bool]:
     rows = await Product.filter(sku__in=list(ranks)).values(*PRODUCT_FIELDS, "created_at")
     by_sku = {row["sku"]: row for row in rows}
     page = [{**by_sku[sku], "rank": rank} for sku, rank in ranks.items()]
-    return await _with_images(page), len(found) > limit
+    return await _with_parts(page), len(found) > limit
 
 
 async def get_product(sku: str) -> Row:
-    """The product's columns, and its photos in their order as `images`."""
+    """The product's columns, its photos in their order as `images`, its variants in theirs
+    as `variants`."""
     row = await Product.filter(sku=sku).first().values(*PRODUCT_FIELDS)
     if row is None:
         raise NotFound(f"no product with SKU {sku}")
-    return (await _with_images([row]))[0]
+    return (await _with_parts([row]))[0]
 
 
-async def _with_images(rows: list[Row]) -> list[Row]:
-    """Each row with its product's photos, in one query for a whole page."""
+async def find_sku(sku: str) -> tuple[Row, Row | None]:
+    """What a SKU sells: a product, or one of its variants (then also the variant's row)."""
+    variant = None
+    if not await Product.exists(sku=sku):
+        variant = await ProductVariant.filter(sku=sku).first().values(*VARIANT_FIELDS)
+        if variant is None:
+            raise NotFound(f"no product with SKU {sku}")
+    return await get_product(variant["product_id"] if variant else sku), variant
+
+
+async def _with_parts(rows: list[Row]) -> list[Row]:
+    """Each row with its product's photos and variants, in one query each for a whole page."""
+    skus = [r["sku"] for r in rows]
+    if not skus:
+        return []
     images = (
-        await ProductImage.filter(product_id__in=[r["sku"] for r in rows])
+        await ProductImage.filter(product_id__in=skus)
         .order_by("position", "created_at")
         .values(*IMAGE_FIELDS)
-        if rows
-        else []
     )
-    by_sku: dict[str, list[Row]] = defaultdict(list)
+    variants = (
+        await ProductVariant.filter(product_id__in=skus)
+        .order_by("position")
+        .values(*VARIANT_FIELDS)
+    )
+    parts: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
     for image in images:
-        by_sku[image["product_id"]].append(image)
-    return [{**row, "images": by_sku[row["sku"]]} for row in rows]
+        parts[image["product_id"]]["images"].append(image)
+    for variant in variants:
+        parts[variant["product_id"]]["variants"].append(variant)
+    return [
+        {**row, "images": parts[row["sku"]]["images"], "variants": parts[row["sku"]]["variants"]}
+        for row in rows
+    ]
 
 
 async def _ensure_category(slug: str) -> None:
@@ -183,13 +209,57 @@ async def _ensure_category(slug: str) -> None:
 async def create_product(fields: dict[str, Any]) -> Row:
     data = dict(fields)
     data["category_id"] = data.pop("category")
+    taken = Conflict(f"a product with SKU {data['sku']} exists already")
     try:
         async with in_transaction():
+            if await ProductVariant.exists(sku=data["sku"]):
+                raise taken
             await _ensure_category(data["category_id"])
             await Product.create(**data)
     except IntegrityError as exc:
-        raise Conflict(f"a product with SKU {data['sku']} exists already") from exc
+        raise taken from exc
     return await get_product(data["sku"])
+
+
+async def put_variants(sku: str, options: list[Option], variants: list[Variant]) -> Row:
+    """The product's options and variants, in place of those it had. A variant's SKU is its
+    own across the catalog: neither a product's nor another product's variant's (`409`)."""
+    skus = [variant.sku for variant in variants]
+    try:
+        async with in_transaction():
+            if not await Product.filter(sku=sku).update(
+                options=[{"name": o.name, "values": list(o.values)} for o in options] or None
+            ):
+                raise NotFound(f"no product with SKU {sku}")
+            taken = await Product.filter(sku__in=skus).values_list("sku", flat=True)
+            taken += await (
+                ProductVariant.filter(sku__in=skus)
+                .exclude(product_id=sku)
+                .values_list("sku", flat=True)
+            )
+            if taken:
+                raise Conflict(
+                    f"another product sells {', '.join(sorted(taken))}", {"skus": sorted(taken)}
+                )
+            await ProductVariant.filter(product_id=sku).delete()
+            await ProductVariant.bulk_create(
+                [
+                    ProductVariant(
+                        sku=variant.sku,
+                        product_id=sku,
+                        position=position,
+                        options=dict(variant.options),
+                        price_cents=variant.price_cents,
+                        status=variant.status,
+                        material_variant=variant.material_variant,
+                    )
+                    for position, variant in enumerate(variants)
+                ]
+            )
+    except IntegrityError as exc:
+        # Another product's variants took one of these SKUs since they were looked at.
+        raise Conflict("another product sells one of these SKUs", {"skus": skus}) from exc
+    return await get_product(sku)
 
 
 async def update_product(sku: str, changes: dict[str, Any]) -> Row:

@@ -9,6 +9,7 @@ from typing import Any, Literal, NotRequired
 from typing_extensions import TypedDict
 
 from petshore.timestamps import rfc3339
+from services.catalog import rules
 
 
 class Model3D(TypedDict):
@@ -38,6 +39,22 @@ class Image(TypedDict):
     variants: list[ImageVariant]
 
 
+class Option(TypedDict):
+    name: str
+    values: list[str]
+
+
+Status = Literal["active", "discontinued"]
+
+
+class Variant(TypedDict):
+    sku: str
+    options: dict[str, str]
+    price_cents: int
+    status: Status
+    material_variant: str | None
+
+
 class Product(TypedDict):
     sku: str
     name: str
@@ -45,9 +62,17 @@ class Product(TypedDict):
     category: str
     price_cents: int
     currency: str
-    status: Literal["active", "discontinued"]
+    status: Status
     model: Model3D | None
     images: list[Image]
+    # Extensions of the contract: a product's choices, each variant its own SKU; empty for
+    # a product sold as one SKU.
+    options: list[Option]
+    variants: list[Variant]
+    # Asked by a variant's SKU: the product it is a variant of, and the choice it is. The
+    # answer is then that variant's: its SKU, its name, price and status.
+    variant_of: str | None
+    selected_options: dict[str, str] | None
 
 
 class ProductPage(TypedDict):
@@ -116,7 +141,8 @@ def model_url(key: str | None) -> str | None:
     return f"/{key}" if key else None
 
 
-def product(row: Mapping[str, Any]) -> Product:
+def product(row: Mapping[str, Any], chosen: Mapping[str, Any] | None = None) -> Product:
+    """A product's answer; with `chosen`, one of its variants', sold under the variant's SKU."""
     model: Model3D | None = None
     if row["model_glb_key"]:
         model = {
@@ -127,7 +153,8 @@ def product(row: Mapping[str, Any]) -> Product:
             "preview_url": model_url(row["model_preview_key"]),
             "preview_bytes": row["model_preview_bytes"],
         }
-    return {
+    options = row["options"] or []
+    answer: Product = {
         "sku": row["sku"],
         "name": row["name"],
         "description": row["description"],
@@ -137,6 +164,33 @@ def product(row: Mapping[str, Any]) -> Product:
         "status": row["status"],
         "model": model,
         "images": [image(i) for i in row["images"]],
+        "options": options,
+        "variants": [variant(v, row) for v in row["variants"]],
+        "variant_of": None,
+        "selected_options": None,
+    }
+    if chosen is not None:
+        mine = variant(chosen, row)
+        answer |= {
+            "sku": mine["sku"],
+            "name": f"{row['name']} — {rules.variant_label(options, mine['options'])}",
+            "price_cents": mine["price_cents"],
+            "status": mine["status"],
+            "variant_of": row["sku"],
+            "selected_options": mine["options"],
+        }
+    return answer
+
+
+def variant(row: Mapping[str, Any], parent: Mapping[str, Any]) -> Variant:
+    """A variant as sold: at the product's price unless it has its own, and no longer sold
+    once the product is not."""
+    return {
+        "sku": row["sku"],
+        "options": row["options"],
+        "price_cents": parent["price_cents"] if row["price_cents"] is None else row["price_cents"],
+        "status": "discontinued" if parent["status"] != "active" else row["status"],
+        "material_variant": row["material_variant"],
     }
 
 

@@ -22,7 +22,9 @@ async def load_demo(settings: Settings, path: Path = DEMO_FILE) -> int:
     await Tortoise.init(config=tortoise_config(settings.database_url, ORDERS.module))
     try:
         for entry in demo_products(path):
-            stocked += await store.add_available_if_missing(entry["sku"], int(entry["stock"]))
+            # A product sold in variants is stocked variant by variant.
+            for sold in entry.get("variants") or [entry]:
+                stocked += await store.add_available_if_missing(sold["sku"], int(sold["stock"]))
         await _load_pricing(demo_pricing(path))
     finally:
         await Tortoise.close_connections()

@@ -76,6 +76,15 @@ def price_lines(
         # In words, for the shopper: a product's name where the catalog still has it.
         names = [str(p["name"]) if (p := products.get(sku)) else sku for sku in unusable]
         raise InvalidRequest("no longer sold: " + ", ".join(names), {"skus": unusable})
+    # A product sold in variants is bought as one of them, by the variant's SKU.
+    undecided = sorted(
+        item["sku"]
+        for item in cart_items
+        if (p := products.get(item["sku"])) and p.get("variants") and not p.get("variant_of")
+    )
+    if undecided:
+        names = [str(products[sku]["name"]) for sku in undecided]  # type: ignore[index]
+        raise InvalidRequest("choose which one of: " + ", ".join(names), {"skus": undecided})
     currencies = {products[item["sku"]]["currency"] for item in cart_items}  # type: ignore[index]
     if len(currencies) != 1:
         raise InvalidRequest("the cart mixes currencies", {"currencies": sorted(currencies)})
