@@ -75,8 +75,12 @@ def add_bench_products(folder: Path, env: dict[str, str]) -> list[DemoUpload]:
                     "sku": ORIGINAL_PREFIX + entry["sku"],
                     "category": "bench",
                     "optimise": False,
-                    # The comparison is of models: their pages show no photos.
+                    # The comparison is of models: their pages show no photos, and sell
+                    # no variants (whose SKUs are the demo product's).
                     "photos": [],
+                    "options": [],
+                    "variants": [],
+                    "stock": 1,
                 }
             )
     (folder / "catalog.json").write_text(json.dumps({"products": products}))

@@ -84,6 +84,8 @@ def _pages(who: str, placed: dict[str, str]) -> list[str]:
             "/?category=toys&sort=price",
             WITH_MODEL,
             "/product/PS-GROOM-0001",
+            # Options as radio groups, a sold-out variant chosen.
+            "/product/PS-WALK-0001-BCH-42",
             "/product/PS-NO-SUCH-0001",
             "/cart",
             "/checkout",

@@ -15,8 +15,9 @@ from tortoise.migrations.api import migrate
 from petshore.contract import CATALOG
 from petshore.db import apply_migrations, tortoise_config
 from petshore.demo import demo_products
+from petshore.timestamps import utcnow
 from services.catalog import rules, store
-from services.catalog.models import Product
+from services.catalog.models import Category, Product
 from services.catalog.schemas import ProductCreate
 from tests.conftest import scratch_database
 
@@ -110,6 +111,22 @@ async def _answers(url: str) -> dict[str, list[str]]:
         await Tortoise.close_connections()
 
 
+async def _old_product() -> None:
+    """A product as the catalog of before the search migration made it: its columns of then
+    (the models of now have more)."""
+    await Category.get_or_create(slug="old", defaults={"name": "Old"})
+    connection = Tortoise.get_connection("default")
+    now = utcnow()
+    row = {"sku": "PS-OLD-0001", "name": "Old bowls", "description": "", "category_id": "old"}
+    row |= {"price_cents": 1, "currency": "USD", "status": "active"}
+    row |= {"created_at": now, "updated_at": now}
+    postgres = connection.capabilities.dialect == "postgres"
+    marks = [f"${i}" if postgres else "?" for i in range(1, len(row) + 1)]
+    await connection.execute_query(
+        f"INSERT INTO product ({', '.join(row)}) VALUES ({', '.join(marks)})", list(row.values())
+    )
+
+
 async def _upgraded(url: str) -> list[list[str]]:
     """A product made before the search migration, then found after it, after going back
     before it, and after coming forward again."""
@@ -121,8 +138,7 @@ async def _upgraded(url: str) -> list[list[str]]:
         await Tortoise.init(config=config)
         try:
             if not await Product.exists(sku="PS-OLD-0001"):
-                body = {"sku": "PS-OLD-0001", "name": "Old bowls", "category": "old"}
-                await store.create_product(ProductCreate(**body, price_cents=1).model_dump())
+                await _old_product()
             if target is None:
                 listing = rules.Listing(terms=rules.search_terms("bowl"), sort="relevance")
                 found.append([row["sku"] for row in (await store.list_products(listing, 10))[0]])

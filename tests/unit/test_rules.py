@@ -54,6 +54,8 @@ def test_product_view_hides_storage_details() -> None:
         "model_bytes": 10,
         "model_preview_bytes": 4,
         "model_original_bytes": 50,
+        "options": None,
+        "variants": [],
         "images": [
             {
                 "id": "im_1",

@@ -69,8 +69,14 @@ export function money(cents, currency) {
   return format.format(cents / 10 ** digits);
 }
 
+// The orders service answers for at most this many SKUs at once.
+const STOCK_BATCH = 100;
+
 export async function stockOf(skus) {
-  if (!skus.length) return {};
-  const data = await api(`/api/orders/inventory?skus=${skus.map(encodeURIComponent).join(',')}`);
-  return Object.fromEntries(data.items.map((i) => [i.sku, i.available]));
+  const batches = [];
+  for (let i = 0; i < skus.length; i += STOCK_BATCH) batches.push(skus.slice(i, i + STOCK_BATCH));
+  const answers = await Promise.all(
+    batches.map((batch) => api(`/api/orders/inventory?skus=${batch.map(encodeURIComponent).join(',')}`)),
+  );
+  return Object.fromEntries(answers.flatMap((data) => data.items.map((i) => [i.sku, i.available])));
 }

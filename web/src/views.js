@@ -2,6 +2,7 @@
 import { ApiError, api, explain, money, stockOf } from './api.js';
 import { addToCart, currentCart, setQuantity } from './cart.js';
 import { alertBox, h, link } from './dom.js';
+import { firstChoice, priceRange, soldSkus, variantPicker } from './variants.js';
 import { loadViewer } from './viewer.js';
 
 const PAGE_SIZE = 12;
@@ -55,6 +56,7 @@ function placeholder(item, tag = 'div') {
 function card(product, available) {
   const [photo] = product.images || [];
   const poster = product.model && product.model.poster_url;
+  const price = priceRange(product);
   const lazy = { alt: '', loading: 'lazy', decoding: 'async' };
   return h(
     'li',
@@ -70,9 +72,15 @@ function card(product, available) {
     ),
     h('h2', {}, link(`/product/${encodeURIComponent(product.sku)}`, product.name)),
     product.model ? h('p', { class: 'has-model' }, h('span', { 'aria-hidden': 'true' }, '3D'), h('span', { class: 'visually-hidden' }, 'Has a 3D model')) : null,
-    h('p', { class: 'price' }, money(product.price_cents, product.currency)),
+    h('p', { class: 'price' }, price.from ? 'From ' : '', money(price.cents, product.currency)),
     available === undefined ? null : h('p', { class: stockClass(available) }, stockText(available)),
   );
+}
+
+// What a product has left: its own stock, or its variants' together.
+function stockTotal(product, stock) {
+  const counts = soldSkus(product).map((sku) => stock[sku]);
+  return counts.some((n) => n !== undefined) ? counts.reduce((sum, n) => sum + (n ?? 0), 0) : undefined;
 }
 
 // The list's orders (GET /api/catalog/products `sort`); the first, no `sort` at all, is
@@ -172,9 +180,9 @@ export async function home(params) {
     if (cursor) query.set('cursor', cursor);
     more.disabled = true;
     const page = await api(`/api/catalog/products?${query}`);
-    const stock = await stockOf(page.items.map((p) => p.sku)).catch(() => ({}));
+    const stock = await stockOf(page.items.flatMap(soldSkus)).catch(() => ({}));
     const shown = grid.children.length;
-    grid.append(...page.items.map((p) => card(p, stock[p.sku])));
+    grid.append(...page.items.map((p) => card(p, stockTotal(p, stock))));
     // "Load more" is hidden once everything is shown: focus goes to the first product it
     // brought, where the shopper reads on, never to the page's start.
     if (shown) {
@@ -221,7 +229,7 @@ function downloadModel(model, poster) {
 // A large model comes with a small preview: the viewer shows it first, then swaps to the full
 // model, once downloaded, from where the shopper has turned it. `data-detail` says which one
 // is on show.
-function modelViewer(item, downloaded, note) {
+function modelViewer(item, downloaded, note, look) {
   const { glb_url: full, preview_url: preview, poster_url: poster } = item.model;
   const viewer = h(
     'model-viewer',
@@ -243,6 +251,12 @@ function modelViewer(item, downloaded, note) {
     // the page's tab order. Shown only where the device can place the model.
     h('button', { slot: 'ar-button', type: 'button', class: 'ar-button' }, 'View in your room'),
   );
+  // The chosen variant's material, where the model has it (the preview may not).
+  look.apply = () => {
+    const name = look.material;
+    viewer.variantName = name && (viewer.availableVariants || []).includes(name) ? name : null;
+  };
+  viewer.addEventListener('load', look.apply);
   const percent = note.querySelector('.percent');
   viewer.addEventListener('progress', (event) => {
     percent.textContent = ` ${Math.round(event.detail.totalProgress * 100)}%`;
@@ -269,7 +283,7 @@ function modelViewer(item, downloaded, note) {
 // told where the decoders are: an element made earlier would start loading the model without
 // them. Until then the slide shows the poster (or a note), so the page is usable at once; a
 // note says the model is on its way until it can be turned.
-function modelSlide(item) {
+function modelSlide(item, look) {
   const poster = item.model.poster_url
     ? h('img', { class: 'poster', src: item.model.poster_url, alt: `Picture of ${item.name}` })
     : null;
@@ -281,7 +295,7 @@ function modelSlide(item) {
   );
   const slide = h('div', { class: 'slide' }, poster || h('div', { class: 'no-model' }), note);
   const downloaded = downloadModel(item.model, poster);
-  loadViewer().then(() => slide.replaceChildren(...modelViewer(item, downloaded, note)));
+  loadViewer().then(() => slide.replaceChildren(...modelViewer(item, downloaded, note, look)));
   return slide;
 }
 
@@ -289,13 +303,13 @@ function modelSlide(item) {
 // stage, and a row of thumbnails to choose another: buttons, so Tab and Enter work, and the
 // arrow keys, Home and End move along the row. Slides stay in the page when hidden, so the
 // viewer keeps its model (and where the shopper turned it) while a photo is shown.
-function gallery(item) {
+function gallery(item, look) {
   const slides = [];
   if (item.model) {
     const thumb = item.model.poster_url
       ? h('img', { src: item.model.poster_url, alt: '', loading: 'lazy' })
       : h('span', { class: 'badge' }, '3D');
-    slides.push({ label: '3D model', el: modelSlide(item), thumb });
+    slides.push({ label: '3D model', el: modelSlide(item, look), thumb });
   }
   item.images.forEach((image, i) =>
     slides.push({
@@ -337,31 +351,69 @@ function gallery(item) {
   return h('div', { class: 'gallery' }, stage, views);
 }
 
-export async function product(sku) {
-  let item;
+async function productOrNotFound(sku) {
   try {
-    item = await api(`/api/catalog/products/${encodeURIComponent(sku)}`);
+    return await api(`/api/catalog/products/${encodeURIComponent(sku)}`);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) {
-      return notFound('Product not found', 'We have no such product: the link may be mistyped, or it was removed from the shop.');
-    }
+    if (error instanceof ApiError && error.status === 404) return null;
     throw error;
   }
+}
+
+export async function product(sku) {
+  const asked = await productOrNotFound(sku);
+  if (!asked) {
+    return notFound('Product not found', 'We have no such product: the link may be mistyped, or it was removed from the shop.');
+  }
+  // A variant's address shows its product, with that variant chosen.
+  const item = asked.variant_of ? await api(`/api/catalog/products/${encodeURIComponent(asked.variant_of)}`) : asked;
   if (item.model) loadViewer(); // starts fetching while the stock is looked up
   // Stock is the orders service's; if it cannot say, the shopper may still try (checkout
   // decides), rather than see a product that is there as sold out.
-  const stock = await stockOf([item.sku]).catch(() => null);
-  const available = stock ? (stock[item.sku] ?? 0) : null;
-  const soldOut = item.status !== 'active' || (available !== null && available <= 0);
+  const stock = await stockOf(soldSkus(item)).catch(() => null);
+  // What the page sells: the product, or the chosen variant (its SKU, price and status).
+  let sold = item.variants.length ? firstChoice(item.variants, asked.sku, stock) : item;
+  const look = { material: sold.material_variant };
   const message = h('div', { 'aria-live': 'polite' });
-  const quantity = h(
-    'select',
-    { id: 'quantity', disabled: soldOut },
-    Array.from({ length: Math.max(1, Math.min(10, available ?? 10)) }, (_, i) =>
-      h('option', { value: i + 1 }, i + 1),
-    ),
-  );
-  const add = h('button', { type: 'submit', class: 'primary', disabled: soldOut }, 'Add to cart');
+  const offer = h('div', { class: 'offer' });
+  const quantity = h('select', { id: 'quantity' });
+  const add = h('button', { type: 'submit', class: 'primary' }, 'Add to cart');
+  let soldOut = true;
+  function show() {
+    const available = stock && sold ? (stock[sold.sku] ?? 0) : null;
+    const active = sold && sold.status === 'active';
+    soldOut = !active || (available !== null && available <= 0);
+    offer.replaceChildren(
+      h('p', { class: 'price' }, money((sold || item).price_cents, item.currency)),
+      !sold
+        ? h('p', { class: 'stock out' }, 'Not sold in this combination')
+        : !active
+          ? h('p', { class: 'stock out' }, 'No longer sold')
+          : available === null
+            ? null
+            : h('p', { class: soldOut ? 'stock out' : stockClass(available) }, stockText(available)),
+    );
+    const kept = Number(quantity.value) || 1;
+    const most = Math.max(1, Math.min(10, available ?? 10));
+    quantity.replaceChildren(
+      ...Array.from({ length: most }, (_, i) => h('option', { value: i + 1, selected: i + 1 === Math.min(kept, most) }, i + 1)),
+    );
+    quantity.disabled = soldOut;
+    add.disabled = soldOut;
+  }
+  const picker = item.variants.length
+    ? variantPicker(item, sold, stock, (variant) => {
+        sold = variant;
+        message.replaceChildren();
+        show();
+        if (variant) {
+          window.history.replaceState({}, '', `/product/${encodeURIComponent(variant.sku)}`);
+          look.material = variant.material_variant;
+          look.apply?.();
+        }
+      })
+    : null;
+  show();
   const form = h(
     'form',
     {
@@ -371,7 +423,7 @@ export async function product(sku) {
         add.disabled = true;
         message.replaceChildren();
         try {
-          const cart = await addToCart(item.sku, Number(quantity.value));
+          const cart = await addToCart(sold.sku, Number(quantity.value));
           document.dispatchEvent(new CustomEvent('cart-changed', { detail: cart }));
           message.append(
             h('p', { class: 'ok', role: 'status' }, 'Added to your cart. ', link('/cart', 'View cart')),
@@ -390,18 +442,14 @@ export async function product(sku) {
   return h(
     'article',
     { class: 'product' },
-    gallery(item),
+    gallery(item, look),
     h(
       'div',
       { class: 'details' },
       h('h1', { tabindex: '-1' }, item.name),
-      h('p', { class: 'price' }, money(item.price_cents, item.currency)),
-      item.status !== 'active'
-        ? h('p', { class: 'stock out' }, 'No longer sold')
-        : available === null
-          ? null
-          : h('p', { class: soldOut ? 'stock out' : stockClass(available) }, stockText(available)),
+      offer,
       h('p', { class: 'description' }, item.description),
+      picker,
       form,
       message,
       item.model

@@ -1,3 +1,5 @@
+from typing import Any
+
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from json import loads
@@ -5,6 +7,23 @@ from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 from tortoise.indexes import Index
+
+
+class AddColumn(ops.AddField):
+    """Undone by DROP COLUMN: SQLite's own way, rebuilding the table, would drop the search
+    triggers that migration 0008 put on it."""
+
+    async def database_backward(
+        self, app_label: str, old_state: Any, new_state: Any, state_editor: Any = None
+    ) -> None:
+        if state_editor is None:
+            return
+        table = old_state.apps.get_model(f"{app_label}.{self.model_name}")._meta.db_table
+        statement = f'ALTER TABLE "{table}" DROP COLUMN "{self.name}"'
+        if state_editor.collect_sql:
+            state_editor.collected_sql.append(statement)
+        else:
+            await state_editor.client.execute_query(statement)
 
 
 class Migration(migrations.Migration):
@@ -45,7 +64,7 @@ class Migration(migrations.Migration):
             },
             bases=["Model"],
         ),
-        ops.AddField(
+        AddColumn(
             model_name="Product",
             name="options",
             field=fields.JSONField(null=True, encoder=JSON_DUMPS, decoder=loads),
