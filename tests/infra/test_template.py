@@ -786,6 +786,29 @@ def test_every_log_group_expires_and_old_site_versions_go(template: Template) ->
     assert any("NoncurrentVersionExpiration" in rule for rule in site)
 
 
+def test_each_function_writes_its_own_log_group_and_hides_its_settings(
+    template: Template,
+) -> None:
+    """The stack's functions come from one helper (templates/functions.py): each logs to a
+    group of its own that only its role writes, and any environment is under the data key."""
+    functions = of_type(template, "AWS::Lambda::Function")
+    assert set(functions) == {"LookupFunction", "OriginRotationFunction", "DatabaseLoginsFunction"}
+    for name, function in functions.items():
+        title = name.removesuffix("Function")
+        settings = props(function)
+        assert ref(settings["LoggingConfig"]["LogGroup"]) == f"{title}LogGroup"
+        assert get_att(settings["Role"]) == f"{title}Role"
+        writes = {
+            get_att(resource)
+            for statement in statements_of(template, title)
+            if "logs:PutLogEvents" in statement["Action"]
+            for resource in statement["Resource"]
+        }
+        assert writes == {f"{title}LogGroup"}
+        assert ("Environment" in settings) == ("KmsKeyArn" in settings), name
+        assert settings["ReservedConcurrentExecutions"] >= 1
+
+
 def test_the_database_has_its_settings_windows_and_growth_from_the_start(
     template: Template,
 ) -> None:
