@@ -8,11 +8,12 @@ from awacs.aws import PolicyDocument, Statement
 from troposphere import GetAtt, If, Ref, Sub, Template, awslambda, iam, kms
 from troposphere import logs as cwlogs
 
+from templates.dependencies import FUNCTION_PYTHON
 from templates.findings import accepted
 from templates.iam import assume_role, write_logs
 from templates.security import stack_log_group
 
-RUNTIME = "python3.12"
+RUNTIME = f"python{FUNCTION_PYTHON}"
 # Where Lambda puts inline code (ZipFile): index.py.
 INLINE_HANDLER = "index.handler"
 # What a function in the VPC needs for its network interfaces there.

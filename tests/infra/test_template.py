@@ -43,7 +43,8 @@ from templates.capacity import (
 )
 from templates.compute import TARGET_CPU_PERCENT, path_patterns
 from templates.edge import CACHING_DISABLED, CACHING_OPTIMIZED, build_web_acl_template
-from templates.parameters import SMALL_DATABASE_CLASS, WORKER_TITLE
+from templates.function_zip import HANDLER, database_logins_zip
+from templates.parameters import HAS_ARTIFACT, SMALL_DATABASE_CLASS, WORKER_TITLE
 from tests.infra.prune import references
 
 BIN = Path(sys.executable).parent
@@ -1117,7 +1118,16 @@ def test_the_logins_are_made_before_the_services_boot_and_rotate_on_a_schedule(
         "PrivateSubnet2",
     ]
     assert function["Environment"]["Variables"]["MASTER_SECRET_ARN"] == MASTER_SECRET
-    assert "def handler(" in function["Code"]["ZipFile"]
+    # The zip build.py makes, from the artifact's bucket; with the placeholder artifact (no
+    # service runs, so no login to make) a stand-in that answers CloudFormation.
+    condition, code, placeholder = function["Code"]["Fn::If"]
+    assert condition == HAS_ARTIFACT
+    assert ref(code["S3Bucket"]) == "ArtifactBucket"
+    assert code["S3Key"] == database_logins_zip().key
+    assert "cfnresponse.SUCCESS" in placeholder["ZipFile"]
+    assert function["Handler"]["Fn::If"] == [HAS_ARTIFACT, HANDLER, "index.handler"]
+    # New code runs the set-up again.
+    assert made["Code"]["Fn::If"][:2] == [HAS_ARTIFACT, database_logins_zip().key]
     schedules = {
         ref(props(s)["SecretId"]): props(s)
         for s in of_type(template, "AWS::SecretsManager::RotationSchedule").values()
