@@ -85,8 +85,8 @@ def python_function(
     role = _role(t, title, policy_name, statements, log_group, vpc is not None)
     extra: dict[str, object] = {}
     if environment is not None:
-        extra |= {"Environment": awslambda.Environment(Variables=environment)}
-        extra |= {"KmsKeyArn": GetAtt(key, "Arn")}
+        extra["Environment"] = awslambda.Environment(Variables=environment)
+        extra["KmsKeyArn"] = GetAtt(key, "Arn")
     if vpc is not None:
         extra["VpcConfig"] = vpc
     return t.add_resource(
