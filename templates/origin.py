@@ -9,17 +9,14 @@ every edge sends it, then drops the old one; no request is refused on the way.""
 from __future__ import annotations
 
 from awacs import cloudfront, elasticloadbalancing, kms, secretsmanager
-from awacs.aws import Allow, PolicyDocument, Statement
-from troposphere import GetAtt, Join, Ref, Sub, Template, awslambda, iam
+from awacs.aws import Allow, Statement
+from troposphere import GetAtt, Join, Ref, Sub, Template, awslambda
 from troposphere import cloudfront as cf
 from troposphere import elasticloadbalancingv2 as elb
 from troposphere import kms as kmsres
-from troposphere import logs as cwlogs
 from troposphere import secretsmanager as sm
 
-from templates.findings import accepted
-from templates.iam import assume_role, write_logs
-from templates.security import stack_log_group
+from templates.functions import python_function
 
 ORIGIN_HEADER = "X-Petshore-Origin"
 # CloudFront's origin of the ALB (the Id of its entry in the distribution's Origins).
@@ -154,104 +151,78 @@ def add_origin_rotation(
 ) -> None:
     """The rotation function, which alone may change the rules' header values and the
     distribution's, and its schedule."""
-    log_group = t.add_resource(
-        cwlogs.LogGroup(
-            "OriginRotationLogGroup",
-            LogGroupName=stack_log_group("origin-rotation"),
-            RetentionInDays=LOG_RETENTION_DAYS,
-            KmsKeyId=GetAtt(key, "Arn"),
-        )
-    )
     distribution_arn = Sub(
         "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Id}",
         Id=Ref(distribution),
     )
-    role = t.add_resource(
-        iam.Role(
-            "OriginRotationRole",
-            AssumeRolePolicyDocument=assume_role("lambda.amazonaws.com"),
-            Policies=[
-                iam.Policy(
-                    PolicyName="rotate-the-origin-secret",
-                    PolicyDocument=PolicyDocument(
-                        Statement=[
-                            Statement(
-                                Effect=Allow,
-                                Action=[
-                                    secretsmanager.DescribeSecret,
-                                    secretsmanager.GetSecretValue,
-                                    secretsmanager.PutSecretValue,
-                                    secretsmanager.UpdateSecretVersionStage,
-                                ],
-                                Resource=[Ref(secret)],
-                            ),
-                            Statement(
-                                Effect=Allow,
-                                Action=[kms.Decrypt, kms.GenerateDataKey],
-                                Resource=[GetAtt(key, "Arn")],
-                            ),
-                            # ELB's Describe actions take no resource-level permission.
-                            Statement(
-                                Effect=Allow,
-                                Action=[elasticloadbalancing.DescribeRules],
-                                Resource=["*"],
-                            ),
-                            Statement(
-                                Effect=Allow,
-                                Action=[elasticloadbalancing.ModifyRule],
-                                Resource=[Ref(rule) for rule in rules],
-                            ),
-                            Statement(
-                                Effect=Allow,
-                                Action=[
-                                    cloudfront.GetDistribution,
-                                    cloudfront.GetDistributionConfig,
-                                    cloudfront.UpdateDistribution,
-                                ],
-                                Resource=[distribution_arn],
-                            ),
-                            *write_logs(log_group),
-                        ]
-                    ),
-                )
-            ],
-        )
-    )
-    function = t.add_resource(
-        awslambda.Function(
-            "OriginRotationFunction",
-            Metadata=accepted(
-                (
-                    "CKV_AWS_116",
-                    "Secrets Manager calls it, shows a failed rotation on the secret and "
-                    "tries again; a dead-letter queue would hold nothing to act on.",
-                ),
-                (
-                    "CKV_AWS_117",
-                    "It calls Secrets Manager, ELB and CloudFront APIs only: nothing in the "
-                    "VPC to reach.",
-                ),
+    function = python_function(
+        t,
+        "OriginRotation",
+        description="Rotates the header by which the public ALB knows this stack's CloudFront",
+        code=awslambda.Code(ZipFile=ROTATION_CODE),
+        log_name="origin-rotation",
+        retention_days=LOG_RETENTION_DAYS,
+        policy_name="rotate-the-origin-secret",
+        statements=[
+            Statement(
+                Effect=Allow,
+                Action=[
+                    secretsmanager.DescribeSecret,
+                    secretsmanager.GetSecretValue,
+                    secretsmanager.PutSecretValue,
+                    secretsmanager.UpdateSecretVersionStage,
+                ],
+                Resource=[Ref(secret)],
             ),
-            ReservedConcurrentExecutions=1,
-            Description="Rotates the header by which the public ALB knows this stack's CloudFront",
-            Runtime="python3.12",
-            Handler="index.handler",
-            Role=GetAtt(role, "Arn"),
-            Timeout=900,
-            MemorySize=128,
-            KmsKeyArn=GetAtt(key, "Arn"),
-            Environment=awslambda.Environment(
-                Variables={
-                    "HEADER": ORIGIN_HEADER,
-                    "ORIGIN": API_ORIGIN,
-                    "DISTRIBUTION": Ref(distribution),
-                    "RULES": Join(",", [Ref(rule) for rule in rules]),
-                    "WAIT": str(DEPLOYED_WAIT_SECONDS),
-                }
+            Statement(
+                Effect=Allow,
+                Action=[kms.Decrypt, kms.GenerateDataKey],
+                Resource=[GetAtt(key, "Arn")],
             ),
-            Code=awslambda.Code(ZipFile=ROTATION_CODE),
-            LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(log_group)),
-        )
+            # ELB's Describe actions take no resource-level permission.
+            Statement(
+                Effect=Allow,
+                Action=[elasticloadbalancing.DescribeRules],
+                Resource=["*"],
+            ),
+            Statement(
+                Effect=Allow,
+                Action=[elasticloadbalancing.ModifyRule],
+                Resource=[Ref(rule) for rule in rules],
+            ),
+            Statement(
+                Effect=Allow,
+                Action=[
+                    cloudfront.GetDistribution,
+                    cloudfront.GetDistributionConfig,
+                    cloudfront.UpdateDistribution,
+                ],
+                Resource=[distribution_arn],
+            ),
+        ],
+        key=key,
+        timeout=900,
+        memory=128,
+        concurrency=1,
+        findings=(
+            (
+                "CKV_AWS_116",
+                "Secrets Manager calls it, shows a failed rotation on the secret and tries "
+                "again; a dead-letter queue would hold nothing to act on.",
+            ),
+            (
+                "CKV_AWS_117",
+                "It calls Secrets Manager, ELB and CloudFront APIs only: nothing in the VPC to "
+                "reach.",
+            ),
+        ),
+        environment={
+            "HEADER": ORIGIN_HEADER,
+            "ORIGIN": API_ORIGIN,
+            "DISTRIBUTION": Ref(distribution),
+            "RULES": Join(",", [Ref(rule) for rule in rules]),
+            "WAIT": str(DEPLOYED_WAIT_SECONDS),
+        },
     )
     permission = t.add_resource(
         awslambda.Permission(

@@ -209,7 +209,7 @@ def build_template() -> Template:
     lookups = add_lookups(t, params, key)
     groups = add_security(t, network.vpc, lookups.cloudfront_prefix_list)
     data = add_data(t, params, network, groups, key)
-    logins = add_database_logins(t, network, groups, data, key)
+    logins = add_database_logins(t, params, network, groups, data, key)
     admin = _admin_secret(t, key)
     payment = _payment_secret(t, key)
     queues = add_queues(t, key)

@@ -3,6 +3,8 @@ what moto cannot create, see prune.py), and the pieces exist as the code expects
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -19,6 +21,8 @@ from petshore.contract import (
     SERVICES,
 )
 from templates.compute import path_patterns
+from templates.function_zip import HANDLER, database_logins_zip
+from templates.functions import INLINE_HANDLER
 from templates.origin import ORIGIN_HEADER
 from templates.parameters import WORKER_TITLE
 from tests.helpers import emulator_client
@@ -37,6 +41,17 @@ def test_the_stack_deploys_with_the_aws_cli(
     # As the README deploys it: the template is over the 51,200 bytes the API takes inline.
     artifacts = f"petshore-artifacts-{environment}"
     emulator_client(moto_url, "s3").create_bucket(Bucket=artifacts)
+    # Production as the README deploys a release: the database logins function's zip in the
+    # artifact's bucket (the artifact itself, which only instances read, is not needed here);
+    # the small footprint with every default, the placeholder artifact's.
+    production = footprint == "production"
+    logins = database_logins_zip()
+    release = []
+    if production:
+        emulator_client(moto_url, "s3").put_object(
+            Bucket=artifacts, Key=logins.key, Body=logins.data
+        )
+        release = [f"ArtifactBucket={artifacts}", "ArtifactKey=petshore/ci.tar.gz"]
     env = {
         **os.environ,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -62,6 +77,7 @@ def test_the_stack_deploys_with_the_aws_cli(
             "--parameter-overrides",
             f"Environment={environment}",
             f"Footprint={footprint}",
+            *release,
         ],
         env=env,
         capture_output=True,
@@ -82,7 +98,6 @@ def test_the_stack_deploys_with_the_aws_cli(
     }
     unconditional = {n for n, r in deployable["Resources"].items() if "Condition" not in r}
     assert unconditional <= set(physical)
-    production = footprint == "production"
     assert ("NatGateway2" in physical) == production, "a NAT gateway per AZ in production only"
     assert {"CartsTable", "Database", "PublicLoadBalancer", "InternalLoadBalancer"} <= set(physical)
     assert not {"Database", "PublicLoadBalancer"} & left_out
@@ -177,3 +192,8 @@ def test_the_stack_deploys_with_the_aws_cli(
         FunctionName=physical["DatabaseLoginsFunction"]
     )
     assert set(function["VpcConfig"]["SubnetIds"]) == private
+    if production:
+        digest = base64.b64encode(hashlib.sha256(logins.data).digest()).decode()
+        assert (function["Handler"], function["CodeSha256"]) == (HANDLER, digest)
+    else:
+        assert function["Handler"] == INLINE_HANDLER

@@ -43,7 +43,8 @@ from templates.capacity import (
 )
 from templates.compute import TARGET_CPU_PERCENT, path_patterns
 from templates.edge import CACHING_DISABLED, CACHING_OPTIMIZED, build_web_acl_template
-from templates.parameters import SMALL_DATABASE_CLASS, WORKER_TITLE
+from templates.function_zip import HANDLER, database_logins_zip
+from templates.parameters import HAS_ARTIFACT, SMALL_DATABASE_CLASS, WORKER_TITLE
 from tests.infra.prune import references
 
 BIN = Path(sys.executable).parent
@@ -786,6 +787,29 @@ def test_every_log_group_expires_and_old_site_versions_go(template: Template) ->
     assert any("NoncurrentVersionExpiration" in rule for rule in site)
 
 
+def test_each_function_writes_its_own_log_group_and_hides_its_settings(
+    template: Template,
+) -> None:
+    """The stack's functions come from one helper (templates/functions.py): each logs to a
+    group of its own that only its role writes, and any environment is under the data key."""
+    functions = of_type(template, "AWS::Lambda::Function")
+    assert set(functions) == {"LookupFunction", "OriginRotationFunction", "DatabaseLoginsFunction"}
+    for name, function in functions.items():
+        title = name.removesuffix("Function")
+        settings = props(function)
+        assert ref(settings["LoggingConfig"]["LogGroup"]) == f"{title}LogGroup"
+        assert get_att(settings["Role"]) == f"{title}Role"
+        writes = {
+            get_att(resource)
+            for statement in statements_of(template, title)
+            if "logs:PutLogEvents" in statement["Action"]
+            for resource in statement["Resource"]
+        }
+        assert writes == {f"{title}LogGroup"}
+        assert ("Environment" in settings) == ("KmsKeyArn" in settings), name
+        assert settings["ReservedConcurrentExecutions"] >= 1
+
+
 def test_the_database_has_its_settings_windows_and_growth_from_the_start(
     template: Template,
 ) -> None:
@@ -1094,7 +1118,16 @@ def test_the_logins_are_made_before_the_services_boot_and_rotate_on_a_schedule(
         "PrivateSubnet2",
     ]
     assert function["Environment"]["Variables"]["MASTER_SECRET_ARN"] == MASTER_SECRET
-    assert "def handler(" in function["Code"]["ZipFile"]
+    # The zip build.py makes, from the artifact's bucket; with the placeholder artifact (no
+    # service runs, so no login to make) a stand-in that answers CloudFormation.
+    condition, code, placeholder = function["Code"]["Fn::If"]
+    assert condition == HAS_ARTIFACT
+    assert ref(code["S3Bucket"]) == "ArtifactBucket"
+    assert code["S3Key"] == database_logins_zip().key
+    assert "cfnresponse.SUCCESS" in placeholder["ZipFile"]
+    assert function["Handler"]["Fn::If"] == [HAS_ARTIFACT, HANDLER, "index.handler"]
+    # New code runs the set-up again.
+    assert made["Code"]["Fn::If"][:2] == [HAS_ARTIFACT, database_logins_zip().key]
     schedules = {
         ref(props(s)["SecretId"]): props(s)
         for s in of_type(template, "AWS::SecretsManager::RotationSchedule").values()

@@ -1,53 +1,53 @@
 """The database logins function (deploy/database_logins.py), the one holder of the master
 login, against the real PostgreSQL server and the emulator's Secrets Manager: it makes a
 service's role and database, rotates its password in Secrets Manager's four steps, and a
-service reads the rotated password at its next connection with no restart."""
+service reads the rotated password at its next connection with no restart. The local server
+speaks no TLS: the function's TLS is tried against a stand-in server with throwaway
+certificates (trustme)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
+import re
+import socket
+import ssl
 import threading
 import uuid
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
+import scramp
+import trustme
+from pg8000.exceptions import InterfaceError
 
 from deploy import database_logins
-from deploy.database_logins import Postgres, PostgresError, ensure_login, scram_proof
+from deploy.database_logins import connect, ensure_login, tls_context
 from petshore.contract import Env
 from petshore.db import SecretPassword, tortoise_config
+from templates.dependencies import rds_ca_bundle
 from tests.conftest import POSTGRES
 from tests.helpers import emulator_client
 
 SERVER = urlsplit(POSTGRES)
+SCRAM = "SCRAM-SHA-256"
 
 
-def test_the_scram_exchange_is_rfc_7677s() -> None:
-    """RFC 7677's SCRAM-SHA-256 example: user "user", password "pencil"."""
-    client_first = "n=user,r=rOprNGfwEbeRWgbNEkqO"
-    server_first = (
-        "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
-    )
-    final = "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
-    proof, server_signature = scram_proof("pencil", client_first, server_first, final)
-    assert proof == "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
-    assert server_signature == "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
-
-
-def _master() -> Postgres:
-    return Postgres(
-        SERVER.hostname or "127.0.0.1",
-        SERVER.port or 5432,
-        SERVER.username or "postgres",
-        SERVER.password or "",
-        "postgres",
-        tls=False,
-    )
+@pytest.fixture
+def database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The function's settings for the local server, which speaks no TLS."""
+    for name, value in {
+        "HOST": SERVER.hostname or "127.0.0.1",
+        "PORT": str(SERVER.port or 5432),
+        "TLS": "false",
+    }.items():
+        monkeypatch.setenv(name, value)
 
 
 async def _stored(user: str) -> tuple[str, str | None]:
@@ -64,28 +64,113 @@ async def _stored(user: str) -> tuple[str, str | None]:
 
 
 def _verifies(stored: str, password: str) -> bool:
-    """Whether `stored` is the SCRAM verifier of `password` (with its own salt)."""
-    iterations, rest = stored.removeprefix("SCRAM-SHA-256$").split(":", 1)
-    salt = base64.b64decode(rest.split("$", 1)[0])
-    return database_logins.scram_verifier(password, salt, int(iterations)) == stored
+    """Whether a SCRAM-SHA-256 client that knows `password` signs in against `stored`, as
+    PostgreSQL checks it (the local server trusts every login, so scramp plays it)."""
+    found = re.fullmatch(rf"{SCRAM}\$(\d+):([^$]+)\$([^:]+):(.+)", stored)
+    assert found, stored
+    iterations, *keys = found.groups()
+    salt, stored_key, server_key = (base64.b64decode(k) for k in keys)
+    server = scramp.ScramMechanism(SCRAM).make_server(
+        lambda _: (salt, stored_key, server_key, int(iterations))
+    )
+    client = scramp.ScramClient([SCRAM], "service", password)
+    server.set_client_first(client.get_client_first())
+    client.set_server_first(server.get_server_first())
+    try:
+        server.set_client_final(client.get_client_final())
+    except scramp.ScramException:
+        return False
+    client.set_server_final(server.get_server_final())
+    return True
 
 
 def test_a_login_is_made_once_and_its_password_sent_as_a_verifier(
-    login: dict[str, str],
+    login: dict[str, str], database: None
 ) -> None:
-    db = _master()
+    db = connect(SERVER.username or "postgres", SERVER.password or "", "postgres")
     try:
         ensure_login(db, login)
         ensure_login(db, login)  # every deploy runs it again
-        assert db.query("SELECT 1, NULL") == [["1", None]]
-        with pytest.raises(PostgresError, match="42P01"):
-            db.query("SELECT * FROM no_such_table")
-        assert db.query("SELECT 2") == [["2"]], "the connection is usable after an error"
     finally:
         db.close()
     stored, owner = asyncio.run(_stored(login["username"]))
     assert owner == login["username"]
-    assert stored.startswith("SCRAM-SHA-256$4096:") and _verifies(stored, login["password"])
+    assert stored.startswith(f"{SCRAM}$4096:") and _verifies(stored, login["password"])
+    assert not _verifies(stored, login["password"] + "x")
+
+
+def test_tls_trusts_the_rds_authorities_alone_and_checks_the_endpoints_name() -> None:
+    bundle = rds_ca_bundle()
+    context = tls_context(bundle)
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    in_bundle = ssl.create_default_context(cadata=bundle.read_text()).get_ca_certs()
+    assert context.get_ca_certs() == in_bundle, "RDS's authorities and no others"
+
+
+@pytest.fixture
+def tls_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[trustme.CA, list[str]]]:
+    """A stand-in for RDS that answers PostgreSQL's TLS request with a certificate for
+    `localhost` from a throwaway authority: the authority, and what became of each
+    handshake."""
+    authority = trustme.CA()
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost").configure_cert(served)
+    listener = socket.create_server(("127.0.0.1", 0))
+    outcomes: list[str] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(8)  # SSLRequest
+                conn.sendall(b"S")
+                try:
+                    with served.wrap_socket(conn, server_side=True):
+                        outcomes.append("encrypted")
+                except (ssl.SSLError, OSError) as refused:
+                    outcomes.append(f"refused: {refused}")
+
+    threading.Thread(target=serve, daemon=True).start()
+    monkeypatch.setenv("PORT", str(listener.getsockname()[1]))
+    monkeypatch.setenv("TLS", "true")
+    try:
+        yield authority, outcomes
+    finally:
+        listener.close()
+
+
+def _trust(monkeypatch: pytest.MonkeyPatch, authorities: Path) -> None:
+    # connect() takes the bundle from beside the function's code, as in its zip.
+    monkeypatch.setattr(database_logins, "RDS_CA_BUNDLE", authorities)
+
+
+def test_a_database_whose_certificate_rds_did_not_sign_is_refused(
+    tls_server: tuple[trustme.CA, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOST", "localhost")
+    _trust(monkeypatch, rds_ca_bundle())
+    with pytest.raises(ssl.SSLCertVerificationError, match="unable to get local issuer"):
+        connect("master", "secret", "postgres")
+
+
+def test_a_certificate_for_another_name_is_refused_and_the_right_one_taken(
+    tls_server: tuple[trustme.CA, list[str]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    authority, outcomes = tls_server
+    bundle = tmp_path / "authorities.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    _trust(monkeypatch, bundle)
+    monkeypatch.setenv("HOST", "127.0.0.1")
+    with pytest.raises(ssl.SSLCertVerificationError, match="mismatch"):
+        connect("master", "secret", "postgres")
+    # The name the certificate is for: TLS is made, then the stand-in (no PostgreSQL) hangs up.
+    monkeypatch.setenv("HOST", "localhost")
+    with pytest.raises(InterfaceError):
+        connect("master", "secret", "postgres")
+    assert outcomes == [outcomes[0], "encrypted"] and outcomes[0].startswith("refused")
 
 
 @pytest.fixture
@@ -104,13 +189,7 @@ def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 def _function_environment(monkeypatch: pytest.MonkeyPatch, manager: Any) -> None:
     master = {"username": SERVER.username, "password": SERVER.password or ""}
     arn = manager.create_secret(Name=f"master-{uuid.uuid4().hex}", SecretString=json.dumps(master))
-    for name, value in {
-        "HOST": SERVER.hostname or "127.0.0.1",
-        "PORT": str(SERVER.port or 5432),
-        "MASTER_SECRET_ARN": arn["ARN"],
-        "TLS": "false",
-    }.items():
-        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("MASTER_SECRET_ARN", arn["ARN"])
 
 
 class _Responses(BaseHTTPRequestHandler):
@@ -127,7 +206,7 @@ class _Responses(BaseHTTPRequestHandler):
 
 
 def test_as_a_custom_resource_it_makes_the_logins_and_tells_cloudformation(
-    login: dict[str, str], aws: Any, monkeypatch: pytest.MonkeyPatch
+    login: dict[str, str], aws: Any, database: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _function_environment(monkeypatch, aws)
     arn = aws.create_secret(Name=f"login-{uuid.uuid4().hex}", SecretString=json.dumps(login))
@@ -156,7 +235,7 @@ def test_as_a_custom_resource_it_makes_the_logins_and_tells_cloudformation(
 
 
 def test_a_rotation_changes_the_password_and_the_service_reads_it_at_its_next_connection(
-    login: dict[str, str], aws: Any, monkeypatch: pytest.MonkeyPatch
+    login: dict[str, str], aws: Any, database: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _function_environment(monkeypatch, aws)
     arn = aws.create_secret(Name=f"login-{uuid.uuid4().hex}", SecretString=json.dumps(login))["ARN"]

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from deploy.database_logins import Postgres, ensure_login
+from deploy.database_logins import connect, ensure_login
 from deploy.run import database_url, launch, main, prepare, secret_settings
 from devstack.processes import ROOT
 from petshore.contract import CART, CATALOG, MODEL_WORKER, ORDERS, Env
@@ -23,17 +23,14 @@ from tests.helpers import emulator_client
 
 
 def test_a_login_the_logins_function_made_migrates_with_the_url_the_launcher_builds(
-    login: dict[str, str],
+    login: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = urlsplit(POSTGRES)
-    master = Postgres(
-        server.hostname or "127.0.0.1",
-        server.port or 5432,
-        server.username or "postgres",
-        server.password or "",
-        "postgres",
-        tls=False,
-    )
+    # The function's settings for the local server, which speaks no TLS.
+    monkeypatch.setenv("HOST", server.hostname or "127.0.0.1")
+    monkeypatch.setenv("PORT", str(server.port or 5432))
+    monkeypatch.setenv("TLS", "false")
+    master = connect(server.username or "postgres", server.password or "", "postgres")
     try:
         ensure_login(master, login)
         login = {**login, "password": secrets.token_urlsafe(24)}  # the secret was rotated
