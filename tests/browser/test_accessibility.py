@@ -102,6 +102,7 @@ def _pages(who: str, placed: dict[str, str]) -> list[str]:
             "/admin/products",
             "/admin/products/new",
             "/admin/products/PS-TOY-0001",
+            "/admin/products/PS-WALK-0001",  # options and variants, the model's colourways
             "/admin/pricing",
             "/admin/staff",
         ],

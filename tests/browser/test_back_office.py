@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from devstack.stack import Stack
 from tests.browser.test_storefront import add_to_cart, fill_checkout
-from tests.helpers import ADMIN, PASSWORD, new_cart
+from tests.helpers import ADMIN, PASSWORD, create_product, new_cart
 
 SHOPPER_EMAIL = "shopper@example.com"
 PHOTO_ALT = "A white bone on a blue rug"
@@ -39,6 +39,13 @@ def _staff(gateway: httpx.Client) -> tuple[str, str]:
     )
     assert made.status_code == 201, made.text
     return email, made.json()["customer_id"]
+
+
+def _sign_in(page: Page, email: str, then: str) -> None:
+    page.goto(f"/sign-in?next={then}")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
 
 
 def _buy(browser: Browser, stack: Stack, sku: str) -> str:
@@ -263,3 +270,74 @@ def test_staff_set_the_shops_tax_and_codes_and_checkout_charges_them(
         "button", name=f"Remove {code}"
     ).click()
     expect(listed).to_have_count(0)
+
+
+def test_staff_sell_a_product_in_colours(page: Page, gateway: httpx.Client) -> None:
+    """Options and variants in the back office: the grid of every colour, its suggested
+    SKUs, a problem the catalog finds named at its field, then each colour sold under its own
+    SKU, at its own price, with its own stock."""
+    email, _ = _staff(gateway)
+    sku = create_product(gateway, name="Variant collar", price_cents=1500)["sku"]
+    _sign_in(page, email, f"/admin/products/{sku}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Variant collar")
+    option = page.get_by_role("group", name="Option 1")
+    option.get_by_label("Name").fill("Colour")
+    option.get_by_label("Values, separated by commas").fill("Red, Sky blue")
+    option.get_by_label("Values, separated by commas").press("Tab")
+    grid = page.get_by_role("table", name="Variants")
+    expect(grid.get_by_role("rowheader")).to_have_text(["Red", "Sky blue"])
+    expect(grid.get_by_role("textbox", name="SKU Red")).to_have_value(f"{sku}-R")
+    expect(grid.get_by_role("textbox", name="SKU Sky blue")).to_have_value(f"{sku}-SB")
+    grid.get_by_role("textbox", name="Its own price (USD; empty: the product's) Sky blue").fill(
+        "17.00"
+    )
+    grid.get_by_role("textbox", name="Material variant of the 3D model Sky blue").fill("sky")
+    grid.get_by_role("spinbutton", name="In stock Red").fill("3")
+    grid.get_by_role("spinbutton", name="In stock Sky blue").fill("8")
+    # Another product's SKU: the catalog refuses the whole set, named at that variant.
+    grid.get_by_role("textbox", name="SKU Red").fill("PS-TOY-0001")
+    save = page.get_by_role("button", name="Save options and variants")
+    save.click()
+    expect(grid.get_by_role("textbox", name="SKU Red")).to_have_attribute("aria-invalid", "true")
+    expect(grid.get_by_text("Another product sells this SKU.")).to_be_visible()
+    # The product's own SKU: a 400 whose problem is shown beside the field it names.
+    grid.get_by_role("textbox", name="SKU Red").fill(sku)
+    save.click()
+    expect(grid.get_by_text("This is the product's own SKU.")).to_be_visible()
+    assert gateway.get(f"/api/catalog/products/{sku}").json()["variants"] == []
+    grid.get_by_role("textbox", name="SKU Red").fill(f"{sku}-R")
+    save.click()
+    expect(page.get_by_text("Saved 2 variants.")).to_be_visible()
+    expect(page.get_by_text("Sold in variants")).to_be_visible()
+
+    # The shop answers each colour by its own SKU, at its own price; its stock was set.
+    red = gateway.get(f"/api/catalog/products/{sku}-R").json()
+    blue = gateway.get(f"/api/catalog/products/{sku}-SB").json()
+    assert red["variant_of"] == sku and red["name"] == "Variant collar — Red"
+    assert (red["price_cents"], blue["price_cents"]) == (1500, 1700)
+    assert [v["material_variant"] for v in blue["variants"]] == [None, "sky"]
+    stock = gateway.get("/api/orders/inventory", params={"skus": f"{sku}-R,{sku}-SB"}).json()
+    assert {s["sku"]: s["available"] for s in stock["items"]} == {f"{sku}-R": 3, f"{sku}-SB": 8}
+    # The page shows what was saved: the blue's own price, the red following the product's.
+    expect(
+        grid.get_by_role("textbox", name="Its own price (USD; empty: the product's) Sky blue")
+    ).to_have_value("17.00")
+    expect(
+        grid.get_by_role("textbox", name="Its own price (USD; empty: the product's) Red")
+    ).to_have_value("")
+    expect(grid.get_by_role("spinbutton", name="In stock Sky blue")).to_have_value("8")
+
+
+def test_a_models_material_variants_are_offered_by_name(page: Page, gateway: httpx.Client) -> None:
+    """The demo shoe's model has three colourways: each variant chooses among them."""
+    email, _ = _staff(gateway)
+    _sign_in(page, email, "/admin/products/PS-WALK-0001")
+    grid = page.get_by_role("table", name="Variants")
+    material = grid.get_by_role("combobox", name="Material variant of the 3D model Beach / EU 42")
+    expect(material).to_have_value("beach")
+    expect(material.get_by_role("option")).to_have_text(
+        ["As the model is", "midnight", "beach", "street"]
+    )
+    expect(
+        grid.get_by_role("textbox", name="Its own price (USD; empty: the product's) Beach / EU 42")
+    ).to_have_value("94.00")

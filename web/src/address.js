@@ -1,4 +1,5 @@
-// A postal address's fields as each country needs them: the countries the shop ships to (the
+// Fields with a place for what the server says is wrong with each (`details.problems`), and a
+// postal address's fields as each country needs them: the countries the shop ships to (the
 // orders service's list) and, where a country's addresses name one, a choice of its regions.
 import { api } from './api.js';
 import { h } from './dom.js';
@@ -14,6 +15,44 @@ export function labelled(label, name, control) {
     control,
     h('span', { class: 'field-error', id: `${control.id}-error`, hidden: true }),
   );
+}
+
+export const asSentence = (text) => `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+
+export function clearProblems(form) {
+  for (const slot of form.querySelectorAll('.field-error')) {
+    slot.hidden = true;
+    slot.textContent = '';
+  }
+  for (const control of form.querySelectorAll('[aria-invalid]')) {
+    control.removeAttribute('aria-invalid');
+    control.removeAttribute('aria-describedby');
+  }
+}
+
+// Each problem shown in the slot of its field (`data-field`: the request's field name, or
+// `fieldOf`'s name for it), the first such control focused; true when every problem found
+// its field.
+export function showProblems(form, problems, fieldOf = (field) => field) {
+  let first = null;
+  let all = true;
+  for (const [field, problem] of Object.entries(problems)) {
+    const name = fieldOf(field);
+    const box = name && form.querySelector(`[data-field="${name}"]`);
+    if (!box) {
+      all = false;
+      continue;
+    }
+    const slot = box.querySelector('.field-error');
+    const control = box.querySelector('input, select') || box;
+    slot.textContent = asSentence(problem);
+    slot.hidden = false;
+    control.setAttribute('aria-invalid', 'true');
+    control.setAttribute('aria-describedby', slot.id);
+    if (control !== box) first = first || control;
+  }
+  if (first) first.focus();
+  return all;
 }
 
 export function textField(label, name, attrs = {}) {

@@ -3,6 +3,7 @@
 import { api, money, stockOf } from './api.js';
 import { alertBox, h, link } from './dom.js';
 import { actionForm, fromMinor, input, problem, toMinor } from './admin-forms.js';
+import { variantsSection } from './admin-variants.js';
 
 export const LOW_STOCK = 5;
 const CURRENCIES = ['USD', 'EUR', 'GBP', 'CAD', 'AUD', 'JPY'];
@@ -193,6 +194,10 @@ function statusSection(product, refresh) {
 }
 
 async function stockSection(product) {
+  if (product.variants.length) {
+    // Checkout takes a variant's SKU, never the product's own: its stock would sell nothing.
+    return h('div', {}, h('h2', {}, 'Stock'), h('p', {}, 'Sold in variants: each has its own stock, under Options and variants.'));
+  }
   const sku = encodeURIComponent(product.sku);
   const count = h('strong', {}, String((await stockOf([product.sku]))[product.sku]));
   const history = h('ol', { class: 'history' });
@@ -371,7 +376,7 @@ function modelSection(product, refresh) {
 export async function productPage(sku, navigate) {
   if (!sku) return h('section', {}, h('h1', { tabindex: '-1' }, 'New product'), newProductForm(navigate));
   const holder = h('div');
-  const message = h('div', { 'aria-live': 'polite' });
+  const message = h('div', { 'aria-live': 'polite', tabindex: '-1' });
   // `said`: how the last change went, kept on the page that the change re-renders.
   async function show(product, said = null) {
     message.replaceChildren(...(said ? [said] : []));
@@ -382,10 +387,13 @@ export async function productPage(sku, navigate) {
       editForm(product, show),
       statusSection(product, show),
       await stockSection(product),
+      await variantsSection(product, show),
       photosSection(product, show),
       modelSection(product, show),
     ];
     holder.replaceChildren(...parts);
+    // The form that was used is gone: its outcome, at the top, is where the keyboard goes on.
+    if (said) message.focus();
   }
   try {
     await show(await api(`/api/catalog/products/${encodeURIComponent(sku)}`, { fresh: true }));

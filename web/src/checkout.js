@@ -3,7 +3,7 @@
 // and the confirmation of a placed order.
 import { ApiError, api, explain, money } from './api.js';
 import { currentCart } from './cart.js';
-import { addressFields, labelled, shippingCountries, textField } from './address.js';
+import { addressFields, asSentence, clearProblems, labelled, shippingCountries, showProblems, textField } from './address.js';
 import { alertBox, h, link } from './dom.js';
 import { session } from './session.js';
 
@@ -23,41 +23,7 @@ const FIELD_OF = {
   discount_code: 'discount_code',
   'payment.token': 'card',
 };
-
-const asSentence = (text) => `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
-
-function clearProblems(form) {
-  for (const slot of form.querySelectorAll('.field-error')) {
-    slot.hidden = true;
-    slot.textContent = '';
-  }
-  for (const control of form.querySelectorAll('[aria-invalid]')) {
-    control.removeAttribute('aria-invalid');
-    control.removeAttribute('aria-describedby');
-  }
-}
-
-// Each problem shown at its field; true when every problem found its field.
-function showProblems(form, problems) {
-  let first = null;
-  let all = true;
-  for (const [field, problem] of Object.entries(problems)) {
-    const box = form.querySelector(`[data-field="${FIELD_OF[field]}"]`);
-    if (!FIELD_OF[field] || !box) {
-      all = false;
-      continue;
-    }
-    const slot = box.querySelector('.field-error');
-    const control = box.querySelector('input, select') || box;
-    slot.textContent = asSentence(problem);
-    slot.hidden = false;
-    control.setAttribute('aria-invalid', 'true');
-    control.setAttribute('aria-describedby', slot.id);
-    first = first || control;
-  }
-  if (first) first.focus();
-  return all;
-}
+const fieldOf = (field) => FIELD_OF[field];
 
 function summaryLines(quote) {
   return h(
@@ -169,14 +135,14 @@ export async function checkout(navigate) {
         // The code cannot be used: say why at its field, and price the order without it.
         choice.code = null;
         codeNote.textContent = '';
-        showProblems(form, { discount_code: problems.discount_code });
+        showProblems(form, { discount_code: problems.discount_code }, fieldOf);
         return requote();
       }
       if (problems && problems.shipping_method && choice.method) {
         choice.method = null; // not offered where the order now goes: the default instead
         return requote();
       }
-      if (problems) showProblems(form, problems);
+      if (problems) showProblems(form, problems, fieldOf);
       const named = error instanceof ApiError && error.details.skus;
       summary.replaceChildren(alertBox(named ? h('span', {}, `${asSentence(error.message)} `, link('/cart', 'Review your cart')) : explain(error)));
       place.disabled = true;
@@ -217,7 +183,7 @@ export async function checkout(navigate) {
     } catch (error) {
       if (error instanceof ApiError && error.status >= 400 && error.status < 500) key = crypto.randomUUID();
       const problems = error instanceof ApiError && error.details.problems;
-      if (problems && showProblems(form, problems)) {
+      if (problems && showProblems(form, problems, fieldOf)) {
         message.replaceChildren(alertBox('Some details need another look: see the marked fields.'));
       } else if (error instanceof ApiError && error.details.skus) {
         // Products that ran out or left the shop are named in the server's words.
