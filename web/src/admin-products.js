@@ -38,13 +38,85 @@ const LISTS = [
   ['discontinued', 'Discontinued'],
 ];
 
-export async function productsPage(url, navigate) {
+// A row of the lists: a product, or a variant (which links to its product's page).
+function productRow(p, count) {
+  const variants = !p.variant_of && p.variants.length;
+  return h(
+    'tr',
+    { class: !variants && count <= LOW_STOCK ? 'low' : null },
+    h('td', {}, link(`/admin/products/${encodeURIComponent(p.variant_of || p.sku)}`, p.sku)),
+    h('td', {}, p.name),
+    h('td', { class: 'num' }, money(p.price_cents, p.currency)),
+    h('td', { class: 'num' }, variants ? `in ${variants} variants` : count),
+    h('td', {}, p.status === 'active' ? 'yes' : 'discontinued'),
+  );
+}
+
+function productTable(rows) {
+  return h(
+    'table',
+    { class: 'admin-table' },
+    h('thead', {}, h('tr', {}, ['SKU', 'Name', 'Price', 'In stock', 'On sale'].map((t) => h('th', { scope: 'col' }, t)))),
+    rows,
+  );
+}
+
+// What a SKU sells, or null for one the catalog no longer has.
+async function soldAs(sku) {
+  try {
+    return await api(`/api/catalog/products/${encodeURIComponent(sku)}`, { fresh: true });
+  } catch (error) {
+    if (error.status === 404) return null;
+    throw error;
+  }
+}
+
+// The SKUs on sale with LOW_STOCK units or fewer, fewest first: the orders service finds them
+// (GET /api/orders/inventory?at_most=), a page at a time, and the catalog names each one.
+async function lowStockList() {
+  const body = h('tbody');
+  const more = h('button', { type: 'button', hidden: true }, 'More low stock');
+  const empty = h('p', { hidden: true }, 'Nothing on sale is running low.');
+  const said = h('div', { 'aria-live': 'polite' });
+  const table = productTable(body);
+  let cursor = null;
+  async function load() {
+    const query = new URLSearchParams({ at_most: String(LOW_STOCK), limit: '50' });
+    if (cursor) query.set('cursor', cursor);
+    const page = await api(`/api/orders/inventory?${query}`);
+    const products = await Promise.all(page.items.map((item) => soldAs(item.sku)));
+    const first = body.children.length;
+    page.items.forEach((item, i) => {
+      const p = products[i];
+      // Not on sale: a discontinued SKU, or a product sold only as its variants.
+      if (p && p.status === 'active' && !(p.variants.length && !p.variant_of)) body.append(productRow(p, item.available));
+    });
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    table.hidden = !body.children.length;
+    empty.hidden = Boolean(body.children.length || cursor);
+    // Load more: the keyboard goes on at the first row it brought.
+    if (first && body.children[first]) body.children[first].querySelector('a').focus();
+  }
+  more.addEventListener('click', () => {
+    said.replaceChildren();
+    load().catch((error) => said.replaceChildren(alertBox(problem(error))));
+  });
+  await load();
+  return [table, empty, said, more];
+}
+
+export async function productsPage(url) {
   const low = url.searchParams.get('low') === '1';
-  const status = low ? 'active' : url.searchParams.get('status') || '';
-  const products = await allProducts(status);
-  const stock = await stockFor(products.map((p) => p.sku));
-  const shown = low ? products.filter((p) => stock[p.sku] <= LOW_STOCK).sort((a, b) => stock[a.sku] - stock[b.sku]) : products;
-  const current = low ? null : status;
+  const status = low ? null : url.searchParams.get('status') || '';
+  let list;
+  if (low) {
+    list = await lowStockList();
+  } else {
+    const products = await allProducts(status);
+    const stock = await stockFor(products.map((p) => p.sku));
+    list = products.length ? productTable(h('tbody', {}, products.map((p) => productRow(p, stock[p.sku])))) : h('p', {}, 'No products here.');
+  }
   return h(
     'section',
     {},
@@ -56,34 +128,13 @@ export async function productsPage(url, navigate) {
         'ul',
         { class: 'inline-list' },
         [
-          ...LISTS.map(([value, label]) => [value === current, value ? `/admin/products?status=${value}` : '/admin/products', label]),
+          ...LISTS.map(([value, label]) => [value === status, value ? `/admin/products?status=${value}` : '/admin/products', label]),
           [low, '/admin/products?low=1', `On sale, ${LOW_STOCK} or fewer in stock`],
         ].map(([here, href, label]) => h('li', {}, h('a', { href, 'data-link': true, 'aria-current': here ? 'page' : null }, label))),
       ),
     ),
     h('p', {}, link('/admin/products/new', 'New product')),
-    shown.length
-      ? h(
-          'table',
-          { class: 'admin-table' },
-          h('thead', {}, h('tr', {}, ['SKU', 'Name', 'Price', 'In stock', 'On sale'].map((t) => h('th', { scope: 'col' }, t)))),
-          h(
-            'tbody',
-            {},
-            shown.map((p) =>
-              h(
-                'tr',
-                { class: stock[p.sku] <= LOW_STOCK ? 'low' : null },
-                h('td', {}, link(`/admin/products/${encodeURIComponent(p.sku)}`, p.sku)),
-                h('td', {}, p.name),
-                h('td', { class: 'num' }, money(p.price_cents, p.currency)),
-                h('td', { class: 'num' }, stock[p.sku]),
-                h('td', {}, p.status === 'active' ? 'yes' : 'discontinued'),
-              ),
-            ),
-          ),
-        )
-      : h('p', {}, 'No products here.'),
+    list,
   );
 }
 
