@@ -341,3 +341,34 @@ def test_a_models_material_variants_are_offered_by_name(page: Page, gateway: htt
     expect(
         grid.get_by_role("textbox", name="Its own price (USD; empty: the product's) Beach / EU 42")
     ).to_have_value("94.00")
+
+
+def test_a_new_product_whose_stock_was_not_set_is_not_stuck(
+    page: Page, gateway: httpx.Client
+) -> None:
+    """The catalog took the product, the inventory did not answer: its page says so, and its
+    form sets the stock (creating it again would be a duplicate SKU)."""
+    email, _ = _staff(gateway)
+    _sign_in(page, email, "/admin/products/new")
+    sku = f"BO-STUCK-{time.time_ns() % 10**9}"
+    page.get_by_label("SKU").fill(sku)
+    page.get_by_label("Name").fill("Half-made bowl")
+    page.get_by_label("Category").fill("bowls")
+    page.get_by_label("Price").fill("9.00")
+    page.get_by_label("Units in stock").fill("5")
+    page.route(
+        "**/api/orders/inventory/*",
+        lambda route: route.abort() if route.request.method == "PUT" else route.continue_(),
+    )
+    page.get_by_role("button", name="Create the product").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Half-made bowl")
+    expect(page.get_by_role("alert")).to_contain_text("Created, but its stock was not set")
+    expect(page.get_by_label("Units in stock")).to_have_value("0")
+    page.unroute("**/api/orders/inventory/*")
+    page.get_by_label("Units in stock").fill("7")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("Units in stock: 7")).to_be_visible()
+    stock = gateway.get("/api/orders/inventory", params={"skus": sku}).json()
+    assert stock["items"][0]["available"] == 7
+    moves = gateway.get(f"/api/orders/inventory/{sku}/movements", headers=ADMIN).json()
+    assert moves["items"][0]["reason"] == "set with the product"

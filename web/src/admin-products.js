@@ -184,6 +184,14 @@ function productBody(data) {
   };
 }
 
+// What the next product page says first: the outcome of what led there (a new product whose
+// stock could not be set), by SKU.
+const notes = new Map();
+
+function setStock(sku, available, reason) {
+  return api(`/api/orders/inventory/${encodeURIComponent(sku)}`, { method: 'PUT', body: { available, reason } });
+}
+
 function newProductForm(navigate) {
   const form = actionForm(
     'Create the product',
@@ -191,15 +199,21 @@ function newProductForm(navigate) {
       const body = productBody(data);
       try {
         await api('/api/catalog/products', { method: 'POST', body });
-        await api(`/api/orders/inventory/${encodeURIComponent(body.sku)}`, {
-          method: 'PUT',
-          body: { available: Number(data.get('stock')), reason: 'initial stock' },
-        });
       } catch (error) {
         markFields(form, error);
         throw error;
       }
-      navigate(`/admin/products/${encodeURIComponent(body.sku)}`);
+      const page = `/admin/products/${encodeURIComponent(body.sku)}`;
+      try {
+        await setStock(body.sku, Number(data.get('stock')), 'initial stock');
+      } catch (error) {
+        // The product exists now: creating it again would be refused as a duplicate. Its page,
+        // whose form sets the stock, says what is left to do.
+        notes.set(body.sku, alertBox(`Created, but its stock was not set (${problem(error)}). Set the units in stock below.`));
+        navigate(page);
+        return 'Created; its stock was not set.';
+      }
+      navigate(page);
       return 'Created.';
     },
     ...productFields(null),
@@ -208,23 +222,41 @@ function newProductForm(navigate) {
   return form;
 }
 
-function editForm(product, refresh) {
+// The product's fields and, for a product sold as one SKU, its units in stock: one form,
+// saved to the catalog and then to the inventory.
+function editForm(product, count, refresh) {
+  const sold = !product.variants.length;
   const form = actionForm(
     'Save changes',
     async (data) => {
       const wanted = productBody(data);
       const changes = {};
       for (const [name, value] of Object.entries(wanted)) if (name !== 'sku' && value !== product[name]) changes[name] = value;
-      if (!Object.keys(changes).length) return 'Nothing changed.';
+      // Only a count changed here is sent: an untouched one would undo the sales made since
+      // the page was opened.
+      const stock = sold ? Number(data.get('stock')) : count;
+      if (!Object.keys(changes).length && stock === count) return 'Nothing changed.';
+      let saved = product;
       try {
-        await refresh(await api(`/api/catalog/products/${encodeURIComponent(product.sku)}`, { method: 'PATCH', body: changes }), 'Saved.');
+        if (Object.keys(changes).length) saved = await api(`/api/catalog/products/${encodeURIComponent(product.sku)}`, { method: 'PATCH', body: changes });
       } catch (error) {
         markFields(form, error);
         throw error;
       }
+      if (stock !== count) {
+        try {
+          await setStock(product.sku, stock, 'set with the product');
+        } catch (error) {
+          const outcome = `${saved === product ? 'The' : 'Saved, but the'} stock was not set (${problem(error)}): it is still ${count}.`;
+          await refresh(saved, alertBox(outcome));
+          return outcome;
+        }
+      }
+      await refresh(saved, 'Saved.');
       return 'Saved.';
     },
     ...productFields(product),
+    sold ? input('Units in stock', 'stock', { type: 'number', min: 0, required: true, value: String(count) }) : null,
   );
   return form;
 }
@@ -244,45 +276,32 @@ function statusSection(product, refresh) {
   );
 }
 
-async function stockSection(product) {
+// The stock's changes by hand, and one made with a reason (a delivery, a breakage); the count
+// itself is set in the product's form.
+async function stockSection(product, count, refresh) {
   if (product.variants.length) {
     // Checkout takes a variant's SKU, never the product's own: its stock would sell nothing.
     return h('div', {}, h('h2', {}, 'Stock'), h('p', {}, 'Sold in variants: each has its own stock, under Options and variants.'));
   }
   const sku = encodeURIComponent(product.sku);
-  const count = h('strong', {}, String((await stockOf([product.sku]))[product.sku]));
-  const history = h('ol', { class: 'history' });
-  async function showHistory() {
-    const moves = await api(`/api/orders/inventory/${sku}/movements?limit=10`);
-    history.replaceChildren(...moves.items.map((m) => h('li', {}, `${new Date(m.at).toLocaleString()}: ${m.delta > 0 ? '+' : ''}${m.delta} → ${m.available} (${m.reason}, by ${m.actor})`)));
-  }
-  await showHistory();
-  const changed = async (answer) => {
-    count.textContent = String(answer.available);
-    await showHistory();
-    return `${answer.available} in stock.`;
-  };
+  const moves = await api(`/api/orders/inventory/${sku}/movements?limit=10`);
   return h(
     'div',
     {},
     h('h2', {}, 'Stock'),
-    h('p', {}, 'Units in stock: ', count),
+    h('p', {}, 'Units in stock: ', h('strong', {}, String(count))),
     actionForm(
       'Adjust',
-      async (data) =>
-        changed(await api(`/api/orders/inventory/${sku}/adjustments`, { method: 'POST', body: { delta: Number(data.get('delta')), reason: data.get('reason') } })),
+      async (data) => {
+        const answer = await api(`/api/orders/inventory/${sku}/adjustments`, { method: 'POST', body: { delta: Number(data.get('delta')), reason: data.get('reason') } });
+        await refresh(product, `${answer.available} in stock.`);
+        return `${answer.available} in stock.`;
+      },
       input('Add (or take away, with a minus)', 'delta', { type: 'number', required: true }),
       input('Why', 'reason', { required: true, maxlength: 200 }),
     ),
-    actionForm(
-      'Set',
-      async (data) =>
-        changed(await api(`/api/orders/inventory/${sku}`, { method: 'PUT', body: { available: Number(data.get('available')), reason: data.get('count_reason') || 'counted' } })),
-      input('Set the count to', 'available', { type: 'number', min: 0, required: true }),
-      input('Why (optional)', 'count_reason', { maxlength: 200 }),
-    ),
     h('h3', {}, 'Latest changes'),
-    history,
+    h('ol', { class: 'history' }, moves.items.map((m) => h('li', {}, `${new Date(m.at).toLocaleString()}: ${m.delta > 0 ? '+' : ''}${m.delta} → ${m.available} (${m.reason}, by ${m.actor})`))),
   );
 }
 
@@ -431,13 +450,14 @@ export async function productPage(sku, navigate) {
   // `said`: how the last change went, kept on the page that the change re-renders.
   async function show(product, said = null) {
     message.replaceChildren(...(said ? [said] : []));
+    const count = (await stockOf([product.sku]))[product.sku];
     const parts = [
       h('h1', { tabindex: '-1' }, product.name),
       h('p', {}, link(`/product/${encodeURIComponent(product.sku)}`, 'See it in the shop'), ' · ', link('/admin/products', 'All products')),
       message,
-      editForm(product, show),
+      editForm(product, count, show),
       statusSection(product, show),
-      await stockSection(product),
+      await stockSection(product, count, show),
       await variantsSection(product, show),
       photosSection(product, show),
       modelSection(product, show),
@@ -446,8 +466,10 @@ export async function productPage(sku, navigate) {
     // The form that was used is gone: its outcome, at the top, is where the keyboard goes on.
     if (said) message.focus();
   }
+  const note = notes.get(sku);
+  notes.delete(sku);
   try {
-    await show(await api(`/api/catalog/products/${encodeURIComponent(sku)}`, { fresh: true }));
+    await show(await api(`/api/catalog/products/${encodeURIComponent(sku)}`, { fresh: true }), note);
   } catch (error) {
     holder.replaceChildren(h('h1', { tabindex: '-1' }, 'Product'), alertBox(problem(error)));
   }
