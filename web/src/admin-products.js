@@ -324,11 +324,20 @@ function photosSection(product, refresh) {
   const path = `/api/catalog/products/${encodeURIComponent(product.sku)}`;
   const images = product.images || [];
   const order = images.map((i) => i.image_id);
-  const move = (index, by) => async () => {
-    const next = [...order];
-    [next[index], next[index + by]] = [next[index + by], next[index]];
-    await refresh(await api(path, { method: 'PATCH', body: { image_order: next } }));
+  // A button's change to the photos; how it went is said at the top of the page.
+  const act = (call, said) => async () => {
+    try {
+      await refresh(await call(), said);
+    } catch (error) {
+      await refresh(product, alertBox(problem(error)));
+    }
   };
+  const move = (index, by) =>
+    act(() => {
+      const next = [...order];
+      [next[index], next[index + by]] = [next[index + by], next[index]];
+      return api(path, { method: 'PATCH', body: { image_order: next } });
+    }, `Photo ${index + 1} moved ${by < 0 ? 'earlier' : 'later'}.`);
   const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Photo upload' });
   return h(
     'div',
@@ -346,7 +355,7 @@ function photosSection(product, refresh) {
               h('span', {}, image.alt),
               h('button', { type: 'button', disabled: index === 0, onclick: move(index, -1), 'aria-label': `Move photo ${index + 1} earlier` }, '↑'),
               h('button', { type: 'button', disabled: index === images.length - 1, onclick: move(index, 1), 'aria-label': `Move photo ${index + 1} later` }, '↓'),
-              h('button', { type: 'button', onclick: async () => refresh(await api(`${path}/images/${encodeURIComponent(image.image_id)}`, { method: 'DELETE' })) }, `Remove photo ${index + 1}`),
+              h('button', { type: 'button', onclick: act(() => api(`${path}/images/${encodeURIComponent(image.image_id)}`, { method: 'DELETE' }), 'Photo removed.') }, `Remove photo ${index + 1}`),
             ),
           ),
         )
