@@ -202,9 +202,30 @@ def test_the_back_office_finds_orders(gateway: httpx.Client) -> None:
     assert within == [by_name["order_id"], by_email["order_id"]]  # newest first
     assert found(q=tag, created_to="2000-01-01") == []
     assert found(q=tag, created_from=by_name["created_at"]) == [by_name["order_id"]]
+    # By status: one of the two cancelled, the other still paid.
+    assert _post(gateway, by_name["order_id"], "cancellation").status_code == 200
+    assert found(q=tag, status="cancelled") == [by_name["order_id"]]
+    assert found(q=tag, status="paid") == [by_email["order_id"]]
+    assert found(q=tag, status="fulfilled") == []
+    # Everyone's orders page as a customer's own do, one at a time here; each with its address.
+    pages, cursor = [], None
+    while True:
+        params = {"q": tag, "limit": "1", **({"cursor": cursor} if cursor else {})}
+        listed = gateway.get("/api/orders/orders", params=params, headers=ADMIN).json()
+        pages.append([(o["order_id"], o["shipping_address"]["name"]) for o in listed["items"]])
+        cursor = listed["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [
+        [(by_name["order_id"], f"Ada Finder{tag}")],
+        [(by_email["order_id"], "Sam Shopper")],
+    ]
     _each_refused(
         gateway,
         "/api/orders/orders",
+        {"status": "lost"},
+        {"limit": "0"},
+        {"cursor": "not-one-of-ours"},
         {"created_from": "yesterday"},
         {"created_to": "2026-11-26T10:00:00"},
         {"created_from": "2026-12-02", "created_to": "2026-12-01"},
