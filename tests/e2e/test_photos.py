@@ -230,6 +230,13 @@ def test_photos_are_reordered_and_deleted(gateway: httpx.Client, s3: Any) -> Non
     reordered = gateway.patch(path, json={"image_order": [third, first, second]}, headers=ADMIN)
     assert reordered.status_code == 200, reordered.text
     assert [i["image_id"] for i in reordered.json()["images"]] == [third, first, second]
+    # With other fields, in one change: the order and the name both.
+    both = {"image_order": [first, second, third], "name": "Reordered"}
+    changed = gateway.patch(path, json=both, headers=ADMIN).json()
+    assert [i["image_id"] for i in changed["images"]] == [first, second, third]
+    assert changed["name"] == "Reordered"
+    restored = {"image_order": [third, first, second], "name": "Test product"}
+    assert gateway.patch(path, json=restored, headers=ADMIN).status_code == 200
     for order in (
         [third, first],  # not all of them
         [third, first, second, second],  # one twice
