@@ -7,6 +7,7 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.request.parameters import RequestParameters
 from sanic.response import HTTPResponse, json
+from tortoise.transactions import in_transaction
 
 from petshore import paging
 from petshore.auth import admin_route
@@ -159,9 +160,12 @@ async def update_product(request: Request, sku: str) -> HTTPResponse:
     if body.sku is not None and body.sku != sku:
         raise InvalidRequest("a product's SKU cannot change", {"fields": ["sku"]})
     changes = body.changes()
-    if body.image_order is not None:
-        await store.reorder_images(product_sku(sku), body.image_order)
-    row = await store.update_product(product_sku(sku), changes)
+    # The photos' order and the product's fields are one change: both are made, or neither
+    # (the store's own transactions become savepoints of this one).
+    async with in_transaction():
+        if body.image_order is not None:
+            await store.reorder_images(product_sku(sku), body.image_order)
+        row = await store.update_product(product_sku(sku), changes)
     if "status" in changes:
         await _files_follow(request, row)
     return json(views.product(row))

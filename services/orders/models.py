@@ -16,6 +16,8 @@ class Inventory(Model):
 
     class Meta:
         table = "inventory"
+        # The back office's low-stock list: fewest first, by SKU.
+        indexes = (("available", "sku"),)
 
 
 # Every change to a SKU's stock made by hand, with why and by whom (checkouts are in orders).

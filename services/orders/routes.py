@@ -12,7 +12,7 @@ from petshore import paging
 from petshore.auth import admin_actor, admin_route, admin_token_given, check_csrf, signed_in
 from petshore.contract import ORDERS
 from petshore.errors import InvalidRequest, NotFound, Unauthorized, field_error
-from petshore.openapi import Download, ErrorBody, Param, operation, string
+from petshore.openapi import Download, ErrorBody, Param, integer, operation, string
 from petshore.timestamps import utcnow
 from petshore.web import parse_body, product_sku, query_args, validate
 from services.orders import (
@@ -252,14 +252,41 @@ async def payment_event(request: Request) -> HTTPResponse:
 
 @orders.get("/inventory")
 @operation(
-    "Units available per SKU (unknown SKUs: 0)",
-    params=[Param("skus", string(), required=True, description="SKUs, comma-separated")],
-    answers={200: views.Inventory},
+    "Units available per SKU (unknown SKUs: 0); with at_most (admin), the SKUs running low",
+    params=[
+        Param("skus", string(), description="SKUs, comma-separated"),
+        Param(
+            "at_most",
+            integer(minimum=0, maximum=rules.MAX_LOW_STOCK),
+            description="admin: every SKU with at most this many units, fewest first, paged",
+        ),
+        paging.LIMIT_PARAM,
+        paging.CURSOR_PARAM,
+    ],
+    answers={200: views.Inventory, 401: ErrorBody, 403: ErrorBody},
 )
 async def get_inventory(request: Request) -> HTTPResponse:
-    skus = rules.parse_skus(request.args.get("skus"))
-    counts = await store.available(skus)
-    return json({"items": [{"sku": s, "available": counts[s]} for s in skus]})
+    args = query_args(request)
+    if args.get("at_most") is None:
+        paged = [name for name in ("limit", "cursor") if args.get(name) is not None]
+        if paged:
+            raise InvalidRequest("only the low-stock list (at_most=) pages", {"fields": paged})
+        skus = rules.parse_skus(args.get("skus"))
+        counts = await store.available(skus)
+        return json({"items": [{"sku": s, "available": counts[s]} for s in skus]})
+    if args.get("skus") is not None:
+        raise InvalidRequest("give skus or at_most, not both", {"fields": ["skus", "at_most"]})
+    await admin_actor(request)
+    at_most = rules.parse_at_most(args["at_most"][0])
+    limit = paging.parse_limit(args.get("limit"))
+    after = rules.decode_stock_cursor(args["cursor"][0]) if args.get("cursor") else None
+    rows, more = await store.low_stock(at_most, after, limit)
+    return json(
+        {
+            "items": [{"sku": r["sku"], "available": r["available"]} for r in rows],
+            "next_cursor": rules.encode_stock_cursor(rows[-1]) if more else None,
+        }
+    )
 
 
 async def _catalog_sku(request: Request, sku: str) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from petshore import paging
 from petshore.contract import SKU_PATTERN
 from petshore.errors import InvalidRequest
 from petshore.timestamps import rfc3339
@@ -112,6 +113,31 @@ def parse_skus(raw: str | None) -> list[str]:
     if bad:
         raise InvalidRequest(f"not SKUs: {', '.join(bad)}", {"fields": ["skus"]})
     return skus
+
+
+# Low stock: the most units a SKU may have to be counted as running low.
+MAX_LOW_STOCK = 1_000_000
+
+
+def parse_at_most(raw: str) -> int:
+    # Digits only: int() would also take "+5", " 5" and "5_0".
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_LOW_STOCK:
+        raise InvalidRequest(
+            f"at_most is a whole number of units, 0 to {MAX_LOW_STOCK}", {"fields": ["at_most"]}
+        )
+    return int(raw)
+
+
+def encode_stock_cursor(last: Mapping[str, Any]) -> str:
+    """The low-stock list pages by (available, sku) of the last row: fewest first."""
+    return paging.encode_cursor({"available": str(last["available"]), "sku": last["sku"]})
+
+
+def decode_stock_cursor(cursor: str) -> tuple[int, str]:
+    position = paging.decode_cursor(cursor, ("available", "sku"))
+    if not position["available"].isdigit():
+        raise InvalidRequest("cursor is not one this API gave out", {"fields": ["cursor"]})
+    return int(position["available"]), position["sku"]
 
 
 ORDER_STATUSES = ("pending", "paid", "payment_failed", "cancelled", "fulfilled", "refunded")

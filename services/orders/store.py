@@ -76,6 +76,19 @@ async def available(skus: list[str]) -> dict[str, int]:
     return {sku: found.get(sku, 0) for sku in skus}
 
 
+async def low_stock(
+    at_most: int, after: tuple[int, str] | None, limit: int
+) -> tuple[list[Row], bool]:
+    """One page of the SKUs with at most `at_most` units, fewest first (then by SKU), and
+    whether more follow. Only SKUs the inventory has counted: one never stocked has no row."""
+    rows = Inventory.filter(available__lte=at_most)
+    if after is not None:
+        available, sku = after
+        rows = rows.filter(Q(available__gt=available) | Q(available=available, sku__gt=sku))
+    page = await rows.order_by("available", "sku").limit(limit + 1).values("sku", "available")
+    return page[:limit], len(page) > limit
+
+
 async def set_available(sku: str, count: int, reason: str, actor: str) -> None:
     async with in_transaction() as conn:
         row = await Inventory.filter(sku=sku).using_db(conn).select_for_update().first()

@@ -98,6 +98,8 @@ class Stock(TypedDict):
 
 class Inventory(TypedDict):
     items: list[Stock]
+    # Only the low-stock list (at_most=) pages: an answer for `skus` has them all.
+    next_cursor: NotRequired[str | None]
 
 
 class Movement(TypedDict):

@@ -100,6 +100,7 @@ def _pages(who: str, placed: dict[str, str]) -> list[str]:
             "/admin/orders",
             f"/admin/orders/{order}",
             "/admin/products",
+            "/admin/products?low=1",
             "/admin/products/new",
             "/admin/products/PS-TOY-0001",
             "/admin/products/PS-WALK-0001",  # options and variants, the model's colourways

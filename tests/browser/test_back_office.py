@@ -5,10 +5,12 @@ other."""
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from PIL import Image
@@ -16,7 +18,15 @@ from playwright.sync_api import Browser, Page, expect
 
 from devstack.stack import Stack
 from tests.browser.test_storefront import add_to_cart, fill_checkout
-from tests.helpers import ADMIN, PASSWORD, create_product, new_cart
+from tests.helpers import (
+    ADMIN,
+    PASSWORD,
+    checkout_body,
+    create_product,
+    idempotency_key,
+    new_cart,
+    set_stock,
+)
 
 SHOPPER_EMAIL = "shopper@example.com"
 PHOTO_ALT = "A white bone on a blue rug"
@@ -153,6 +163,18 @@ def test_staff_run_the_shop_from_the_back_office(
     on_sale.click()
     expect(on_sale).to_have_attribute("aria-current", "page")
     expect(page.get_by_role("link", name=sku)).to_have_count(0)
+    # Listed again; then its photo and its 3D model taken away.
+    which.get_by_role("link", name="Discontinued").click()
+    page.get_by_role("link", name=sku).click()
+    page.get_by_role("button", name="List it again").click()
+    expect(page.get_by_text("Listed again.")).to_be_visible()
+    expect(page.get_by_text("Listed in the shop.")).to_be_visible()
+    page.get_by_role("button", name="Remove photo 1").click()
+    expect(page.get_by_text("Photo removed.")).to_be_visible()
+    expect(page.get_by_text("No photos yet.")).to_be_visible()
+    page.get_by_role("button", name="Remove the 3D model").click()
+    expect(page.get_by_text("3D model removed.")).to_be_visible()
+    expect(page.get_by_text("No 3D model yet.")).to_be_visible()
 
     # What the services kept: the orders' states, and who changed them.
     shipped = gateway.get(f"/api/orders/orders/{shipped_id}", headers=ADMIN).json()
@@ -162,7 +184,8 @@ def test_staff_run_the_shop_from_the_back_office(
     assert refunded["status"] == "refunded" and refunded["refunded_cents"] == 1250
     assert refunded["refunds"][0]["actor"] == f"staff:{staff_id}"
     product = gateway.get(f"/api/catalog/products/{sku}").json()
-    assert [image["alt"] for image in product["images"]] == [PHOTO_ALT]
+    assert product["status"] == "active"
+    assert product["images"] == [] and product["model"] is None
 
 
 def test_a_customer_who_is_not_staff_is_told_so(page: Page, gateway: httpx.Client) -> None:
@@ -341,3 +364,80 @@ def test_a_models_material_variants_are_offered_by_name(page: Page, gateway: htt
     expect(
         grid.get_by_role("textbox", name="Its own price (USD; empty: the product's) Beach / EU 42")
     ).to_have_value("94.00")
+
+
+def test_staff_find_low_stock_cancel_an_order_and_export_what_they_found(
+    page: Page, gateway: httpx.Client
+) -> None:
+    email, _ = _staff(gateway)
+    # SKUs that sort first, so the first page of low stock holds them whatever else is low.
+    low = create_product(gateway, sku=f"00LOW-{time.time_ns() % 10**9}", name="Nearly gone")
+    plenty = create_product(gateway, sku=f"00MANY-{time.time_ns() % 10**9}", name="Plenty")
+    set_stock(gateway, low["sku"], 0)
+    set_stock(gateway, plenty["sku"], 6)
+    _sign_in(page, email, "/admin/products")
+    page.get_by_role("link", name="On sale, 5 or fewer in stock").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Low stock")
+    row = page.get_by_role("row", name=re.compile(low["sku"]))
+    expect(row).to_contain_text("Nearly gone")
+    expect(row.get_by_role("cell").nth(3)).to_have_text("0")
+    expect(page.get_by_role("link", name=plenty["sku"])).to_have_count(0)
+
+    # An order of the plenty, cancelled from its page: its stock comes back.
+    tag = f"{time.time_ns()}"
+    body = checkout_body(new_cart(gateway, {plenty["sku"]: 2}))
+    body["shipping_address"]["name"] = f"Cancel Me {tag}"
+    order = gateway.post("/api/orders/orders", json=body, headers=idempotency_key()).json()
+    _open_order(page, order["order_id"])
+    page.get_by_label("Reason (optional)").fill("asked by phone")
+    page.get_by_label("Yes, cancel and refund this order").check()
+    page.get_by_role("button", name="Cancel the order").click()
+    expect(page.locator(".order-detail .state")).to_have_text("cancelled")
+    stock = gateway.get("/api/orders/inventory", params={"skus": plenty["sku"]}).json()
+    assert stock["items"][0]["available"] == 6
+
+    # The export is of the orders found: the link carries the filters.
+    page.get_by_role("link", name="All orders").click()
+    page.get_by_label("Order id, email or name").fill(tag)
+    page.get_by_label("Status").select_option("cancelled")
+    page.get_by_role("button", name="Find").click()
+    export = page.get_by_role("link", name="Export these orders (CSV)")
+    expect(export).to_have_attribute("href", re.compile("status=cancelled"))
+    href = export.get_attribute("href") or ""
+    assert parse_qs(urlsplit(href).query) == {"q": [tag], "status": ["cancelled"]}
+    exported = page.request.get(href)
+    assert exported.ok, exported.text()
+    assert [row["order_id"] for row in csv.DictReader(io.StringIO(exported.text()))] == [
+        order["order_id"]
+    ]
+
+
+def test_a_new_product_whose_stock_was_not_set_is_not_stuck(
+    page: Page, gateway: httpx.Client
+) -> None:
+    """The catalog took the product, the inventory did not answer: its page says so, and its
+    form sets the stock (creating it again would be a duplicate SKU)."""
+    email, _ = _staff(gateway)
+    _sign_in(page, email, "/admin/products/new")
+    sku = f"BO-STUCK-{time.time_ns() % 10**9}"
+    page.get_by_label("SKU").fill(sku)
+    page.get_by_label("Name").fill("Half-made bowl")
+    page.get_by_label("Category").fill("bowls")
+    page.get_by_label("Price").fill("9.00")
+    page.get_by_label("Units in stock").fill("5")
+    page.route(
+        "**/api/orders/inventory/*",
+        lambda route: route.abort() if route.request.method == "PUT" else route.continue_(),
+    )
+    page.get_by_role("button", name="Create the product").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Half-made bowl")
+    expect(page.get_by_role("alert")).to_contain_text("Created, but its stock was not set")
+    expect(page.get_by_label("Units in stock")).to_have_value("0")
+    page.unroute("**/api/orders/inventory/*")
+    page.get_by_label("Units in stock").fill("7")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("Units in stock: 7")).to_be_visible()
+    stock = gateway.get("/api/orders/inventory", params={"skus": sku}).json()
+    assert stock["items"][0]["available"] == 7
+    moves = gateway.get(f"/api/orders/inventory/{sku}/movements", headers=ADMIN).json()
+    assert moves["items"][0]["reason"] == "set with the product"

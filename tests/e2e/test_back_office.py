@@ -202,9 +202,30 @@ def test_the_back_office_finds_orders(gateway: httpx.Client) -> None:
     assert within == [by_name["order_id"], by_email["order_id"]]  # newest first
     assert found(q=tag, created_to="2000-01-01") == []
     assert found(q=tag, created_from=by_name["created_at"]) == [by_name["order_id"]]
+    # By status: one of the two cancelled, the other still paid.
+    assert _post(gateway, by_name["order_id"], "cancellation").status_code == 200
+    assert found(q=tag, status="cancelled") == [by_name["order_id"]]
+    assert found(q=tag, status="paid") == [by_email["order_id"]]
+    assert found(q=tag, status="fulfilled") == []
+    # Everyone's orders page as a customer's own do, one at a time here; each with its address.
+    pages, cursor = [], None
+    while True:
+        params = {"q": tag, "limit": "1", **({"cursor": cursor} if cursor else {})}
+        listed = gateway.get("/api/orders/orders", params=params, headers=ADMIN).json()
+        pages.append([(o["order_id"], o["shipping_address"]["name"]) for o in listed["items"]])
+        cursor = listed["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [
+        [(by_name["order_id"], f"Ada Finder{tag}")],
+        [(by_email["order_id"], "Sam Shopper")],
+    ]
     _each_refused(
         gateway,
         "/api/orders/orders",
+        {"status": "lost"},
+        {"limit": "0"},
+        {"cursor": "not-one-of-ours"},
         {"created_from": "yesterday"},
         {"created_to": "2026-11-26T10:00:00"},
         {"created_from": "2026-12-02", "created_to": "2026-12-01"},
@@ -391,4 +412,62 @@ def test_the_back_office_lists_discontinued_products_too(
         gateway,
         "/api/catalog/admin/products",
         *({"status": "gone"}, {"q": " "}, {"limit": "0"}, {"cursor": "x"}, {"sort": "sku"}),
+    )
+
+
+def test_the_back_office_finds_low_stock_without_reading_the_catalog(
+    stack: Stack, gateway: httpx.Client
+) -> None:
+    """`GET /api/orders/inventory?at_most=n` (admin): the SKUs with n units or fewer, fewest
+    first, paged, whatever the size of the catalog."""
+    counts = {0: create_product(gateway), 3: create_product(gateway), 6: create_product(gateway)}
+    for count, product in counts.items():
+        set_stock(gateway, product["sku"], count)
+    seen: list[tuple[int, str]] = []
+    pages, cursor = 0, None
+    while True:
+        params = {"at_most": "5", "limit": "7", **({"cursor": cursor} if cursor else {})}
+        answer = gateway.get("/api/orders/inventory", params=params, headers=ADMIN)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["Cache-Control"] == "no-store"
+        items = answer.json()["items"]
+        assert len(items) <= 7
+        seen += [(item["available"], item["sku"]) for item in items]
+        pages, cursor = pages + 1, answer.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(set(seen)), "fewest first, then by SKU, each SKU once"
+    assert all(available <= 5 for available, _ in seen)
+    listed = {sku for _, sku in seen}
+    assert {counts[0]["sku"], counts[3]["sku"]} <= listed
+    assert counts[6]["sku"] not in listed
+    assert pages > 1  # the demo's sold-out shoes and the tests' own products fill more than one
+    none = gateway.get(
+        "/api/orders/inventory", params={"at_most": "0", "limit": "100"}, headers=ADMIN
+    )
+    assert counts[0]["sku"] in {item["sku"] for item in none.json()["items"]}
+    assert all(item["available"] == 0 for item in none.json()["items"])
+    # The shop's own question, by SKU, answers as it did.
+    shop = gateway.get("/api/orders/inventory", params={"skus": counts[3]["sku"]}).json()
+    assert shop == {"items": [{"sku": counts[3]["sku"], "available": 3}]}
+    with shopper(stack, role="staff") as (staff, _):
+        assert staff.get("/api/orders/inventory", params={"at_most": "5"}).status_code == 200
+    with shopper(stack) as (customer, _):
+        assert_error(
+            customer.get("/api/orders/inventory", params={"at_most": "5"}), 403, "forbidden"
+        )
+    assert_error(gateway.get("/api/orders/inventory", params={"at_most": "5"}), 401, "unauthorized")
+    _each_refused(
+        gateway,
+        "/api/orders/inventory",
+        *(
+            {"at_most": "-1"},
+            {"at_most": "five"},
+            {"at_most": "+5"},
+            {"at_most": "5", "skus": counts[3]["sku"]},
+            {"at_most": "5", "cursor": "x"},
+            {"at_most": "5", "limit": "0"},
+            {"skus": counts[3]["sku"], "limit": "5"},
+            {},
+        ),
     )

@@ -6,6 +6,7 @@ bomb, leave the product as it was; photos reordered and deleted; a product's mod
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import httpx
@@ -31,6 +32,8 @@ from tests.helpers import (
 )
 
 ORIENTATION, GPS_IFD = 0x0112, 0x8825
+# petshore.modelfiles.content_key: the SHA-256 of the file's bytes, and its format.
+MEDIA_URL = re.compile(r"^/media/[0-9a-f]{64}\.(jpg|png|webp|avif)$")
 BUCKET = models_bucket_name("test")
 
 
@@ -125,6 +128,8 @@ def test_a_phone_photo_is_published_upright_without_metadata(gateway: httpx.Clie
     [image] = completed.json()["images"]
     assert image["alt"] == "The bowl from above"
     assert image["image_id"].startswith("im_")
+    assert MEDIA_URL.match(image["url"]), image["url"]
+    assert all(MEDIA_URL.match(v["url"]) for v in image["variants"]), image["variants"]
     # Upright: 4000 x 2000, and the main image at most 2400 px on its longest side.
     assert (image["width"], image["height"]) == (2400, 1200)
     main = Image.open(io.BytesIO(assert_served(gateway, image["url"], "image/jpeg")))
@@ -143,6 +148,15 @@ def test_a_phone_photo_is_published_upright_without_metadata(gateway: httpx.Clie
         assert not shown.getexif()
         assert b"PetCam" not in data
     assert product(gateway, sku)["images"] == [image]
+
+
+def test_the_same_photo_has_the_same_files_wherever_it_is_shown(gateway: httpx.Client) -> None:
+    data = photo(colour=(12, 34, 56))
+    first, second = (create_product(gateway)["sku"] for _ in range(2))
+    shown = [add_photo(gateway, sku, data).json()["images"][0] for sku in (first, second)]
+    assert shown[0]["image_id"] != shown[1]["image_id"]
+    assert shown[0]["url"] == shown[1]["url"]
+    assert shown[0]["variants"] == shown[1]["variants"]
 
 
 def test_photos_that_cannot_be_taken_change_nothing(gateway: httpx.Client) -> None:
@@ -187,6 +201,16 @@ def test_photo_upload_requests_are_checked(gateway: httpx.Client) -> None:
         "not_found",
     )
     assert product(gateway, sku)["images"] == []
+    # A photo comes only through an upload, never named in a new product's body.
+    listed = {"sku": unique_sku(), "name": "x", "category": "x", "price_cents": 1}
+    shown = [{"url": "/media/x.jpg", "alt": "x", "width": 1, "height": 1, "variants": []}]
+    error = assert_error(
+        gateway.post("/api/catalog/products", json={**listed, "images": shown}, headers=ADMIN),
+        400,
+        "invalid_request",
+    )
+    assert error["details"]["fields"] == ["images"]
+    assert_error(gateway.get(f"/api/catalog/products/{listed['sku']}"), 404, "not_found")
 
 
 def upload_ticket(gateway: httpx.Client, sku: str) -> str:
@@ -206,6 +230,13 @@ def test_photos_are_reordered_and_deleted(gateway: httpx.Client, s3: Any) -> Non
     reordered = gateway.patch(path, json={"image_order": [third, first, second]}, headers=ADMIN)
     assert reordered.status_code == 200, reordered.text
     assert [i["image_id"] for i in reordered.json()["images"]] == [third, first, second]
+    # With other fields, in one change: the order and the name both.
+    both = {"image_order": [first, second, third], "name": "Reordered"}
+    changed = gateway.patch(path, json=both, headers=ADMIN).json()
+    assert [i["image_id"] for i in changed["images"]] == [first, second, third]
+    assert changed["name"] == "Reordered"
+    restored = {"image_order": [third, first, second], "name": "Test product"}
+    assert gateway.patch(path, json=restored, headers=ADMIN).status_code == 200
     for order in (
         [third, first],  # not all of them
         [third, first, second, second],  # one twice

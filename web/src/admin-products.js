@@ -38,13 +38,85 @@ const LISTS = [
   ['discontinued', 'Discontinued'],
 ];
 
-export async function productsPage(url, navigate) {
+// A row of the lists: a product, or a variant (which links to its product's page).
+function productRow(p, count) {
+  const variants = !p.variant_of && p.variants.length;
+  return h(
+    'tr',
+    { class: !variants && count <= LOW_STOCK ? 'low' : null },
+    h('td', {}, link(`/admin/products/${encodeURIComponent(p.variant_of || p.sku)}`, p.sku)),
+    h('td', {}, p.name),
+    h('td', { class: 'num' }, money(p.price_cents, p.currency)),
+    h('td', { class: 'num' }, variants ? `in ${variants} variants` : count),
+    h('td', {}, p.status === 'active' ? 'yes' : 'discontinued'),
+  );
+}
+
+function productTable(rows) {
+  return h(
+    'table',
+    { class: 'admin-table' },
+    h('thead', {}, h('tr', {}, ['SKU', 'Name', 'Price', 'In stock', 'On sale'].map((t) => h('th', { scope: 'col' }, t)))),
+    rows,
+  );
+}
+
+// What a SKU sells, or null for one the catalog no longer has.
+async function soldAs(sku) {
+  try {
+    return await api(`/api/catalog/products/${encodeURIComponent(sku)}`, { fresh: true });
+  } catch (error) {
+    if (error.status === 404) return null;
+    throw error;
+  }
+}
+
+// The SKUs on sale with LOW_STOCK units or fewer, fewest first: the orders service finds them
+// (GET /api/orders/inventory?at_most=), a page at a time, and the catalog names each one.
+async function lowStockList() {
+  const body = h('tbody');
+  const more = h('button', { type: 'button', hidden: true }, 'More low stock');
+  const empty = h('p', { hidden: true }, 'Nothing on sale is running low.');
+  const said = h('div', { 'aria-live': 'polite' });
+  const table = productTable(body);
+  let cursor = null;
+  async function load() {
+    const query = new URLSearchParams({ at_most: String(LOW_STOCK), limit: '50' });
+    if (cursor) query.set('cursor', cursor);
+    const page = await api(`/api/orders/inventory?${query}`);
+    const products = await Promise.all(page.items.map((item) => soldAs(item.sku)));
+    const first = body.children.length;
+    page.items.forEach((item, i) => {
+      const p = products[i];
+      // Not on sale: a discontinued SKU, or a product sold only as its variants.
+      if (p && p.status === 'active' && !(p.variants.length && !p.variant_of)) body.append(productRow(p, item.available));
+    });
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+    table.hidden = !body.children.length;
+    empty.hidden = Boolean(body.children.length || cursor);
+    // Load more: the keyboard goes on at the first row it brought.
+    if (first && body.children[first]) body.children[first].querySelector('a').focus();
+  }
+  more.addEventListener('click', () => {
+    said.replaceChildren();
+    load().catch((error) => said.replaceChildren(alertBox(problem(error))));
+  });
+  await load();
+  return [table, empty, said, more];
+}
+
+export async function productsPage(url) {
   const low = url.searchParams.get('low') === '1';
-  const status = low ? 'active' : url.searchParams.get('status') || '';
-  const products = await allProducts(status);
-  const stock = await stockFor(products.map((p) => p.sku));
-  const shown = low ? products.filter((p) => stock[p.sku] <= LOW_STOCK).sort((a, b) => stock[a.sku] - stock[b.sku]) : products;
-  const current = low ? null : status;
+  const status = low ? null : url.searchParams.get('status') || '';
+  let list;
+  if (low) {
+    list = await lowStockList();
+  } else {
+    const products = await allProducts(status);
+    const stock = await stockFor(products.map((p) => p.sku));
+    list = products.length ? productTable(h('tbody', {}, products.map((p) => productRow(p, stock[p.sku])))) : h('p', {}, 'No products here.');
+  }
   return h(
     'section',
     {},
@@ -56,34 +128,13 @@ export async function productsPage(url, navigate) {
         'ul',
         { class: 'inline-list' },
         [
-          ...LISTS.map(([value, label]) => [value === current, value ? `/admin/products?status=${value}` : '/admin/products', label]),
+          ...LISTS.map(([value, label]) => [value === status, value ? `/admin/products?status=${value}` : '/admin/products', label]),
           [low, '/admin/products?low=1', `On sale, ${LOW_STOCK} or fewer in stock`],
         ].map(([here, href, label]) => h('li', {}, h('a', { href, 'data-link': true, 'aria-current': here ? 'page' : null }, label))),
       ),
     ),
     h('p', {}, link('/admin/products/new', 'New product')),
-    shown.length
-      ? h(
-          'table',
-          { class: 'admin-table' },
-          h('thead', {}, h('tr', {}, ['SKU', 'Name', 'Price', 'In stock', 'On sale'].map((t) => h('th', { scope: 'col' }, t)))),
-          h(
-            'tbody',
-            {},
-            shown.map((p) =>
-              h(
-                'tr',
-                { class: stock[p.sku] <= LOW_STOCK ? 'low' : null },
-                h('td', {}, link(`/admin/products/${encodeURIComponent(p.sku)}`, p.sku)),
-                h('td', {}, p.name),
-                h('td', { class: 'num' }, money(p.price_cents, p.currency)),
-                h('td', { class: 'num' }, stock[p.sku]),
-                h('td', {}, p.status === 'active' ? 'yes' : 'discontinued'),
-              ),
-            ),
-          ),
-        )
-      : h('p', {}, 'No products here.'),
+    list,
   );
 }
 
@@ -133,6 +184,14 @@ function productBody(data) {
   };
 }
 
+// What the next product page says first: the outcome of what led there (a new product whose
+// stock could not be set), by SKU.
+const notes = new Map();
+
+function setStock(sku, available, reason) {
+  return api(`/api/orders/inventory/${encodeURIComponent(sku)}`, { method: 'PUT', body: { available, reason } });
+}
+
 function newProductForm(navigate) {
   const form = actionForm(
     'Create the product',
@@ -140,15 +199,21 @@ function newProductForm(navigate) {
       const body = productBody(data);
       try {
         await api('/api/catalog/products', { method: 'POST', body });
-        await api(`/api/orders/inventory/${encodeURIComponent(body.sku)}`, {
-          method: 'PUT',
-          body: { available: Number(data.get('stock')), reason: 'initial stock' },
-        });
       } catch (error) {
         markFields(form, error);
         throw error;
       }
-      navigate(`/admin/products/${encodeURIComponent(body.sku)}`);
+      const page = `/admin/products/${encodeURIComponent(body.sku)}`;
+      try {
+        await setStock(body.sku, Number(data.get('stock')), 'initial stock');
+      } catch (error) {
+        // The product exists now: creating it again would be refused as a duplicate. Its page,
+        // whose form sets the stock, says what is left to do.
+        notes.set(body.sku, alertBox(`Created, but its stock was not set (${problem(error)}). Set the units in stock below.`));
+        navigate(page);
+        return 'Created; its stock was not set.';
+      }
+      navigate(page);
       return 'Created.';
     },
     ...productFields(null),
@@ -157,23 +222,41 @@ function newProductForm(navigate) {
   return form;
 }
 
-function editForm(product, refresh) {
+// The product's fields and, for a product sold as one SKU, its units in stock: one form,
+// saved to the catalog and then to the inventory.
+function editForm(product, count, refresh) {
+  const sold = !product.variants.length;
   const form = actionForm(
     'Save changes',
     async (data) => {
       const wanted = productBody(data);
       const changes = {};
       for (const [name, value] of Object.entries(wanted)) if (name !== 'sku' && value !== product[name]) changes[name] = value;
-      if (!Object.keys(changes).length) return 'Nothing changed.';
+      // Only a count changed here is sent: an untouched one would undo the sales made since
+      // the page was opened.
+      const stock = sold ? Number(data.get('stock')) : count;
+      if (!Object.keys(changes).length && stock === count) return 'Nothing changed.';
+      let saved = product;
       try {
-        await refresh(await api(`/api/catalog/products/${encodeURIComponent(product.sku)}`, { method: 'PATCH', body: changes }), 'Saved.');
+        if (Object.keys(changes).length) saved = await api(`/api/catalog/products/${encodeURIComponent(product.sku)}`, { method: 'PATCH', body: changes });
       } catch (error) {
         markFields(form, error);
         throw error;
       }
+      if (stock !== count) {
+        try {
+          await setStock(product.sku, stock, 'set with the product');
+        } catch (error) {
+          const outcome = `${saved === product ? 'The' : 'Saved, but the'} stock was not set (${problem(error)}): it is still ${count}.`;
+          await refresh(saved, alertBox(outcome));
+          return outcome;
+        }
+      }
+      await refresh(saved, 'Saved.');
       return 'Saved.';
     },
     ...productFields(product),
+    sold ? input('Units in stock', 'stock', { type: 'number', min: 0, required: true, value: String(count) }) : null,
   );
   return form;
 }
@@ -193,45 +276,32 @@ function statusSection(product, refresh) {
   );
 }
 
-async function stockSection(product) {
+// The stock's changes by hand, and one made with a reason (a delivery, a breakage); the count
+// itself is set in the product's form.
+async function stockSection(product, count, refresh) {
   if (product.variants.length) {
     // Checkout takes a variant's SKU, never the product's own: its stock would sell nothing.
     return h('div', {}, h('h2', {}, 'Stock'), h('p', {}, 'Sold in variants: each has its own stock, under Options and variants.'));
   }
   const sku = encodeURIComponent(product.sku);
-  const count = h('strong', {}, String((await stockOf([product.sku]))[product.sku]));
-  const history = h('ol', { class: 'history' });
-  async function showHistory() {
-    const moves = await api(`/api/orders/inventory/${sku}/movements?limit=10`);
-    history.replaceChildren(...moves.items.map((m) => h('li', {}, `${new Date(m.at).toLocaleString()}: ${m.delta > 0 ? '+' : ''}${m.delta} → ${m.available} (${m.reason}, by ${m.actor})`)));
-  }
-  await showHistory();
-  const changed = async (answer) => {
-    count.textContent = String(answer.available);
-    await showHistory();
-    return `${answer.available} in stock.`;
-  };
+  const moves = await api(`/api/orders/inventory/${sku}/movements?limit=10`);
   return h(
     'div',
     {},
     h('h2', {}, 'Stock'),
-    h('p', {}, 'Units in stock: ', count),
+    h('p', {}, 'Units in stock: ', h('strong', {}, String(count))),
     actionForm(
       'Adjust',
-      async (data) =>
-        changed(await api(`/api/orders/inventory/${sku}/adjustments`, { method: 'POST', body: { delta: Number(data.get('delta')), reason: data.get('reason') } })),
+      async (data) => {
+        const answer = await api(`/api/orders/inventory/${sku}/adjustments`, { method: 'POST', body: { delta: Number(data.get('delta')), reason: data.get('reason') } });
+        await refresh(product, `${answer.available} in stock.`);
+        return `${answer.available} in stock.`;
+      },
       input('Add (or take away, with a minus)', 'delta', { type: 'number', required: true }),
       input('Why', 'reason', { required: true, maxlength: 200 }),
     ),
-    actionForm(
-      'Set',
-      async (data) =>
-        changed(await api(`/api/orders/inventory/${sku}`, { method: 'PUT', body: { available: Number(data.get('available')), reason: data.get('count_reason') || 'counted' } })),
-      input('Set the count to', 'available', { type: 'number', min: 0, required: true }),
-      input('Why (optional)', 'count_reason', { maxlength: 200 }),
-    ),
     h('h3', {}, 'Latest changes'),
-    history,
+    h('ol', { class: 'history' }, moves.items.map((m) => h('li', {}, `${new Date(m.at).toLocaleString()}: ${m.delta > 0 ? '+' : ''}${m.delta} → ${m.available} (${m.reason}, by ${m.actor})`))),
   );
 }
 
@@ -254,11 +324,20 @@ function photosSection(product, refresh) {
   const path = `/api/catalog/products/${encodeURIComponent(product.sku)}`;
   const images = product.images || [];
   const order = images.map((i) => i.image_id);
-  const move = (index, by) => async () => {
-    const next = [...order];
-    [next[index], next[index + by]] = [next[index + by], next[index]];
-    await refresh(await api(path, { method: 'PATCH', body: { image_order: next } }));
+  // A button's change to the photos; how it went is said at the top of the page.
+  const act = (call, said) => async () => {
+    try {
+      await refresh(await call(), said);
+    } catch (error) {
+      await refresh(product, alertBox(problem(error)));
+    }
   };
+  const move = (index, by) =>
+    act(() => {
+      const next = [...order];
+      [next[index], next[index + by]] = [next[index + by], next[index]];
+      return api(path, { method: 'PATCH', body: { image_order: next } });
+    }, `Photo ${index + 1} moved ${by < 0 ? 'earlier' : 'later'}.`);
   const bar = h('progress', { max: 1, value: 0, 'aria-label': 'Photo upload' });
   return h(
     'div',
@@ -276,7 +355,7 @@ function photosSection(product, refresh) {
               h('span', {}, image.alt),
               h('button', { type: 'button', disabled: index === 0, onclick: move(index, -1), 'aria-label': `Move photo ${index + 1} earlier` }, '↑'),
               h('button', { type: 'button', disabled: index === images.length - 1, onclick: move(index, 1), 'aria-label': `Move photo ${index + 1} later` }, '↓'),
-              h('button', { type: 'button', onclick: async () => refresh(await api(`${path}/images/${encodeURIComponent(image.image_id)}`, { method: 'DELETE' })) }, `Remove photo ${index + 1}`),
+              h('button', { type: 'button', onclick: act(() => api(`${path}/images/${encodeURIComponent(image.image_id)}`, { method: 'DELETE' }), 'Photo removed.') }, `Remove photo ${index + 1}`),
             ),
           ),
         )
@@ -380,13 +459,14 @@ export async function productPage(sku, navigate) {
   // `said`: how the last change went, kept on the page that the change re-renders.
   async function show(product, said = null) {
     message.replaceChildren(...(said ? [said] : []));
+    const count = (await stockOf([product.sku]))[product.sku];
     const parts = [
       h('h1', { tabindex: '-1' }, product.name),
       h('p', {}, link(`/product/${encodeURIComponent(product.sku)}`, 'See it in the shop'), ' · ', link('/admin/products', 'All products')),
       message,
-      editForm(product, show),
+      editForm(product, count, show),
       statusSection(product, show),
-      await stockSection(product),
+      await stockSection(product, count, show),
       await variantsSection(product, show),
       photosSection(product, show),
       modelSection(product, show),
@@ -395,8 +475,10 @@ export async function productPage(sku, navigate) {
     // The form that was used is gone: its outcome, at the top, is where the keyboard goes on.
     if (said) message.focus();
   }
+  const note = notes.get(sku);
+  notes.delete(sku);
   try {
-    await show(await api(`/api/catalog/products/${encodeURIComponent(sku)}`, { fresh: true }));
+    await show(await api(`/api/catalog/products/${encodeURIComponent(sku)}`, { fresh: true }), note);
   } catch (error) {
     holder.replaceChildren(h('h1', { tabindex: '-1' }, 'Product'), alertBox(problem(error)));
   }
