@@ -11,7 +11,7 @@ from sanic.response import HTTPResponse, json
 from petshore import paging
 from petshore.auth import admin_actor, admin_route, admin_token_given, check_csrf, signed_in
 from petshore.contract import ORDERS
-from petshore.errors import InvalidRequest, NotFound, Unauthorized, field_error
+from petshore.errors import InvalidRequest, NotFound, Unauthorized
 from petshore.openapi import Download, ErrorBody, Param, integer, operation, string
 from petshore.timestamps import utcnow
 from petshore.web import parse_body, product_sku, query_args, validate
@@ -19,7 +19,6 @@ from services.orders import (
     addresses,
     backoffice,
     checkout,
-    pricing,
     rules,
     settlement,
     store,
@@ -406,16 +405,8 @@ def _method_code(code: str) -> str:
     answers={200: views.ShippingMethods},
 )
 async def put_shipping_method(request: Request, code: str) -> HTTPResponse:
-    body = parse_body(request, ShippingMethodBody)
-    countries = tuple(body.countries) if body.countries is not None else None
-    unknown = [c for c in countries or () if c not in addresses.countries()]
-    if unknown:
-        raise field_error("countries", f"no such countries: {', '.join(unknown)}")
-    await store.put_shipping_method(
-        pricing.ShippingMethod(
-            code=_method_code(code), **body.model_dump(exclude={"countries"}), countries=countries
-        )
-    )
+    method = parse_body(request, ShippingMethodBody).method(_method_code(code))
+    await store.put_shipping_method(method)
     return await _shipping_methods()
 
 

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from petshore.bodies import Address, Body, CountryCode, Email, OptionalText, Text
-from services.orders import pricing
+from petshore.errors import field_error
+from services.orders import addresses, pricing
 from services.orders.addresses import Destination
 
 MAX_UNITS = 10_000_000
@@ -79,6 +80,15 @@ class ShippingMethodBody(Body):
         if self.max_days < self.min_days:
             raise ValueError("max_days is at least min_days")
         return self
+
+    def method(self, code: str) -> pricing.ShippingMethod:
+        """The method, once each country it names is one the shop can ship to."""
+        unknown = [c for c in self.countries or () if c not in addresses.countries()]
+        if unknown:
+            raise field_error("countries", f"no such countries: {', '.join(unknown)}")
+        countries = tuple(self.countries) if self.countries is not None else None
+        fields = self.model_dump(exclude={"countries"})
+        return pricing.ShippingMethod(code=code, **fields, countries=countries)
 
 
 class TaxRateBody(Body):

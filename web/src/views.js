@@ -311,10 +311,16 @@ function gallery(item, look) {
       : h('span', { class: 'badge' }, '3D');
     slides.push({ label: '3D model', el: modelSlide(item, look), thumb });
   }
+  // A photo not on show first waits until it is shown (a hidden lazy image is not fetched):
+  // on a slow link the 3D model, shown first, has the whole link to itself.
   item.images.forEach((image, i) =>
     slides.push({
       label: `Photo ${i + 1}${image.alt ? `: ${image.alt}` : ''}`,
-      el: h('div', { class: 'slide' }, picture(image, STAGE_SIZES, { class: 'photo', decoding: 'async' })),
+      el: h(
+        'div',
+        { class: 'slide' },
+        picture(image, STAGE_SIZES, { class: 'photo', decoding: 'async', loading: slides.length ? 'lazy' : null }),
+      ),
       thumb: picture(image, THUMB_SIZES, { alt: '', loading: 'lazy' }),
     }),
   );
