@@ -192,6 +192,20 @@ def write_logs(group: cwlogs.LogGroup) -> list[Statement]:
     ]
 
 
+def rotate_secrets(secrets: list[object]) -> Statement:
+    """What a Secrets Manager rotation function does to the secrets it rotates."""
+    return Statement(
+        Effect=Allow,
+        Action=[
+            secretsmanager.DescribeSecret,
+            secretsmanager.GetSecretValue,
+            secretsmanager.PutSecretValue,
+            secretsmanager.UpdateSecretVersionStage,
+        ],
+        Resource=secrets,
+    )
+
+
 def add_instance_role(
     t: Template, title: str, statements: list[Statement]
 ) -> tuple[iam.Role, iam.InstanceProfile]:

@@ -19,6 +19,7 @@ from troposphere import secretsmanager as sm
 from templates.data import Data
 from templates.function_zip import HANDLER, database_logins_zip
 from templates.functions import INLINE_HANDLER, python_function
+from templates.iam import rotate_secrets
 from templates.network import Network
 from templates.parameters import HAS_ARTIFACT, Params
 from templates.security import POSTGRES_PORT, SecurityGroups
@@ -68,16 +69,7 @@ def add_database_logins(
                 Action=[secretsmanager.GetSecretValue],
                 Resource=[data.master_secret_arn],
             ),
-            Statement(
-                Effect=Allow,
-                Action=[
-                    secretsmanager.DescribeSecret,
-                    secretsmanager.GetSecretValue,
-                    secretsmanager.PutSecretValue,
-                    secretsmanager.UpdateSecretVersionStage,
-                ],
-                Resource=logins,
-            ),
+            rotate_secrets(logins),
             Statement(
                 Effect=Allow,
                 Action=[kms.Decrypt, kms.GenerateDataKey],

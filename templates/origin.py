@@ -8,7 +8,7 @@ every edge sends it, then drops the old one; no request is refused on the way.""
 
 from __future__ import annotations
 
-from awacs import cloudfront, elasticloadbalancing, kms, secretsmanager
+from awacs import cloudfront, elasticloadbalancing, kms
 from awacs.aws import Allow, Statement
 from troposphere import GetAtt, Join, Ref, Sub, Template, awslambda
 from troposphere import cloudfront as cf
@@ -17,6 +17,7 @@ from troposphere import kms as kmsres
 from troposphere import secretsmanager as sm
 
 from templates.functions import python_function
+from templates.iam import rotate_secrets
 
 ORIGIN_HEADER = "X-Petshore-Origin"
 # CloudFront's origin of the ALB (the Id of its entry in the distribution's Origins).
@@ -164,16 +165,7 @@ def add_origin_rotation(
         retention_days=LOG_RETENTION_DAYS,
         policy_name="rotate-the-origin-secret",
         statements=[
-            Statement(
-                Effect=Allow,
-                Action=[
-                    secretsmanager.DescribeSecret,
-                    secretsmanager.GetSecretValue,
-                    secretsmanager.PutSecretValue,
-                    secretsmanager.UpdateSecretVersionStage,
-                ],
-                Resource=[Ref(secret)],
-            ),
+            rotate_secrets([Ref(secret)]),
             Statement(
                 Effect=Allow,
                 Action=[kms.Decrypt, kms.GenerateDataKey],
