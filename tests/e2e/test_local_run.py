@@ -37,12 +37,18 @@ def _start(var: Path, port: int) -> tuple[subprocess.Popen[str], str, str]:
     process = _launch(var, port)
     assert process.stdout is not None
     output = ""
-    deadline = time.monotonic() + 120
-    while "Press Ctrl-C" not in output:
-        line = process.stdout.readline()
-        assert line or process.poll() is None, output
-        output += line
-        assert time.monotonic() < deadline, output
+    # It is ready once the model worker has published the demo's models and photos: minutes
+    # on a busy 2-core machine.
+    deadline = time.monotonic() + 360
+    try:
+        while "Press Ctrl-C" not in output:
+            line = process.stdout.readline()
+            assert line or process.poll() is None, output
+            output += line
+            assert time.monotonic() < deadline, output
+    except BaseException:
+        process.kill()  # its children go with it, and the ports are free for the next test
+        raise
     url = re.search(r"Storefront:\s+(\S+)", output)
     token = re.search(r"Admin token:\s+(\S+)", output)
     assert url and token, output
