@@ -33,10 +33,17 @@ class InvalidRequest(ApiError):
     code = "invalid_request"
 
 
-def field_error(field: str, problem: str) -> InvalidRequest:
-    """A 400 that says what is wrong with one field (`details.problems`), so that a form can
+def fields_error(problems: dict[str, str]) -> InvalidRequest:
+    """A 400 that says what is wrong with each field (`details.problems`), so that a form can
     show it beside that field."""
-    return InvalidRequest(f"{field}: {problem}", {"fields": [field], "problems": {field: problem}})
+    return InvalidRequest(
+        "; ".join(f"{field}: {problem}" for field, problem in problems.items()),
+        {"fields": sorted(problems), "problems": problems},
+    )
+
+
+def field_error(field: str, problem: str) -> InvalidRequest:
+    return fields_error({field: problem})
 
 
 class Unauthorized(ApiError):

@@ -28,6 +28,7 @@ from petshore.errors import (
     RequestTimeout,
     Unavailable,
     UnsupportedMediaType,
+    fields_error,
     setup_errors,
 )
 from petshore.logs import configure_logging, request_id_var
@@ -270,10 +271,7 @@ def validation_error(exc: ValidationError) -> InvalidRequest:
     problems: dict[str, str] = {}
     for error in exc.errors():
         problems.setdefault(_field_name(error["loc"]), _problem(error))
-    return InvalidRequest(
-        "; ".join(f"{field}: {problem}" for field, problem in problems.items()),
-        {"fields": sorted(problems), "problems": problems},
-    )
+    return fields_error(problems)
 
 
 def parse_body(request: Request, model: type[M]) -> M:

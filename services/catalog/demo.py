@@ -86,8 +86,7 @@ async def load_demo(settings: Settings, path: Path = DEMO_FILE) -> tuple[int, li
                 if entry.get("variants") and not row["variants"]:
                     options, variants = VariantsPut.model_validate(
                         {"options": entry["options"], "variants": _without_stock(entry)}
-                    ).plan()
-                    rules.check_variants(sku, options, variants)
+                    ).plan(sku)
                     await store.put_variants(sku, options, variants)
                 if entry.get("model") and not row["model_glb_key"]:
                     model = path.parent / "models" / entry["model"]

@@ -192,8 +192,7 @@ async def _files_follow(request: Request, row: dict[str, Any]) -> None:
     errors=[409],
 )
 async def put_variants(request: Request, sku: str) -> HTTPResponse:
-    options, variants = parse_body(request, VariantsPut).plan()
-    rules.check_variants(sku, options, variants)
+    options, variants = parse_body(request, VariantsPut).plan(sku)
     return json(views.product(await store.put_variants(product_sku(sku), options, variants)))
 
 

@@ -18,7 +18,7 @@ from petshore.contract import (
     SKU_PATTERN,
     UPLOADS_KEY_PREFIX,
 )
-from petshore.errors import InvalidRequest
+from petshore.errors import InvalidRequest, fields_error
 from petshore.modeljobs import Kind
 
 MAX_QUERY_LENGTH = 200
@@ -347,10 +347,7 @@ def check_variants(sku: str, options: Sequence[Option], variants: Sequence[Varia
             problems[f"variants.{i}.options"] = "another variant is the same choice"
         seen_choices.add(choice)
     if problems:
-        raise InvalidRequest(
-            "; ".join(f"{field}: {problem}" for field, problem in problems.items()),
-            {"fields": sorted(problems), "problems": problems},
-        )
+        raise fields_error(problems)
 
 
 def variant_label(options: Sequence[Mapping[str, Any]], chosen: Mapping[str, str]) -> str:

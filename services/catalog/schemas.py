@@ -17,6 +17,7 @@ from services.catalog.rules import (
     MAX_VARIANTS,
     Option,
     Variant,
+    check_variants,
 )
 
 Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN.pattern)]
@@ -86,12 +87,15 @@ class VariantsPut(Body):
     options: Annotated[list[OptionBody], Field(max_length=MAX_OPTIONS)]
     variants: Annotated[list[VariantBody], Field(max_length=MAX_VARIANTS)]
 
-    def plan(self) -> tuple[list[Option], list[Variant]]:
+    def plan(self, sku: str) -> tuple[list[Option], list[Variant]]:
+        """The options and variants of product `sku`, once they are ones a shopper can choose
+        among (rules.check_variants)."""
         options = [Option(o.name, tuple(o.values)) for o in self.options]
         variants = [
             Variant(v.sku, v.options, v.price_cents, v.status, v.material_variant)
             for v in self.variants
         ]
+        check_variants(sku, options, variants)
         return options, variants
 
 

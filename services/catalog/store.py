@@ -167,13 +167,15 @@ async def get_product(sku: str) -> Row:
 
 
 async def find_sku(sku: str) -> tuple[Row, Row | None]:
-    """What a SKU sells: a product, or one of its variants (then also the variant's row)."""
-    variant = None
-    if not await Product.exists(sku=sku):
+    """What a SKU sells: a product, or one of its variants (then also the variant's row). A
+    product's SKU, the common case, costs no query more than `get_product`."""
+    try:
+        return await get_product(sku), None
+    except NotFound:
         variant = await ProductVariant.filter(sku=sku).first().values(*VARIANT_FIELDS)
         if variant is None:
-            raise NotFound(f"no product with SKU {sku}")
-    return await get_product(variant["product_id"] if variant else sku), variant
+            raise
+    return await get_product(variant["product_id"]), variant
 
 
 async def _with_parts(rows: list[Row]) -> list[Row]:
