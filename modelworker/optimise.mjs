@@ -203,8 +203,8 @@ const compress = () => meshopt({ encoder: MeshoptEncoder, level: 'high' });
 
 // Tried in order: fewer triangles and smaller textures each time. `error` bounds how far the
 // simplified surface may move, as a fraction of the mesh's size, so the silhouette holds
-// before the budget is met. The first PREVIEW_CANDIDATES that fit the budget are written.
-const PREVIEW_CANDIDATES = 3;
+// before the budget is met. Every rung that fits the budget is written: which one is both
+// small enough and like the model depends on the model's final size and on its renders.
 const PREVIEW_LADDER = [
   { ratio: 1, error: 0, textureSize: 256 },
   { ratio: 0.5, error: 0.001, textureSize: 256 },
@@ -252,7 +252,6 @@ async function previews(io, document, budget, folder) {
     const file = joinPath(folder, `preview-${index}.glb`);
     await writeFile(file, output);
     written.push({ file, bytes: output.byteLength, rung });
-    if (written.length === PREVIEW_CANDIDATES) break;
   }
   return written;
 }

@@ -66,6 +66,7 @@ class Trial:
         return self.rung.describe() if self.rung else "the model's own textures"
 
     def report(self) -> dict[str, Any]:
+        """The trial as the search's step lists it (`tried`; the chosen one's figures)."""
         return {
             "settings": self.settings(),
             "bytes": self.bytes,
@@ -104,18 +105,28 @@ class _Search:
         if folder:
             folder.mkdir(exist_ok=True)
         made = await self.pipeline.optimise(self.source, candidate, rung, folder, preview_budget)
-        models = [candidate, *(p.file for p in made.previews)]
+        # The previews that fit if this candidate is published are rendered with it; the rest
+        # only if a larger one is (_preview).
+        budget = self.pipeline.limits.preview_share * made.output_bytes
+        previews = [p.file for p in made.previews if p.bytes <= budget]
+        if not await self.render([candidate, *previews]):
+            return Trial(candidate, rung, made.output_bytes), made
+        return Trial(candidate, rung, made.output_bytes, *self.scores(candidate)), made
+
+    async def render(self, models: list[Path]) -> bool:
+        """Pictures of `models` (and of the original, the first time) from every orbit;
+        False when the viewer could not show them."""
         if not self.renders:
-            models.insert(0, self.source)
+            models = [self.source, *models]
         pairs = [(m, self.original if m == self.source else m.with_suffix(".png")) for m in models]
         try:
             await self.pipeline.render(pairs, RENDER_PX, ORBITS)
         except PipelineFailed as exc:
             log.warning("the search could not render", extra={"error": str(exc)})
-            return Trial(candidate, rung, made.output_bytes), made
+            return False
         self.renders += 1
         self.pictured.update(models)
-        return Trial(candidate, rung, made.output_bytes, *self.scores(candidate)), made
+        return True
 
     def scores(self, model: Path) -> tuple[float, float]:
         return compare_orbits(self.original, model.with_suffix(".png"), len(ORBITS))
@@ -130,14 +141,20 @@ async def choose(pipeline: Pipeline, source: Path, work: Path) -> Choice:
     trials: list[Trial] = []
     made: list[Optimised] = []
     for index, rung in enumerate(LADDER):
-        trial, optimised = await search.trial(index, rung)
+        # Preview candidates come with the first rung, rendered in the same browser, for a
+        # model that may optimise to more than the budget.
+        large = source.stat().st_size > limits.preview_bytes
+        budget = limits.preview_bytes if index == 0 and large else None
+        trial, optimised = await search.trial(index, rung, budget)
         trials.append(trial)
         made.append(optimised)
         # Without textures every rung makes the same model; without a render, none is known
         # to be better.
         if trial.meets_floor or not optimised.textures or trial.psnr is None:
             break
-        if time.monotonic() - started > limits.search_seconds:
+        # The next rung costs at least what this one did: stop before it would overrun.
+        elapsed = time.monotonic() - started
+        if elapsed * (index + 2) / (index + 1) > limits.search_seconds:
             break
     chosen = next((t for t in trials if t.meets_floor), trials[-1])
     if chosen.meets_floor and chosen.rung and made[0].triangles > SIMPLIFY_FROM_TRIANGLES:
@@ -157,49 +174,55 @@ async def choose(pipeline: Pipeline, source: Path, work: Path) -> Choice:
         {
             "name": "quality search",
             "ms": round((time.monotonic() - started) * 1000),
-            "chosen": chosen.settings(),
-            "met_floor": chosen.meets_floor,
+            "bytes_in": source.stat().st_size,
             **chosen.report(),
+            "bytes_out": chosen.bytes,
+            "met_floor": chosen.meets_floor,
             "renders": search.renders,
             "tried": [t.report() for t in trials],
         }
     )
     preview = None
     if chosen.bytes > limits.preview_bytes:
-        preview, step = await _preview(search, trials, chosen)
+        preview, step = await _preview(search, made[0], trials, chosen)
         steps.append(step)
     return Choice(chosen.file, preview, steps)
 
 
 async def _preview(
-    search: _Search, trials: list[Trial], chosen: Trial
+    search: _Search, first: Optimised, trials: list[Trial], chosen: Trial
 ) -> tuple[Path | None, dict[str, Any]]:
     """The smallest candidate within the preview's budget that meets its floor: the preview
-    ladder's (optimise.mjs), made from the chosen settings, and the search's own."""
+    ladder's (optimise.mjs, made with the first rung) and the search's own."""
     limits = search.pipeline.limits
     budget = min(limits.preview_bytes, int(chosen.bytes * limits.preview_share))
-    _, made = await search.trial(len(LADDER) + 1, chosen.rung, budget)
-    candidates = [(p.file, p.bytes, _preview_settings(p.rung)) for p in made.previews]
+    candidates = [(p.file, p.bytes, _preview_settings(p.rung)) for p in first.previews]
     candidates += [(t.file, t.bytes, t.settings()) for t in trials if t is not chosen]
+    unseen = [
+        file for file, size, _ in candidates if size <= budget and file not in search.pictured
+    ]
+    if unseen and search.renders:
+        await search.render(unseen)
     fitting = [
         (size, search.scores(file)[1], file, settings)
         for file, size, settings in candidates
         if size <= budget and file in search.pictured
     ]
-    tried = [{"bytes": size, "ssim": round(ssim, 4), "settings": s} for size, ssim, _, s in fitting]
+    tried = [
+        {"settings": s, "bytes": size, "psnr": None, "ssim": round(ssim, 4)}
+        for size, ssim, _, s in fitting
+    ]
+    step = {"name": "preview", "ms": 0, "bytes_in": chosen.bytes, "tried": tried}
     passing = sorted((c for c in fitting if c[1] >= MIN_PREVIEW_SSIM), key=lambda c: c[0])
     if not passing:
-        return None, {
-            "name": "preview",
-            "error": (
-                f"no preview within {budget} bytes looks like the model (SSIM ≥ "
-                f"{MIN_PREVIEW_SSIM}): the poster shows until the model arrives"
-            ),
-            "tried": tried,
-        }
+        error = (
+            f"no preview within {budget} bytes looks like the model (SSIM ≥ "
+            f"{MIN_PREVIEW_SSIM}): the poster shows until the model arrives"
+        )
+        return None, {**step, "bytes_out": None, "error": error}
     size, ssim, file, settings = passing[0]
-    step = {"name": "preview", "bytes": size, "ssim": round(ssim, 4), "settings": settings}
-    return file, {**step, "tried": tried}
+    chose = {"bytes_out": size, "settings": settings, "psnr": None, "ssim": round(ssim, 4)}
+    return file, {**step, **chose}
 
 
 def _preview_settings(rung: dict[str, Any]) -> str:

@@ -121,6 +121,17 @@ def idempotency_key() -> dict[str, str]:
     return {"Idempotency-Key": secrets.token_hex(12)}
 
 
+def complete_upload(client: httpx.Client, path: str, attempts: int = 6) -> httpx.Response:
+    """POST `path` (an upload's `complete`), asking again while the catalog answers that the
+    worker is still at it (`503`, as docs/api.md says a client should): the model search may
+    take longer than the catalog waits, on a busy machine."""
+    for _ in range(attempts):
+        answer = client.post(path, headers=ADMIN, timeout=120)
+        if answer.status_code != 503:
+            break
+    return answer
+
+
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")

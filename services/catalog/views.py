@@ -3,6 +3,7 @@ from what the store returns."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Literal, NotRequired
 
@@ -108,15 +109,31 @@ class UploadTicket(TypedDict):
     multipart: NotRequired[Multipart]
 
 
+class Candidate(TypedDict):
+    """One model the quality search tried: its settings, size and figures against the
+    rendered original (the worst of its orbits; None: not measured)."""
+
+    settings: str
+    bytes: int
+    psnr: float | None
+    ssim: float | None
+
+
 class PipelineStep(TypedDict):
-    """One step of the model pipeline (a glTF-Transform pass, the compression, the preview):
-    how long it took and the file's size before and after."""
+    """One step of the model pipeline (a glTF-Transform pass, the compression, the quality
+    search, the preview): how long it took and the file's size before and after."""
 
     name: str
     ms: int
     bytes_in: int | None
     bytes_out: int | None
     error: NotRequired[str]  # a preview that could not be made: the model is published without
+    # The quality search and the preview: the settings chosen, their figures, what was tried.
+    settings: NotRequired[str]
+    psnr: NotRequired[float | None]
+    ssim: NotRequired[float | None]
+    met_floor: NotRequired[bool]
+    tried: NotRequired[list[Candidate]]
 
 
 class Upload(TypedDict):
@@ -243,4 +260,28 @@ def pipeline_step(step: Mapping[str, Any]) -> PipelineStep:
     }
     if step.get("error"):
         shaped["error"] = str(step["error"])
+    if "settings" in step:
+        shaped["settings"] = str(step["settings"])
+        shaped["psnr"] = _figure(step.get("psnr"))
+        shaped["ssim"] = _figure(step.get("ssim"))
+    if "met_floor" in step:
+        shaped["met_floor"] = step["met_floor"] is True
+    if isinstance(step.get("tried"), list):
+        shaped["tried"] = [
+            {
+                "settings": str(trial.get("settings", "")),
+                "bytes": int(trial.get("bytes") or 0),
+                "psnr": _figure(trial.get("psnr")),
+                "ssim": _figure(trial.get("ssim")),
+            }
+            for trial in step["tried"]
+            if isinstance(trial, Mapping)
+        ]
     return shaped
+
+
+def _figure(value: Any) -> float | None:
+    """A measured figure, or None for one not measured (or not finite: not JSON)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None

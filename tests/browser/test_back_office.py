@@ -123,6 +123,11 @@ def test_staff_run_the_shop_from_the_back_office(
     report = page.get_by_role("table", name="How Fox.glb was prepared")
     expect(report).to_be_visible(timeout=120_000)
     expect(report.get_by_role("rowheader", name="meshopt")).to_be_visible()
+    # The settings the quality search chose, and how close they look.
+    search_row = report.get_by_role("row").filter(
+        has=page.get_by_role("rowheader", name="quality search")
+    )
+    expect(search_row).to_contain_text(re.compile(r"colour \d+ px.*SSIM 0\.9\d\d"))
     expect(page.get_by_role("img", name="The 3D model of Back office bone")).to_be_visible()
     # A typo in the price is named, and nothing changes.
     page.get_by_label("Price").fill("-3")

@@ -17,6 +17,7 @@ import trimesh
 from trimesh.exchange.gltf import export_gltf
 
 from devstack.samples import glb, tiny_gltf
+from modelworker.quality import MIN_PREVIEW_SSIM, MIN_PSNR, MIN_SSIM
 from petshore.contract import (
     MODEL_CACHE_CONTROL,
     MODEL_PREVIEW_MAX_BYTES,
@@ -29,6 +30,7 @@ from tests.helpers import (
     ADMIN,
     assert_error,
     broken_image_glb,
+    complete_upload,
     create_product,
     emulator_client,
     image_bomb_glb,
@@ -66,10 +68,8 @@ def upload(
     ticket = started.json()
     put = httpx.put(ticket["put_url"], content=data, headers=ticket["headers"], timeout=60)
     assert put.status_code == 200, put.text
-    return gateway.post(
-        f"/api/catalog/products/{sku}/model-uploads/{ticket['upload_id']}/complete",
-        headers=ADMIN,
-        timeout=120,
+    return complete_upload(
+        gateway, f"/api/catalog/products/{sku}/model-uploads/{ticket['upload_id']}/complete"
     )
 
 
@@ -82,7 +82,7 @@ def test_a_glb_is_optimised_and_published(gateway: httpx.Client, name: str) -> N
     httpx.put(ticket["put_url"], content=original, headers=ticket["headers"], timeout=60)
     status_path = f"/api/catalog/products/{product['sku']}/model-uploads/{ticket['upload_id']}"
     assert gateway.get(status_path, headers=ADMIN).json()["steps"] == []
-    completed = gateway.post(status_path + "/complete", headers=ADMIN, timeout=120)
+    completed = complete_upload(gateway, status_path + "/complete")
     assert completed.status_code == 200, completed.text
     model = completed.json()["model"]
     # The pipeline's report, kept with the upload: each step, its time, the file's size around it.
@@ -91,7 +91,12 @@ def test_a_glb_is_optimised_and_published(gateway: httpx.Client, name: str) -> N
     steps = {step["name"]: step for step in finished["steps"]}
     assert "meshopt" in steps and all(step["ms"] >= 0 for step in steps.values())
     assert steps["meshopt"]["bytes_out"] == model["bytes"]
-    assert ("preview" in steps) == (model["preview_url"] is not None)
+    search = steps["quality search"]
+    assert search["met_floor"] is True and search["bytes_out"] == model["bytes"]
+    assert search["settings"] in [trial["settings"] for trial in search["tried"]]
+    assert search["psnr"] >= MIN_PSNR or search["ssim"] >= MIN_SSIM
+    preview_made = "preview" in steps and "error" not in steps["preview"]
+    assert preview_made == (model["preview_url"] is not None)
     assert model["original_bytes"] == len(original)
     assert model["bytes"] < len(original)
     assert model["glb_url"].startswith("/models/") and model["glb_url"].endswith(".glb")
@@ -104,7 +109,8 @@ def test_a_glb_is_optimised_and_published(gateway: httpx.Client, name: str) -> N
     assert poster.status_code == 200
     assert poster.headers["Content-Type"] == "image/webp"
     assert poster.content[:4] == b"RIFF" and poster.content[8:12] == b"WEBP"
-    if model["bytes"] > MODEL_PREVIEW_MAX_BYTES:
+    if preview_made:
+        assert steps["preview"]["ssim"] >= MIN_PREVIEW_SSIM
         preview = gateway.get(model["preview_url"])
         assert preview.content[:4] == b"glTF"
         assert len(preview.content) == model["preview_bytes"] <= MODEL_PREVIEW_MAX_BYTES

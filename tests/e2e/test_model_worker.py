@@ -20,7 +20,7 @@ from petshore.contract import (
     MODEL_WORKER,
     queue_name,
 )
-from tests.helpers import ADMIN, create_product, emulator_client
+from tests.helpers import ADMIN, complete_upload, create_product, emulator_client
 
 MODELS = Path(__file__).resolve().parents[2] / "demo" / "models"
 
@@ -82,7 +82,7 @@ def test_a_retried_complete_sends_no_second_job(gateway: httpx.Client, stack: St
     upload_id = path.rsplit("/", 1)[1]
     answers = [complete_async(gateway, path) for _ in range(3)]
     assert [a.status_code for a in answers] == [202, 202, 202]
-    waited = gateway.post(path + "/complete", headers=ADMIN, timeout=120)
+    waited = complete_upload(gateway, path + "/complete")
     assert waited.status_code == 200, waited.text
     started = [line for line in log_lines(worker(stack), "model job started")]
     assert [line["upload_id"] for line in started].count(upload_id) == 1

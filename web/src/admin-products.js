@@ -384,13 +384,29 @@ function photosSection(product, refresh) {
 
 const kb = (bytes) => (bytes == null ? '—' : `${Math.max(1, Math.round(bytes / 1024))} KB`);
 
-// What the model pipeline did to an upload: each step, its time, the file's size around it.
+// The settings a step chose and how close its result looks to the original.
+function chosen(step) {
+  if (!step.settings) return '';
+  const figures = [
+    step.psnr == null ? null : `PSNR ${step.psnr.toFixed(1)} dB`,
+    step.ssim == null ? null : `SSIM ${step.ssim.toFixed(3)}`,
+  ].filter(Boolean);
+  const tried = step.tried?.length > 1 ? `, ${step.tried.length} tried` : '';
+  return `${step.settings}${figures.length ? ` (${figures.join(', ')})` : ''}${tried}`;
+}
+
+// What the model pipeline did to an upload: each step, its time, the file's size around it,
+// and for the quality search and the preview the settings chosen.
 function stepReport(upload) {
   return h(
     'table',
     { class: 'steps' },
     h('caption', {}, `How ${upload.filename} was prepared`),
-    h('thead', {}, h('tr', {}, ['Step', 'Time', 'Before', 'After'].map((title) => h('th', { scope: 'col' }, title)))),
+    h(
+      'thead',
+      {},
+      h('tr', {}, ['Step', 'Time', 'Before', 'After', 'Settings'].map((title) => h('th', { scope: 'col' }, title))),
+    ),
     h(
       'tbody',
       {},
@@ -402,6 +418,7 @@ function stepReport(upload) {
           h('td', {}, `${step.ms} ms`),
           h('td', {}, kb(step.bytes_in)),
           h('td', {}, step.error ? `not made: ${step.error}` : kb(step.bytes_out)),
+          h('td', {}, chosen(step)),
         ),
       ),
     ),
