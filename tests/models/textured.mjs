@@ -12,7 +12,7 @@ function texture(document, name, image) {
 
 // A wicker basket: stakes and weavers over and under each other with holes between them, cut
 // out by alpha (MASK). The texture goes once round the wall, so the front shows half of it
-// across the picture: a strand is a few pixels wide on screen, and its holes are fewer.
+// across the picture: a strand is a few pixels wide on screen, a hole one or two.
 export async function alphaWeave() {
   const side = 2048;
   const stake = { period: 32, half: 6 };
