@@ -7,11 +7,13 @@ import { accessor, lathe, meshNode, model, polyline, primitive, smoothNormals, t
 // no texture at all.
 export async function vertexColours() {
   const strands = [[0.75, 0.05, 0.04], [0.85, 0.85, 0.8], [0.04, 0.18, 0.65]];
-  const ring = torus(0.4, 0.1, 240, 36);
+  const [around, across] = [240, 36];
+  const ring = torus(0.4, 0.1, around, across);
   const colours = [];
-  for (let j = 0; j <= 36; j++) {
-    for (let i = 0; i <= 240; i++) {
-      const twist = (((j / 36) * 3 + (i / 240) * 30) % 3 + 3) % 3;
+  for (let j = 0; j <= across; j++) {
+    for (let i = 0; i <= around; i++) {
+      // Ten turns of the rope round the ring.
+      const twist = ((j / across) * 3 + (i / around) * 30) % 3;
       // Darker where two strands meet, like the grooves of a rope.
       const shade = 0.55 + 0.45 * Math.sin(Math.PI * (twist % 1));
       colours.push(...strands[Math.floor(twist)].map((c) => c * shade));
