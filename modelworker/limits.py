@@ -28,8 +28,9 @@ class Limits:
     zip_entries: int = 500
     zip_bytes: int = 1024 * 1024 * 1024
     zip_ratio: int = 200
-    # What is published: colour maps at most this many pixels a side (detail maps at half),
-    color_texture_px: int = 1024
+    # What is published: the smallest textures that keep the model's look (search.py), found
+    # within this long, else the model's own textures;
+    search_seconds: int = 300
     # a preview for a model larger than this, costing at most this share of the model (on a
     # slow link the preview's bytes delay the full model),
     preview_bytes: int = MODEL_PREVIEW_MAX_BYTES
@@ -56,8 +57,6 @@ class Limits:
             "triangles": "triangles",
             "draw_calls": "drawCalls",
             "accessor_elements": "accessorElements",
-            "color_texture_px": "textureSize",
-            "preview_share": "previewShare",
         }
         return {js: value for name, value in asdict(self).items() if (js := names.get(name))}
 

@@ -1,20 +1,26 @@
-// node optimise.mjs <input.glb|input.gltf> <output.glb> --limits <json>
-//                   [--preview <preview.glb> --preview-bytes N]   (both, or neither)
+// node optimise.mjs <input.glb|input.gltf> <output.glb> --limits <json> --rung <json|keep>
+//                   [--previews <folder> --preview-bytes N]   (both, or neither)
 // --limits: modelworker/limits.py's Limits.for_optimiser(), the one place they are written.
+// --rung: one rung of modelworker/search.py's ladder (pipeline.Rung): {"colour", "normal",
+// "other"} (the largest side, in pixels, of each map role), "quality" (WebP, 1-100) and
+// "simplify" (how far the surface may move, a fraction of the mesh's size; 0: not simplified);
+// or "keep": the model's own images and geometry.
 //
 // Validates a GLB, or a .gltf with its files beside it, with the Khronos glTF validator, then
 // optimises it: an ordered list of glTF-Transform steps, each timed, with bytes in and out.
-// With --preview, and when the optimised model is larger than --preview-bytes, also writes a
-// preview: the same model simplified, with small textures, within that budget, for the page
-// to show while the full model streams. Prints one JSON object on stdout:
-//   {"ok": true, "input_bytes", "output_bytes", "preview_bytes": n|null, "steps": [...], "warnings": n}
+// With --previews, also writes preview candidates into that folder: the same model simplified,
+// with small textures, within --preview-bytes, for the page to show while the full model
+// streams; modelworker/search.py renders them and picks one. Prints one JSON object on stdout:
+//   {"ok": true, "input_bytes", "output_bytes", "textures": n, "triangles": n,
+//    "previews": [{"file", "bytes", "rung"}], "steps": [...], "warnings": n}
 //   {"ok": false, "reason": "invalid", "errors": [...]}          (exit code 2)
 //   {"ok": false, "reason": "too_large", "errors": [...]}        (exit code 2: see LIMITS)
 //   {"ok": false, "reason": "error", "errors": [...]}            (exit code 1: the pipeline failed)
-// The full model is never simplified: simplification streaks shiny surfaces. A preview is shown
-// for seconds, at most, so there it is worth its bytes.
+// The full model is simplified only when the search's renders show no difference: simplification
+// can streak shiny surfaces. A preview is shown for seconds, at most, so there it is worth its
+// bytes.
 import { readFile, writeFile } from 'node:fs/promises';
-import { basename, dirname, resolve, sep } from 'node:path';
+import { basename, dirname, join as joinPath, resolve, sep } from 'node:path';
 import { Logger, NodeIO } from '@gltf-transform/core';
 import { ALL_EXTENSIONS } from '@gltf-transform/extensions';
 import {
@@ -30,26 +36,34 @@ const MAX_VALIDATION_ISSUES = 200;
 // from --limits before anything else runs.
 const LIMITS = {};
 const LIMIT_NAMES = [
-  'imageSide', 'imagePixels', 'vertices', 'triangles', 'drawCalls', 'accessorElements', 'textureSize', 'previewShare',
+  'imageSide', 'imagePixels', 'vertices', 'triangles', 'drawCalls', 'accessorElements',
 ];
+const ROLES = ['colour', 'normal', 'other'];
 
 function parseArgs(argv) {
   const [input, output, ...rest] = argv;
-  const options = { limits: {}, preview: null, previewBytes: null };
+  const options = { limits: {}, rung: undefined, previews: null, previewBytes: null };
   for (let i = 0; i < rest.length; i += 2) {
     if (rest[i] === '--limits') options.limits = JSON.parse(rest[i + 1]);
-    if (rest[i] === '--preview') options.preview = rest[i + 1];
+    if (rest[i] === '--rung') options.rung = rest[i + 1] === 'keep' ? null : JSON.parse(rest[i + 1]);
+    if (rest[i] === '--previews') options.previews = rest[i + 1];
     if (rest[i] === '--preview-bytes') options.previewBytes = Number(rest[i + 1]);
   }
-  const previewAsked = options.preview !== null || options.previewBytes !== null;
-  const previewOk = !previewAsked || (options.preview && options.previewBytes > 0);
-  const limitsOk = LIMIT_NAMES.every((name) => Number(options.limits[name]) > 0) && options.limits.textureSize >= 64;
-  if (!input || !output || !limitsOk || !previewOk) {
+  const previewAsked = options.previews !== null || options.previewBytes !== null;
+  const previewOk = !previewAsked || (options.previews && options.previewBytes > 0);
+  const limitsOk = LIMIT_NAMES.every((name) => Number(options.limits[name]) > 0);
+  const { rung } = options;
+  const rungOk = rung === null || (
+    rung !== undefined && ROLES.every((role) => rung[role] >= 32)
+    && rung.quality >= 1 && rung.quality <= 100 && rung.simplify >= 0 && rung.simplify < 1
+  );
+  if (!input || !output || !limitsOk || !rungOk || !previewOk) {
     throw new Error(
-      `usage: node optimise.mjs <input.glb> <output.glb> --limits '{${LIMIT_NAMES.join(', ')}}' [--preview <file> --preview-bytes N]`,
+      `usage: node optimise.mjs <input.glb> <output.glb> --limits '{${LIMIT_NAMES.join(', ')}}'`
+        + ` --rung '{${ROLES.join(', ')}, quality, simplify}'|keep [--previews <folder> --preview-bytes N]`,
     );
   }
-  return { input, output, ...options, textureSize: options.limits.textureSize };
+  return { input, output, ...options };
 }
 
 // A .gltf's buffers and images may only be files in its own folder: never a path outside
@@ -104,7 +118,7 @@ async function validate(bytes, path) {
       externalResourceFunction: resources(path),
     });
   } catch (error) {
-    return { errors: [String(error.message || error)], warnings: 0, tooLarge: [] };
+    return { errors: [String(error.message || error)], warnings: 0, tooLarge: [], triangles: 0 };
   }
   let tooLarge = [];
   try {
@@ -116,13 +130,13 @@ async function validate(bytes, path) {
     .filter((m) => m.severity === 0)
     .slice(0, 10)
     .map((m) => `${m.code}: ${m.message}${m.pointer ? ` (${m.pointer})` : ''}`);
-  return { errors, warnings: report.issues.numWarnings, tooLarge };
+  return { errors, warnings: report.issues.numWarnings, tooLarge, triangles: report.info?.totalTriangleCount ?? 0 };
 }
 
 // The pipeline: order matters. Structure first (buffers, dedup, instancing, palette textures
 // for flat colours, flatten and join draw calls, prune, weld), then textures, and
 // compression last, because meshopt quantises and reorders the finished geometry.
-function steps({ textureSize }) {
+function steps({ rung }) {
   return [
     ['unpartition', unpartition()], // a GLB holds one buffer; a .gltf may bring several
     ['dedup', dedup()],
@@ -133,7 +147,8 @@ function steps({ textureSize }) {
     ['prune', prune({ keepExtras: true })],
     ['weld', weld()],
     ['resample', resample()],
-    ...textures(textureSize),
+    ...(rung?.simplify ? [['simplify', simplify({ simplifier: MeshoptSimplifier, ratio: 0, error: rung.simplify })]] : []),
+    ...(rung ? textures(rung) : []),
   ];
 }
 
@@ -165,22 +180,31 @@ const smallerOf = (compress, cap) => async (document, context) => {
   }
 };
 
-// Colour is what a shopper looks at; the other maps (normals, occlusion, roughness) cost as
-// many bytes but show at half the resolution without a visible difference.
-function textures(size) {
-  const webp = (slots, cap) =>
-    decoding(smallerOf(textureCompress({ encoder: sharp, targetFormat: 'webp', slots, resize: [cap, cap] }), cap));
-  return [
-    ['textures', webp(/^baseColor|^emissive/, size)],
-    ['detail textures', webp(/^(?!baseColor|emissive)/, size / 2)],
-  ];
+// Each map role gets its own size: colour is what a shopper looks at; a normal map's fine
+// grooves show in the light; occlusion, roughness and the rest often show at a quarter of the
+// pixels. How many each model needs is measured, not guessed (modelworker/search.py).
+const SLOTS = {
+  colour: /^baseColor|^emissive|^diffuse/,
+  normal: /normal/i,
+  other: /^(?!baseColor|emissive|diffuse)(?!.*normal)/i,
+};
+
+function textures(settings) {
+  return ROLES.map((role) => {
+    const cap = settings[role];
+    const compress = textureCompress({
+      encoder: sharp, targetFormat: 'webp', slots: SLOTS[role], resize: [cap, cap], quality: settings.quality,
+    });
+    return [`${role} textures`, decoding(smallerOf(compress, cap))];
+  });
 }
 
 const compress = () => meshopt({ encoder: MeshoptEncoder, level: 'high' });
 
-// Tried in order until one fits the preview's budget: fewer triangles and smaller textures
-// each time. `error` bounds how far the simplified surface may move, as a fraction of the
-// mesh's size, so the silhouette holds before the budget is met.
+// Tried in order: fewer triangles and smaller textures each time. `error` bounds how far the
+// simplified surface may move, as a fraction of the mesh's size, so the silhouette holds
+// before the budget is met. The first PREVIEW_CANDIDATES that fit the budget are written.
+const PREVIEW_CANDIDATES = 3;
 const PREVIEW_LADDER = [
   { ratio: 1, error: 0, textureSize: 256 },
   { ratio: 0.5, error: 0.001, textureSize: 256 },
@@ -210,27 +234,34 @@ function fail(reason, errors) {
   process.exit(reason === 'error' ? 1 : 2);
 }
 
-// The smallest-effort preview that fits in `budget` bytes, or null when none does.
-async function preview(io, document, budget) {
-  for (const rung of PREVIEW_LADDER) {
+// The least-simplified previews that fit in `budget` bytes, written into `folder`; what was
+// written.
+async function previews(io, document, budget, folder) {
+  const written = [];
+  for (const [index, rung] of PREVIEW_LADDER.entries()) {
     const copy = cloneDocument(document);
     copy.setLogger(document.getLogger());
+    const size = rung.textureSize;
     await copy.transform(
       ...(rung.ratio < 1 ? [simplify({ simplifier: MeshoptSimplifier, ratio: rung.ratio, error: rung.error })] : []),
-      ...textures(rung.textureSize).map(([, transform]) => transform),
+      ...textures({ colour: size, normal: size / 2, other: size / 2, quality: 80 }).map(([, transform]) => transform),
       compress(),
     );
     const output = await io.writeBinary(copy);
-    if (output.byteLength <= budget) return output;
+    if (output.byteLength > budget) continue;
+    const file = joinPath(folder, `preview-${index}.glb`);
+    await writeFile(file, output);
+    written.push({ file, bytes: output.byteLength, rung });
+    if (written.length === PREVIEW_CANDIDATES) break;
   }
-  return null;
+  return written;
 }
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   Object.assign(LIMITS, args.limits);
   const bytes = await readFile(args.input);
-  const { errors, warnings, tooLarge } = await validate(bytes, args.input);
+  const { errors, warnings, tooLarge, triangles } = await validate(bytes, args.input);
   if (tooLarge.length) fail('too_large', tooLarge);
   if (errors.length) fail('invalid', errors);
   await Promise.all([MeshoptDecoder.ready, MeshoptEncoder.ready, MeshoptSimplifier.ready]);
@@ -253,29 +284,32 @@ async function main() {
   }
   const report = [];
   const finished = await runSteps(io, document, steps(args), report, bytes);
-  // The preview starts from the finished, uncompressed geometry and textures.
-  const base = args.preview ? cloneDocument(document) : null;
+  // The previews start from the finished, uncompressed geometry and textures.
+  const base = args.previews ? cloneDocument(document) : null;
+  const textureCount = document.getRoot().listTextures().length;
   const output = await runSteps(io, document, [['meshopt', compress()]], report, finished);
   await writeFile(args.output, output);
-  let previewBytes = null;
-  if (base && output.byteLength > args.previewBytes) {
+  let made = [];
+  if (base) {
     const started = performance.now();
-    const step = { name: 'preview', bytes_in: finished.byteLength };
-    let small = null;
+    const step = { name: 'preview candidates', bytes_in: finished.byteLength };
     try {
-      small = await preview(io, base, Math.min(args.previewBytes, output.byteLength * LIMITS.previewShare));
+      made = await previews(io, base, args.previewBytes, args.previews);
     } catch (error) {
       // A preview is a nicety: the model is published without one, and the report says why.
       step.error = String(error.message || error);
     }
-    report.push({ ...step, ms: Math.round(performance.now() - started), bytes_out: small?.byteLength ?? null });
-    if (small) {
-      await writeFile(args.preview, small);
-      previewBytes = small.byteLength;
-    }
+    report.push({ ...step, ms: Math.round(performance.now() - started), bytes_out: made.map((p) => p.bytes) });
   }
   process.stdout.write(JSON.stringify({
-    ok: true, input_bytes: bytes.length, output_bytes: output.byteLength, preview_bytes: previewBytes, steps: report, warnings,
+    ok: true,
+    input_bytes: bytes.length,
+    output_bytes: output.byteLength,
+    textures: textureCount,
+    triangles,
+    previews: made,
+    steps: report,
+    warnings,
   }) + '\n');
 }
 

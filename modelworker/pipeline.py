@@ -12,7 +12,7 @@ import json
 import os
 import signal
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +41,40 @@ class PipelineFailed(Exception):
 
 
 @dataclass(frozen=True)
+class Rung:
+    """One optimisation run's settings: the largest side, in pixels, of each map role's
+    images (colour: base colour and emissive; normal; other: occlusion, roughness, metalness,
+    transmission...), their WebP quality, and how far simplification may move the surface (a
+    fraction of the mesh's size; 0: not simplified)."""
+
+    colour: int
+    normal: int
+    other: int
+    quality: int
+    simplify: float = 0.0
+
+    def describe(self) -> str:
+        simplified = f", simplified within {self.simplify:g}" if self.simplify else ""
+        return (
+            f"colour {self.colour} px, normal {self.normal} px, other {self.other} px, "
+            f"WebP quality {self.quality}{simplified}"
+        )
+
+
+@dataclass(frozen=True)
+class PreviewCandidate:
+    file: Path
+    bytes: int
+    rung: dict[str, Any]  # how it was made: simplification ratio and error, texture size
+
+
+@dataclass(frozen=True)
 class Optimised:
     input_bytes: int
     output_bytes: int
-    preview_bytes: int | None = None  # None: no preview was asked for, needed or possible
+    textures: int = 0  # images in the model
+    triangles: int = 0
+    previews: list[PreviewCandidate] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -94,8 +124,13 @@ class Pipeline:
 
     async def render_poster(self, model: Path, target: Path) -> None:
         """A WebP picture of the model as the storefront's viewer shows it."""
-        command = render_command([(model, target)], self.limits.poster_px, self.chromium)
-        parse_report(*await self._run(*command))
+        await self.render([(model, target)], self.limits.poster_px)
+
+    async def render(
+        self, pairs: list[tuple[Path, Path]], size: int, orbits: tuple[str, ...] = ()
+    ) -> None:
+        """A picture of each (model, picture) pair from each of `orbits` (see render.py)."""
+        read_report(*await self._run(*render_command(pairs, size, self.chromium, orbits)))
 
     async def process_photo(self, source: Path, out: Path) -> dict[str, Any]:
         """A photo decoded, turned upright and stripped, written to `out` as a main image and
@@ -108,11 +143,19 @@ class Pipeline:
         )
         return dict(report["photo"])
 
-    async def optimise(self, source: Path, target: Path, preview: Path | None = None) -> Optimised:
-        """Validate a .glb or .gltf (with its files beside it) and write the optimised GLB; and,
-        when that is larger than the limits' preview_bytes, a preview within them to `preview`."""
+    async def optimise(
+        self,
+        source: Path,
+        target: Path,
+        rung: Rung | None,
+        previews: Path | None = None,
+        preview_budget: int | None = None,
+    ) -> Optimised:
+        """Validate a .glb or .gltf (with its files beside it) and write the optimised GLB
+        made with `rung`'s settings (None: the model's own images, not simplified); and, with
+        `previews` (a folder), preview candidates within `preview_budget` bytes there."""
         limits = self.limits
-        asked = ["--preview", str(preview), "--preview-bytes", str(limits.preview_bytes)]
+        asked = ["--previews", str(previews), "--preview-bytes", str(preview_budget)]
         return parse_report(
             *await self._run(
                 self.node,
@@ -122,14 +165,19 @@ class Pipeline:
                 str(target),
                 "--limits",
                 json.dumps(limits.for_optimiser()),
-                *(asked if preview else []),
+                "--rung",
+                json.dumps(asdict(rung)) if rung else "keep",
+                *(asked if previews else []),
             )
         )
 
 
-def render_command(pairs: list[tuple[Path, Path]], size: int, chromium: str) -> list[str]:
-    """The renderer's command line: a picture of each (model, picture) pair, from one
-    browser (`chromium` empty: the one Playwright installed)."""
+def render_command(
+    pairs: list[tuple[Path, Path]], size: int, chromium: str, orbits: tuple[str, ...] = ()
+) -> list[str]:
+    """The renderer's command line: a picture of each (model, picture) pair from each of
+    `orbits` (none: the viewer's default camera), from one browser (`chromium` empty: the one
+    Playwright installed)."""
     return [
         sys.executable,
         "-m",
@@ -139,7 +187,13 @@ def render_command(pairs: list[tuple[Path, Path]], size: int, chromium: str) -> 
         str(size),
         "--chromium",
         chromium,
+        *(part for orbit in orbits for part in ("--orbit", orbit)),
     ]
+
+
+def orbit_picture(picture: Path, index: int) -> Path:
+    """Where the renderer writes `picture` as seen from its `index`th orbit."""
+    return picture if index == 0 else picture.with_name(f"{picture.stem}-{index}{picture.suffix}")
 
 
 def write_report(reason: str | None = None, error: str = "", **found: Any) -> int:
@@ -175,6 +229,11 @@ def parse_report(returncode: int | None, out: bytes, err: bytes) -> Optimised:
     return Optimised(
         report.get("input_bytes", 0),
         report.get("output_bytes", 0),
-        report.get("preview_bytes"),
+        report.get("textures", 0),
+        report.get("triangles", 0),
+        [
+            PreviewCandidate(Path(made["file"]), made["bytes"], made["rung"])
+            for made in report.get("previews", [])
+        ],
         report.get("steps", []),
     )

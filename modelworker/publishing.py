@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from modelworker.pipeline import Pipeline, PipelineFailed
+from modelworker.search import choose
 from petshore import modelfiles
 from petshore.contract import MEDIA_KEY_PREFIX
 from petshore.modeljobs import PhotoVariant, PublishedModel, PublishedPhoto
@@ -38,14 +39,15 @@ async def publish_model(
     published."""
     best, steps, preview_key, preview_size = model, [], None, None
     if optimise:
-        target, preview = work / "optimised.glb", work / "preview.glb"
-        result = await pipeline.optimise(model, target, preview)
-        steps = result.steps
+        search = work / "search"
+        search.mkdir()
+        choice = await choose(pipeline, model, search)
+        steps = choice.steps
         # A GLB that optimisation would not shrink is published as it came.
-        keep = model.suffix == ".glb" and result.output_bytes >= result.input_bytes
-        best = model if keep else target
-        if result.preview_bytes is not None:
-            preview_key, preview_size = await modelfiles.publish(s3, bucket, preview)
+        keep = model.suffix == ".glb" and choice.model.stat().st_size >= model.stat().st_size
+        best = model if keep else choice.model
+        if choice.preview:
+            preview_key, preview_size = await modelfiles.publish(s3, bucket, choice.preview)
     glb_key, size = await modelfiles.publish(s3, bucket, best)
     poster_key = None
     poster = work / "poster.webp"

@@ -1,9 +1,11 @@
 """`python -m modelworker.render <model.glb> <out.webp> [<model> <out> ...]
-[--size N]`: a picture of each model as the storefront shows it — the same <model-viewer>, in
-headless Chromium, from the pipeline's own npm packages — served from a throwaway local web
-server that only this process knows. One browser renders them all, each from the viewer's
-default camera, which frames the model by its bounds: an optimised model and its original are
-seen from the same place. Used for posters, and for measuring what optimisation does."""
+[--size N] [--orbit "0deg 75deg 105%" ...]`: pictures of each model as the storefront shows
+it — the same <model-viewer>, in headless Chromium, from the pipeline's own npm packages —
+served from a throwaway local web server that only this process knows. One browser renders
+them all, from the viewer's default camera or from each `--orbit` given (the picture of the
+second orbit is `<out>-1.webp`, and so on: `pipeline.orbit_picture`). The camera frames the
+model by its bounds: an optimised model and its original are seen from the same place. Used
+for posters, and for measuring what optimisation does."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from modelworker.chromium import environment
-from modelworker.pipeline import write_report
+from modelworker.pipeline import orbit_picture, write_report
 
 HERE = Path(__file__).resolve().parent
 VIEWER = HERE / "node_modules" / "@google" / "model-viewer" / "dist" / "model-viewer-umd.min.js"
@@ -61,9 +63,11 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
-def render(pairs: list[tuple[Path, Path]], size: int, chromium: str | None) -> None:
-    """Each (model, picture) pair; `chromium`: the browser's path, or None for the one
-    Playwright installed."""
+def render(
+    pairs: list[tuple[Path, Path]], size: int, chromium: str | None, orbits: list[str]
+) -> None:
+    """Each (model, picture) pair, from each of `orbits` (none: the default camera);
+    `chromium`: the browser's path, or None for the one Playwright installed."""
     with tempfile.TemporaryDirectory(prefix="petshore-render-") as tmp:
         site = Path(tmp)
         for i, (model, _) in enumerate(pairs):
@@ -86,14 +90,17 @@ def render(pairs: list[tuple[Path, Path]], size: int, chromium: str | None) -> N
                 page = browser.new_page(viewport={"width": size, "height": size})
                 for i, (_, target) in enumerate(pairs):
                     page.goto(f"http://127.0.0.1:{server.server_port}/?model=model-{i}.glb")
-                    target.write_bytes(base64.b64decode(_picture(page)))
+                    for index, orbit in enumerate(orbits or [None]):
+                        picture = orbit_picture(target, index)
+                        picture.write_bytes(base64.b64decode(_picture(page, orbit, picture.suffix)))
                 browser.close()
         finally:
             server.shutdown()
 
 
-def _picture(page: Page) -> str:
-    """The viewer's picture once the model is on show, base64-encoded WebP."""
+def _picture(page: Page, orbit: str | None, suffix: str) -> str:
+    """The viewer's picture once the model is on show, from `orbit` (None: where the camera
+    is), base64-encoded: PNG for a .png (pictures that are measured), else WebP (posters)."""
     page.wait_for_function(
         "() => { const v = document.querySelector('model-viewer');"
         " return v && v.loaded && v.modelIsVisible; }",
@@ -101,14 +108,21 @@ def _picture(page: Page) -> str:
     )
     return str(
         page.evaluate(
-            """async () => {
-              const blob = await document.querySelector('model-viewer')
-                .toBlob({mimeType: 'image/webp', qualityArgument: 0.85});
+            """async ([orbit, type]) => {
+              const viewer = document.querySelector('model-viewer');
+              if (orbit) {
+                viewer.cameraOrbit = orbit;
+                viewer.jumpCameraToGoal();
+                // The jump shows from the next frame on.
+                for (let i = 0; i < 3; i++) await new Promise(requestAnimationFrame);
+              }
+              const blob = await viewer.toBlob({mimeType: type, qualityArgument: 0.85});
               const bytes = new Uint8Array(await blob.arrayBuffer());
               let text = '';
               for (const b of bytes) text += String.fromCharCode(b);
               return btoa(text);
-            }"""
+            }""",
+            [orbit, "image/png" if suffix == ".png" else "image/webp"],
         )
     )
 
@@ -118,12 +132,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("files", type=Path, nargs="+", help="model, picture, model, picture...")
     parser.add_argument("--size", type=int, required=True)
     parser.add_argument("--chromium", default="")
+    parser.add_argument("--orbit", action="append", default=[], help="a camera-orbit")
     args = parser.parse_args(argv)
     if len(args.files) % 2:
         parser.error("give each model a picture to write")
     pairs = list(zip(args.files[::2], args.files[1::2], strict=True))
     try:
-        render(pairs, args.size, args.chromium or None)
+        render(pairs, args.size, args.chromium or None, args.orbit)
     except Exception as exc:  # a model the viewer cannot show, or no browser: say which
         return write_report("error", f"render: {exc}")
     return write_report()

@@ -18,22 +18,23 @@ from typing import Any
 
 import pytest
 
-from devstack.quality import MIN_PSNR, MIN_SSIM, compare
 from modelworker.pipeline import Pipeline, render_command
+from modelworker.quality import MIN_PREVIEW_SSIM, MIN_PSNR, MIN_SSIM, compare_orbits
+from modelworker.search import ORBITS, RENDER_PX, choose
 from petshore.contract import MODEL_PREVIEW_MAX_BYTES
-from tests.browser.test_model_quality import CHROMIUM, MIN_PREVIEW_SSIM, SIZE
+from tests.browser.test_model_quality import CHROMIUM
 
 Gltf = dict[str, Any]
 Score = tuple[float, float, int]  # PSNR, SSIM, bytes
 
 
 async def optimised_files(pipeline: Pipeline, source: Path, work: Path) -> dict[str, Path]:
-    """What the pipeline publishes for `source`: its optimised GLB and, when one is made, its
-    preview. The one place these tests ask the pipeline for them."""
-    result = await pipeline.optimise(source, work / "optimised.glb", work / "preview.glb")
-    files = {"optimised": work / "optimised.glb"}
-    if result.preview_bytes is not None:
-        files["preview"] = work / "preview.glb"
+    """What the pipeline publishes for `source`: the optimised GLB the quality search chose
+    and, when one is made, its preview. The one place these tests ask the pipeline for them."""
+    choice = await choose(pipeline, source, work)
+    files = {"optimised": choice.model}
+    if choice.preview:
+        files["preview"] = choice.preview
     return files
 
 
@@ -45,7 +46,7 @@ def published(
     node = shutil.which("node")
     assert node, "make test installs Node.js"
     # Longer than the worker's 200 s a step: two of these run at once on a shared machine.
-    pipeline = Pipeline(node, timeout=600, workers=2)
+    pipeline = Pipeline(node, timeout=600, workers=2, chromium=CHROMIUM)
     works = {kind: tmp_path_factory.mktemp(kind) for kind in model_kinds}
 
     async def optimise_all() -> list[dict[str, Path]]:
@@ -59,17 +60,22 @@ def published(
 
 @pytest.fixture(scope="module")
 def scores(published: dict[str, dict[str, Path]]) -> dict[str, dict[str, Score]]:
-    """PSNR, SSIM and size of each kind's optimised model and preview against its original,
-    all pictures from one renderer process, each in its kind's own folder."""
+    """PSNR, SSIM (the worst of the search's orbits) and size of each kind's optimised model
+    and preview against its original, all pictures from one renderer process, each in its
+    kind's own folder."""
     pictures = {
-        model: files["optimised"].parent / f"{role}.webp"
+        model: files["optimised"].parent / f"measured-{role}.png"
         for files in published.values()
         for role, model in files.items()
     }
-    subprocess.run(render_command(list(pictures.items()), SIZE, CHROMIUM), check=True)
+    subprocess.run(render_command(list(pictures.items()), RENDER_PX, CHROMIUM, ORBITS), check=True)
+    orbits = len(ORBITS)
     return {
         kind: {
-            role: (*compare(pictures[files["original"]], pictures[model]), model.stat().st_size)
+            role: (
+                *compare_orbits(pictures[files["original"]], pictures[model], orbits),
+                model.stat().st_size,
+            )
             for role, model in files.items()
             if role != "original"
         }

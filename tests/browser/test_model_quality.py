@@ -1,6 +1,7 @@
 """The model pipeline keeps what a shopper sees: every sample model, as uploaded and as the
-pipeline publishes it (and its preview, for a large one), is rendered by the storefront's
-viewer in Chromium from the same camera, and the pictures are compared."""
+pipeline's quality search publishes it (and its preview, for a large one), is rendered by the
+storefront's viewer in Chromium from the search's orbits, and the pictures are compared here,
+apart from the search's own judgement."""
 
 from __future__ import annotations
 
@@ -8,68 +9,81 @@ import asyncio
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from devstack.quality import MIN_PSNR, MIN_SSIM, compare
 from modelworker.pipeline import Pipeline, render_command
+from modelworker.quality import MIN_PREVIEW_SSIM, MIN_PSNR, MIN_SSIM, compare_orbits
+from modelworker.search import ORBITS, RENDER_PX, choose
 from petshore.contract import MODEL_PREVIEW_MAX_BYTES
 
 MODELS = Path(__file__).resolve().parents[2] / "demo" / "models"
 SAMPLES = ["Fox.glb", "MaterialsVariantsShoe.glb", "Mixer.glb", "kenney-tree/tree.obj"]
 CHROMIUM = "/usr/bin/chromium"
-SIZE = 512
-# A preview shows for the seconds the full model takes to arrive: it must be the same object,
-# seen the same way, not a faithful copy.
-MIN_PREVIEW_SSIM = 0.9
 
 Scores = dict[str, tuple[float, float, int]]  # kind: PSNR, SSIM, bytes
 
 
-async def publishable(pipeline: Pipeline, sample: Path, work: Path) -> dict[str, Path]:
-    """The sample as a GLB, its optimised GLB and, when one is made, its preview."""
+async def published(
+    pipeline: Pipeline, sample: Path, work: Path
+) -> tuple[dict[str, Path], list[dict[str, Any]]]:
+    """The sample as a GLB, the optimised GLB the search chose and, when one is made, its
+    preview; and the search's step reports."""
     source = sample
     if sample.suffix == ".obj":
         source = work / "converted.glb"
         await pipeline.convert_obj(sample, source)
-    result = await pipeline.optimise(source, work / "optimised.glb", work / "preview.glb")
-    files = {"original": source, "optimised": work / "optimised.glb"}
-    if result.preview_bytes is not None:
-        files["preview"] = work / "preview.glb"
-    return files
+    search = work / "search"
+    search.mkdir()
+    choice = await choose(pipeline, source, search)
+    files = {"original": source, "optimised": choice.model}
+    if choice.preview:
+        files["preview"] = choice.preview
+    return files, choice.steps
 
 
 @pytest.fixture(scope="module")
-def scores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Scores]:
-    """PSNR, SSIM and size of each sample's optimised model and preview against its
-    original; all pictures come from one renderer process."""
+def searched(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[dict[str, Path], list[dict[str, Any]]]]:
     node = shutil.which("node")
     assert node, "make test installs Node.js"
-    pipeline = Pipeline(node, timeout=120, workers=2)
+    pipeline = Pipeline(node, timeout=200, workers=2, chromium=CHROMIUM)
     works = {name: tmp_path_factory.mktemp(Path(name).stem) for name in SAMPLES}
 
-    async def prepare() -> list[dict[str, Path]]:
+    async def search_all() -> list[tuple[dict[str, Path], list[dict[str, Any]]]]:
         return await asyncio.gather(
-            *(publishable(pipeline, MODELS / name, works[name]) for name in SAMPLES)
+            *(published(pipeline, MODELS / name, works[name]) for name in SAMPLES)
         )
 
-    files = dict(zip(SAMPLES, asyncio.run(prepare()), strict=True))
+    return dict(zip(SAMPLES, asyncio.run(search_all()), strict=True))
+
+
+@pytest.fixture(scope="module")
+def scores(
+    searched: dict[str, tuple[dict[str, Path], list[dict[str, Any]]]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Scores]:
+    """PSNR, SSIM (the worst of the orbits) and size of each sample's published model and
+    preview against its original; all pictures come from one renderer process."""
+    out = tmp_path_factory.mktemp("pictures")
     pictures = {
-        model: works[name] / f"{kind}.webp"
-        for name, kinds in files.items()
+        model: out / f"{Path(name).stem}-{kind}.png"
+        for name, (kinds, _) in searched.items()
         for kind, model in kinds.items()
     }
-    subprocess.run(render_command(list(pictures.items()), SIZE, CHROMIUM), check=True)
+    subprocess.run(render_command(list(pictures.items()), RENDER_PX, CHROMIUM, ORBITS), check=True)
     return {
         name: {
             kind: (
-                *compare(works[name] / "original.webp", works[name] / f"{kind}.webp"),
+                *compare_orbits(pictures[kinds["original"]], pictures[model], len(ORBITS)),
                 model.stat().st_size,
             )
             for kind, model in kinds.items()
             if kind != "original"
         }
-        for name, kinds in files.items()
+        for name, (kinds, _) in searched.items()
     }
 
 
@@ -78,24 +92,57 @@ def test_the_optimised_model_looks_like_the_original(scores: dict[str, Scores], 
     psnr, ssim, size = scores[name]["optimised"]
     print(f"{name}: optimised {size} bytes, PSNR {psnr:.1f} dB, SSIM {ssim:.3f}")
     assert psnr >= MIN_PSNR or ssim >= MIN_SSIM, (psnr, ssim)
+    assert size < (MODELS / name).stat().st_size
 
 
 @pytest.mark.parametrize("name", SAMPLES)
-def test_what_shows_first_is_small_and_recognisable(scores: dict[str, Scores], name: str) -> None:
-    """A model that optimises to more than the preview budget gets a preview within it."""
+def test_what_shows_first_is_small_and_recognisable(
+    searched: dict[str, tuple[dict[str, Path], list[dict[str, Any]]]],
+    scores: dict[str, Scores],
+    name: str,
+) -> None:
+    """A model that optimises to more than the preview budget gets a preview within it that
+    looks like it; or, when no candidate did, none, and the report says so."""
     *_, size = scores[name]["optimised"]
+    previews = [step for step in searched[name][1] if step["name"] == "preview"]
     if size <= MODEL_PREVIEW_MAX_BYTES:
         assert "preview" not in scores[name], "a small model is its own preview"
+        assert not previews
+        return
+    [step] = previews
+    if "preview" not in scores[name]:
+        assert "the poster shows" in step["error"]
+        assert all(t["ssim"] < MIN_PREVIEW_SSIM for t in step["tried"]), step
         return
     psnr, ssim, preview_size = scores[name]["preview"]
     print(f"{name}: preview {preview_size} bytes, PSNR {psnr:.1f} dB, SSIM {ssim:.3f}")
-    assert preview_size <= MODEL_PREVIEW_MAX_BYTES
+    assert preview_size == step["bytes"] <= min(MODEL_PREVIEW_MAX_BYTES, size // 4)
     assert ssim >= MIN_PREVIEW_SSIM, (psnr, ssim)
 
 
-def test_every_sample_over_1_mb_shows_a_preview_first(scores: dict[str, Scores]) -> None:
+def test_the_large_samples_show_a_preview_first(scores: dict[str, Scores]) -> None:
+    """The demo's large models each get a preview (the shoe's is what its page shows first)."""
     large = [name for name in SAMPLES if (MODELS / name).stat().st_size > 1_000_000]
     assert large, "the samples include large models"
-    for name in large:
-        shown_first = scores[name].get("preview") or scores[name]["optimised"]
-        assert shown_first[2] <= MODEL_PREVIEW_MAX_BYTES, name
+    shown = [name for name in large if "preview" in scores[name]]
+    assert "MaterialsVariantsShoe.glb" in shown, shown
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_the_search_reports_what_it_chose_and_measured(
+    searched: dict[str, tuple[dict[str, Path], list[dict[str, Any]]]],
+    scores: dict[str, Scores],
+    name: str,
+) -> None:
+    """The step report names the settings and the figures; they are the published model's."""
+    files, steps = searched[name]
+    search = next(step for step in steps if step["name"] == "quality search")
+    assert search["met_floor"] is True
+    assert search["chosen"] in [trial["settings"] for trial in search["tried"]]
+    assert search["bytes"] == files["optimised"].stat().st_size
+    psnr, ssim, _ = scores[name]["optimised"]
+    # The same renderer, the same orbits: the search's figures are the published model's.
+    assert abs(search["ssim"] - ssim) < 0.01, (search, ssim)
+    assert abs(search["psnr"] - psnr) < 1.0, (search, psnr)
+    assert search["psnr"] >= MIN_PSNR or search["ssim"] >= MIN_SSIM
+    assert 1 <= search["renders"] <= 7

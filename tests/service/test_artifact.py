@@ -21,9 +21,9 @@ import httpx
 import pytest
 
 from devstack.processes import free_port
-from devstack.quality import MIN_PSNR, MIN_SSIM, compare
 from modelworker.limits import Limits
 from modelworker.pipeline import render_command
+from modelworker.quality import MIN_PSNR, MIN_SSIM, compare
 from petshore.contract import CART, MODEL_WORKER, ORDERS, Env, Service
 from templates.artifact import NODE_MODULES, RDS_CA, WHEELS, build_artifact
 from templates.dependencies import (

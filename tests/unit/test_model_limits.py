@@ -25,10 +25,7 @@ def phrases(limits: Limits) -> dict[str, list[str]]:
         "zip_entries": [f"more than {limits.zip_entries} entries"],
         "zip_bytes": [f"more than {limits.zip_bytes // 2**30} GiB inflated"],
         "zip_ratio": [f"inflating over {limits.zip_ratio} times"],
-        "color_texture_px": [
-            f"colour maps capped at {limits.color_texture_px} px",
-            f"roughness maps at {limits.color_texture_px // 2} px",
-        ],
+        "search_seconds": [f"The search takes at most {limits.search_seconds} s"],
         "preview_bytes": [
             f"more than {limits.preview_bytes // 1000} KB also gets a preview",
             f"fits within {limits.preview_bytes // 1000} KB",

@@ -1,5 +1,6 @@
 """How close two renders of a model are: PSNR and SSIM of pictures taken from the same camera
-(render.py). The quality tests and bench/models.py judge the pipeline's output by these."""
+(render.py). The pipeline's search (search.py), the quality tests and bench/models.py judge
+an optimised model by these."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-# The issue's bar for an optimised model against its original: either is enough.
+from modelworker.pipeline import orbit_picture
+
+# The bar for an optimised model against its original: either is enough.
 MIN_PSNR = 38.0
 MIN_SSIM = 0.97
+# A preview shows for the seconds the full model takes to arrive: it must be the same object,
+# seen the same way, not a faithful copy.
+MIN_PREVIEW_SSIM = 0.9
 
 
 def pixels(picture: Path) -> np.ndarray:
@@ -45,3 +51,12 @@ def compare(original: Path, candidate: Path) -> tuple[float, float]:
 
 def good_enough(psnr_db: float, ssim_index: float) -> bool:
     return psnr_db >= MIN_PSNR or ssim_index >= MIN_SSIM
+
+
+def compare_orbits(original: Path, candidate: Path, orbits: int) -> tuple[float, float]:
+    """The lowest PSNR and the lowest SSIM of `candidate` against `original` over the
+    pictures of each orbit (pipeline.orbit_picture names them)."""
+    scores = [
+        compare(orbit_picture(original, i), orbit_picture(candidate, i)) for i in range(orbits)
+    ]
+    return min(p for p, _ in scores), min(s for _, s in scores)
