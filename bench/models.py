@@ -1,8 +1,9 @@
 """The model pipeline against the reference, model by model.
 
-    .venv/bin/python bench/models.py [FOLDER ...]
+    .venv/bin/python bench/models.py [--kinds] [FOLDER ...]
 
-For every model in ../shared/models (and any folder given: .glb, .gltf, .obj files), prints
+For every model in ../shared/models (and any folder given: .glb, .gltf, .obj files; with
+`--kinds`, also the model kinds that break fixed settings, made by tests/models), prints
 the original size; for our pipeline (the quality search the worker runs, modelworker/search.py,
 with the settings it chose) and for `gltf-transform optimize` (its defaults, and with
 `--texture-compress webp --texture-size 1024`): optimised size and ratio, gzip and brotli
@@ -17,6 +18,7 @@ that looks like it (SSIM ≥ 0.9): then the poster shows first, and the table sa
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
 import shutil
@@ -36,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from modelworker.pipeline import CONVERTER, render_command  # noqa: E402
 from modelworker.quality import compare, good_enough  # noqa: E402
 from petshore.contract import MODEL_PREVIEW_MAX_BYTES  # noqa: E402
+from tests.models import make_models  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 SAMPLES = ROOT.parent / "shared" / "models"
@@ -144,12 +147,24 @@ def measure(model: Path, work: Path) -> tuple[int, dict[str, Result], dict[str, 
     return model.stat().st_size, results, steps
 
 
-def main(folders: list[str]) -> int:
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("folders", type=Path, nargs="*")
+    parser.add_argument("--kinds", action="store_true", help="add tests/models' kinds")
+    args = parser.parse_args(argv)
+    if not args.kinds:
+        return measure_all([SAMPLES, *args.folders])
+    with tempfile.TemporaryDirectory(prefix="petshore-kinds-") as kinds:
+        make_models(Path(kinds))
+        return measure_all([SAMPLES, *args.folders, Path(kinds)])
+
+
+def measure_all(folders: list[Path]) -> int:
     if not REFERENCE.exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BENCH, check=True)
     models = sorted(
         p
-        for folder in [SAMPLES, *map(Path, folders)]
+        for folder in folders
         for p in folder.rglob("*")
         if p.suffix.lower() in (".glb", ".gltf", ".obj")
     )

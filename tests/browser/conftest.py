@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from devstack.stack import Stack
 from modelworker.render import CHROMIUM_ARGS
+from tests.models import make_models
 
 CHROMIUM = Path("/usr/bin/chromium")
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
@@ -69,3 +70,11 @@ def results() -> Path:
     shutil.rmtree(RESULTS, ignore_errors=True)
     RESULTS.mkdir(parents=True)
     return RESULTS
+
+
+@pytest.fixture(scope="session")
+def model_kinds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The test set of model kinds (tests/models), made once a session: each kind's GLB."""
+    node = shutil.which("node")
+    assert node, "make test installs Node.js"
+    return make_models(tmp_path_factory.mktemp("model-kinds"), node)
