@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from devstack.processes import ROOT, free_port
+from devstack.stack import DEMO_MODELS_SECONDS
 from petshore.contract import SERVICES
 from tests.helpers import checkout_body, new_cart
 
@@ -37,9 +38,10 @@ def _start(var: Path, port: int) -> tuple[subprocess.Popen[str], str, str]:
     process = _launch(var, port)
     assert process.stdout is not None
     output = ""
-    # It is ready once the model worker has published the demo's models and photos: minutes
-    # on a busy 2-core machine.
-    deadline = time.monotonic() + 360
+    # It is ready once the model worker has published the demo's models and photos (each
+    # model's quality search renders it): minutes on a busy 2-core machine. Its own deadline
+    # for them, and the services' start before.
+    deadline = time.monotonic() + DEMO_MODELS_SECONDS + 120
     try:
         while "Press Ctrl-C" not in output:
             line = process.stdout.readline()
