@@ -88,32 +88,16 @@ def render(
                     env={**os.environ, **(environment(Path(chromium)) if chromium else {})},
                 )
                 page = browser.new_page(viewport={"width": size, "height": size})
-                page.goto(f"http://127.0.0.1:{server.server_port}/?model=model-0.glb")
                 for i, (_, target) in enumerate(pairs):
-                    if i:
-                        # One page for all: the viewer keeps its compiled shaders, which
-                        # software WebGL takes seconds to build.
-                        _show(page, f"model-{i}.glb")
+                    # A page of its own for each model: what was shown before cannot change
+                    # its picture.
+                    page.goto(f"http://127.0.0.1:{server.server_port}/?model=model-{i}.glb")
                     for index, orbit in enumerate(orbits or [None]):
                         picture = orbit_picture(target, index)
                         picture.write_bytes(base64.b64decode(_picture(page, orbit, picture.suffix)))
                 browser.close()
         finally:
             server.shutdown()
-
-
-def _show(page: Page, model: str) -> None:
-    """The viewer's model replaced by `model`, once it has loaded (or failed to)."""
-    page.evaluate(
-        """(url) => new Promise((resolve, reject) => {
-          const viewer = document.querySelector('model-viewer');
-          viewer.addEventListener('load', resolve, {once: true});
-          const failed = (event) => reject(new Error(event.detail?.type));
-          viewer.addEventListener('error', failed, {once: true});
-          viewer.src = url;
-        })""",
-        model,
-    )
 
 
 def _picture(page: Page, orbit: str | None, suffix: str) -> str:
