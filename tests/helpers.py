@@ -121,12 +121,14 @@ def idempotency_key() -> dict[str, str]:
     return {"Idempotency-Key": secrets.token_hex(12)}
 
 
-def complete_upload(client: httpx.Client, path: str, attempts: int = 6) -> httpx.Response:
-    """POST `path` (an upload's `complete`), asking again while the catalog answers that the
-    worker is still at it (`503`, as docs/api.md says a client should): the model search may
-    take longer than the catalog waits, on a busy machine."""
+def complete_upload(
+    client: httpx.Client, path: str, body: dict[str, Any] | None = None, attempts: int = 6
+) -> httpx.Response:
+    """POST `path` (an upload's `complete`, with `body` if any), asking again while the
+    catalog answers that the worker is still at it (`503`, as docs/api.md says a client
+    should): the model search may take longer than the catalog waits, on a busy machine."""
     for _ in range(attempts):
-        answer = client.post(path, headers=ADMIN, timeout=120)
+        answer = client.post(path, json=body, headers=ADMIN, timeout=120)
         if answer.status_code != 503:
             break
     return answer

@@ -139,11 +139,10 @@ def test_a_large_file_goes_up_in_parts(gateway: httpx.Client) -> None:
     assert ticket["multipart"]["part_bytes"] == PART_BYTES
     assert [p["part_number"] for p in ticket["multipart"]["parts"]] == [1, 2]
     parts = put_parts(ticket, data)
-    completed = gateway.post(
+    completed = complete_upload(
+        gateway,
         f"/api/catalog/products/{sku}/model-uploads/{ticket['upload_id']}/complete",
-        json={"parts": list(reversed(parts))},  # any order: the service sorts them
-        headers=ADMIN,
-        timeout=120,
+        {"parts": list(reversed(parts))},  # any order: the service sorts them
     )
     assert completed.status_code == 200, completed.text
     model = completed.json()["model"]

@@ -133,7 +133,7 @@ def test_messages_that_are_not_jobs_or_results_are_dropped_and_said(
     # Both keep working: the next upload is published as usual.
     sku = create_product(gateway)["sku"]
     path = put_file(gateway, sku, (MODELS / "Fox.glb").read_bytes())
-    assert gateway.post(path + "/complete", headers=ADMIN, timeout=120).status_code == 200
+    assert complete_upload(gateway, path + "/complete").status_code == 200
     assert log_lines(worker(stack), "not a model job; deleted")
     catalogs = [c for c in stack.processes.children if c.name.startswith("catalog-")]
     assert any(log_lines(c, "not a model result; deleted") for c in catalogs)
