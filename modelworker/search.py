@@ -140,10 +140,10 @@ async def choose(pipeline: Pipeline, source: Path, work: Path) -> Choice:
     limits = pipeline.limits
     trials: list[Trial] = []
     made: list[Optimised] = []
+    # Preview candidates come with the first rung, rendered in the same browser, for a model
+    # that may optimise to more than the budget.
+    large = source.stat().st_size > limits.preview_bytes
     for index, rung in enumerate(LADDER):
-        # Preview candidates come with the first rung, rendered in the same browser, for a
-        # model that may optimise to more than the budget.
-        large = source.stat().st_size > limits.preview_bytes
         budget = limits.preview_bytes if index == 0 and large else None
         trial, optimised = await search.trial(index, rung, budget)
         trials.append(trial)
