@@ -1,0 +1,485 @@
+"""The storefront's hot paths under load, each beside its ceiling measured in the same run.
+
+    .venv/bin/python bench/http.py [--seconds 5] [--runs 3] [--connections 1,16,64]
+                                   [--sizes 1000,10000,100000] [--json out.json]
+
+Starts, on loopback only: a PostgreSQL server of its own, the AWS emulator (moto's server),
+the storefront's services and gateway (one process each, as `make run`), the ceilings and the
+in-memory peers of bench/ceilings.py, and a second orders service that calls those peers. Then
+wrk (Debian's package; installed when missing) loads each path for `--seconds`, `--runs` times
+at each connection count, and prints the median rate, its p50/p99 latency, the CPU the serving
+process spent per request, and its ratio to the ceiling; with `--sizes`, the catalog grows to
+each size and the list, a search and checkout are measured again. bench/README.md explains
+each ceiling and the goals.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Python puts this file's folder first on the path, where its name would hide the standard
+# library's `http` from every module imported after it.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[0] = str(ROOT)
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+
+from devstack.emulator import emulator_process
+from devstack.postgres import PostgresCluster
+from devstack.processes import Child, Processes, free_port
+from devstack.stack import Stack, StackConfig
+from petshore.contract import CART, CATALOG, ORDERS, SERVICES
+from tests.helpers import ADMIN, ADMIN_TOKEN, checkout_body
+
+CARTS_IN_ROTATION = 256
+# Enough stock that no run sells out (the most the inventory API takes).
+STOCK = 10_000_000
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+# What wrk prints when a run ends: one JSON line, read back here.
+DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "socket_errors": %d, "status_errors": %d, '
+    .. '"p50_us": %d, "p99_us": %d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+@dataclass
+class Figure:
+    path: str
+    route: str  # direct | gateway | ceiling
+    connections: int
+    rate: float  # requests per second, the median run's
+    p50_ms: float
+    p99_ms: float
+    cpu_ms: float  # the serving process's CPU per request
+    errors: int  # answers of 4xx/5xx and socket errors, over every run
+    size: int | None = None
+
+
+@dataclass
+class Target:
+    """One thing to load: a URL, the Lua that makes its requests, the process that serves it
+    (whose CPU is read)."""
+
+    path: str
+    route: str
+    url: str
+    lua: str
+    serving: Child
+
+
+def get(path: str) -> str:
+    return f'request = function() return wrk.format("GET", "{path}") end\n'
+
+
+def cart_puts(prefix: str, carts: list[str], sku: str) -> str:
+    ids = ", ".join(f'"{c}"' for c in carts)
+    return f"""
+local carts = {{{ids}}}
+local n = 0
+request = function()
+  n = n + 1
+  local body = '{{"quantity": ' .. (n % 5 + 1) .. '}}'
+  return wrk.format("PUT", "{prefix}" .. carts[n % #carts + 1] .. "/items/{sku}",
+    {{["Content-Type"] = "application/json"}}, body)
+end
+"""
+
+
+def dynamo_puts(carts: list[str]) -> str:
+    ids = ", ".join(f'"{c}"' for c in carts)
+    return f"""
+local carts = {{{ids}}}
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("PUT", "/dynamo/" .. carts[n % #carts + 1])
+end
+"""
+
+
+def posts(path: str, body: dict[str, Any] | None, keyed: bool) -> str:
+    """POSTs of `body`; `keyed`: each with an Idempotency-Key of its own."""
+    text = json.dumps(body or {}).replace("'", "\\'")
+    key = '["Idempotency-Key"] = "KEYRUN-" .. n,' if keyed else ""
+    return f"""
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("POST", "{path}",
+    {{["Content-Type"] = "application/json", {key}}}, '{text}')
+end
+"""
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def run_wrk(target: Target, connections: int, seconds: int, folder: Path) -> dict[str, Any]:
+    script = folder / "script.lua"
+    # Fresh keys every run: a checkout's key must never repeat.
+    script.write_text(target.lua.replace("KEYRUN", secrets.token_hex(4)) + DONE)
+    before = cpu_seconds(target.serving.process.pid)
+    done = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            target.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    )
+    spent = cpu_seconds(target.serving.process.pid) - before
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    requests = max(found["requests"], 1)
+    found["rate"] = found["requests"] / (found["duration_us"] / 1e6)
+    found["cpu_ms"] = spent * 1000 / requests
+    return found
+
+
+def measure(
+    target: Target, connections: int, seconds: int, runs: int, folder: Path, size: int | None
+) -> Figure:
+    results = sorted(
+        (run_wrk(target, connections, seconds, folder) for _ in range(runs)),
+        key=lambda r: r["rate"],
+    )
+    median = results[len(results) // 2]
+    return Figure(
+        path=target.path,
+        route=target.route,
+        connections=connections,
+        rate=round(median["rate"], 1),
+        p50_ms=round(median["p50_us"] / 1000, 2),
+        p99_ms=round(median["p99_us"] / 1000, 2),
+        cpu_ms=round(statistics.median(r["cpu_ms"] for r in results), 3),
+        errors=sum(r["status_errors"] + r["socket_errors"] for r in results),
+        size=size,
+    )
+
+
+def ensure_wrk() -> None:
+    if shutil.which("wrk"):
+        return
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+
+
+@dataclass
+class Bench:
+    stack: Stack
+    cluster: PostgresCluster
+    ceilings: Child
+    peers: Child
+    lone_orders: Child  # an orders service whose cart and catalog answer from memory
+    sku: str
+    carts: list[str]
+
+    def targets(self) -> list[tuple[Target, Target | None]]:
+        """Each measured path with the ceiling its ratio is taken to."""
+        stack = self.stack
+        catalog, cart = stack.urls[CATALOG.name][0], stack.urls[CART.name][0]
+        gateway = stack.gateway_url
+        serving = {c.name: c for c in stack.processes.children}
+        detail = f"{CATALOG.path_prefix}products/{self.sku}"
+        listing = f"{CATALOG.path_prefix}products?limit=20"
+        put = cart_puts(f"{CART.path_prefix}carts/", self.carts, self.sku)
+        ceiling = self.ceilings
+        pk = Target(
+            "ceiling: asyncpg read", "ceiling", ceiling.url, get(f"/pk/{self.sku}"), ceiling
+        )
+        dynamo = Target(
+            "ceiling: aiobotocore call",
+            "ceiling",
+            ceiling.url,
+            dynamo_puts(self.carts),
+            ceiling,
+        )
+        raw_checkout = Target(
+            "ceiling: asyncpg checkout",
+            "ceiling",
+            ceiling.url,
+            posts(f"/checkout/{self.sku}", None, keyed=False),
+            ceiling,
+        )
+        checkout = posts(f"{ORDERS.path_prefix}orders", checkout_body("bench-cart"), keyed=True)
+        detail_direct = Target(
+            "product detail", "direct", catalog, get(detail), serving["catalog-0"]
+        )
+        return [
+            (Target("bare Sanic", "ceiling", ceiling.url, get("/bare"), ceiling), None),
+            (pk, None),
+            (detail_direct, pk),
+            (
+                Target("product detail", "gateway", gateway, get(detail), serving["gateway"]),
+                detail_direct,
+            ),
+            (
+                Target("product list (20)", "direct", catalog, get(listing), serving["catalog-0"]),
+                pk,
+            ),
+            (
+                Target("product list (20)", "gateway", gateway, get(listing), serving["gateway"]),
+                None,
+            ),
+            (dynamo, None),
+            (Target("cart PUT", "direct", cart, put, serving["cart-0"]), dynamo),
+            (Target("cart PUT", "gateway", gateway, put, serving["gateway"]), None),
+            (raw_checkout, None),
+            (
+                Target(
+                    "checkout, peers in memory",
+                    "direct",
+                    self.lone_orders.url,
+                    checkout,
+                    self.lone_orders,
+                ),
+                raw_checkout,
+            ),
+        ]
+
+
+@contextmanager
+def bench_stack(folder: Path) -> Iterator[Bench]:
+    cluster = PostgresCluster()
+    cluster.create()
+    cluster.start()
+    try:
+        cluster.create_databases(*(s.database for s in SERVICES if s.database))
+        with emulator_process(folder / "emulator.log") as aws:
+            stack = Stack(
+                StackConfig(
+                    database_urls={s.name: cluster.url(s.database) for s in SERVICES if s.database},
+                    aws_endpoint_url=aws,
+                    admin_token=ADMIN_TOKEN,
+                    gateway_port=free_port(),
+                    log_dir=folder / "log",
+                    environment="bench",
+                    service_ports={s.name: [free_port()] for s in SERVICES},
+                    load_demo=False,
+                )
+            )
+            try:
+                stack.start()
+                yield prepare(stack, cluster, folder)
+            finally:
+                stack.stop()
+    finally:
+        cluster.remove()
+
+
+def prepare(stack: Stack, cluster: PostgresCluster, folder: Path) -> Bench:
+    """A product in stock, carts holding it, the ceilings and the memory peers started."""
+    with httpx.Client(base_url=stack.gateway_url, timeout=30) as client:
+        sku = "PS-BENCH-1"
+        created = client.post(
+            f"{CATALOG.path_prefix}products",
+            headers=ADMIN,
+            json={
+                "sku": sku,
+                "name": "Bench chew toy",
+                "description": "A product that bench/http.py reads and sells",
+                "category": "toys",
+                "price_cents": 1000,
+                "currency": "USD",
+            },
+        )
+        created.raise_for_status()
+        client.put(
+            f"{ORDERS.path_prefix}inventory/{sku}", headers=ADMIN, json={"available": STOCK}
+        ).raise_for_status()
+        carts = []
+        for _ in range(CARTS_IN_ROTATION):
+            cart_id = client.post(f"{CART.path_prefix}carts").json()["cart_id"]
+            client.put(
+                f"{CART.path_prefix}carts/{cart_id}/items/{sku}", json={"quantity": 1}
+            ).raise_for_status()
+            carts.append(cart_id)
+        product = client.get(f"{CATALOG.path_prefix}products/{sku}").json()
+    product_file = folder / "product.json"
+    product_file.write_text(json.dumps(product))
+    env = stack.env()
+    processes: Processes = stack.processes
+    bench_script = str(ROOT / "bench" / "ceilings.py")
+    ceilings = _start_script(
+        processes,
+        "ceilings",
+        env,
+        bench_script,
+        "ceilings",
+        "--catalog-db",
+        cluster.url(CATALOG.database or ""),
+        "--orders-db",
+        cluster.url(ORDERS.database or ""),
+        "--environment",
+        stack.config.environment,
+    )
+    peers = _start_script(
+        processes, "peers", env, bench_script, "peers", "--product-file", str(product_file)
+    )
+    lone_env = {**env, CART.url_variable: peers.url or "", CATALOG.url_variable: peers.url or ""}
+    lone_orders = processes.start(
+        "orders-lone", ORDERS.module, free_port(), lone_env, ORDERS.health_path
+    )
+    processes.wait_healthy()
+    return Bench(stack, cluster, ceilings, peers, lone_orders, sku, carts)
+
+
+def _start_script(processes: Processes, name: str, env: dict[str, str], *args: str) -> Child:
+    """A bench/ceilings.py server, watched like the services (healthy once /health answers)."""
+    port = free_port()
+    log = (processes.log_dir / f"{name}.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, *args, "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    child = Child(name, f"http://127.0.0.1:{port}", "/health", process, Path(log.name))
+    processes.children.append(child)
+    return child
+
+
+async def grow_catalog(url: str, size: int) -> None:
+    """Products up to `size`, inserted as the admin API would leave them (active, in one of
+    ten categories, words to search for), in one statement."""
+    connection = await asyncpg.connect(url)
+    try:
+        have = await connection.fetchval("SELECT count(*) FROM product")
+        await connection.execute(
+            "INSERT INTO category (slug, name) SELECT 'bench-' || g, 'Bench ' || g"
+            " FROM generate_series(0, 9) g ON CONFLICT DO NOTHING"
+        )
+        await connection.execute(
+            "INSERT INTO product (sku, name, description, category_id, price_cents, currency,"
+            " status, created_at, updated_at, has_model)"
+            " SELECT 'PS-GROW-' || g, 'Grown ' || (ARRAY['ball','rope','bed','bowl','leash'])"
+            "[1 + g % 5] || ' ' || g, 'A product grown for scale, number ' || g,"
+            " 'bench-' || (g % 10), 100 + g % 9000, 'USD', 'active', now(), now(), false"
+            " FROM generate_series($1::int, $2::int) g",
+            have,
+            size - 1,
+        )
+    finally:
+        await connection.close()
+
+
+def print_table(figures: list[Figure], ceilings: dict[tuple[str, str], tuple[str, str]]) -> None:
+    by_key = {(f.path, f.route, f.connections, f.size): f for f in figures}
+    print(
+        f"{'path':<28}{'route':<9}{'size':>8}{'conns':>6}{'req/s':>10}{'p50 ms':>9}"
+        f"{'p99 ms':>9}{'cpu ms':>8}{'errors':>7}  ratio to ceiling"
+    )
+    for f in figures:
+        ratio = ""
+        ceiling_key = ceilings.get((f.path, f.route))
+        if ceiling_key is not None:
+            c = by_key.get((*ceiling_key, f.connections, None))
+            if c is not None and c.rate:
+                ratio = f"{f.rate / c.rate:.2f} of {c.path} ({c.route})"
+                if "aiobotocore" in c.path and c.cpu_ms:
+                    ratio += f"; cpu {f.cpu_ms / c.cpu_ms:.2f}x"
+        size = str(f.size) if f.size else ""
+        print(
+            f"{f.path:<28}{f.route:<9}{size:>8}{f.connections:>6}{f.rate:>10.0f}{f.p50_ms:>9.2f}"
+            f"{f.p99_ms:>9.2f}{f.cpu_ms:>8.3f}{f.errors:>7}  {ratio}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--connections", default="1,16,64")
+    parser.add_argument("--sizes", default="", help="catalog sizes to grow to, e.g. 1000,10000")
+    parser.add_argument("--only", default="", help="measure only paths containing this")
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    args = parser.parse_args()
+    connections = [int(c) for c in args.connections.split(",")]
+    ensure_wrk()
+    figures: list[Figure] = []
+    ratios: dict[tuple[str, str], tuple[str, str]] = {}
+    with tempfile.TemporaryDirectory(prefix="petshore-http-") as tmp, bench_stack(Path(tmp)) as b:
+        pairs = b.targets()
+        for target, ceiling in pairs:
+            if ceiling is not None:
+                ratios[(target.path, target.route)] = (ceiling.path, ceiling.route)
+        wanted: Callable[[Target], bool] = lambda t: args.only in t.path  # noqa: E731
+        for conns in connections:
+            for target, _ in pairs:
+                if wanted(target) or target.route == "ceiling":
+                    figures.append(measure(target, conns, args.seconds, args.runs, Path(tmp), None))
+                    print(
+                        f"  {target.path} {target.route} x{conns}: {figures[-1].rate:.0f}/s",
+                        file=sys.stderr,
+                    )
+        for size in [int(s) for s in args.sizes.split(",") if s]:
+            asyncio.run(grow_catalog(b.cluster.url(CATALOG.database or ""), size))
+            catalog = b.stack.urls[CATALOG.name][0]
+            serving = next(c for c in b.stack.processes.children if c.name == "catalog-0")
+            grown = [
+                Target(
+                    "product list (20)",
+                    "direct",
+                    catalog,
+                    get(f"{CATALOG.path_prefix}products?limit=20"),
+                    serving,
+                ),
+                Target(
+                    "product list by price",
+                    "direct",
+                    catalog,
+                    get(f"{CATALOG.path_prefix}products?limit=20&sort=price"),
+                    serving,
+                ),
+                Target(
+                    "search 'rope'",
+                    "direct",
+                    catalog,
+                    get(f"{CATALOG.path_prefix}products?q=rope&limit=20"),
+                    serving,
+                ),
+                pairs[-1][0],
+            ]
+            for target in grown:
+                figures.append(measure(target, 16, args.seconds, args.runs, Path(tmp), size))
+    print_table(figures, ratios)
+    if args.json:
+        args.json.write_text(json.dumps([asdict(f) for f in figures], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
