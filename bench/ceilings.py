@@ -1,4 +1,4 @@
-"""What bench/http.py holds the storefront's figures against, served by Sanic with the same
+"""What bench/http_load.py holds the storefront's figures against, served by Sanic with the same
 worker count as a service (one process), so that a ratio is what the project's own code
 costs and not what the machine, Sanic or the emulator cost anyway.
 

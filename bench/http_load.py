@@ -1,6 +1,6 @@
 """The storefront's hot paths under load, each beside its ceiling measured in the same run.
 
-    .venv/bin/python bench/http.py [--seconds 5] [--runs 3] [--connections 1,16,64]
+    .venv/bin/python bench/http_load.py [--seconds 5] [--runs 3] [--connections 1,16,64]
                                    [--sizes 1000,10000,100000] [--json out.json]
 
 Starts, on loopback only: a PostgreSQL server of its own, the AWS emulator (moto's server),
@@ -15,14 +15,6 @@ each ceiling and the goals.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Python puts this file's folder first on the path, where its name would hide the standard
-# library's `http` from every module imported after it.
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[0] = str(ROOT)
-
 import argparse
 import asyncio
 import json
@@ -31,21 +23,26 @@ import secrets
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
-from devstack.emulator import emulator_process
-from devstack.postgres import PostgresCluster
-from devstack.processes import Child, Processes, free_port
-from devstack.stack import Stack, StackConfig
-from petshore.contract import CART, CATALOG, ORDERS, SERVICES
-from tests.helpers import ADMIN, ADMIN_TOKEN, checkout_body
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from devstack.emulator import emulator_process  # noqa: E402
+from devstack.postgres import PostgresCluster  # noqa: E402
+from devstack.processes import Child, Processes, free_port  # noqa: E402
+from devstack.stack import Stack, StackConfig  # noqa: E402
+from petshore.contract import CART, CATALOG, ORDERS, SERVICES  # noqa: E402
+from tests.helpers import ADMIN, ADMIN_TOKEN, checkout_body  # noqa: E402
 
 CARTS_IN_ROTATION = 256
 # Enough stock that no run sells out (the most the inventory API takes).
@@ -309,7 +306,7 @@ def prepare(stack: Stack, cluster: PostgresCluster, folder: Path) -> Bench:
             json={
                 "sku": sku,
                 "name": "Bench chew toy",
-                "description": "A product that bench/http.py reads and sells",
+                "description": "A product that bench/http_load.py reads and sells",
                 "category": "toys",
                 "price_cents": 1000,
                 "currency": "USD",
