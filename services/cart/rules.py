@@ -46,20 +46,11 @@ def is_expired(expires_at_epoch: int, now: float) -> bool:
     return expires_at_epoch <= now
 
 
-def set_line(lines: list[Line], sku: str, quantity: int) -> list[Line]:
-    """Set `sku` to `quantity` (0 removes it); lines keep the order they were first added in."""
-    result: list[Line] = []
-    found = False
-    for line in lines:
-        if line["sku"] == sku:
-            found = True
-            if quantity:
-                result.append({"sku": sku, "quantity": quantity})
-        else:
-            result.append(line)
-    if not found and quantity:
-        result.append({"sku": sku, "quantity": quantity})
-    return result
+def lines_in_order(quantities: dict[str, int], added: dict[str, int]) -> list[Line]:
+    """A cart's lines in the order they were first added (`added`: a number that grows with
+    time, per SKU); SKUs added at the same moment in SKU order."""
+    order = sorted(quantities, key=lambda sku: (added[sku], sku))
+    return [{"sku": sku, "quantity": quantities[sku]} for sku in order]
 
 
 def merge_lines(into: list[Line], added: list[Line]) -> list[Line]:

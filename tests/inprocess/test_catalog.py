@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import secrets
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -222,3 +224,49 @@ def test_a_photo_result_heard_twice_adds_one_photo(catalog: Sanic, sqs: Any) -> 
     # A model upload's status is not found under the photo's path, and the other way round.
     model_path = path.replace("image-uploads", "model-uploads")
     assert call(catalog, "get", model_path, headers=ADMIN).status_code == 404
+
+
+def _queries(caplog: pytest.LogCaptureFixture, catalog: Sanic, path: str) -> int:
+    """The SQL statements the catalog ran to answer GET `path` (Tortoise logs each one)."""
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        answer = call(catalog, "get", path)
+    assert answer.status_code == 200, answer.text
+    # The pool's own lines (made, closed) have other messages.
+    return sum(1 for r in caplog.records if r.name == "tortoise.db_client" and r.msg == "%s: %s")
+
+
+def test_a_page_of_products_costs_the_same_queries_whatever_its_size(
+    catalog: Sanic, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No query per product (an N+1): a page reads its products, their photos and their
+    variants in a fixed number of statements, and one product no more than that."""
+    category = f"n1-{secrets.token_hex(3)}"
+    skus = []
+    for i in range(12):
+        sku = unique_sku("N")
+        body = {
+            "sku": sku,
+            "name": f"Query-counted lead {i}",
+            "description": "",
+            "category": category,
+            "price_cents": 1000 + i,
+            "currency": "USD",
+        }
+        created = call(catalog, "post", "/api/catalog/products", json=body, headers=ADMIN)
+        assert created.status_code == 201, created.text
+        variants = {
+            "options": [{"name": "Size", "values": ["S", "L"]}],
+            "variants": [
+                {"sku": f"{sku}-{size}", "options": {"Size": size}} for size in ("S", "L")
+            ],
+        }
+        path = f"/api/catalog/products/{sku}/variants"
+        assert call(catalog, "put", path, json=variants, headers=ADMIN).status_code == 200
+        skus.append(sku)
+    listing = f"/api/catalog/products?category={category}&limit="
+    small = _queries(caplog, catalog, listing + "2")
+    assert small == _queries(caplog, catalog, listing + "12") <= 4
+    assert _queries(caplog, catalog, f"/api/catalog/products/{skus[0]}") <= 3
+    searched = _queries(caplog, catalog, f"/api/catalog/products?q=lead&category={category}")
+    assert searched <= 4

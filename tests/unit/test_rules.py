@@ -115,13 +115,15 @@ def test_parts_are_sorted_and_named_once() -> None:
         catalog.ordered_parts([(1, "a"), (1, "b")])
 
 
-def test_set_line_sets_removes_and_keeps_order() -> None:
-    lines = cart.set_line([], "A-1", 2)
-    lines = cart.set_line(lines, "B-1", 1)
-    lines = cart.set_line(lines, "A-1", 5)
-    assert lines == [{"sku": "A-1", "quantity": 5}, {"sku": "B-1", "quantity": 1}]
-    assert cart.set_line(lines, "A-1", 0) == [{"sku": "B-1", "quantity": 1}]
-    assert cart.set_line(lines, "C-1", 0) == lines
+def test_lines_come_in_the_order_first_added_ties_by_sku() -> None:
+    quantities = {"C-1": 1, "A-1": 5, "B-1": 2}
+    added = {"C-1": 10, "A-1": 30, "B-1": 10}
+    assert cart.lines_in_order(quantities, added) == [
+        {"sku": "B-1", "quantity": 2},
+        {"sku": "C-1", "quantity": 1},
+        {"sku": "A-1", "quantity": 5},
+    ]
+    assert cart.lines_in_order({}, {}) == []
 
 
 def test_cart_ids_carry_128_random_bits() -> None:
