@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack
 
-import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
@@ -17,7 +16,6 @@ from gateway.settings import Settings
 from petshore.aws import open_client, upload_origin
 from petshore.contract import API_PATH_PREFIX, FILE_PATH_PREFIXES, SERVICES, service_for_path
 from petshore.errors import MethodNotAllowed, NotFound
-from petshore.upstream import cookieless
 from petshore.web import setup_common
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -46,26 +44,24 @@ def create_app(settings: Settings | None = None) -> Sanic:
     async def start(app: Sanic) -> None:
         app.ctx.aws = AsyncExitStack()
         app.ctx.s3 = await open_client(app.ctx.aws, "s3", settings.common)
-        app.ctx.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.upstream_timeout, connect=3.0),
-            limits=httpx.Limits(max_connections=500, max_keepalive_connections=100),
-            cookies=cookieless(),
-        )
+        app.ctx.clients = proxy.Clients(settings.upstream_timeout)
         app.ctx.health = asyncio.create_task(
-            run_health_checks(list(pools.values()), app.ctx.http, settings.health_interval)
+            run_health_checks(
+                list(pools.values()), app.ctx.clients.session, settings.health_interval
+            )
         )
 
     @app.after_server_stop
     async def stop(app: Sanic) -> None:
         app.ctx.health.cancel()
-        await app.ctx.http.aclose()
+        await app.ctx.clients.close()
         await app.ctx.aws.aclose()
 
     async def route(request: Request, path: str = "") -> HTTPResponse | None:
         service = service_for_path(request.path)
         if service is not None:
             target = pools[service.name].pick()
-            await proxy.forward(request.app.ctx.http, target.url, request)
+            await proxy.forward(request.app.ctx.clients, target.url, request)
             return None
         if request.path.startswith(API_PATH_PREFIX):
             raise NotFound(f"no service answers {request.path}")

@@ -9,7 +9,7 @@ import itertools
 import logging
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
 
 from petshore.contract import (
     HEALTH_TIMEOUT_SECONDS,
@@ -55,20 +55,23 @@ class Pool:
         candidates = [t for t in self.targets if t.healthy] or self.targets
         return candidates[next(self._turn) % len(candidates)]
 
-    async def check(self, client: httpx.AsyncClient) -> None:
+    async def check(self, session: aiohttp.ClientSession) -> None:
+        timeout = aiohttp.ClientTimeout(total=HEALTH_TIMEOUT_SECONDS)
+
         async def probe(target: Target) -> None:
             try:
-                response = await client.get(
-                    target.url + self.service.health_path, timeout=HEALTH_TIMEOUT_SECONDS
-                )
-                target.record(response.status_code == 200)
-            except httpx.HTTPError:
+                url = target.url + self.service.health_path
+                async with session.get(url, timeout=timeout) as response:
+                    target.record(response.status == 200)
+            except (aiohttp.ClientError, TimeoutError):
                 target.record(False)
 
         await asyncio.gather(*(probe(t) for t in self.targets))
 
 
-async def run_health_checks(pools: list[Pool], client: httpx.AsyncClient, interval: float) -> None:
+async def run_health_checks(
+    pools: list[Pool], session: aiohttp.ClientSession, interval: float
+) -> None:
     while True:
-        await asyncio.gather(*(p.check(client) for p in pools))
+        await asyncio.gather(*(p.check(session) for p in pools))
         await asyncio.sleep(interval)

@@ -3,17 +3,24 @@ hop-by-hop headers stop here, and the upstream learns who called through X-Forwa
 
 Header values pass through byte for byte, as the ALB passes them: RFC 9110 allows bytes
 0x80-0xFF (obs-text) in a value, and a client may send any. What the ALB of the stack
-(templates/loadbalancing.py) would not pass on, the gateway does not either."""
+(templates/loadbalancing.py) would not pass on, the gateway does not either.
+
+Requests go through aiohttp, whose client costs a fraction of httpx's per request
+(bench/http_load.py). aiohttp writes header text as UTF-8, so the rare request whose header
+bytes are not UTF-8 goes through httpx, which writes bytes as given."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
+import aiohttp
 import httpx
 from sanic import Request
 
-from petshore.errors import InvalidRequest, TooLarge, Unavailable
+from petshore.errors import ApiError, InvalidRequest, TooLarge, Unavailable
+from petshore.upstream import NOT_ADDED, upstream_session
 from petshore.web import MAX_BODY_BYTES, REQUEST_ID_HEADER, body_chunks
 
 HOP_BY_HOP = frozenset(
@@ -106,7 +113,48 @@ async def _request_body(request: Request) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def forward(client: httpx.AsyncClient, base_url: str, request: Request) -> None:
+def proxy_session(timeout: float) -> aiohttp.ClientSession:
+    """The gateway's session: it adds no header of its own, not even a Content-Type."""
+    return upstream_session(
+        aiohttp.ClientTimeout(total=None, sock_connect=3.0, sock_read=timeout),
+        max_connections=500,
+        skip_auto_headers=NOT_ADDED | {"Content-Type"},
+    )
+
+
+def cookieless() -> CookieJar:
+    """A cookie jar that keeps nothing (as aiohttp's DummyCookieJar): the gateway calls on
+    behalf of every caller. httpx keeps a jar it is given as it is (an httpx.Cookies would be
+    copied into a new, default jar)."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+class Clients:
+    """What the gateway forwards with: aiohttp, and httpx for header bytes that are not UTF-8."""
+
+    def __init__(self, timeout: float) -> None:
+        self.session = proxy_session(timeout)
+        self.bytewise = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=3.0),
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=10),
+            cookies=cookieless(),
+        )
+
+    async def close(self) -> None:
+        await self.session.close()
+        await self.bytewise.aclose()
+
+
+def _as_text(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]] | None:
+    """The headers as UTF-8 text, which aiohttp writes back to the same bytes; None when a
+    header's bytes are not UTF-8."""
+    try:
+        return [(name.decode(), value.decode()) for name, value in headers]
+    except UnicodeDecodeError:
+        return None
+
+
+async def forward(clients: Clients, base_url: str, request: Request) -> None:
     """Stream the service's answer to the caller (nothing to return: Sanic logs an error for
     a response returned after it was streamed)."""
     declared = request.headers.get("content-length", "")
@@ -114,24 +162,57 @@ async def forward(client: httpx.AsyncClient, base_url: str, request: Request) ->
         raise TooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")
     url = base_url + request.path + (f"?{request.query_string}" if request.query_string else "")
     has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
-    upstream_request = client.build_request(
-        request.method,
-        url,
-        headers=forward_headers(request),
-        content=_request_body(request) if has_body else None,
-    )
+    headers = forward_headers(request)
+    body = _request_body(request) if has_body else None
+    text = _as_text(headers)
+    if text is None:
+        await _forward_bytewise(clients.bytewise, url, headers, body, request)
+        return
+    try:
+        upstream = await clients.session.request(
+            request.method, url, headers=text, data=body, allow_redirects=False
+        )
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        # What stopped the body on our side (too large, stalled) is the caller's answer.
+        if isinstance(exc.__cause__, ApiError):
+            raise exc.__cause__ from None
+        raise Unavailable(f"the service behind {request.path} did not answer") from exc
+    try:
+        await _relay(request, upstream.status, upstream.raw_headers, upstream.content.iter_any())
+    finally:
+        upstream.release()
+
+
+async def _forward_bytewise(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: list[tuple[bytes, bytes]],
+    body: AsyncIterator[bytes] | None,
+    request: Request,
+) -> None:
+    upstream_request = client.build_request(request.method, url, headers=headers, content=body)
     try:
         upstream = await client.send(upstream_request, stream=True)
     except httpx.HTTPError as exc:
         raise Unavailable(f"the service behind {request.path} did not answer") from exc
     try:
-        headers = end_to_end([(unwire(k), unwire(v)) for k, v in upstream.headers.raw])
-        response = await request.respond(status=upstream.status_code, headers=headers)
-        # A HEAD answer has no body, and Sanic ends its stream itself: ending it here too made
-        # Sanic log an error for every HEAD.
-        if response is not None and request.method != "HEAD":
-            async for chunk in upstream.aiter_raw():
-                await response.send(chunk)
-            await response.eof()
+        await _relay(request, upstream.status_code, upstream.headers.raw, upstream.aiter_raw())
     finally:
         await upstream.aclose()
+
+
+async def _relay(
+    request: Request,
+    status: int,
+    raw_headers: Iterable[tuple[bytes, bytes]],
+    chunks: AsyncIterator[bytes],
+) -> None:
+    response = await request.respond(
+        status=status, headers=end_to_end([(unwire(k), unwire(v)) for k, v in raw_headers])
+    )
+    # A HEAD answer has no body, and Sanic ends its stream itself: ending it here too made
+    # Sanic log an error for every HEAD.
+    if response is not None and request.method != "HEAD":
+        async for chunk in chunks:
+            await response.send(chunk)
+        await response.eof()

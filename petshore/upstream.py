@@ -1,37 +1,49 @@
-"""Calls from one service to another, over HTTP, with timeouts and the caller's request id."""
+"""Calls from one service to another, over HTTP, with timeouts and the caller's request id.
+
+aiohttp, not httpx: a peer call is on the path of every checkout and sign-in, and httpx's
+connection pool cost more CPU per call than the peer's own answer (bench/http_load.py)."""
 
 from __future__ import annotations
 
-from http.cookiejar import CookieJar, DefaultCookiePolicy
+from json import loads
 from typing import Any
 
-import httpx
+import aiohttp
 
 from petshore.errors import Unavailable
 from petshore.logs import request_id_var
 from petshore.web import REQUEST_ID_HEADER
 
+# What aiohttp would add to every request unasked; a peer is told only what the caller says.
+NOT_ADDED = frozenset({"User-Agent", "Accept", "Accept-Encoding"})
 
-def cookieless() -> CookieJar:
-    """A cookie jar that keeps nothing. A client that calls on behalf of many callers must
-    not remember one caller's Set-Cookie and send it with the next caller's request (a
-    session cookie passing through would sign everyone in as its owner)."""
-    # httpx keeps a jar it is given as it is (an httpx.Cookies would be copied into a new,
-    # default jar).
-    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+def upstream_session(
+    timeout: aiohttp.ClientTimeout,
+    max_connections: int,
+    skip_auto_headers: frozenset[str] = NOT_ADDED,
+) -> aiohttp.ClientSession:
+    """A session for calls on behalf of many callers: it keeps no cookies (one caller's
+    Set-Cookie must never go out with the next caller's request: a session cookie passing
+    through would sign everyone in as its owner) and passes bodies on as they come."""
+    return aiohttp.ClientSession(
+        timeout=timeout,
+        connector=aiohttp.TCPConnector(limit=max_connections, limit_per_host=0),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,
+        skip_auto_headers=skip_auto_headers,
+    )
 
 
 class ServiceClient:
-    """A JSON client for one peer service; any transport failure becomes `503 unavailable`."""
+    """A JSON client for one peer service; any transport failure becomes `503 unavailable`.
+    Its session opens with its first call, inside the event loop that makes it."""
 
     def __init__(self, name: str, base_url: str, timeout: float) -> None:
         self.name = name
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            cookies=cookieless(),
-        )
+        self.base_url = base_url.rstrip("/")
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
 
     async def request(
         self, method: str, path: str, json: Any = None, headers: dict[str, str] | None = None
@@ -40,16 +52,22 @@ class ServiceClient:
         request_id = request_id_var.get()
         if request_id:
             headers[REQUEST_ID_HEADER] = request_id
+        if self._session is None:
+            self._session = upstream_session(self.timeout, 100)
         try:
-            response = await self._client.request(method, path, json=json, headers=headers)
-        except httpx.HTTPError as exc:
+            async with self._session.request(
+                method, self.base_url + path, json=json, headers=headers
+            ) as response:
+                status, body = response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise Unavailable(f"the {self.name} service did not answer") from exc
-        if response.status_code >= 500:
-            raise Unavailable(f"the {self.name} service failed ({response.status_code})")
+        if status >= 500:
+            raise Unavailable(f"the {self.name} service failed ({status})")
         try:
-            return response.status_code, response.json()
+            return status, loads(body)
         except ValueError as exc:
             raise Unavailable(f"the {self.name} service sent a body that is not JSON") from exc
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
