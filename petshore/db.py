@@ -53,18 +53,26 @@ class SecretPassword:
         return str(json.loads(found["SecretString"])["password"])
 
 
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """What a pooled connection needs before its next use, beyond the rollback of a
+    transaction left open that asyncpg always does: nothing. asyncpg's default reset (RESET ALL,
+    UNLISTEN *, CLOSE ALL, advisory unlocks) is a round trip on every release, and Tortoise
+    takes a connection from the pool for each statement; no service sets session state,
+    listens, keeps a cursor or takes an advisory lock."""
+
+
 def _connection(db_url: str) -> str | dict[str, Any]:
-    """`db_url`, or, on an instance whose login rotates (the stack names its secret in
-    PETSHORE_DB_SECRET_ARN), its settings with the password read from the secret."""
-    secret_arn = os.environ.get(Env.DB_SECRET_ARN)
-    if not secret_arn:
-        return db_url
+    """`db_url`'s settings: on PostgreSQL with `keep_session` as its pool's reset, and on an
+    instance whose login rotates (the stack names its secret in PETSHORE_DB_SECRET_ARN), the
+    password read from the secret."""
     config = dict(expand_db_url(db_url))
-    config["credentials"] = {
-        **config["credentials"],
-        "password": SecretPassword(secret_arn, os.environ.get(Env.AWS_REGION)),
-    }
-    return config
+    if "asyncpg" not in config["engine"]:
+        return db_url
+    credentials = {**config["credentials"], "reset": keep_session}
+    secret_arn = os.environ.get(Env.DB_SECRET_ARN)
+    if secret_arn:
+        credentials["password"] = SecretPassword(secret_arn, os.environ.get(Env.AWS_REGION))
+    return {**config, "credentials": credentials}
 
 
 def register_database(app: Sanic, config: dict[str, Any]) -> None:

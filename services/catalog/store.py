@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from tortoise import Tortoise
@@ -144,26 +146,26 @@ async def list_products(listing: Listing, limit: int) -> tuple[list[Row], bool]:
             where.append(f"({column} {beyond} {key} OR ({column} = {key} AND p.sku > {after}))")
         else:
             where.append(f"p.sku > {after}")
+    columns = ", ".join(f"p.{c}" for c in (*PRODUCT_FIELDS, "created_at"))
     query = (
-        f"SELECT p.sku, {rank} AS rank FROM {source}"
+        f"SELECT {columns}, {rank} AS rank FROM {source}"
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + f" ORDER BY {', '.join(order)} LIMIT {sql.param(limit + 1)}"
     )
     found = await connection.execute_query_dict(query, sql.values)
-    ranks = {row["sku"]: row["rank"] for row in found[:limit]}
-    rows = await Product.filter(sku__in=list(ranks)).values(*PRODUCT_FIELDS, "created_at")
-    by_sku = {row["sku"]: row for row in rows}
-    page = [{**by_sku[sku], "rank": rank} for sku, rank in ranks.items()]
+    page = [_product_row(row) for row in found[:limit]]
+    for row in page:
+        row["created_at"] = _moment(row["created_at"])
     return await _with_parts(page), len(found) > limit
 
 
 async def get_product(sku: str) -> Row:
     """The product's columns, its photos in their order as `images`, its variants in theirs
     as `variants`."""
-    row = await Product.filter(sku=sku).first().values(*PRODUCT_FIELDS)
-    if row is None:
+    rows = await _select("product", PRODUCT_FIELDS, "sku", [sku])
+    if not rows:
         raise NotFound(f"no product with SKU {sku}")
-    return (await _with_parts([row]))[0]
+    return (await _with_parts([_product_row(rows[0])]))[0]
 
 
 async def find_sku(sku: str) -> tuple[Row, Row | None]:
@@ -183,25 +185,53 @@ async def _with_parts(rows: list[Row]) -> list[Row]:
     skus = [r["sku"] for r in rows]
     if not skus:
         return []
-    images = (
-        await ProductImage.filter(product_id__in=skus)
-        .order_by("position", "created_at")
-        .values(*IMAGE_FIELDS)
+    images = await _select(
+        "product_image", IMAGE_FIELDS, "product_id", skus, order="position, created_at"
     )
-    variants = (
-        await ProductVariant.filter(product_id__in=skus)
-        .order_by("position")
-        .values(*VARIANT_FIELDS)
-    )
+    variants = await _select("product_variant", VARIANT_FIELDS, "product_id", skus, "position")
     parts: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
     for image in images:
-        parts[image["product_id"]]["images"].append(image)
+        parts[image["product_id"]]["images"].append(_decoded(image, "variants"))
     for variant in variants:
-        parts[variant["product_id"]]["variants"].append(variant)
+        parts[variant["product_id"]]["variants"].append(_decoded(variant, "options"))
     return [
         {**row, "images": parts[row["sku"]]["images"], "variants": parts[row["sku"]]["variants"]}
         for row in rows
     ]
+
+
+async def _select(
+    table: str, fields: tuple[str, ...], column: str, values: list[str], order: str = ""
+) -> list[Row]:
+    """`fields` of `table`'s rows whose `column` is one of `values`, in raw SQL: the hot reads
+    of every product page, where building each query through the ORM cost more CPU than the
+    database's answer (bench/http_load.py)."""
+    connection = Tortoise.get_connection("default")
+    sql = _Statement(connection.capabilities.dialect)
+    listed = ", ".join(sql.param(v) for v in values)
+    # Quoted: `key` is a keyword of SQLite's.
+    columns = ", ".join(f'"{field}"' for field in fields)
+    query = f"SELECT {columns} FROM {table} WHERE {column} IN ({listed})"
+    if order:
+        query += f" ORDER BY {order}"
+    return list(await connection.execute_query_dict(query, sql.values))
+
+
+def _decoded(row: Row, column: str) -> Row:
+    """A row whose JSON `column` the driver gave as text (jsonb on asyncpg, TEXT on SQLite)."""
+    value = row[column]
+    if isinstance(value, str | bytes):
+        row[column] = json.loads(value)
+    return row
+
+
+def _product_row(row: Row) -> Row:
+    return _decoded(row, "options")
+
+
+def _moment(value: datetime | str) -> datetime:
+    """A timestamp as the driver gave it: a datetime on asyncpg, ISO text on SQLite."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 async def _ensure_category(slug: str) -> None:
