@@ -42,6 +42,7 @@ from devstack.postgres import PostgresCluster  # noqa: E402
 from devstack.processes import Child, Processes, free_port  # noqa: E402
 from devstack.stack import Stack, StackConfig  # noqa: E402
 from petshore.contract import CART, CATALOG, ORDERS, SERVICES  # noqa: E402
+from petshore.paging import encode_cursor  # noqa: E402
 from tests.helpers import ADMIN, ADMIN_TOKEN, checkout_body  # noqa: E402
 
 CARTS_IN_ROTATION = 256
@@ -369,28 +370,52 @@ def _start_script(processes: Processes, name: str, env: dict[str, str], *args: s
     return child
 
 
-async def grow_catalog(url: str, size: int) -> None:
-    """Products up to `size`, inserted as the admin API would leave them (active, in one of
-    ten categories, words to search for), in one statement."""
-    connection = await asyncpg.connect(url)
+async def grow(catalog_url: str, orders_url: str, size: int) -> None:
+    """Products and past orders up to `size` each, inserted as the services would leave them
+    (active products in ten categories with words to search for; paid orders with their
+    idempotency keys), one statement a table."""
+    catalog = await asyncpg.connect(catalog_url)
     try:
-        have = await connection.fetchval("SELECT count(*) FROM product")
-        await connection.execute(
+        have = await catalog.fetchval("SELECT count(*) FROM product")
+        await catalog.execute(
             "INSERT INTO category (slug, name) SELECT 'bench-' || g, 'Bench ' || g"
             " FROM generate_series(0, 9) g ON CONFLICT DO NOTHING"
         )
-        await connection.execute(
+        await catalog.execute(
             "INSERT INTO product (sku, name, description, category_id, price_cents, currency,"
-            " status, created_at, updated_at, has_model)"
-            " SELECT 'PS-GROW-' || g, 'Grown ' || (ARRAY['ball','rope','bed','bowl','leash'])"
-            "[1 + g % 5] || ' ' || g, 'A product grown for scale, number ' || g,"
-            " 'bench-' || (g % 10), 100 + g % 9000, 'USD', 'active', now(), now(), false"
+            " status, created_at, updated_at)"
+            " SELECT 'PS-GROW-' || lpad(g::text, 7, '0'), 'Grown '"
+            " || (ARRAY['ball','rope','bed','bowl','leash'])[1 + g % 5] || ' ' || g,"
+            " 'A product grown for scale, number ' || g, 'bench-' || (g % 10), 100 + g % 9000,"
+            " 'USD', 'active', now() - g * interval '1 second', now()"
             " FROM generate_series($1::int, $2::int) g",
             have,
             size - 1,
         )
     finally:
-        await connection.close()
+        await catalog.close()
+    orders = await asyncpg.connect(orders_url)
+    try:
+        have = await orders.fetchval('SELECT count(*) FROM "order"')
+        await orders.execute(
+            'INSERT INTO "order" (id, status, email, shipping_address, ship_to_name, currency,'
+            " subtotal_cents, shipping_cents, tax_cents, discount_cents, total_cents,"
+            " refunded_cents, shipping_method, shipping_method_name, cart_id, idempotency_key,"
+            " created_at, updated_at) SELECT 'grown_' || g, 'paid', 'past@example.com',"
+            " '{}'::jsonb, 'Past', 'USD', 1000, 0, 0, 0, 1000, 0, 'standard', 'Standard',"
+            " 'past', 'grown-' || g, now() - g * interval '1 second', now()"
+            " FROM generate_series($1::int, $2::int) g",
+            have,
+            size - 1,
+        )
+        await orders.execute(
+            "INSERT INTO idempotency_record (key, request_hash, state, response_status,"
+            " order_id, owner, created_at, updated_at) SELECT idempotency_key, '', 'done', 201,"
+            " id, '', created_at, updated_at FROM \"order\" WHERE id LIKE 'grown\\_%'"
+            " ON CONFLICT DO NOTHING"
+        )
+    finally:
+        await orders.close()
 
 
 def print_table(figures: list[Figure], ceilings: dict[tuple[str, str], tuple[str, str]]) -> None:
@@ -443,8 +468,16 @@ def main() -> int:
                         file=sys.stderr,
                     )
         for size in [int(s) for s in args.sizes.split(",") if s]:
-            asyncio.run(grow_catalog(b.cluster.url(CATALOG.database or ""), size))
+            asyncio.run(
+                grow(
+                    b.cluster.url(CATALOG.database or ""),
+                    b.cluster.url(ORDERS.database or ""),
+                    size,
+                )
+            )
             catalog = b.stack.urls[CATALOG.name][0]
+            # Keyset pagination: a page deep in the list costs what the first one does.
+            halfway = encode_cursor({"after": f"PS-GROW-{size // 2:07d}"})
             serving = next(c for c in b.stack.processes.children if c.name == "catalog-0")
             grown = [
                 Target(
@@ -455,10 +488,10 @@ def main() -> int:
                     serving,
                 ),
                 Target(
-                    "product list by price",
+                    "product list, halfway",
                     "direct",
                     catalog,
-                    get(f"{CATALOG.path_prefix}products?limit=20&sort=price"),
+                    get(f"{CATALOG.path_prefix}products?limit=20&cursor={halfway}"),
                     serving,
                 ),
                 Target(

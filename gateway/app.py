@@ -61,8 +61,7 @@ def create_app(settings: Settings | None = None) -> Sanic:
         service = service_for_path(request.path)
         if service is not None:
             target = pools[service.name].pick()
-            await proxy.forward(request.app.ctx.clients, target.url, request)
-            return None
+            return await proxy.forward(request.app.ctx.clients, target.url, request)
         if request.path.startswith(API_PATH_PREFIX):
             raise NotFound(f"no service answers {request.path}")
         if request.method not in ("GET", "HEAD"):

@@ -17,7 +17,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import aiohttp
 import httpx
-from sanic import Request
+from sanic import HTTPResponse, Request
 
 from petshore.errors import ApiError, InvalidRequest, TooLarge, Unavailable
 from petshore.upstream import NOT_ADDED, upstream_session
@@ -37,6 +37,9 @@ HOP_BY_HOP = frozenset(
     }
 )
 
+
+# An answer up to this size is read whole and sent in one write; a larger one is streamed.
+WHOLE_BYTES = 64 * 1024
 
 # `routing.http.drop_invalid_header_fields.enabled` drops a header whose name is not this.
 _VALID_NAME = re.compile(r"^[-A-Za-z0-9]+$")
@@ -154,9 +157,9 @@ def _as_text(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]] | None
         return None
 
 
-async def forward(clients: Clients, base_url: str, request: Request) -> None:
-    """Stream the service's answer to the caller (nothing to return: Sanic logs an error for
-    a response returned after it was streamed)."""
+async def forward(clients: Clients, base_url: str, request: Request) -> HTTPResponse | None:
+    """The service's answer: a small one whole, a larger one streamed to the caller (then
+    nothing to return: Sanic logs an error for a response returned after it was streamed)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise TooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")
@@ -167,7 +170,7 @@ async def forward(clients: Clients, base_url: str, request: Request) -> None:
     text = _as_text(headers)
     if text is None:
         await _forward_bytewise(clients.bytewise, url, headers, body, request)
-        return
+        return None
     try:
         upstream = await clients.session.request(
             request.method, url, headers=text, data=body, allow_redirects=False
@@ -178,9 +181,17 @@ async def forward(clients: Clients, base_url: str, request: Request) -> None:
             raise exc.__cause__ from None
         raise Unavailable(f"the service behind {request.path} did not answer") from exc
     try:
+        length = upstream.content_length
+        if length is not None and length <= WHOLE_BYTES and request.method != "HEAD":
+            # Most API answers: one write of head and body (a streamed answer costs Sanic
+            # a write and a wait per chunk).
+            body = await upstream.read()
+            headers = end_to_end([(unwire(k), unwire(v)) for k, v in upstream.raw_headers])
+            return HTTPResponse(body, status=upstream.status, headers=headers)
         await _relay(request, upstream.status, upstream.raw_headers, upstream.content.iter_any())
     finally:
         upstream.release()
+    return None
 
 
 async def _forward_bytewise(
