@@ -1,0 +1,117 @@
+"""The AR files, made by the real pipeline from a published model (the demo shoe, optimised
+to meshopt geometry and WebP textures as the worker publishes it): Scene Viewer's GLB holds
+none of the extensions it is made without and passes the Khronos validator on its own; Quick
+Look's USDZ is a package of USD and PNG/JPEG files that OpenUSD's compliance checker, with
+Apple's ARKit rules, passes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import struct
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pxr.UsdUtils.complianceChecker import ComplianceChecker
+
+from modelworker.pipeline import SCRIPT, Pipeline
+from modelworker.search import LADDER
+
+SHOE = Path(__file__).resolve().parents[2] / "demo" / "models" / "MaterialsVariantsShoe.glb"
+# What Scene Viewer is handed without: the storefront's own decoders' formats, and what only
+# a decoder or a newer viewer reads.
+EXCLUDED = {
+    "EXT_meshopt_compression",
+    "KHR_draco_mesh_compression",
+    "EXT_texture_webp",
+    "KHR_texture_basisu",
+    "EXT_mesh_gpu_instancing",
+    "KHR_mesh_quantization",
+    "KHR_materials_variants",
+}
+# The Khronos validator on a file, as the pipeline's own Node packages have it.
+VALIDATE = """
+import { readFileSync } from 'node:fs';
+import validator from 'gltf-validator';
+const report = await validator.validateBytes(new Uint8Array(readFileSync(process.argv[1])));
+console.log(JSON.stringify(report.issues));
+"""
+
+
+def gltf_json(glb: Path) -> dict[str, Any]:
+    """The JSON chunk of a GLB (its header: magic, version, length; then the chunk's length)."""
+    data = glb.read_bytes()
+    (length,) = struct.unpack_from("<I", data, 12)
+    return dict(json.loads(data[20 : 20 + length]))
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    node = shutil.which("node")
+    assert node, "make test installs Node.js"
+    pipeline = Pipeline(node, timeout=120, workers=1)
+    folder = tmp_path_factory.mktemp("ar")
+    published, ar, usdz = folder / "published.glb", folder / "ar.glb", folder / "ar.usdz"
+
+    async def run() -> dict[str, Any]:
+        await pipeline.optimise(SHOE, published, LADDER[0])
+        return {
+            "ar": await pipeline.make_ar(published, ar),
+            "usdz": await pipeline.make_usdz(ar, usdz),
+        }
+
+    return {**asyncio.run(run()), "published": published, "ar_file": ar, "usdz_file": usdz}
+
+
+def test_the_published_model_needs_what_scene_viewer_is_handed_without(
+    made: dict[str, Any],
+) -> None:
+    used = set(gltf_json(made["published"]).get("extensionsUsed", []))
+    assert {"EXT_meshopt_compression", "EXT_texture_webp", "KHR_materials_variants"} <= used
+
+
+def test_the_ar_glb_is_plain_gltf_with_png_or_jpeg_textures(made: dict[str, Any]) -> None:
+    gltf = gltf_json(made["ar_file"])
+    used = set(gltf.get("extensionsUsed", [])) | set(gltf.get("extensionsRequired", []))
+    assert not used & EXCLUDED
+    assert used <= {"KHR_materials_unlit", "KHR_texture_transform"}
+    assert made["ar"]["extensions"] == sorted(used)
+    mime_types = [image["mimeType"] for image in gltf["images"]]
+    assert mime_types and set(mime_types) <= {"image/png", "image/jpeg"}
+    assert made["ar"]["output_bytes"] == made["ar_file"].stat().st_size
+
+
+def test_the_ar_glb_passes_the_khronos_validator(made: dict[str, Any]) -> None:
+    done = subprocess.run(
+        ["node", "--input-type=module", "-e", VALIDATE, str(made["ar_file"])],
+        cwd=SCRIPT.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    issues = json.loads(done.stdout)
+    assert issues["numErrors"] == 0, issues["messages"][:5]
+
+
+def test_the_usdz_is_usd_and_png_or_jpeg_only(made: dict[str, Any]) -> None:
+    with zipfile.ZipFile(made["usdz_file"]) as package:
+        names = package.namelist()
+        assert all(info.compress_type == zipfile.ZIP_STORED for info in package.infolist())
+    suffixes = [Path(name).suffix for name in names]
+    assert suffixes[0] == ".usdc"  # Quick Look opens the package's first file
+    assert set(suffixes[1:]) <= {".png", ".jpg"} and len(suffixes) > 1
+    assert made["usdz"]["textures"]["jpeg"] + made["usdz"]["textures"]["png"] == len(names) - 1
+
+
+def test_the_usdz_passes_openusds_compliance_checker_with_apples_rules(
+    made: dict[str, Any],
+) -> None:
+    checker = ComplianceChecker(arkit=True)
+    checker.CheckCompliance(str(made["usdz_file"]))
+    assert checker.GetFailedChecks() == [] and checker.GetErrors() == []
+    assert made["usdz"]["checker"]["errors"] == []
