@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import struct
 import subprocess
 import zipfile
 from pathlib import Path
@@ -20,19 +19,9 @@ from pxr.UsdUtils.complianceChecker import ComplianceChecker
 
 from modelworker.pipeline import SCRIPT, Pipeline
 from modelworker.search import LADDER
+from tests.helpers import NOT_FOR_SCENE_VIEWER, glb_json
 
 SHOE = Path(__file__).resolve().parents[2] / "demo" / "models" / "MaterialsVariantsShoe.glb"
-# What Scene Viewer is handed without: the storefront's own decoders' formats, and what only
-# a decoder or a newer viewer reads.
-EXCLUDED = {
-    "EXT_meshopt_compression",
-    "KHR_draco_mesh_compression",
-    "EXT_texture_webp",
-    "KHR_texture_basisu",
-    "EXT_mesh_gpu_instancing",
-    "KHR_mesh_quantization",
-    "KHR_materials_variants",
-}
 # The Khronos validator on a file, as the pipeline's own Node packages have it.
 VALIDATE = """
 import { readFileSync } from 'node:fs';
@@ -40,13 +29,6 @@ import validator from 'gltf-validator';
 const report = await validator.validateBytes(new Uint8Array(readFileSync(process.argv[1])));
 console.log(JSON.stringify(report.issues));
 """
-
-
-def gltf_json(glb: Path) -> dict[str, Any]:
-    """The JSON chunk of a GLB (its header: magic, version, length; then the chunk's length)."""
-    data = glb.read_bytes()
-    (length,) = struct.unpack_from("<I", data, 12)
-    return dict(json.loads(data[20 : 20 + length]))
 
 
 @pytest.fixture(scope="module")
@@ -70,14 +52,14 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_the_published_model_needs_what_scene_viewer_is_handed_without(
     made: dict[str, Any],
 ) -> None:
-    used = set(gltf_json(made["published"]).get("extensionsUsed", []))
+    used = set(glb_json(made["published"].read_bytes()).get("extensionsUsed", []))
     assert {"EXT_meshopt_compression", "EXT_texture_webp", "KHR_materials_variants"} <= used
 
 
 def test_the_ar_glb_is_plain_gltf_with_png_or_jpeg_textures(made: dict[str, Any]) -> None:
-    gltf = gltf_json(made["ar_file"])
+    gltf = glb_json(made["ar_file"].read_bytes())
     used = set(gltf.get("extensionsUsed", [])) | set(gltf.get("extensionsRequired", []))
-    assert not used & EXCLUDED
+    assert not used & NOT_FOR_SCENE_VIEWER
     assert used <= {"KHR_materials_unlit", "KHR_texture_transform"}
     assert made["ar"]["extensions"] == sorted(used)
     mime_types = [image["mimeType"] for image in gltf["images"]]
