@@ -16,7 +16,7 @@ test: local postgres chromium  ## every test: lint, unit, service, end-to-end, b
 	$(PY) -m pytest
 
 # What running and testing need: the template, the storefront, the pipeline. The deployment
-# artifact (every package for two architectures, about 320 MB) only for a deployment.
+# artifact (every package for two architectures, about 370 MB) only for a deployment.
 local: $(INSTALLED) web/dist/index.html $(PIPELINE)
 	$(PY) build.py --template
 
