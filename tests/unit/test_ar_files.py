@@ -7,16 +7,22 @@ Apple's ARKit rules, passes."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import shutil
+import struct
 import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
+from pxr import Usd, UsdShade
 from pxr.UsdUtils.complianceChecker import ComplianceChecker
 
+from devstack.samples import glb, textured_glb
 from modelworker.pipeline import SCRIPT, Pipeline
 from modelworker.search import LADDER
 from tests.helpers import NOT_FOR_SCENE_VIEWER, glb_json
@@ -31,19 +37,22 @@ console.log(JSON.stringify(report.issues));
 """
 
 
-@pytest.fixture(scope="module")
-def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def pipeline() -> Pipeline:
     node = shutil.which("node")
     assert node, "make test installs Node.js"
-    pipeline = Pipeline(node, timeout=120, workers=1)
+    return Pipeline(node, timeout=120, workers=1)
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("ar")
     published, ar, usdz = folder / "published.glb", folder / "ar.glb", folder / "ar.usdz"
 
     async def run() -> dict[str, Any]:
-        await pipeline.optimise(SHOE, published, LADDER[0])
+        await pipeline().optimise(SHOE, published, LADDER[0])
         return {
-            "ar": await pipeline.make_ar(published, ar),
-            "usdz": await pipeline.make_usdz(ar, usdz),
+            "ar": await pipeline().make_ar(published, ar),
+            "usdz": await pipeline().make_usdz(ar, usdz),
         }
 
     return {**asyncio.run(run()), "published": published, "ar_file": ar, "usdz_file": usdz}
@@ -97,3 +106,39 @@ def test_the_usdz_passes_openusds_compliance_checker_with_apples_rules(
     checker.CheckCompliance(str(made["usdz_file"]))
     assert checker.GetFailedChecks() == [] and checker.GetErrors() == []
     assert made["usdz"]["checker"]["errors"] == []
+
+
+def blended_glb() -> bytes:
+    """A triangle whose colour map's alpha shows (a blended material): noise, so that the
+    optimiser publishes it as WebP."""
+    pixels = np.random.default_rng(7).integers(0, 256, (64, 64, 4), dtype=np.uint8)
+    encoded = io.BytesIO()
+    Image.fromarray(pixels, "RGBA").save(encoded, "PNG")
+    data = textured_glb([encoded.getvalue()], "image/png")
+    gltf = glb_json(data)
+    gltf["materials"][0]["alphaMode"] = "BLEND"
+    (length,) = struct.unpack_from("<I", data, 12)
+    return glb(gltf, data[20 + length + 8 :])
+
+
+def test_a_colour_map_whose_alpha_shows_stays_transparent(tmp_path: Path) -> None:
+    source, published = tmp_path / "blended.glb", tmp_path / "published.glb"
+    ar, usdz = tmp_path / "ar.glb", tmp_path / "ar.usdz"
+    source.write_bytes(blended_glb())
+
+    async def run() -> None:
+        await pipeline().optimise(source, published, LADDER[0])
+        await pipeline().make_ar(published, ar)
+        await pipeline().make_usdz(ar, usdz)
+
+    asyncio.run(run())
+    assert glb_json(published.read_bytes())["images"][0]["mimeType"] == "image/webp"
+    assert glb_json(ar.read_bytes())["images"][0]["mimeType"] == "image/png"
+    stage = Usd.Stage.Open(str(usdz))
+    surface = next(
+        UsdShade.Shader(prim)
+        for prim in stage.Traverse()
+        if prim.GetAttribute("info:id").Get() == "UsdPreviewSurface"
+    )
+    source_of_opacity = surface.GetInput("opacity").GetConnectedSources()[0][0]
+    assert source_of_opacity.sourceName == "a"
