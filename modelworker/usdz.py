@@ -115,10 +115,9 @@ def _pbr_material(
         made.Set(value)
         return made
 
-    colour = np.asarray(
-        pbr.baseColorFactor if pbr.baseColorFactor is not None else [255] * 4, dtype=float
-    )
-    colour = colour / 255.0 if colour.max() > 1.0 else colour
+    # trimesh keeps glTF's colour factor as bytes (0-255).
+    factor = np.asarray(pbr.baseColorFactor if pbr.baseColorFactor is not None else [1.0] * 4)
+    colour = factor / 255.0 if np.issubdtype(factor.dtype, np.integer) else factor.astype(float)
     alpha_mode = pbr.alphaMode or "OPAQUE"
     diffuse = set_input("diffuseColor", Sdf.ValueTypeNames.Color3f, Gf.Vec3f(*colour[:3]))
     opacity = set_input("opacity", Sdf.ValueTypeNames.Float, float(colour[3]))
