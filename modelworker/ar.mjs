@@ -24,7 +24,7 @@ import sharp from 'sharp';
 // looks, not how the file must be decoded (a viewer without them still shows the model).
 // Everything else is undone (instancing, quantisation, meshopt, Draco) or dropped (material
 // extensions past core PBR, variants: the default material is kept).
-export const KEPT = new Set(['KHR_materials_unlit', 'KHR_texture_transform']);
+const KEPT = new Set(['KHR_materials_unlit', 'KHR_texture_transform']);
 const COMPRESSION = new Set(['EXT_meshopt_compression', 'KHR_draco_mesh_compression']);
 // Colour maps as JPEG at this quality: close to the WebP they come from at about twice its
 // size; a map whose alpha is shown (a blended or cut-out colour map) is a PNG.
@@ -57,7 +57,6 @@ function textures() {
         ? await image.png({ compressionLevel: 9 }).toBuffer()
         : await image.jpeg({ quality: JPEG_QUALITY, mozjpeg: true }).toBuffer();
       texture.setImage(new Uint8Array(encoded)).setMimeType(png ? 'image/png' : 'image/jpeg');
-      texture.setURI('');
     }
   };
 }
