@@ -16,7 +16,7 @@ test: local postgres chromium  ## every test: lint, unit, service, end-to-end, b
 	$(PY) -m pytest
 
 # What running and testing need: the template, the storefront, the pipeline. The deployment
-# artifact (every package for two architectures, about 320 MB) only for a deployment.
+# artifact (every package for two architectures, about 370 MB) only for a deployment.
 local: $(INSTALLED) web/dist/index.html $(PIPELINE)
 	$(PY) build.py --template
 
@@ -49,11 +49,13 @@ $(INSTALLED): requirements-dev.lock scripts/ensure-python.sh
 	touch $@
 
 # The database logins function's lock is pinned to the dev lock's versions: its zip ships
-# what the tests ran it with.
+# what the tests ran it with. The model worker's lock keeps its environment markers
+# (--universal): the artifact bundles it for two architectures, and a package pinned for one
+# only (usd-core, x86_64) must say so (templates/dependencies.py reads them).
 lock: $(INSTALLED)  ## re-pin the lock files from pyproject.toml
 	$(VENV)/bin/uv pip compile --quiet --python $(PY) pyproject.toml -o requirements.lock
-	$(VENV)/bin/uv pip compile --quiet --python $(PY) --extra modelworker pyproject.toml \
-		-o requirements-modelworker.lock
+	$(VENV)/bin/uv pip compile --quiet --python $(PY) --universal --extra modelworker \
+		pyproject.toml -o requirements-modelworker.lock
 	$(VENV)/bin/uv pip compile --quiet --python $(PY) --extra modelworker --extra dev \
 		--group database-logins pyproject.toml -o requirements-dev.lock
 	$(VENV)/bin/uv pip compile --quiet --python $(PY) --group database-logins \

@@ -19,7 +19,9 @@ from typing import Any
 from modelworker.limits import Limits
 
 SCRIPT = Path(__file__).resolve().parent / "optimise.mjs"
+AR_SCRIPT = SCRIPT.with_name("ar.mjs")
 CONVERTER = "modelworker.convert"
+USDZ = "modelworker.usdz"
 RENDERER = "modelworker.render"
 IMAGING = "modelworker.imaging"
 
@@ -131,6 +133,27 @@ class Pipeline:
     ) -> None:
         """A picture of each (model, picture) pair from each of `orbits` (see render.py)."""
         read_report(*await self._run(*render_command(pairs, size, self.chromium, orbits)))
+
+    async def make_ar(self, model: Path, target: Path) -> dict[str, Any]:
+        """Scene Viewer's GLB of a published `model` (plain glTF 2.0, PNG and JPEG
+        textures, validated); ar.mjs's report."""
+        return read_report(
+            *await self._run(
+                self.node,
+                f"--max-old-space-size={self.limits.memory_mb}",
+                str(AR_SCRIPT),
+                str(model),
+                str(target),
+            )
+        )
+
+    async def make_usdz(self, ar_model: Path, target: Path) -> dict[str, Any]:
+        """Quick Look's USDZ of the AR GLB, passed by OpenUSD's compliance checker (ARKit);
+        modelworker.usdz's report."""
+        memory = ["--memory-mb", str(self.limits.memory_mb)]
+        return read_report(
+            *await self._run(sys.executable, "-m", USDZ, str(ar_model), str(target), *memory)
+        )
 
     async def process_photo(self, source: Path, out: Path) -> dict[str, Any]:
         """A photo decoded, turned upright and stripped, written to `out` as a main image and

@@ -24,6 +24,8 @@ from petshore.contract import (
 CONTENT_TYPES = {
     ".glb": "model/gltf-binary",
     ".gltf": "model/gltf+json",
+    # iOS Quick Look opens a USDZ served as its IANA type, not as a zip.
+    ".usdz": "model/vnd.usdz+zip",
     ".webp": "image/webp",
     ".png": "image/png",
     ".jpg": "image/jpeg",

@@ -57,6 +57,11 @@ class PublishedModel:
     bytes: int
     preview_bytes: int | None
     original_bytes: int
+    # For AR: a plain glTF 2.0 GLB for Android's Scene Viewer, a USDZ for iOS Quick Look;
+    # either may be missing (AR is a nicety; the step report says why), and results of
+    # workers from before AR name neither.
+    ar_key: str | None = None
+    usdz_key: str | None = None
 
 
 @dataclass(frozen=True)

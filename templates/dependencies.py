@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import Requirement
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"
 # What an instance installs: a service one lock, the model worker the other.
@@ -48,6 +50,18 @@ GLIBC_MINORS = range(34, 16, -1)
 SOURCE_DATE_EPOCH = "315532800"
 # The layer of the files that are the same for every architecture (layered()).
 COMMON = "any"
+# What a lock line's environment marker is judged against: CPython 3.11 on Linux, and the
+# architecture (`platform_machine`) of the instance. pip judges markers by the machine it
+# runs on, not by `--platform`, so the build filters the locks itself (for_architecture).
+MARKER_ENVIRONMENT = {
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "python_version": PYTHON_VERSION,
+    "python_full_version": f"{PYTHON_VERSION}.0",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "os_name": "posix",
+}
 
 
 class DependencyError(RuntimeError):
@@ -66,7 +80,7 @@ def wheel_folders(locks: Sequence[Path] = LOCKS, cache: Path = CACHE) -> dict[st
     for arch in ARCHITECTURES:
         folder = _cached(cache / "wheels" / key / arch, lambda to, a=arch: _wheels(locks, a, to))
         present = {wheel_package(w.name) for w in folder.iterdir()}
-        missing = sorted(locked_packages(*locks) - present)
+        missing = sorted(locked_packages(*locks, arch=arch) - present)
         if missing:
             raise DependencyError(f"no {arch} wheel for {', '.join(missing)} in {folder}")
         folders[arch] = folder
@@ -144,15 +158,34 @@ def layered(trees: Mapping[str, Path]) -> dict[str, Path]:
     return layers
 
 
-def locked_packages(*locks: Path) -> set[str]:
+def locked_packages(*locks: Path, arch: str | None = None) -> set[str]:
     """`name==version` of each package of `locks` (all of LOCKS by default), the name
-    normalised."""
-    pins = [
-        pin
+    normalised; with `arch`, only those an instance of that architecture installs."""
+    return {
+        f"{_normalise(pin.name)}=={next(iter(pin.specifier)).version}"
         for lock in locks or LOCKS
-        for pin in re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", lock.read_text(), re.M)
+        for pin in _pins(lock.read_text(), arch)
+    }
+
+
+def for_architecture(text: str, arch: str) -> str:
+    """The pins of a lock file's `text` that an instance of `arch` installs, one a line,
+    without their markers."""
+    return "".join(f"{pin.name}{pin.specifier}\n" for pin in _pins(text, arch))
+
+
+def _pins(text: str, arch: str | None) -> list[Requirement]:
+    """A lock's pins (`name==version`, perhaps with a marker; comments and the `# via`
+    lines skipped); with `arch`, those whose marker holds on an instance of it."""
+    pins = [
+        Requirement(line.split(" #")[0])
+        for line in text.splitlines()
+        if re.match(r"[A-Za-z0-9]", line)
     ]
-    return {f"{_normalise(name)}=={version}" for name, version in pins}
+    if arch is None:
+        return pins
+    environment = {**MARKER_ENVIRONMENT, "platform_machine": arch}
+    return [pin for pin in pins if pin.marker is None or pin.marker.evaluate(environment)]
 
 
 def wheel_package(filename: str) -> str:
@@ -202,8 +235,11 @@ def _wheels(locks: Sequence[Path], arch: str, into: Path) -> None:
     # Every locked package is pinned, so --no-deps loses nothing; it also lets pip take a
     # package's sources where no wheel fits (with --only-binary it would stop at the first).
     # One lock at a time: two locks may pin a package differently, which one pip run refuses;
-    # a file the first download brought is not fetched again.
-    for lock in locks:
+    # a file the first download brought is not fetched again. Each lock as this architecture
+    # installs it: pip would judge its markers by this machine.
+    for number, lock in enumerate(locks):
+        pins = into.parent / f".{into.name}-{number}.lock"
+        pins.write_text(for_architecture(lock.read_text(), arch))
         _run(
             [
                 *pip,
@@ -220,9 +256,10 @@ def _wheels(locks: Sequence[Path], arch: str, into: Path) -> None:
                 f"cp{PYTHON_VERSION.replace('.', '')}",
                 *(f"--platform={p}" for p in [*platforms, f"manylinux2014_{arch}"]),
                 "--requirement",
-                str(lock),
+                str(pins),
             ]
         )
+        pins.unlink()
     unusable = []
     for sources in sorted(p for p in into.iterdir() if p.suffix != ".whl"):
         with tempfile.TemporaryDirectory() as built:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import struct
 import time
@@ -184,6 +185,26 @@ def vertex_bomb_glb() -> bytes:
         "max": [0, 0, 0],
     }
     return glb(gltf, TRIANGLE)
+
+
+def glb_json(data: bytes) -> dict[str, Any]:
+    """The glTF JSON of a GLB: its first chunk, after the 12-byte header and the chunk's own
+    length and type."""
+    (length,) = struct.unpack_from("<I", data, 12)
+    return dict(json.loads(data[20 : 20 + length]))
+
+
+# What Android's Scene Viewer is handed without (modelworker/ar.mjs): the storefront's own
+# decoders' formats, and what only a decoder or a newer viewer reads.
+NOT_FOR_SCENE_VIEWER = {
+    "EXT_meshopt_compression",
+    "KHR_draco_mesh_compression",
+    "EXT_texture_webp",
+    "KHR_texture_basisu",
+    "EXT_mesh_gpu_instancing",
+    "KHR_mesh_quantization",
+    "KHR_materials_variants",
+}
 
 
 PASSWORD = "a long enough passphrase"

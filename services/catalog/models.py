@@ -37,6 +37,9 @@ class Product(Model):
     model_bytes = fields.BigIntField(null=True)
     model_preview_bytes = fields.BigIntField(null=True)
     model_original_bytes = fields.BigIntField(null=True)
+    # The model's AR files (Scene Viewer's GLB, Quick Look's USDZ), when they could be made.
+    model_ar_key = fields.CharField(max_length=255, null=True)
+    model_usdz_key = fields.CharField(max_length=255, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

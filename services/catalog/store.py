@@ -44,9 +44,17 @@ PRODUCT_FIELDS = (
     "model_bytes",
     "model_preview_bytes",
     "model_original_bytes",
+    "model_ar_key",
+    "model_usdz_key",
 )
 # The columns naming a product's files in the models bucket.
-MODEL_KEY_COLUMNS = ("model_glb_key", "model_poster_key", "model_preview_key")
+MODEL_KEY_COLUMNS = (
+    "model_glb_key",
+    "model_poster_key",
+    "model_preview_key",
+    "model_ar_key",
+    "model_usdz_key",
+)
 # A product without a model.
 NO_MODEL: dict[str, None] = {
     column: None
@@ -323,6 +331,8 @@ def model_columns(model: PublishedModel) -> Row:
         "model_bytes": model.bytes,
         "model_preview_bytes": model.preview_bytes,
         "model_original_bytes": model.original_bytes,
+        "model_ar_key": model.ar_key,
+        "model_usdz_key": model.usdz_key,
     }
 
 

@@ -21,6 +21,10 @@ class Model3D(TypedDict):
     # An extension of the contract: a small model to show while glb_url loads.
     preview_url: str | None
     preview_bytes: int | None
+    # Extensions of the contract, for AR: a plain glTF 2.0 GLB for Android's Scene Viewer and
+    # a USDZ for iOS Quick Look; null when the model has none (docs/api.md, AR files).
+    ar_url: str | None
+    ios_url: str | None
 
 
 class ImageVariant(TypedDict):
@@ -169,6 +173,8 @@ def product(row: Mapping[str, Any], chosen: Mapping[str, Any] | None = None) -> 
             "original_bytes": row["model_original_bytes"],
             "preview_url": model_url(row["model_preview_key"]),
             "preview_bytes": row["model_preview_bytes"],
+            "ar_url": model_url(row["model_ar_key"]),
+            "ios_url": model_url(row["model_usdz_key"]),
         }
     options = row["options"] or []
     answer: Product = {

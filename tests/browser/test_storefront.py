@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from devstack.processes import free_port
 from devstack.stack import Stack
@@ -111,16 +112,55 @@ def test_load_more_pages_through_the_catalog(page: Page, gateway: httpx.Client) 
     expect(page.get_by_role("button", name="Load more")).to_be_hidden()
 
 
-def test_product_page_loads_the_3d_model(page: Page) -> None:
+def test_product_page_loads_the_3d_model(page: Page, gateway: httpx.Client) -> None:
+    model = gateway.get("/api/catalog/products/PS-TOY-0001").json()["model"]
     page.goto("/")
     page.get_by_role("link", name="Fennec the Fox plush").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Fennec the Fox plush")
     viewer = page.locator("model-viewer")
     expect(viewer).to_have_attribute("camera-controls", "")
     expect(viewer).to_have_attribute("auto-rotate", "")
+    # AR on an iPhone: Quick Look with the published USDZ, never one made at tap time.
     expect(viewer).to_have_attribute("ar", "")
+    expect(viewer).to_have_attribute("ar-modes", "quick-look")
+    expect(viewer).to_have_attribute("ios-src", model["ios_url"])
+    # Not an Android browser: no Scene Viewer link.
+    expect(page.locator("a[href^='intent:']")).to_have_count(0)
     page.wait_for_function(MODEL_LOADED, timeout=60_000)
     assert page.evaluate("document.querySelector('model-viewer').src").endswith(".glb")
+
+
+ANDROID_CHROME = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Mobile Safari/537.36"
+)
+
+
+def test_on_android_scene_viewer_is_handed_the_ar_glb(
+    browser: Browser, stack: Stack, gateway: httpx.Client
+) -> None:
+    model = gateway.get("/api/catalog/products/PS-TOY-0001").json()["model"]
+    context = browser.new_context(
+        base_url=stack.gateway_url, viewport=PHONE, user_agent=ANDROID_CHROME, is_mobile=True
+    )
+    try:
+        page = context.new_page()
+        page.goto("/product/PS-TOY-0001")
+        link = page.get_by_role("link", name="View in your room")
+        expect(link).to_be_visible()
+        intent = link.get_attribute("href") or ""
+    finally:
+        context.close()
+    target, _, extras = intent.partition("#Intent;")
+    assert target.startswith("intent://arvr.google.com/scene-viewer/1.0?")
+    query = parse_qs(urlsplit(target).query)
+    assert query["file"] == [f"{stack.gateway_url}{model['ar_url']}"]
+    assert query["mode"] == ["ar_preferred"]
+    assert model["ar_url"] != model["glb_url"]
+    fields = extras.removesuffix(";end;").split(";")
+    assert {"scheme=https", "package=com.google.ar.core"} <= set(fields)
+    fallback = next(f for f in fields if f.startswith("S.browser_fallback_url="))
+    assert unquote(fallback.partition("=")[2]) == f"{stack.gateway_url}/product/PS-TOY-0001"
 
 
 VIEWER_SHOWS = (

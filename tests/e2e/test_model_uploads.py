@@ -28,11 +28,13 @@ from petshore.contract import (
 from tests.conftest import PART_BYTES
 from tests.helpers import (
     ADMIN,
+    NOT_FOR_SCENE_VIEWER,
     assert_error,
     broken_image_glb,
     complete_upload,
     create_product,
     emulator_client,
+    glb_json,
     image_bomb_glb,
     object_tags,
     unique_sku,
@@ -117,6 +119,17 @@ def test_a_glb_is_optimised_and_published(gateway: httpx.Client, name: str) -> N
         assert preview.headers["Cache-Control"] == MODEL_CACHE_CONTROL
     else:
         assert model["preview_url"] is None and model["preview_bytes"] is None
+    # AR: a GLB Scene Viewer reads, and a USDZ for Quick Look, each as its step says.
+    ar = gateway.get(model["ar_url"])
+    assert ar.headers["Content-Type"] == "model/gltf-binary" and ar.content[:4] == b"glTF"
+    assert not set(glb_json(ar.content).get("extensionsUsed", [])) & NOT_FOR_SCENE_VIEWER
+    assert steps["ar glb"]["bytes_out"] == len(ar.content)
+    ios = gateway.get(model["ios_url"])
+    assert ios.headers["Content-Type"] == "model/vnd.usdz+zip"
+    assert steps["usdz"]["bytes_out"] == len(ios.content)
+    with zipfile.ZipFile(io.BytesIO(ios.content)) as package:
+        suffixes = [Path(name).suffix for name in package.namelist()]
+    assert suffixes[0] in (".usdc", ".usda") and set(suffixes[1:]) <= {".png", ".jpg"}
 
 
 def put_parts(ticket: dict[str, Any], data: bytes) -> list[dict[str, Any]]:

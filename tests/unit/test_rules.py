@@ -54,6 +54,8 @@ def test_product_view_hides_storage_details() -> None:
         "model_bytes": 10,
         "model_preview_bytes": 4,
         "model_original_bytes": 50,
+        "model_ar_key": "models/ar.glb",
+        "model_usdz_key": None,
         "options": None,
         "variants": [],
         "images": [
@@ -95,6 +97,8 @@ def test_product_view_hides_storage_details() -> None:
         "original_bytes": 50,
         "preview_url": "/models/def.glb",
         "preview_bytes": 4,
+        "ar_url": "/models/ar.glb",
+        "ios_url": None,
     }
     assert catalog_views.product({**row, "model_glb_key": None})["model"] is None
 

@@ -226,11 +226,36 @@ function downloadModel(model, poster) {
   return model.preview_url ? first.then(() => warm(model.glb_url)) : first;
 }
 
+// Android's Scene Viewer is an app of its own that downloads the model itself, with none of
+// this page's decoders: it is handed the model's AR GLB (plain glTF 2.0, docs/api.md). A
+// link, since model-viewer's Scene Viewer mode always hands it the viewer's `src`; Firefox
+// and Oculus browsers open no intent links (model-viewer leaves them out too).
+const SCENE_VIEWER = /android/i.test(navigator.userAgent) && !/firefox|oculus/i.test(navigator.userAgent);
+
+// The intent link Google documents for Scene Viewer (developers.google.com/ar/develop/scene-viewer):
+// AR where the phone has ARCore, else the 3D view; without the app, back to this page.
+function sceneViewerIntent(arUrl, title) {
+  const page = new URL(window.location.href);
+  page.hash = '';
+  const query = new URLSearchParams({ file: new URL(arUrl, page).href, mode: 'ar_preferred', title });
+  return `intent://arvr.google.com/scene-viewer/1.0?${query}#Intent;scheme=https;package=com.google.ar.core;`
+    + `action=android.intent.action.VIEW;S.browser_fallback_url=${encodeURIComponent(page.href)};end;`;
+}
+
+// "View in your room": Quick Look with the model's USDZ on an iPhone or iPad (model-viewer
+// shows its AR button only there), Scene Viewer with the AR GLB on Android. A model without
+// AR files has neither: nothing is converted in the browser at tap time.
+function arLink(item) {
+  const { ar_url: arUrl } = item.model;
+  if (!SCENE_VIEWER || !arUrl) return null;
+  return h('a', { class: 'ar-button', href: sceneViewerIntent(arUrl, item.name) }, 'View in your room');
+}
+
 // A large model comes with a small preview: the viewer shows it first, then swaps to the full
 // model, once downloaded, from where the shopper has turned it. `data-detail` says which one
 // is on show.
 function modelViewer(item, downloaded, note, look) {
-  const { glb_url: full, preview_url: preview, poster_url: poster } = item.model;
+  const { glb_url: full, preview_url: preview, poster_url: poster, ios_url: iosUrl } = item.model;
   const viewer = h(
     'model-viewer',
     {
@@ -240,8 +265,9 @@ function modelViewer(item, downloaded, note, look) {
       'camera-controls': true,
       'auto-rotate': true,
       'touch-action': 'pan-y',
-      ar: true,
-      'ar-modes': 'webxr scene-viewer quick-look',
+      ar: Boolean(iosUrl),
+      'ar-modes': 'quick-look',
+      'ios-src': iosUrl,
       'shadow-intensity': '1',
       loading: 'eager',
       reveal: 'auto',
@@ -249,7 +275,7 @@ function modelViewer(item, downloaded, note, look) {
     },
     // Our own AR button: model-viewer's default one takes a positive tabindex, which breaks
     // the page's tab order. Shown only where the device can place the model.
-    h('button', { slot: 'ar-button', type: 'button', class: 'ar-button' }, 'View in your room'),
+    iosUrl && h('button', { slot: 'ar-button', type: 'button', class: 'ar-button' }, 'View in your room'),
   );
   // The chosen variant's material, where the model has it (the preview may not).
   look.apply = () => {
@@ -266,7 +292,8 @@ function modelViewer(item, downloaded, note, look) {
     else if (preview) note.replaceChildren('Loading full detail…');
     else note.remove();
   });
-  if (!preview) return [viewer, note];
+  const shown = [viewer, arLink(item), note].filter(Boolean);
+  if (!preview) return shown;
   Promise.all([downloaded, settled(viewer, ['load', 'error'])]).then(() => {
     const { theta, phi, radius } = viewer.getCameraOrbit();
     viewer.setAttribute('camera-orbit', `${theta}rad ${phi}rad ${radius}m`);
@@ -276,7 +303,7 @@ function modelViewer(item, downloaded, note, look) {
     });
     viewer.src = full;
   });
-  return [viewer, note];
+  return shown;
 }
 
 // The model's slide. The viewer element is made only once model-viewer has loaded and been
