@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -409,7 +409,7 @@ async def grow(catalog_url: str, orders_url: str, size: int) -> None:
             size - 1,
         )
         await orders.execute(
-            "INSERT INTO idempotency_record (key, request_hash, state, response_status,"
+            "INSERT INTO idempotency_key (key, request_hash, state, response_status,"
             " order_id, owner, created_at, updated_at) SELECT idempotency_key, '', 'done', 201,"
             " id, '', created_at, updated_at FROM \"order\" WHERE id LIKE 'grown\\_%'"
             " ON CONFLICT DO NOTHING"
@@ -440,6 +440,48 @@ def print_table(figures: list[Figure], ceilings: dict[tuple[str, str], tuple[str
         )
 
 
+def measure_all(
+    bench: Bench, args: argparse.Namespace, folder: Path, figures: list[Figure]
+) -> None:
+    """Every path (and every ceiling) at each connection count, then the grown sizes."""
+    pairs = bench.targets()
+    for conns in [int(c) for c in args.connections.split(",")]:
+        for target, _ in pairs:
+            if args.only in target.path or target.route == "ceiling":
+                figures.append(measure(target, conns, args.seconds, args.runs, folder, None))
+                print(
+                    f"  {target.path} {target.route} x{conns}: {figures[-1].rate:.0f}/s",
+                    file=sys.stderr,
+                )
+    catalog = bench.stack.urls[CATALOG.name][0]
+    serving = next(c for c in bench.stack.processes.children if c.name == "catalog-0")
+    products = f"{CATALOG.path_prefix}products"
+    for size in [int(s) for s in args.sizes.split(",") if s]:
+        asyncio.run(
+            grow(
+                bench.cluster.url(CATALOG.database or ""),
+                bench.cluster.url(ORDERS.database or ""),
+                size,
+            )
+        )
+        # Keyset pagination: a page deep in the list costs what the first one does.
+        halfway = encode_cursor({"after": f"PS-GROW-{size // 2:07d}"})
+        grown = [
+            Target("product list (20)", "direct", catalog, get(f"{products}?limit=20"), serving),
+            Target(
+                "product list, halfway",
+                "direct",
+                catalog,
+                get(f"{products}?limit=20&cursor={halfway}"),
+                serving,
+            ),
+            Target("search 'rope'", "direct", catalog, get(f"{products}?q=rope&limit=20"), serving),
+            pairs[-1][0],
+        ]
+        for target in grown:
+            figures.append(measure(target, 16, args.seconds, args.runs, folder, size))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=5)
@@ -449,65 +491,23 @@ def main() -> int:
     parser.add_argument("--only", default="", help="measure only paths containing this")
     parser.add_argument("--json", type=Path, help="write every figure here")
     args = parser.parse_args()
-    connections = [int(c) for c in args.connections.split(",")]
     ensure_wrk()
     figures: list[Figure] = []
     ratios: dict[tuple[str, str], tuple[str, str]] = {}
-    with tempfile.TemporaryDirectory(prefix="petshore-http-") as tmp, bench_stack(Path(tmp)) as b:
-        pairs = b.targets()
-        for target, ceiling in pairs:
-            if ceiling is not None:
-                ratios[(target.path, target.route)] = (ceiling.path, ceiling.route)
-        wanted: Callable[[Target], bool] = lambda t: args.only in t.path  # noqa: E731
-        for conns in connections:
-            for target, _ in pairs:
-                if wanted(target) or target.route == "ceiling":
-                    figures.append(measure(target, conns, args.seconds, args.runs, Path(tmp), None))
-                    print(
-                        f"  {target.path} {target.route} x{conns}: {figures[-1].rate:.0f}/s",
-                        file=sys.stderr,
-                    )
-        for size in [int(s) for s in args.sizes.split(",") if s]:
-            asyncio.run(
-                grow(
-                    b.cluster.url(CATALOG.database or ""),
-                    b.cluster.url(ORDERS.database or ""),
-                    size,
-                )
-            )
-            catalog = b.stack.urls[CATALOG.name][0]
-            # Keyset pagination: a page deep in the list costs what the first one does.
-            halfway = encode_cursor({"after": f"PS-GROW-{size // 2:07d}"})
-            serving = next(c for c in b.stack.processes.children if c.name == "catalog-0")
-            grown = [
-                Target(
-                    "product list (20)",
-                    "direct",
-                    catalog,
-                    get(f"{CATALOG.path_prefix}products?limit=20"),
-                    serving,
-                ),
-                Target(
-                    "product list, halfway",
-                    "direct",
-                    catalog,
-                    get(f"{CATALOG.path_prefix}products?limit=20&cursor={halfway}"),
-                    serving,
-                ),
-                Target(
-                    "search 'rope'",
-                    "direct",
-                    catalog,
-                    get(f"{CATALOG.path_prefix}products?q=rope&limit=20"),
-                    serving,
-                ),
-                pairs[-1][0],
-            ]
-            for target in grown:
-                figures.append(measure(target, 16, args.seconds, args.runs, Path(tmp), size))
-    print_table(figures, ratios)
-    if args.json:
-        args.json.write_text(json.dumps([asdict(f) for f in figures], indent=2))
+    # What was measured is printed even when a later step fails.
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="petshore-http-") as tmp,
+            bench_stack(Path(tmp)) as bench,
+        ):
+            for target, ceiling in bench.targets():
+                if ceiling is not None:
+                    ratios[(target.path, target.route)] = (ceiling.path, ceiling.route)
+            measure_all(bench, args, Path(tmp), figures)
+    finally:
+        print_table(figures, ratios)
+        if args.json:
+            args.json.write_text(json.dumps([asdict(f) for f in figures], indent=2))
     return 0
 
 
