@@ -92,30 +92,32 @@ def get(path: str) -> str:
     return f'request = function() return wrk.format("GET", "{path}") end\n'
 
 
-def cart_puts(prefix: str, carts: list[str], sku: str) -> str:
+def _in_turn(carts: list[str], make: str) -> str:
+    """Lua whose requests go to each of `carts` in turn; `make` builds one from `cart` and `n`."""
     ids = ", ".join(f'"{c}"' for c in carts)
     return f"""
 local carts = {{{ids}}}
 local n = 0
 request = function()
   n = n + 1
-  local body = '{{"quantity": ' .. (n % 5 + 1) .. '}}'
-  return wrk.format("PUT", "{prefix}" .. carts[n % #carts + 1] .. "/items/{sku}",
-    {{["Content-Type"] = "application/json"}}, body)
+  local cart = carts[n % #carts + 1]
+  {make}
 end
 """
+
+
+def cart_puts(prefix: str, carts: list[str], sku: str) -> str:
+    """Each cart's line of `sku` set to 1 to 5 in turn."""
+    return _in_turn(
+        carts,
+        f"""local body = '{{"quantity": ' .. (n % 5 + 1) .. '}}'
+  return wrk.format("PUT", "{prefix}" .. cart .. "/items/{sku}",
+    {{["Content-Type"] = "application/json"}}, body)""",
+    )
 
 
 def dynamo_puts(carts: list[str]) -> str:
-    ids = ", ".join(f'"{c}"' for c in carts)
-    return f"""
-local carts = {{{ids}}}
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format("PUT", "/dynamo/" .. carts[n % #carts + 1])
-end
-"""
+    return _in_turn(carts, 'return wrk.format("PUT", "/dynamo/" .. cart)')
 
 
 def posts(path: str, body: dict[str, Any] | None, keyed: bool) -> str:
