@@ -180,6 +180,12 @@ async def forward(clients: Clients, base_url: str, request: Request) -> HTTPResp
         if isinstance(exc.__cause__, ApiError):
             raise exc.__cause__ from None
         raise Unavailable(f"the service behind {request.path} did not answer") from exc
+    if request.stream is not None and request.stream.request_body:
+        # The service answered before the caller finished sending (it stopped waiting for a
+        # stalled body: aiohttp reads the answer while it still writes). Close after the
+        # answer, as body_chunks does, rather than wait for the rest, which may never come.
+        request.stream.keep_alive = False
+        request.stream.request_body = None
     try:
         length = upstream.content_length
         if length is not None and length <= WHOLE_BYTES and request.method != "HEAD":

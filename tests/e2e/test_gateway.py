@@ -311,11 +311,13 @@ class _Recorder(BaseHTTPRequestHandler):
 @dataclass
 class Slow:
     """A cart instance and a gateway that wait SHORT_TIMEOUT for a silent client, the
-    gateway's orders being a recorder of the headers it receives."""
+    gateway's orders being a recorder of the headers it receives; and a patient gateway (the
+    usual timeout) in front of the same cart."""
 
     gateway: str
     cart: str
     seen: list[dict[str, bytes]]
+    patient_gateway: str
 
 
 @pytest.fixture(scope="module")
@@ -340,10 +342,18 @@ def slow(stack: Stack) -> Iterator[Slow]:
         {**env, Env.GATEWAY_UPSTREAMS: upstreams},
         CATALOG.health_path,
     )
+    patient = stack.processes.start(
+        "gateway-patient",
+        "gateway",
+        free_port(),
+        {**stack.env(), Env.GATEWAY_UPSTREAMS: upstreams},
+        CATALOG.health_path,
+    )
     try:
         stack.processes.wait_healthy()
-        yield Slow(gateway.url, cart.url, handler.seen)
+        yield Slow(gateway.url, cart.url, handler.seen, patient.url)
     finally:
+        stack.processes.stop(patient)
         stack.processes.stop(gateway)
         stack.processes.stop(cart)
         recorder.shutdown()
@@ -394,6 +404,15 @@ def test_a_stalled_body_is_a_408_from_a_service_and_through_the_gateway(slow: Sl
         # Answered after the configured pause, not the 60 s that were a 503, and the
         # connection closed at once rather than kept open for the rest of the body.
         assert SHORT_TIMEOUT <= answer.seconds < SHORT_TIMEOUT + 4, (base_url, answer)
+
+
+def test_a_service_that_stops_waiting_first_is_answered_at_once(slow: Slow) -> None:
+    """The cart gives up on a stalled body before the gateway would: its 408 comes through
+    at once, and the gateway closes the connection rather than wait for the rest."""
+    answer = _stalled_put(slow.patient_gateway)
+    assert answer.status == 408, answer
+    assert answer.json()["error"]["code"] == "request_timeout"
+    assert SHORT_TIMEOUT <= answer.seconds < SHORT_TIMEOUT + 4, answer
 
 
 def test_a_stalled_request_head_is_a_408(slow: Slow) -> None:

@@ -30,7 +30,7 @@ from pg8000.exceptions import InterfaceError
 from deploy import database_logins
 from deploy.database_logins import connect, ensure_login, tls_context
 from petshore.contract import Env
-from petshore.db import SecretPassword, tortoise_config
+from petshore.db import SecretPassword, keep_session, tortoise_config
 from templates.dependencies import rds_ca_bundle
 from tests.conftest import POSTGRES
 from tests.helpers import emulator_client
@@ -265,9 +265,15 @@ def test_a_rotation_changes_the_password_and_the_service_reads_it_at_its_next_co
     assert asyncio.run(password()) == rotated["password"]
 
 
-def test_without_a_rotating_login_the_url_is_used_as_it_is(
+def test_without_a_rotating_login_the_urls_own_login_is_used(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(Env.DB_SECRET_ARN, raising=False)
-    url = "postgres://u:p@h:5432/d"
-    assert tortoise_config(url, "services.cart")["connections"]["default"] == url
+    connection = tortoise_config("postgres://u:p@h:5432/d", "services.cart")["connections"]
+    credentials = connection["default"]["credentials"]
+    assert (credentials["user"], credentials["password"]) == ("u", "p")
+    assert (credentials["host"], credentials["port"], credentials["database"]) == ("h", 5432, "d")
+    # A pooled connection is not reset on release (petshore.db.keep_session).
+    assert credentials["reset"] is keep_session
+    sqlite = "sqlite:///tmp/x.sqlite3"
+    assert tortoise_config(sqlite, "services.cart")["connections"]["default"] == sqlite
