@@ -178,7 +178,7 @@ def measure_all(folders: list[Path]) -> int:
     for model in models:
         with tempfile.TemporaryDirectory() as tmp:
             original, results, steps = measure(model, Path(tmp))
-        chosen = steps["quality search"]["chosen"]
+        chosen = steps["quality search"]["settings"]
         print(f"{model.name[:27]:<28}{'original':<13}{original / 1e6:>8.2f}   ours: {chosen}")
         for name, r in results.items():
             # The preview's time and memory are in the "ours" row, which made it.
