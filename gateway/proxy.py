@@ -192,7 +192,7 @@ async def forward(clients: Clients, base_url: str, request: Request) -> HTTPResp
             # Most API answers: one write of head and body (a streamed answer costs Sanic
             # a write and a wait per chunk).
             body = await upstream.read()
-            headers = end_to_end([(unwire(k), unwire(v)) for k, v in upstream.raw_headers])
+            headers = _answer_headers(upstream.raw_headers)
             return HTTPResponse(body, status=upstream.status, headers=headers)
         await _relay(request, upstream.status, upstream.raw_headers, upstream.content.iter_any())
     finally:
@@ -218,15 +218,18 @@ async def _forward_bytewise(
         await upstream.aclose()
 
 
+def _answer_headers(raw_headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """A service's answer headers as Sanic sends them back out byte for byte, less hop-by-hop."""
+    return end_to_end([(unwire(k), unwire(v)) for k, v in raw_headers])
+
+
 async def _relay(
     request: Request,
     status: int,
     raw_headers: Iterable[tuple[bytes, bytes]],
     chunks: AsyncIterator[bytes],
 ) -> None:
-    response = await request.respond(
-        status=status, headers=end_to_end([(unwire(k), unwire(v)) for k, v in raw_headers])
-    )
+    response = await request.respond(status=status, headers=_answer_headers(raw_headers))
     # A HEAD answer has no body, and Sanic ends its stream itself: ending it here too made
     # Sanic log an error for every HEAD.
     if response is not None and request.method != "HEAD":
