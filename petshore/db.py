@@ -6,12 +6,14 @@ import asyncio
 import json
 import os
 import sqlite3
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import asyncpg
 import boto3
 from sanic import Sanic
 from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.contrib.sanic import register_tortoise
 from tortoise.exceptions import DBConnectionError, OperationalError, TransactionManagementError
@@ -104,3 +106,60 @@ DATABASE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InternalClientError,
     sqlite3.Error,
 )
+
+
+# Raw statements, for the hot paths where building a query through the ORM cost more CPU than
+# the database's answer (bench/http_load.py). They run on both databases a service may use.
+
+
+class Statement:
+    """Parameters of a raw statement in numbered placeholders, each database's kind."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.values: list[Any] = []
+
+    def param(self, value: Any, postgres_type: str = "") -> str:
+        self.values.append(value)
+        if self.dialect == "postgres":
+            return f"${len(self.values)}{postgres_type}"
+        return f"?{len(self.values)}"
+
+    def assignments(self, changes: Mapping[str, Any]) -> str:
+        return ", ".join(f'"{column}" = {self.param(value)}' for column, value in changes.items())
+
+    def matching(self, where: Mapping[str, Any]) -> str:
+        """Each column equal to its value (None: NULL)."""
+        return " AND ".join(
+            f'"{column}" IS NULL' if value is None else f'"{column}" = {self.param(value)}'
+            for column, value in where.items()
+        )
+
+
+def columns(names: Iterable[str]) -> str:
+    """Column names, quoted: some (`key`) are keywords of SQLite's."""
+    return ", ".join(f'"{name}"' for name in names)
+
+
+async def insert(connection: BaseDBAsyncClient, table: str, rows: list[Mapping[str, Any]]) -> None:
+    """`rows` (all with the same columns) into `table`, in one statement."""
+    sql = Statement(connection.capabilities.dialect)
+    listed = ", ".join(
+        "(" + ", ".join(sql.param(value) for value in row.values()) + ")" for row in rows
+    )
+    await connection.execute_query(
+        f'INSERT INTO "{table}" ({columns(rows[0])}) VALUES {listed}', sql.values
+    )
+
+
+async def update(
+    connection: BaseDBAsyncClient,
+    table: str,
+    changes: Mapping[str, Any],
+    where: Mapping[str, Any],
+) -> int:
+    """Set `changes` on the rows `where` matches; how many there were."""
+    sql = Statement(connection.capabilities.dialect)
+    query = f'UPDATE "{table}" SET {sql.assignments(changes)} WHERE {sql.matching(where)}'
+    changed, _ = await connection.execute_query(query, sql.values)
+    return changed

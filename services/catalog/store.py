@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -14,6 +13,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+from petshore.db import Statement
 from petshore.errors import Conflict, NotFound
 from petshore.modeljobs import Kind, PublishedModel, PublishedPhoto
 from petshore.timestamps import utcnow
@@ -86,20 +86,6 @@ _ORDERS = {
 _NAME_ORDER = {"postgres": 'p.name COLLATE "C"', "sqlite": "p.name"}
 
 
-class _Statement:
-    """Parameters of a raw statement in numbered placeholders, each database's kind."""
-
-    def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
-        self.values: list[Any] = []
-
-    def param(self, value: Any, postgres_type: str = "") -> str:
-        self.values.append(value)
-        if self.dialect == "postgres":
-            return f"${len(self.values)}{postgres_type}"
-        return f"?{len(self.values)}"
-
-
 async def list_products(listing: Listing, limit: int) -> tuple[list[Row], bool]:
     """One page of the products `listing` asks for, in its order, and whether more follow;
     each row with its `rank` (None unless searching). Which products, in raw SQL (each
@@ -109,7 +95,7 @@ async def list_products(listing: Listing, limit: int) -> tuple[list[Row], bool]:
         return [], False
     connection = Tortoise.get_connection("default")
     dialect = connection.capabilities.dialect
-    sql = _Statement(dialect)
+    sql = Statement(dialect)
     where: list[str] = []
     matched: list[str] = []
     source = "product p"
@@ -154,9 +140,8 @@ async def list_products(listing: Listing, limit: int) -> tuple[list[Row], bool]:
             where.append(f"({column} {beyond} {key} OR ({column} = {key} AND p.sku > {after}))")
         else:
             where.append(f"p.sku > {after}")
-    columns = ", ".join(f"p.{c}" for c in (*PRODUCT_FIELDS, "created_at"))
     query = (
-        f"SELECT {columns}, {rank} AS rank FROM {source}"
+        f"SELECT {_product_columns(dialect)}, p.created_at, {rank} AS rank FROM {source}"
         + (f" WHERE {' AND '.join(where)}" if where else "")
         + f" ORDER BY {', '.join(order)} LIMIT {sql.param(limit + 1)}"
     )
@@ -164,16 +149,22 @@ async def list_products(listing: Listing, limit: int) -> tuple[list[Row], bool]:
     page = [_product_row(row) for row in found[:limit]]
     for row in page:
         row["created_at"] = _moment(row["created_at"])
-    return await _with_parts(page), len(found) > limit
+    return page, len(found) > limit
 
 
 async def get_product(sku: str) -> Row:
     """The product's columns, its photos in their order as `images`, its variants in theirs
-    as `variants`."""
-    rows = await _select("product", PRODUCT_FIELDS, "sku", [sku])
+    as `variants`: one statement."""
+    connection = Tortoise.get_connection("default")
+    dialect = connection.capabilities.dialect
+    sql = Statement(dialect)
+    rows = await connection.execute_query_dict(
+        f"SELECT {_product_columns(dialect)} FROM product p WHERE p.sku = {sql.param(sku)}",
+        sql.values,
+    )
     if not rows:
         raise NotFound(f"no product with SKU {sku}")
-    return (await _with_parts([_product_row(rows[0])]))[0]
+    return _product_row(rows[0])
 
 
 async def find_sku(sku: str) -> tuple[Row, Row | None]:
@@ -188,41 +179,34 @@ async def find_sku(sku: str) -> tuple[Row, Row | None]:
     return await get_product(variant["product_id"]), variant
 
 
-async def _with_parts(rows: list[Row]) -> list[Row]:
-    """Each row with its product's photos and variants, in one query each for a whole page."""
-    skus = [r["sku"] for r in rows]
-    if not skus:
-        return []
-    images = await _select(
-        "product_image", IMAGE_FIELDS, "product_id", skus, order="position, created_at"
+def _product_columns(dialect: str) -> str:
+    """A product's columns, and its photos (`images`) and variants (`variants`) each as a JSON
+    array in their order: a page of products, with all their parts, is one statement."""
+    images = _parts(dialect, "product_image", IMAGE_FIELDS, "variants", "position, created_at")
+    variants = _parts(dialect, "product_variant", VARIANT_FIELDS, "options", "position")
+    product = ", ".join(f"p.{field}" for field in PRODUCT_FIELDS)
+    return f"{product}, {images} AS images, {variants} AS variants"
+
+
+def _parts(dialect: str, table: str, fields: tuple[str, ...], nested: str, order: str) -> str:
+    """The rows of `table` belonging to product `p`, as a JSON array of objects of `fields`
+    (`nested`, a JSON column, as JSON, not text), in `order`."""
+    if dialect == "postgres":
+        pairs = ", ".join(f"'{field}', t.\"{field}\"" for field in fields)
+        ordered = ", ".join(f"t.{column.strip()}" for column in order.split(","))
+        return (
+            f"(SELECT coalesce(json_agg(json_build_object({pairs}) ORDER BY {ordered}),"
+            f" '[]') FROM {table} t WHERE t.product_id = p.sku)"
+        )
+    pairs = ", ".join(
+        f"'{field}', json(t.\"{field}\")" if field == nested else f"'{field}', t.\"{field}\""
+        for field in fields
     )
-    variants = await _select("product_variant", VARIANT_FIELDS, "product_id", skus, "position")
-    parts: dict[str, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
-    for image in images:
-        parts[image["product_id"]]["images"].append(_decoded(image, "variants"))
-    for variant in variants:
-        parts[variant["product_id"]]["variants"].append(_decoded(variant, "options"))
-    return [
-        {**row, "images": parts[row["sku"]]["images"], "variants": parts[row["sku"]]["variants"]}
-        for row in rows
-    ]
-
-
-async def _select(
-    table: str, fields: tuple[str, ...], column: str, values: list[str], order: str = ""
-) -> list[Row]:
-    """`fields` of `table`'s rows whose `column` is one of `values`, in raw SQL: the hot reads
-    of every product page, where building each query through the ORM cost more CPU than the
-    database's answer (bench/http_load.py)."""
-    connection = Tortoise.get_connection("default")
-    sql = _Statement(connection.capabilities.dialect)
-    listed = ", ".join(sql.param(v) for v in values)
-    # Quoted: `key` is a keyword of SQLite's.
-    columns = ", ".join(f'"{field}"' for field in fields)
-    query = f"SELECT {columns} FROM {table} WHERE {column} IN ({listed})"
-    if order:
-        query += f" ORDER BY {order}"
-    return list(await connection.execute_query_dict(query, sql.values))
+    # SQLite aggregates in the order of the rows it is given.
+    return (
+        f"(SELECT json_group_array(json_object({pairs})) FROM (SELECT * FROM {table}"
+        f" WHERE product_id = p.sku ORDER BY {order}) t)"
+    )
 
 
 def _decoded(row: Row, column: str) -> Row:
@@ -234,7 +218,10 @@ def _decoded(row: Row, column: str) -> Row:
 
 
 def _product_row(row: Row) -> Row:
-    return _decoded(row, "options")
+    """A product's row as read with `_product_columns`."""
+    for column in ("options", "images", "variants"):
+        _decoded(row, column)
+    return row
 
 
 def _moment(value: datetime | str) -> datetime:

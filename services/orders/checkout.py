@@ -62,6 +62,8 @@ class Claim:
     key: str
     order_id: str
     owner: str
+    # Taken over from a checkout that stopped, which may have placed the order already.
+    resumed: bool = False
 
 
 def new_owner() -> str:
@@ -102,14 +104,13 @@ async def _checkout(
         settlement.answer_for(claim.response_status, claim.order_id)
         return await store.get_order(claim.order_id)
     async with _holding(claim, lease):
-        order = await store.find_order(claim.order_id)
+        order = await store.find_order(claim.order_id) if claim.resumed else None
         if order is None:
             order = await _open(peers, claim, body, customer_id)
         order = await _pay(peers, claim, order, body.payment.token, lease)
-        status = await settlement.conclude(peers, order)
+        status, order = await settlement.conclude(peers, order)
     settlement.answer_for(status, order["id"])
-    # As concluding left it: the cart emptied, the confirmation sent or not.
-    return await store.get_order(order["id"])
+    return order
 
 
 async def _claim(key: str, digest: str, lease: float) -> Claim | IdempotencyRecord:
@@ -136,7 +137,7 @@ async def _claim(key: str, digest: str, lease: float) -> Claim | IdempotencyReco
         ):
             # Whoever held it stopped (a crash, a lost database, a client that went away
             # while its checkout failed): resume the order it started, never a new one.
-            return Claim(key, record.order_id, owner)
+            return Claim(key, record.order_id, owner, resumed=True)
         if loop.time() > deadline:
             raise Conflict("a request with this Idempotency-Key is still being processed")
         await asyncio.sleep(POLL_SECONDS)
@@ -185,7 +186,7 @@ async def _open(peers: Peers, claim: Claim, body: Checkout, customer_id: str | N
         shipping_address = address.model_dump(exclude_none=True)
         if where.region:
             shipping_address["region"] = where.region
-        await store.place_order(
+        order = await store.place_order(
             order_id=claim.order_id,
             key=claim.key,
             owner=claim.owner,
@@ -201,7 +202,7 @@ async def _open(peers: Peers, claim: Claim, body: Checkout, customer_id: str | N
         with suppress(Exception):
             await store.release_key(claim.key, claim.owner, utcnow())
         raise
-    return await store.get_order(claim.order_id)
+    return order
 
 
 async def price_cart(

@@ -40,7 +40,7 @@ async def reconcile_once(peers: Peers, *, older_than: float, lease: float) -> in
                 await store.release_key(record.key, owner, utcnow())
                 continue
             order = await settlement.resolve(peers.payments, order, "reconciler")
-            status = await settlement.conclude(peers, order)
+            status, _ = await settlement.conclude(peers, order)
         except Exception as exc:
             # The provider or a peer is away: the key's lease runs out and the next round
             # tries again.

@@ -158,10 +158,10 @@ def for_order(payment: Payment, order: Row) -> Payment:
     )
 
 
-async def conclude(peers: Peers, order: Row) -> int:
+async def conclude(peers: Peers, order: Row) -> tuple[int, Row]:
     """Record a settled order's outcome on its key, for every retry, and, for a paid one,
     empty the cart and send the confirmation email; `Unavailable` while the payment's outcome
-    is still unknown."""
+    is still unknown. The outcome's status, and the order as concluding left it."""
     status = outcome(order)
     if status is None:
         raise Unavailable(
@@ -170,8 +170,8 @@ async def conclude(peers: Peers, order: Row) -> int:
     await store.finish_key(order["idempotency_key"], status)
     if status == CREATED:
         await _empty_cart(peers, order["cart_id"], [item["sku"] for item in order["items"]])
-        await notify(peers.mail, order, store.CONFIRMATION)
-    return status
+        order = await notify(peers.mail, order, store.CONFIRMATION)
+    return status, order
 
 
 def outcome(order: Row) -> int | None:

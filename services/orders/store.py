@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
+from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
+from petshore.db import Statement, columns, insert, update
 from petshore.errors import Conflict, IdempotencyKeyReused, NotFound, OutOfStock, field_error
 from petshore.timestamps import utcnow
 from services.orders import pricing
@@ -59,8 +62,13 @@ ORDER_FIELDS = (
     "created_at",
 )
 LINE_FIELDS = ("sku", "name", "quantity", "unit_price_cents")
+MOMENTS = tuple(f for f in ORDER_FIELDS if f.endswith("_at"))
 # Orders whose money can still be given back in part or in full.
 REFUNDABLE = ("paid", "fulfilled")
+
+
+def _db() -> BaseDBAsyncClient:
+    return Tortoise.get_connection("default")
 
 
 class LostKey(Exception):
@@ -164,31 +172,28 @@ async def place_order(
     shipping_address: dict[str, Any],
     cart_id: str,
     customer_id: str | None,
-) -> None:
+) -> Row:
     """Take stock for every line and record the order, in one transaction: either every line
     is reserved or nothing changes. Each decrement is conditional on enough stock, so two
     checkouts can never both take the last unit, and a discount code's last use goes to one
-    order only."""
-    lines, totals = quote.lines, quote.totals
+    order only. The order, as `find_order` would read it."""
+    lines = quote.lines
+    now = utcnow()
     async with in_transaction() as conn:
         # The fence: only the checkout that holds the key may place its order. The update
         # also locks the key's row, so a takeover waits until this transaction ends.
-        held = (
-            await IdempotencyRecord.filter(key=key, owner=owner, state="in_progress")
-            .using_db(conn)
-            .update(order_id=order_id)
+        held = await update(
+            conn,
+            "idempotency_key",
+            {"order_id": order_id, "updated_at": now},
+            {"key": key, "owner": owner, "state": "in_progress"},
         )
         if not held:
             raise LostKey(key)
         short = []
         # A fixed lock order (by SKU) keeps concurrent checkouts from deadlocking.
         for line in sorted(lines, key=lambda ln: ln.sku):
-            taken = (
-                await Inventory.filter(sku=line.sku, available__gte=line.quantity)
-                .using_db(conn)
-                .update(available=F("available") - line.quantity)
-            )
-            if not taken:
+            if not await _take(conn, line.sku, line.quantity, now):
                 short.append(line.sku)
         if short:
             names = {line.sku: line.name for line in lines}
@@ -198,43 +203,79 @@ async def place_order(
             )
         if quote.discount is not None:
             await _redeem(conn, quote.discount.code)
-        order = await Order.create(
-            id=order_id,
-            status="pending",
-            email=email,
-            shipping_address=shipping_address,
-            ship_to_name=shipping_address["name"],
-            currency=quote.currency,
-            subtotal_cents=totals.subtotal,
-            shipping_cents=totals.shipping,
-            tax_cents=totals.tax,
-            discount_cents=totals.discount,
-            total_cents=totals.total,
-            shipping_method=quote.method.code,
-            shipping_method_name=quote.method.name,
-            discount_code=quote.discount.code if quote.discount else None,
-            cart_id=cart_id,
-            customer_id=customer_id,
-            idempotency_key=key,
-            using_db=conn,
-        )
-        await OrderLine.bulk_create(
-            [
-                OrderLine(
-                    order=order,
-                    position=i,
-                    sku=ln.sku,
-                    name=ln.name,
-                    quantity=ln.quantity,
-                    unit_price_cents=ln.unit_price_cents,
-                )
-                for i, ln in enumerate(lines)
-            ],
-            using_db=conn,
-        )
-        await OrderEvent.create(
-            order=order, kind="placed", actor="checkout", detail={}, using_db=conn
-        )
+        totals = quote.totals
+        order: Row = {
+            **dict.fromkeys(ORDER_FIELDS),
+            "id": order_id,
+            "status": "pending",
+            "email": email,
+            "shipping_address": shipping_address,
+            "currency": quote.currency,
+            "subtotal_cents": totals.subtotal,
+            "shipping_cents": totals.shipping,
+            "tax_cents": totals.tax,
+            "discount_cents": totals.discount,
+            "total_cents": totals.total,
+            "refunded_cents": 0,
+            "shipping_method": quote.method.code,
+            "shipping_method_name": quote.method.name,
+            "discount_code": quote.discount.code if quote.discount else None,
+            "cart_id": cart_id,
+            "customer_id": customer_id,
+            "idempotency_key": key,
+            "created_at": now,
+        }
+        row = {
+            **order,
+            "shipping_address": json.dumps(shipping_address),
+            "ship_to_name": shipping_address["name"],
+            "updated_at": now,
+        }
+        await insert(conn, "order", [row])
+        items = [
+            {
+                "sku": ln.sku,
+                "name": ln.name,
+                "quantity": ln.quantity,
+                "unit_price_cents": ln.unit_price_cents,
+            }
+            for ln in lines
+        ]
+        positioned = [{"order_id": order_id, "position": i, **item} for i, item in enumerate(items)]
+        await insert(conn, "order_line", positioned)
+        await _record(conn, order_id, "placed", "checkout", {}, now)
+    return {**order, "items": items}
+
+
+async def _take(conn: BaseDBAsyncClient, sku: str, quantity: int, now: datetime) -> bool:
+    """Take `quantity` units of `sku` if that many are left."""
+    sql = Statement(conn.capabilities.dialect)
+    count = sql.param(quantity)
+    changed, _ = await conn.execute_query(
+        f"UPDATE inventory SET available = available - {count}, updated_at = {sql.param(now)}"
+        f" WHERE sku = {sql.param(sku)} AND available >= {count}",
+        sql.values,
+    )
+    return bool(changed)
+
+
+async def _record(
+    conn: BaseDBAsyncClient,
+    order_id: str,
+    kind: str,
+    actor: str,
+    detail: dict[str, Any],
+    now: datetime,
+) -> None:
+    """What happened to the order, in its history."""
+    event = {
+        "order_id": order_id,
+        "kind": kind,
+        "actor": actor,
+        "detail": json.dumps(detail),
+        "created_at": now,
+    }
+    await insert(conn, "order_event", [event])
 
 
 async def _redeem(conn: Any, code: str) -> None:
@@ -251,19 +292,11 @@ async def _redeem(conn: Any, code: str) -> None:
 async def set_payment_reference(order_id: str, reference: str) -> bool:
     """Record the provider's payment for a pending order; False when the order has moved on
     (the reconciler cancelled it) and the payment must not be confirmed."""
-    async with in_transaction() as conn:
-        changed = (
-            await Order.filter(id=order_id, status="pending", payment_reference=None)
-            .using_db(conn)
-            .update(payment_reference=reference)
-        )
-        if changed:
-            return True
-        return bool(
-            await Order.filter(id=order_id, status="pending", payment_reference=reference)
-            .using_db(conn)
-            .exists()
-        )
+    pending = {"id": order_id, "status": "pending"}
+    changes = {"payment_reference": reference, "updated_at": utcnow()}
+    if await update(_db(), "order", changes, {**pending, "payment_reference": None}):
+        return True
+    return await Order.filter(**pending, payment_reference=reference).exists()
 
 
 async def settle(
@@ -273,22 +306,20 @@ async def settle(
     use of its discount code) comes back unless it was paid. `require_reference=False` only
     settles an order that has no payment yet (nothing can then be charged for it). False
     when the order was not pending."""
+    now = utcnow()
+    pending: dict[str, Any] = {"id": order_id, "status": "pending"}
+    if not require_reference:
+        pending["payment_reference"] = None
+    changes: dict[str, Any] = {"status": status, "updated_at": now}
+    if status == "paid":
+        changes["paid_at"] = now
     async with in_transaction() as conn:
-        pending = Order.filter(id=order_id, status="pending")
-        if not require_reference:
-            pending = pending.filter(payment_reference=None)
-        changes: dict[str, Any] = {"status": status}
-        if status == "paid":
-            changes["paid_at"] = utcnow()
-        changed = await pending.using_db(conn).update(**changes)
-        if not changed:
+        if not await update(conn, "order", changes, pending):
             return False
         if status != "paid":
             await _release_stock(conn, order_id)
             await _unredeem(conn, order_id)
-        await OrderEvent.create(
-            order_id=order_id, kind=status, actor=actor, detail=detail, using_db=conn
-        )
+        await _record(conn, order_id, status, actor, detail, now)
         return True
 
 
@@ -513,13 +544,39 @@ async def history(order_id: str) -> tuple[list[Row], list[Row]]:
 
 
 async def find_order(order_id: str) -> Row | None:
-    order = await Order.filter(id=order_id).first().values(*ORDER_FIELDS)
-    if order is None:
-        return None
-    order["items"] = list(
-        await OrderLine.filter(order_id=order_id).order_by("position").values(*LINE_FIELDS)
+    """The order and its lines, in one statement."""
+    connection = _db()
+    sql = Statement(connection.capabilities.dialect)
+    wanted = ", ".join(
+        [*(f'o."{f}"' for f in ORDER_FIELDS), *(f'l."{f}" AS "line_{f}"' for f in LINE_FIELDS)]
     )
+    rows = await connection.execute_query_dict(
+        f'SELECT {wanted} FROM "order" o LEFT JOIN order_line l ON l.order_id = o.id'
+        f" WHERE o.id = {sql.param(order_id)} ORDER BY l.position",
+        sql.values,
+    )
+    if not rows:
+        return None
+    order = {field: rows[0][field] for field in ORDER_FIELDS}
+    order["shipping_address"] = _json(order["shipping_address"])
+    for field in MOMENTS:
+        order[field] = _moment(order[field])
+    order["items"] = [
+        {field: row[f"line_{field}"] for field in LINE_FIELDS}
+        for row in rows
+        if row["line_sku"] is not None
+    ]
     return order
+
+
+def _json(value: Any) -> Any:
+    """A JSON column as the driver gave it: text on asyncpg (jsonb) and on SQLite."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _moment(value: datetime | str | None) -> datetime | None:
+    """A timestamp column as the driver gave it: a datetime on asyncpg, ISO text on SQLite."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 async def list_orders(
@@ -590,10 +647,15 @@ async def claim_notice(
 ) -> bool:
     """Whether this sender may send the order's `notice` now: it is due, unsent, and no
     other sender claimed it since `stale_before`."""
-    claimed = (
-        await Order.filter(id=order_id, status=notice.status, **{notice.sent: None})
-        .filter(_unclaimed(notice, stale_before))
-        .update(**{notice.claimed: now})
+    connection = _db()
+    sql = Statement(connection.capabilities.dialect)
+    changes = sql.assignments({notice.claimed: now})
+    due = sql.matching({"id": order_id, "status": notice.status, notice.sent: None})
+    stale = sql.param(stale_before)
+    claimed, _ = await connection.execute_query(
+        f'UPDATE "order" SET {changes} WHERE {due}'
+        f' AND ("{notice.claimed}" IS NULL OR "{notice.claimed}" < {stale})',
+        sql.values,
     )
     return claimed == 1
 
@@ -603,7 +665,7 @@ async def release_notice(notice: Notice, order_id: str, claimed_at: datetime) ->
 
 
 async def notice_sent(notice: Notice, order_id: str, now: datetime) -> None:
-    await Order.filter(id=order_id).update(**{notice.sent: now})
+    await update(_db(), "order", {notice.sent: now}, {"id": order_id})
 
 
 async def unsent_notices(
@@ -633,22 +695,32 @@ async def claim_key(
     key: str, request_hash: str, order_id: str, owner: str, lease_until: datetime
 ) -> IdempotencyRecord | None:
     """Claim `key` for this request: None when it is ours now, else the record that holds it."""
+    connection = _db()
     while True:
-        try:
-            await IdempotencyRecord.create(
-                key=key,
-                request_hash=request_hash,
-                state="in_progress",
-                order_id=order_id,
-                owner=owner,
-                lease_expires_at=lease_until,
-            )
-        except IntegrityError:
-            record = await IdempotencyRecord.get_or_none(key=key)
-            if record is not None:
-                return record
-            continue  # its holder released it between our insert and our read
-        return None
+        now = utcnow()
+        record = {
+            "key": key,
+            "request_hash": request_hash,
+            "state": "in_progress",
+            "order_id": order_id,
+            "owner": owner,
+            "lease_expires_at": lease_until,
+            "created_at": now,
+            "updated_at": now,
+        }
+        sql = Statement(connection.capabilities.dialect)
+        listed = ", ".join(sql.param(value) for value in record.values())
+        claimed = await connection.execute_query_dict(
+            f"INSERT INTO idempotency_key ({columns(record)}) VALUES ({listed})"
+            ' ON CONFLICT ("key") DO NOTHING RETURNING "key"',
+            sql.values,
+        )
+        if claimed:
+            return None
+        held = await IdempotencyRecord.get_or_none(key=key)
+        if held is not None:
+            return held
+        # Its holder released it between our insert and our read: try again.
 
 
 async def take_over_key(
@@ -663,11 +735,9 @@ async def take_over_key(
 
 
 async def renew_lease(key: str, owner: str, lease_until: datetime) -> bool:
-    return bool(
-        await IdempotencyRecord.filter(key=key, owner=owner, state="in_progress").update(
-            lease_expires_at=lease_until
-        )
-    )
+    changes = {"lease_expires_at": lease_until, "updated_at": utcnow()}
+    held = {"key": key, "owner": owner, "state": "in_progress"}
+    return bool(await update(_db(), "idempotency_key", changes, held))
 
 
 async def drop_lease(key: str, owner: str, now: datetime) -> None:
@@ -679,7 +749,8 @@ async def drop_lease(key: str, owner: str, now: datetime) -> None:
 
 async def finish_key(key: str, status: int) -> None:
     """The key's outcome is definite: every retry gets it from now on."""
-    await IdempotencyRecord.filter(key=key).update(state="done", response_status=status)
+    changes = {"state": "done", "response_status": status, "updated_at": utcnow()}
+    await update(_db(), "idempotency_key", changes, {"key": key})
 
 
 async def release_key(key: str, owner: str, now: datetime) -> None:
@@ -715,23 +786,21 @@ async def stale_keys(
 # The owner's prices ---------------------------------------------------------------------
 
 
-def _method(row: ShippingMethod) -> pricing.ShippingMethod:
-    return pricing.ShippingMethod(
-        code=row.code,
-        name=row.name,
-        price_cents=row.price_cents,
-        currency=row.currency,
-        free_over_cents=row.free_over_cents,
-        min_days=row.min_days,
-        max_days=row.max_days,
-        countries=tuple(row.countries) if row.countries is not None else None,
-        position=row.position,
-    )
+METHOD_FIELDS = tuple(f.name for f in dataclass_fields(pricing.ShippingMethod))
+RATE_FIELDS = tuple(f.name for f in dataclass_fields(pricing.TaxRate))
 
 
 async def shipping_methods() -> list[pricing.ShippingMethod]:
-    rows = await ShippingMethod.all().order_by("position", "code")
-    return [_method(r) for r in rows]
+    """Every method, in the order checkout offers them (read by every checkout: raw SQL)."""
+    rows = await _db().execute_query_dict(
+        f"SELECT {columns(METHOD_FIELDS)} FROM shipping_method ORDER BY position, code"
+    )
+    methods = []
+    for row in rows:
+        countries = _json(row["countries"])
+        row["countries"] = tuple(countries) if countries is not None else None
+        methods.append(pricing.ShippingMethod(**row))
+    return methods
 
 
 async def put_shipping_method(method: pricing.ShippingMethod) -> None:
@@ -745,13 +814,16 @@ async def delete_shipping_method(code: str) -> None:
         raise NotFound(f"no shipping method {code}")
 
 
-def _rate(row: TaxRate) -> pricing.TaxRate:
-    return pricing.TaxRate(row.country, row.region, row.name, row.rate_bp, row.on_shipping)
-
-
 async def tax_rates(country: str | None = None) -> list[pricing.TaxRate]:
-    rows = TaxRate.all() if country is None else TaxRate.filter(country=country)
-    return [_rate(r) for r in await rows.order_by("country", "region")]
+    """Every rate, or one country's (read by every checkout: raw SQL)."""
+    connection = _db()
+    sql = Statement(connection.capabilities.dialect)
+    where = f" WHERE country = {sql.param(country)}" if country is not None else ""
+    rows = await connection.execute_query_dict(
+        f"SELECT {columns(RATE_FIELDS)} FROM tax_rate{where} ORDER BY country, region",
+        sql.values,
+    )
+    return [pricing.TaxRate(**{**row, "on_shipping": bool(row["on_shipping"])}) for row in rows]
 
 
 async def put_tax_rate(rate: pricing.TaxRate) -> None:

@@ -1,6 +1,7 @@
-"""Checkouts that stop half-way, proven in-process against the real PostgreSQL: the orders
-service's own code (checkout, settlement, reconciler, store) with the test payment provider,
-so each state a crash can leave behind is built exactly and its recovery checked."""
+"""Checkouts that stop half-way, proven in-process against the real PostgreSQL and against
+SQLite (the local run's database): the orders service's own code (checkout, settlement,
+reconciler, store) with the test payment provider, so each state a crash can leave behind is
+built exactly and its recovery checked."""
 
 from __future__ import annotations
 
@@ -31,8 +32,16 @@ T = TypeVar("T")
 LEASE = 0.3
 
 
-@pytest.fixture(scope="module")
-def database() -> Iterator[str]:
+# Both databases the service runs on: its hot statements are raw SQL (store.py).
+@pytest.fixture(scope="module", params=["postgres", "sqlite"])
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite://{tmp_path_factory.mktemp('recovery') / 'orders.sqlite3'}"
+        asyncio.run(apply_migrations(tortoise_config(url, ORDERS.module)))
+        yield url
+        return
     name = f"petshore_test_{os.getpid()}_recovery"
     asyncio.run(recreate_databases(POSTGRES, [name]))
     url = POSTGRES.rsplit("/", 1)[0] + f"/{name}"

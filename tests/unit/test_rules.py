@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import UTC, datetime, timedelta, timezone
+from email.message import EmailMessage, Message
 
 import pytest
 
@@ -227,9 +230,16 @@ ORDER = {
 }
 
 
+def _received(message: Message) -> EmailMessage:
+    """The message as its recipient's mail program reads it."""
+    read = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    assert isinstance(read, EmailMessage)
+    return read
+
+
 def test_a_confirmation_names_the_order_its_lines_and_where_it_ships() -> None:
-    order = dict(ORDER)
-    message = confirmation(order, "orders@shop.example", "https://shop.example/")
+    order = {**ORDER, "shipping_address": {**ORDER["shipping_address"], "name": "Zoë"}}
+    message = _received(confirmation(order, "orders@shop.example", "https://shop.example/"))
     assert message["To"] == "sam@example.com"
     assert message["From"] == "Pet Shore <orders@shop.example>"
     assert "ord_abc" in message["Subject"]
@@ -240,11 +250,12 @@ def test_a_confirmation_names_the_order_its_lines_and_where_it_ships() -> None:
     assert "https://shop.example/order/ord_abc" in body
     assert "Discount" not in body
     assert "1 Main St" in body and "97201 Portland" in body
+    assert "Thank you for your order, Zoë." in body
 
 
 def test_a_shipping_notice_names_the_carrier_and_tracking_number() -> None:
     order = {**ORDER, "carrier": "UPS", "tracking_number": "1Z999"}
-    message = shipping_notice(order, "orders@shop.example", None)
+    message = _received(shipping_notice(order, "orders@shop.example", None))
     assert "has shipped" in message["Subject"]
     body = message.get_content()
     assert "Carrier: UPS" in body and "Tracking number: 1Z999" in body
