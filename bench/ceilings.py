@@ -14,9 +14,10 @@ costs and not what the machine, Sanic or the emulator cost anyway.
 - `POST /checkout/<sku>`: a checkout as one raw asyncpg transaction on the orders service's
   own tables: stock taken (never below zero), its movement, the order and its line.
 
-`peers`: a cart and a catalog that answer from memory, for the orders service's checkout
-measured on its own (the emulator's DynamoDB would cap it first): every cart holds one of the
-product in `--product-file`, and removing a line leaves it there.
+`peers`: a cart, a catalog and SES that answer from memory, for the orders service's checkout
+measured on its own (the emulator's DynamoDB, and its SES, would cap it first): every cart holds
+one of the product in `--product-file`, removing a line leaves it there, and SES v2's
+`SendEmail` (the orders service's SDK call, signed and sent as to AWS) takes every email.
 """
 
 from __future__ import annotations
@@ -161,6 +162,10 @@ def peers_app(product: dict[str, Any]) -> Sanic:
         if wanted != sku:
             return json_response({"error": {"code": "not_found"}}, status=404)
         return json_response(product)
+
+    @app.post("/v2/email/outbound-emails")
+    async def send_email(request: Request) -> HTTPResponse:
+        return json_response({"MessageId": secrets.token_hex(16)})
 
     return app
 

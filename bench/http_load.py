@@ -202,7 +202,7 @@ class Bench:
     cluster: PostgresCluster
     ceilings: Child
     peers: Child
-    lone_orders: Child  # an orders service whose cart and catalog answer from memory
+    lone_orders: Child  # an orders service whose cart, catalog and SES answer from memory
     sku: str
     carts: list[str]
 
@@ -348,7 +348,13 @@ def prepare(stack: Stack, cluster: PostgresCluster, folder: Path) -> Bench:
     peers = _start_script(
         processes, "peers", env, bench_script, "peers", "--product-file", str(product_file)
     )
-    lone_env = {**env, CART.url_variable: peers.url or "", CATALOG.url_variable: peers.url or ""}
+    lone_env = {
+        **env,
+        CART.url_variable: peers.url or "",
+        CATALOG.url_variable: peers.url or "",
+        # The SDK's own per-service endpoint setting: SES alone goes to the peers.
+        "AWS_ENDPOINT_URL_SESV2": peers.url or "",
+    }
     lone_orders = processes.start(
         "orders-lone", ORDERS.module, free_port(), lone_env, ORDERS.health_path
     )
