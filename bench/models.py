@@ -8,7 +8,8 @@ the original size; for our pipeline (the quality search the worker runs, modelwo
 with the settings it chose) and for `gltf-transform optimize` (its defaults, and with
 `--texture-compress webp --texture-size 1024`): optimised size and ratio, gzip and brotli
 transfer size, processing time (the search's renders included), peak memory, and PSNR/SSIM of
-a render of the result against a render of the original (the storefront's viewer, same camera);
+renders of the result against renders of the original, as the search judges its candidates:
+the storefront's viewer, the search's orbits and size, lossless pictures, the worst orbit;
 and our preview of large models (made in the same run as "ours"). Then the targets: never
 larger, median ≤ 12 % on models over 1 MB, no larger than the reference's best variant at equal
 or better quality, PSNR ≥ 38 dB or SSIM ≥ 0.97, and for every model over 1 MB something of at
@@ -36,14 +37,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from modelworker.pipeline import CONVERTER, render_command  # noqa: E402
-from modelworker.quality import compare, good_enough  # noqa: E402
+from modelworker.quality import compare_orbits, good_enough  # noqa: E402
+from modelworker.search import ORBITS, RENDER_PX  # noqa: E402
 from petshore.contract import MODEL_PREVIEW_MAX_BYTES  # noqa: E402
 from tests.models import make_models  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 SAMPLES = ROOT.parent / "shared" / "models"
 REFERENCE = BENCH / "node_modules" / ".bin" / "gltf-transform"
-RENDER_SIZE = 512
 PREVIEW = "ours-preview"
 VARIANTS = {
     "ours": lambda src, out: [
@@ -108,8 +109,9 @@ def as_glb(model: Path, work: Path) -> Path:
 
 
 def render(pictures: dict[Path, Path]) -> None:
-    """Every (model, picture) pair from one browser, at one size: the same camera for all."""
-    command = render_command(list(pictures.items()), RENDER_SIZE, "/usr/bin/chromium")
+    """Every (model, picture) pair from one browser, from each of the search's orbits. PNG:
+    the WebP of posters would add its own losses to what is measured."""
+    command = render_command(list(pictures.items()), RENDER_PX, "/usr/bin/chromium", ORBITS)
     subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
 
 
@@ -129,8 +131,8 @@ def measure(model: Path, work: Path) -> tuple[int, dict[str, Result], dict[str, 
     # The preview is made in the same run as "ours": its time and memory are in that row.
     made = [name for name in [*VARIANTS, PREVIEW] if (work / f"{name}.glb").exists()]
     render(
-        {work / f"{name}.glb": work / f"{name}.webp" for name in made}
-        | {source: work / "original.webp"}
+        {work / f"{name}.glb": work / f"{name}.png" for name in made}
+        | {source: work / "original.png"}
     )
     results = {}
     for name in made:
@@ -142,7 +144,7 @@ def measure(model: Path, work: Path) -> tuple[int, dict[str, Result], dict[str, 
             len(brotli.compress(data, quality=11)),
             seconds,
             peak,
-            *compare(work / "original.webp", work / f"{name}.webp"),
+            *compare_orbits(work / "original.png", work / f"{name}.png", len(ORBITS)),
         )
     return model.stat().st_size, results, steps
 
