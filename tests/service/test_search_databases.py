@@ -106,6 +106,14 @@ async def _answers(url: str) -> dict[str, list[str]]:
             )
         admin = rules.Listing(status=None, terms=("feed",), sku_part="feed")
         answers["admin feed"] = await _pages(admin, rules.SKU_ORDER)
+        # Only a search's first matches by SKU are ranked: two of them here.
+        ranked = store.SEARCH_RANKS_AT_MOST
+        store.SEARCH_RANKS_AT_MOST = 2
+        try:
+            cat = rules.Listing(terms=rules.search_terms("cat"), sort="relevance")
+            answers["q=cat, two ranked"] = await _pages(cat, "relevance")
+        finally:
+            store.SEARCH_RANKS_AT_MOST = ranked
         return answers
     finally:
         await Tortoise.close_connections()
@@ -174,6 +182,16 @@ def test_the_best_match_comes_first(answers: dict[str, dict], database: str) -> 
         assert found[f"paged q={q}"] == found[f"q={q}"], q
     assert found["q=cat"][-1] == "PS-FEED-0003", "a description match comes after names"
     assert set(found["q=bowls"]) == {"PS-FEED-0002"}
+
+
+@pytest.mark.parametrize("database", ["postgres", "sqlite"])
+def test_a_search_ranks_only_its_first_matches_by_sku(
+    answers: dict[str, dict], database: str
+) -> None:
+    found = answers[database]
+    assert len(found["q=cat"]) > 2
+    first = sorted(found["q=cat"])[:2]
+    assert found["q=cat, two ranked"] == [sku for sku in found["q=cat"] if sku in first]
 
 
 @pytest.mark.parametrize("database", ["postgres", "sqlite"])
