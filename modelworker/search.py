@@ -4,8 +4,8 @@ the storefront's viewer from several orbits beside the rendered original, and th
 meets the floor (quality.good_enough on its worst orbit) is published. One texture size for
 every model is too little for a fine weave and more than a flat-coloured toy needs.
 
-A heavy mesh then gets one more try, simplified within a small error, kept only when its
-renders still meet the floor. The preview is the smallest candidate within its byte budget
+A heavy mesh, or a model whose bytes are all geometry (no textures), then gets one more try,
+simplified within a small error, kept only when its renders still meet the floor. The preview is the smallest candidate within its byte budget
 that meets the preview's own floor; when none does, the page shows the poster until the model
 arrives. The search is bounded: at most one render per rung, and Limits.search_seconds, past
 which the model's own textures are published unmeasured."""
@@ -44,8 +44,8 @@ LADDER: tuple[Rung | None, ...] = (
 # instead of 0.4), which a 1.6 Mbps phone waits 15 s for.
 ORBITS = ("0deg 75deg 105%", "120deg 55deg 105%", "240deg 100deg 105%")
 RENDER_PX = 576
-# Meshes with more triangles than this are worth a simplified try: below it, geometry is a
-# small part of the bytes.
+# Meshes with more triangles than this are worth a simplified try (one more render): below
+# it, geometry is a small part of the bytes, unless the model has no textures at all.
 SIMPLIFY_FROM_TRIANGLES = 50_000
 SIMPLIFY_ERROR = 0.0005
 
@@ -157,7 +157,8 @@ async def choose(pipeline: Pipeline, source: Path, work: Path) -> Choice:
         if elapsed * (index + 2) / (index + 1) > limits.search_seconds:
             break
     chosen = next((t for t in trials if t.meets_floor), trials[-1])
-    if chosen.meets_floor and chosen.rung and made[0].triangles > SIMPLIFY_FROM_TRIANGLES:
+    geometry_heavy = made[0].triangles > SIMPLIFY_FROM_TRIANGLES or not made[0].textures
+    if chosen.meets_floor and chosen.rung and geometry_heavy:
         rung = replace(chosen.rung, simplify=SIMPLIFY_ERROR)
         simpler, optimised = await search.trial(len(LADDER), rung)
         trials.append(simpler)
