@@ -91,8 +91,8 @@ SEARCH_RANKS_AT_MOST = 1000
 
 async def list_products(listing: Listing, limit: int) -> tuple[list[Row], bool]:
     """One page of the products `listing` asks for, in its order, and whether more follow;
-    each row with its `rank` (None unless searching). Which products, in raw SQL (each
-    database searches its own way); their rows, by the ORM, as `get_product` reads them."""
+    each row with its `rank` (None unless searching), photos and variants as `get_product`
+    reads them: one raw statement (each database searches its own way)."""
     searching = listing.terms is not None
     if searching and not listing.terms and not listing.sku_part:
         return [], False
