@@ -5,10 +5,11 @@ meets the floor (quality.good_enough on its worst orbit) is published. One textu
 every model is too little for a fine weave and more than a flat-coloured toy needs.
 
 A heavy mesh, or a model whose bytes are all geometry (no textures), then gets one more try,
-simplified within a small error, kept only when its renders still meet the floor. The preview is the smallest candidate within its byte budget
-that meets the preview's own floor; when none does, the page shows the poster until the model
-arrives. The search is bounded: at most one render per rung, and Limits.search_seconds, past
-which the model's own textures are published unmeasured."""
+simplified within a small error, kept only when its renders still meet the floor. The preview
+is the smallest candidate within its byte budget that meets the preview's own floor; when
+none does, the page shows the poster until the model arrives. The search is bounded: at most
+one render per rung, and Limits.search_seconds, past which the model's own textures are
+published unmeasured."""
 
 from __future__ import annotations
 
