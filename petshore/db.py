@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -141,15 +142,36 @@ def columns(names: Iterable[str]) -> str:
     return ", ".join(f'"{name}"' for name in names)
 
 
-async def insert(connection: BaseDBAsyncClient, table: str, rows: list[Mapping[str, Any]]) -> None:
-    """`rows` (all with the same columns) into `table`, in one statement."""
+async def insert(
+    connection: BaseDBAsyncClient,
+    table: str,
+    rows: list[Mapping[str, Any]],
+    unless_taken: str | None = None,
+) -> int:
+    """`rows` (all with the same columns) into `table`, in one statement; how many went in.
+    `unless_taken`: a unique column; a row whose value is there already is left out."""
     sql = Statement(connection.capabilities.dialect)
     listed = ", ".join(
         "(" + ", ".join(sql.param(value) for value in row.values()) + ")" for row in rows
     )
-    await connection.execute_query(
-        f'INSERT INTO "{table}" ({columns(rows[0])}) VALUES {listed}', sql.values
-    )
+    query = f'INSERT INTO "{table}" ({columns(rows[0])}) VALUES {listed}'
+    if unless_taken is None:
+        await connection.execute_query(query, sql.values)
+        return len(rows)
+    # Counted from RETURNING: asyncpg's status of an INSERT starts with an OID, which Tortoise
+    # reads as the count.
+    skip = f' ON CONFLICT ("{unless_taken}") DO NOTHING RETURNING "{unless_taken}"'
+    return len(await connection.execute_query_dict(query + skip, sql.values))
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column as the driver gave it: text on asyncpg (jsonb) and on SQLite."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def moment(value: datetime | str | None) -> datetime | None:
+    """A timestamp column as the driver gave it: a datetime on asyncpg, ISO text on SQLite."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 async def update(

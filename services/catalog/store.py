@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from tortoise import Tortoise
@@ -13,7 +11,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from petshore.db import Statement
+from petshore.db import Statement, json_value, moment
 from petshore.errors import Conflict, NotFound
 from petshore.modeljobs import Kind, PublishedModel, PublishedPhoto
 from petshore.timestamps import utcnow
@@ -159,7 +157,7 @@ async def list_products(listing: Listing, limit: int) -> tuple[list[Row], bool]:
     found = await connection.execute_query_dict(query, sql.values)
     page = [_product_row(row) for row in found[:limit]]
     for row in page:
-        row["created_at"] = _moment(row["created_at"])
+        row["created_at"] = moment(row["created_at"])
     return page, len(found) > limit
 
 
@@ -220,24 +218,11 @@ def _parts(dialect: str, table: str, fields: tuple[str, ...], nested: str, order
     )
 
 
-def _decoded(row: Row, column: str) -> Row:
-    """A row whose JSON `column` the driver gave as text (jsonb on asyncpg, TEXT on SQLite)."""
-    value = row[column]
-    if isinstance(value, str | bytes):
-        row[column] = json.loads(value)
-    return row
-
-
 def _product_row(row: Row) -> Row:
     """A product's row as read with `_product_columns`."""
     for column in ("options", "images", "variants"):
-        _decoded(row, column)
+        row[column] = json_value(row[column])
     return row
-
-
-def _moment(value: datetime | str) -> datetime:
-    """A timestamp as the driver gave it: a datetime on asyncpg, ISO text on SQLite."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 async def _ensure_category(slug: str) -> None:

@@ -14,7 +14,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from petshore.db import Statement, columns, insert, update
+from petshore.db import Statement, columns, insert, json_value, moment, update
 from petshore.errors import Conflict, IdempotencyKeyReused, NotFound, OutOfStock, field_error
 from petshore.timestamps import utcnow
 from services.orders import pricing
@@ -558,25 +558,15 @@ async def find_order(order_id: str) -> Row | None:
     if not rows:
         return None
     order = {field: rows[0][field] for field in ORDER_FIELDS}
-    order["shipping_address"] = _json(order["shipping_address"])
+    order["shipping_address"] = json_value(order["shipping_address"])
     for field in MOMENTS:
-        order[field] = _moment(order[field])
+        order[field] = moment(order[field])
     order["items"] = [
         {field: row[f"line_{field}"] for field in LINE_FIELDS}
         for row in rows
         if row["line_sku"] is not None
     ]
     return order
-
-
-def _json(value: Any) -> Any:
-    """A JSON column as the driver gave it: text on asyncpg (jsonb) and on SQLite."""
-    return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _moment(value: datetime | str | None) -> datetime | None:
-    """A timestamp column as the driver gave it: a datetime on asyncpg, ISO text on SQLite."""
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 async def list_orders(
@@ -708,14 +698,7 @@ async def claim_key(
             "created_at": now,
             "updated_at": now,
         }
-        sql = Statement(connection.capabilities.dialect)
-        listed = ", ".join(sql.param(value) for value in record.values())
-        claimed = await connection.execute_query_dict(
-            f"INSERT INTO idempotency_key ({columns(record)}) VALUES ({listed})"
-            ' ON CONFLICT ("key") DO NOTHING RETURNING "key"',
-            sql.values,
-        )
-        if claimed:
+        if await insert(connection, "idempotency_key", [record], unless_taken="key"):
             return None
         held = await IdempotencyRecord.get_or_none(key=key)
         if held is not None:
@@ -797,7 +780,7 @@ async def shipping_methods() -> list[pricing.ShippingMethod]:
     )
     methods = []
     for row in rows:
-        countries = _json(row["countries"])
+        countries = json_value(row["countries"])
         row["countries"] = tuple(countries) if countries is not None else None
         methods.append(pricing.ShippingMethod(**row))
     return methods
