@@ -7,8 +7,9 @@ import secrets
 import struct
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -229,3 +230,16 @@ def shopper(stack: Stack, role: str | None = None) -> Iterator[tuple[httpx.Clien
             signed = browser.post("/api/accounts/customers", json=body).json()
         csrf = signed["csrf_token"]
         yield browser, {"X-CSRF-Token": csrf}
+
+
+def log_text(paths: Iterable[Path], until: Callable[[str], bool], timeout: float = 5.0) -> str:
+    """The logs' text, once `until` holds of it: services write their lines in batches
+    (petshore.logs). After `timeout`, the text as it is, for the caller's assertion to say
+    what is missing."""
+    paths = list(paths)
+    deadline = time.monotonic() + timeout
+    while True:
+        text = "".join(path.read_text() for path in paths)
+        if until(text) or time.monotonic() > deadline:
+            return text
+        time.sleep(0.05)

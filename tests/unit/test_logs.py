@@ -1,12 +1,21 @@
-"""Log lines never carry a cart's id (its only credential) or an order's id in full."""
+"""Log lines never carry a cart's id (its only credential) or an order's id in full, and are
+written in batches that lose nothing."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
+import time
 
-from petshore.logs import JsonFormatter, redact, redact_paths
+from petshore.logs import (
+    FLUSH_SECONDS,
+    BatchedStreamHandler,
+    JsonFormatter,
+    redact,
+    redact_paths,
+)
 
 CART_ID = "q7Xk2mPzR9vL4tY8wN1cBd"  # as services/cart/rules.new_cart_id makes them
 ORDER_ID = "ord_Hs83JdkQ0pLmZx1Vb7TnRw"
@@ -54,3 +63,55 @@ def test_the_formatter_redacts_messages_fields_and_tracebacks() -> None:
     assert entry["message"] == "HTTP Request: GET /api/cart/carts/q7Xk…"
     assert entry["path"] == '/api/orders/orders/ord_Hs83…"quoted\\'
     assert "/api/cart/carts/q7Xk…" in entry["exception"]
+
+
+class CountedWrites(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def _logger(stream: CountedWrites) -> tuple[logging.Logger, BatchedStreamHandler]:
+    handler = BatchedStreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.Logger("batched")
+    logger.addHandler(handler)
+    return logger, handler
+
+
+def test_info_lines_go_out_together_within_the_flush_interval() -> None:
+    stream = CountedWrites()
+    logger, handler = _logger(stream)
+    try:
+        for n in range(10):
+            logger.info("line %d", n)
+        deadline = time.monotonic() + FLUSH_SECONDS * 20
+        while stream.getvalue().count("\n") < 10 and time.monotonic() < deadline:
+            time.sleep(FLUSH_SECONDS / 4)
+        assert stream.getvalue().splitlines() == [f"INFO line {n}" for n in range(10)]
+        assert stream.writes < 10
+    finally:
+        handler.close()
+
+
+def test_a_warning_goes_out_at_once_with_the_lines_before_it() -> None:
+    stream = CountedWrites()
+    logger, handler = _logger(stream)
+    try:
+        logger.info("before")
+        logger.warning("trouble")
+        assert stream.getvalue().splitlines() == ["INFO before", "WARNING trouble"]
+    finally:
+        handler.close()
+
+
+def test_closing_writes_what_is_left() -> None:
+    stream = CountedWrites()
+    logger, handler = _logger(stream)
+    logger.info("last words")
+    handler.close()
+    assert stream.getvalue() == "INFO last words\n"
