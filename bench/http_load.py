@@ -5,7 +5,8 @@
 
 Starts, on loopback only: a PostgreSQL server of its own, the AWS emulator (moto's server),
 the storefront's services and gateway (one process each, as `make run`), the ceilings and the
-in-memory peers of bench/ceilings.py, and a second orders service that calls those peers. Then
+in-memory peers of bench/ceilings.py, and a second orders service (and its mail sender) that
+calls those peers. Then
 wrk (Debian's package; installed when missing) loads each path for `--seconds`, `--runs` times
 at each connection count, and prints the median rate, its p50/p99 latency, the CPU the serving
 process spent per request, and its ratio to the ceiling; with `--sizes`, the catalog grows to
@@ -25,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -41,7 +43,7 @@ from devstack.emulator import emulator_process  # noqa: E402
 from devstack.postgres import PostgresCluster  # noqa: E402
 from devstack.processes import Child, Processes, free_port  # noqa: E402
 from devstack.stack import Stack, StackConfig  # noqa: E402
-from petshore.contract import CART, CATALOG, ORDERS, SERVICES  # noqa: E402
+from petshore.contract import CART, CATALOG, ORDERS, SEND_MAIL, SERVICES  # noqa: E402
 from petshore.paging import encode_cursor  # noqa: E402
 from tests.helpers import ADMIN, ADMIN_TOKEN, checkout_body  # noqa: E402
 
@@ -202,7 +204,8 @@ class Bench:
     cluster: PostgresCluster
     ceilings: Child
     peers: Child
-    lone_orders: Child  # an orders service whose cart, catalog and SES answer from memory
+    lone_orders: Child  # an orders service whose cart and catalog answer from memory
+    lone_mail: Child  # its mail sender, whose SES answers from memory
     sku: str
     carts: list[str]
 
@@ -358,8 +361,12 @@ def prepare(stack: Stack, cluster: PostgresCluster, folder: Path) -> Bench:
     lone_orders = processes.start(
         "orders-lone", ORDERS.module, free_port(), lone_env, ORDERS.health_path
     )
+    # One sender for the orders database: the one whose SES answers from memory (the stack's
+    # would send the bench's emails through the emulator, and its CPU would be the emulator's).
+    processes.stop(next(c for c in processes.children if c.name == f"{ORDERS.name}-{SEND_MAIL}"))
+    lone_mail = processes.start("send-mail-lone", ORDERS.module, None, lone_env, command=SEND_MAIL)
     processes.wait_healthy()
-    return Bench(stack, cluster, ceilings, peers, lone_orders, sku, carts)
+    return Bench(stack, cluster, ceilings, peers, lone_orders, lone_mail, sku, carts)
 
 
 def _start_script(processes: Processes, name: str, env: dict[str, str], *args: str) -> Child:
@@ -424,6 +431,36 @@ async def grow(catalog_url: str, orders_url: str, size: int) -> None:
         )
     finally:
         await orders.close()
+
+
+async def _confirmations(orders_url: str) -> tuple[int, int]:
+    """Paid orders whose confirmation is still due, and those whose confirmation went."""
+    connection = await asyncpg.connect(orders_url)
+    try:
+        row = await connection.fetchrow(
+            "SELECT count(*) FILTER (WHERE confirmation_sent_at IS NULL) AS due,"
+            " count(*) FILTER (WHERE confirmation_sent_at IS NOT NULL) AS sent"
+            " FROM \"order\" WHERE status = 'paid'"
+        )
+    finally:
+        await connection.close()
+    return int(row["due"]), int(row["sent"])
+
+
+def mail_figure(bench: Bench, wait_seconds: float = 600) -> Figure:
+    """The checkouts' confirmation emails, sent by the mail sender beside the orders service
+    while they ran and after: its CPU per email, once none is due any more (errors: those
+    still due then)."""
+    orders_url = bench.cluster.url(ORDERS.database or "")
+    deadline = time.monotonic() + wait_seconds
+    due, sent = asyncio.run(_confirmations(orders_url))
+    while due and time.monotonic() < deadline:
+        time.sleep(1)
+        due, sent = asyncio.run(_confirmations(orders_url))
+    spent = cpu_seconds(bench.lone_mail.process.pid)
+    return Figure(
+        "confirmation email", "sender", 0, 0, 0, 0, round(spent * 1000 / max(sent, 1), 3), due
+    )
 
 
 def print_table(figures: list[Figure], ceilings: dict[tuple[str, str], tuple[str, str]]) -> None:
@@ -512,6 +549,8 @@ def main() -> int:
                 if ceiling is not None:
                     ratios[(target.path, target.route)] = (ceiling.path, ceiling.route)
             measure_all(bench, args, Path(tmp), figures)
+            if any("checkout" in f.path and f.route != "ceiling" for f in figures):
+                figures.append(mail_figure(bench))
     finally:
         print_table(figures, ratios)
         if args.json:

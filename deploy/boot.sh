@@ -131,9 +131,14 @@ if [ "$service" = "$worker" ]; then
   (cd "$app" && /opt/petshore/venv/bin/python -m "$worker.chromium" "$(dirname "$chromium")")
 fi
 
-cat > "/etc/systemd/system/petshore-$service.service" <<UNIT
+# unit <unit name> <deploy.run arguments...>: a systemd unit that runs `python -m deploy.run`
+# with them, its output in /var/log/petshore/<unit name>.log.
+unit() {
+  local name="$1"
+  shift
+  cat > "/etc/systemd/system/petshore-$name.service" <<UNIT
 [Unit]
-Description=Pet Shore 3D $service
+Description=Pet Shore 3D $name
 After=network-online.target
 Wants=network-online.target
 
@@ -141,11 +146,11 @@ Wants=network-online.target
 User=petshore
 WorkingDirectory=$app
 EnvironmentFile=/etc/petshore/$service.env
-ExecStart=/opt/petshore/venv/bin/python -m deploy.run $service
+ExecStart=/opt/petshore/venv/bin/python -m deploy.run $*
 Restart=on-failure
 RestartSec=5
-StandardOutput=append:/var/log/petshore/$service.log
-StandardError=append:/var/log/petshore/$service.log
+StandardOutput=append:/var/log/petshore/$name.log
+StandardError=append:/var/log/petshore/$name.log
 NoNewPrivileges=true
 ProtectSystem=strict
 ReadWritePaths=/var/log/petshore
@@ -155,18 +160,32 @@ PrivateTmp=true
 [Install]
 WantedBy=multi-user.target
 UNIT
+}
+
+# The service, and the workers that run beside it (the orders service's mail sender), each
+# under its own unit and log.
+units=("$service")
+unit "$service" "$service"
+for beside in $(cd "$app" && /opt/petshore/venv/bin/python -m deploy.run --workers "$service"); do
+  units+=("$service-$beside")
+  unit "$service-$beside" "$service" "$beside"
+done
 
 agent=/opt/aws/amazon-cloudwatch-agent
+collected=()
+for name in "${units[@]}"; do
+  collected+=("{\"file_path\": \"/var/log/petshore/$name.log\", \"log_group_name\": \"$log_group\", \"log_stream_name\": \"{instance_id}/$name\"}")
+done
 cat > "$agent/etc/amazon-cloudwatch-agent.json" <<AGENT
-{"logs": {"logs_collected": {"files": {"collect_list": [
-  {"file_path": "/var/log/petshore/$service.log", "log_group_name": "$log_group",
-   "log_stream_name": "{instance_id}"}]}}}}
+{"logs": {"logs_collected": {"files": {"collect_list": [$(IFS=,; echo "${collected[*]}")]}}}}
 AGENT
 "$agent/bin/amazon-cloudwatch-agent-ctl" -a fetch-config -m ec2 -s \
   -c "file:$agent/etc/amazon-cloudwatch-agent.json"
 
 systemctl daemon-reload
-systemctl enable --now "petshore-$service.service"
+for name in "${units[@]}"; do
+  systemctl enable --now "petshore-$name.service"
+done
 trap - ERR
 if [ "$service" = "$worker" ]; then
   signal_when_ready "/etc/petshore/$service.env" 300

@@ -5,6 +5,9 @@ stack's database logins function (deploy/database_logins.py), which alone holds 
 login; the service reads its rotating password from its secret at each new connection
 (petshore/db.py).
 
+`python -m deploy.run orders send-mail` becomes `python -m services.orders send-mail`, with the
+same settings as the service it runs beside (`Service.workers`).
+
 `python -m deploy.run modelworker` becomes `python -m modelworker work` as it is: the model
 worker holds no secret and no database, and its settings are all in its env file."""
 
@@ -62,25 +65,39 @@ def prepare(service: Service, env: dict[str, str]) -> dict[str, str]:
     return prepared
 
 
-def launch(name: str, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-    """The command `name` runs as, and its environment. A service's secrets are read, and
-    its database migrated, on the way; the model worker's env file is all it needs:
-    no secret, no database."""
+def launch(
+    name: str, env: dict[str, str], worker: str | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The command `name` runs as, and its environment: a service's `serve`, or one of the
+    workers that run beside it. A service's secrets are read on the way, and its database
+    migrated before it serves; the model worker's env file is all it needs: no secret, no
+    database."""
     python = sys.executable
     if name == MODEL_WORKER.name:
         return [python, "-m", MODEL_WORKER.module, "work"], env
     service = service_named(name)
     env = prepare(service, env)
+    if worker is not None:
+        return [python, "-m", service.module, worker], env
     if service.database:
         subprocess.run([python, "-m", service.module, "migrate"], env=env, check=True)
     return [python, "-m", service.module, "serve"], env
 
 
+def workers_of(name: str) -> tuple[str, ...]:
+    return () if name == MODEL_WORKER.name else service_named(name).workers
+
+
 def main(argv: list[str]) -> None:
+    """`<name>`, `<name> <worker>`, or `--workers <name>` (its workers, for deploy/boot.sh)."""
     names = [*(s.name for s in SERVICES), MODEL_WORKER.name]
-    if len(argv) != 1 or argv[0] not in names:
-        sys.exit(f"usage: python -m deploy.run {{{'|'.join(names)}}}")
-    command, env = launch(argv[0], dict(os.environ))
+    if len(argv) == 2 and argv[0] == "--workers" and argv[1] in names:
+        print(" ".join(workers_of(argv[1])))
+        return
+    known = bool(argv) and argv[0] in names
+    if not known or len(argv) > 2 or not set(argv[1:]) <= set(workers_of(argv[0])):
+        sys.exit(f"usage: python -m deploy.run {{{'|'.join(names)}}} [worker]")
+    command, env = launch(argv[0], dict(os.environ), *argv[1:])
     os.execve(command[0], command, env)
 
 

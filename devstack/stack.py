@@ -1,6 +1,7 @@
-"""The whole storefront as child processes: every service of the routing table, the model
-worker and the gateway, their stores prepared (schemas migrated, the emulator's bucket,
-tables, queues and sender made, demo catalog loaded and its models published)."""
+"""The whole storefront as child processes: every service of the routing table (with the
+workers that run beside it), the model worker and the gateway, their stores prepared
+(schemas migrated, the emulator's bucket, tables, queues and sender made, demo catalog loaded
+and its models published)."""
 
 from __future__ import annotations
 
@@ -126,6 +127,10 @@ class Stack:
                     f"{service.name}-{i}", service.module, port, env, service.health_path
                 )
             self.urls[service.name] = [f"http://127.0.0.1:{p}" for p in ports]
+            for command in service.workers:
+                self.processes.start(
+                    f"{service.name}-{command}", service.module, None, env, command=command
+                )
         self.processes.start(MODEL_WORKER.name, MODEL_WORKER.module, None, env, command="work")
         upstreams = ";".join(f"{name}={','.join(urls)}" for name, urls in self.urls.items())
         gateway_env = {**env, Env.GATEWAY_UPSTREAMS: upstreams}

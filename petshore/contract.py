@@ -57,6 +57,11 @@ SESSIONS: Final = Table(
 )
 
 
+# The orders service's email sender (services/orders/sender.py): a checkout answers without
+# waiting on SES.
+SEND_MAIL: Final = "send-mail"
+
+
 @dataclass(frozen=True)
 class Service:
     """A backend service reached through the front door under `/api/<name>/`. Its entry is all
@@ -76,6 +81,9 @@ class Service:
     # stands in for AWS (on AWS the stack makes them); then `migrate` if it has a database.
     setup: tuple[str, ...] = ()
     demo: bool = False  # `load-demo --file demo/catalog.json` loads its part of the demo shop
+    # `python -m services.<name> <command>`s that run beside `serve` wherever it runs (each of
+    # its instances, `make run`): work that serves no HTTP and needs no answer waiting on it.
+    workers: tuple[str, ...] = ()
 
     @property
     def path_prefix(self) -> str:
@@ -126,6 +134,7 @@ ORDERS: Final = Service(
     mail=True,
     setup=("create-sender",),
     demo=True,
+    workers=(SEND_MAIL,),
 )
 # Customers' profiles and passwords (PostgreSQL), their sessions (DynamoDB); it merges a guest
 # cart into the customer's through the cart service.

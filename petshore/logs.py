@@ -79,7 +79,7 @@ class BatchedStreamHandler(logging.StreamHandler):
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
         self._lines: list[str] = []
-        self._closed = threading.Event()
+        self._stopping = threading.Event()
         threading.Thread(target=self._flush_often, name="log-flush", daemon=True).start()
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -99,12 +99,12 @@ class BatchedStreamHandler(logging.StreamHandler):
             super().flush()
 
     def close(self) -> None:
-        self._closed.set()
+        self._stopping.set()
         self.flush()
         super().close()
 
     def _flush_often(self) -> None:
-        while not self._closed.wait(FLUSH_SECONDS):
+        while not self._stopping.wait(FLUSH_SECONDS):
             self.flush()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import secrets
 import struct
@@ -9,6 +11,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -243,3 +246,21 @@ def log_text(paths: Iterable[Path], until: Callable[[str], bool], timeout: float
         if until(text) or time.monotonic() > deadline:
             return text
         time.sleep(0.05)
+
+
+def emails_to(
+    outbox: Path, address: str, subject_part: str = "", *, at_least: int = 1, timeout: float = 10
+) -> list[EmailMessage]:
+    """The emails the emulator's SES took for `address` (with `subject_part` in the subject),
+    once there are `at_least` of them: the orders service's mail sender sends them after the
+    request that made them due. After `timeout`, those there are."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = []
+        for path in sorted(outbox.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if message["To"] == address and subject_part in message["Subject"]:
+                found.append(message)
+        if len(found) >= at_least or time.monotonic() > deadline:
+            return found  # type: ignore[return-value]
+        time.sleep(0.1)

@@ -5,11 +5,12 @@ from contextlib import AsyncExitStack, suppress
 
 from petshore.aws import open_client
 from petshore.cli import main
-from petshore.contract import ORDERS
+from petshore.contract import ORDERS, SEND_MAIL
 from petshore.db import apply_migrations, tortoise_config
 from petshore.demo import add_file_argument
 from services.orders.app import create_app
 from services.orders.demo import load_demo
+from services.orders.sender import send_mail
 from services.orders.settings import Settings
 
 
@@ -40,5 +41,6 @@ if __name__ == "__main__":
             "migrate": (migrate, None),
             "create-sender": (create_sender, None),
             "load-demo": (demo, add_file_argument),
+            SEND_MAIL: (lambda args: send_mail(), None),
         },
     )

@@ -6,13 +6,11 @@ from contextlib import AsyncExitStack
 
 from sanic import Sanic
 
-from petshore.aws import open_client
 from petshore.contract import ORDERS
 from petshore.db import ping
 from petshore.service import service_app
 from petshore.upstream import ServiceClient
 from services.orders import reconciler
-from services.orders.mail import Mailer
 from services.orders.payments import PaymentProvider, TestProvider
 from services.orders.routes import orders
 from services.orders.settings import Settings
@@ -31,13 +29,6 @@ def payment_provider(settings: Settings) -> PaymentProvider:
     )
 
 
-async def open_mailer(stack: AsyncExitStack, settings: Settings) -> Mailer | None:
-    if settings.mail_sender is None:
-        return None
-    ses = await open_client(stack, "sesv2", settings.common)
-    return Mailer(ses, settings.mail_sender, settings.storefront_url, settings.common.aws_timeout)
-
-
 def create_app(settings: Settings | None = None) -> Sanic:
     settings = settings or Settings.from_env()
 
@@ -47,7 +38,6 @@ def create_app(settings: Settings | None = None) -> Sanic:
             cart=ServiceClient("cart", settings.cart_url, timeout),
             catalog=ServiceClient("catalog", settings.catalog_url, timeout),
             payments=payment_provider(settings),
-            mail=await open_mailer(stack, settings),
         )
         for closing in (peers.cart, peers.catalog, peers.payments):
             stack.push_async_callback(closing.close)

@@ -1,7 +1,7 @@
 """The back office's order actions: ship, cancel, refund, export. Each is safe to repeat: the
 state change is conditional on the order's state, the money goes back through refunds set
 aside first and paid out under their own idempotency keys (`settlement.pay_out`), and the
-customer's shipping email is claimed before it is sent."""
+customer's shipping email follows from the mail sender (services/orders/sender.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from services.orders import rules, settlement, store, views
-from services.orders.mail import notify
 from services.orders.settlement import Peers
 
 Row = dict[str, Any]
@@ -25,11 +24,8 @@ async def staff_view(order_id: str) -> views.Order:
     return views.staff_order(order, events, refunds)
 
 
-async def fulfil(
-    peers: Peers, order_id: str, carrier: str, tracking_number: str, actor: str
-) -> views.Order:
+async def fulfil(order_id: str, carrier: str, tracking_number: str, actor: str) -> views.Order:
     await store.fulfil(order_id, carrier, tracking_number, actor)
-    await notify(peers.mail, await store.get_order(order_id), store.SHIPPING)
     return await staff_view(order_id)
 
 

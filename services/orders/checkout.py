@@ -271,7 +271,7 @@ async def _pay(peers: Peers, claim: Claim, order: Row, token: str, lease: float)
         raise _taken_over()
     payment = await payments.confirm(reference, token=token, idempotency_key=claim.key)
     return await settlement.apply_payment(
-        payments, settlement.for_order(payment, order), "checkout"
+        payments, settlement.for_order(payment, order), "checkout", order
     )
 
 

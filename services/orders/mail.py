@@ -1,11 +1,12 @@
 """Order emails: the confirmation of a paid order and the shipping notice of a fulfilled one,
 each made as a plain function of the order, and sent through Amazon SES (the emulator's
-locally) at least once and, but for a crash between SES's answer and the record of it,
-exactly once."""
+locally) by the mail sender (services/orders/sender.py) at least once and, but for a crash
+between SES's answer and the record of it, exactly once."""
 
 from __future__ import annotations
 
 import logging
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import timedelta
 from email.charset import QP, Charset
@@ -14,11 +15,12 @@ from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid
 from typing import Any, Protocol
 
-from petshore.aws import deadline
+from petshore.aws import deadline, open_client
 from petshore.logs import redact
 from petshore.timestamps import utcnow
 from services.orders import store
 from services.orders.pricing import money
+from services.orders.settings import Settings
 
 log = logging.getLogger("petshore.orders.mail")
 
@@ -27,6 +29,8 @@ SHOP_NAME = "Pet Shore"
 CLAIM_SECONDS = 300
 # An email due longer ago than this is not sent any more: it would be news of nothing.
 NOTIFY_WITHIN = timedelta(days=2)
+# Orders a round looks at, for each kind of email.
+BATCH = 100
 # UTF-8 text, quoted-printable: readable where it is plain ASCII.
 UTF8 = Charset("utf-8")
 UTF8.body_encoding = QP
@@ -38,6 +42,14 @@ class Mailer:
     sender: str
     storefront_url: str | None
     timeout: float
+
+
+async def open_mailer(stack: AsyncExitStack, settings: Settings) -> Mailer | None:
+    """SES, as the settings say; None without a sender address (no emails then)."""
+    if settings.mail_sender is None:
+        return None
+    ses = await open_client(stack, "sesv2", settings.common)
+    return Mailer(ses, settings.mail_sender, settings.storefront_url, settings.common.aws_timeout)
 
 
 def _ship_to(address: dict[str, Any]) -> list[str]:
@@ -147,13 +159,11 @@ COMPOSERS: dict[store.Notice, Compose] = {
 }
 
 
-async def notify(
-    mailer: Mailer | None, order: dict[str, Any], notice: store.Notice
-) -> dict[str, Any]:
+async def notify(mailer: Mailer, order: dict[str, Any], notice: store.Notice) -> dict[str, Any]:
     """Send the order's `notice` unless it was sent, is not due, or another sender has it
-    now; the order, with when it was sent if it was now. A failure is logged; the
-    reconciler's rounds send what is still unsent."""
-    if mailer is None or order["status"] != notice.status or order[notice.sent]:
+    now; the order, with when it was sent if it was now. A failure is logged; a later
+    round sends what is still unsent."""
+    if order["status"] != notice.status or order[notice.sent]:
         return order
     now = utcnow()
     if not await store.claim_notice(
@@ -182,10 +192,9 @@ async def notify(
     return {**order, notice.sent: sent}
 
 
-async def notify_unsent(mailer: Mailer | None, limit: int = 100) -> int:
-    """Send the emails orders of the last two days are still due; how many were tried."""
-    if mailer is None:
-        return 0
+async def send_due(mailer: Mailer, limit: int = BATCH) -> int:
+    """Send the emails orders of the last two days are still due, up to `limit` of each
+    kind; how many were tried."""
     now = utcnow()
     tried = 0
     for notice in store.NOTICES:

@@ -1,6 +1,6 @@
 """The reconciler: finishes or undoes checkouts that stopped half-way and were never retried
-(a process killed, a database lost, a client that gave up), sends the emails that could not
-be sent at once, and pays out the refunds the provider could not take at once. Every
+(a process killed, a database lost, a client that gave up), and pays out the refunds the
+provider could not take at once. Every
 instance of the orders service runs it; taking a key over is a conditional update, so only
 one instance acts on each checkout, and one that crashes mid-way leaves it to the next
 round."""
@@ -15,7 +15,6 @@ from petshore.logs import redact
 from petshore.timestamps import utcnow
 from services.orders import settlement, store
 from services.orders.checkout import new_owner
-from services.orders.mail import notify_unsent
 from services.orders.settlement import Peers
 
 log = logging.getLogger("petshore.orders.reconciler")
@@ -64,7 +63,6 @@ async def run(peers: Peers, *, interval: float, older_than: float, lease: float)
     while True:
         try:
             await reconcile_once(peers, older_than=older_than, lease=lease)
-            await notify_unsent(peers.mail)
             await settlement.pay_out(peers.payments)
         except Exception as exc:  # the database is away: try again next round
             log.warning("reconciler round failed: %r", exc)

@@ -181,7 +181,7 @@ async def get_order(request: Request, order_id: str) -> HTTPResponse:
 async def fulfil_order(request: Request, order_id: str) -> HTTPResponse:
     body = parse_body(request, Fulfilment)
     order = await backoffice.fulfil(
-        _peers(request), _order_id(order_id), body.carrier, body.tracking_number, request.ctx.actor
+        _order_id(order_id), body.carrier, body.tracking_number, request.ctx.actor
     )
     return json(order)
 

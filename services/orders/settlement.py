@@ -12,7 +12,6 @@ from petshore.errors import Conflict, PaymentDeclined, Unavailable
 from petshore.logs import redact
 from petshore.upstream import ServiceClient
 from services.orders import store
-from services.orders.mail import Mailer, notify
 from services.orders.payments import Payment, PaymentProvider, PaymentState
 
 log = logging.getLogger("petshore.orders.settlement")
@@ -30,7 +29,6 @@ class Peers:
     cart: ServiceClient
     catalog: ServiceClient
     payments: PaymentProvider
-    mail: Mailer | None = None  # None: no sender configured, no emails
 
 
 def declined(order_id: str) -> PaymentDeclined:
@@ -60,16 +58,33 @@ _SETTLED_AS = {
 }
 
 
-async def apply_payment(payments: PaymentProvider, payment: Payment, actor: str) -> Row:
+async def apply_payment(
+    payments: PaymentProvider, payment: Payment, actor: str, pending: Row | None = None
+) -> Row:
     """Settle the payment's pending order as the provider says; an order already settled
-    stays as it is. Money that arrives for an order that was given up is sent back."""
+    stays as it is. Money that arrives for an order that was given up is sent back.
+    `pending`: the order as the caller read it before (saves reading it again when this
+    settles it)."""
     assert payment.order_id is not None
     status = _SETTLED_AS.get(payment.state)
+    settled = None
     if status is not None:
         detail: dict[str, Any] = {"reference": payment.reference}
         if payment.decline_reason:
             detail["reason"] = payment.decline_reason
-        await store.settle(payment.order_id, status, actor, detail, require_reference=True)
+        settled = await store.settle(
+            payment.order_id, status, actor, detail, require_reference=True
+        )
+    if settled is not None and pending is not None:
+        # Only a pending order with this payment recorded could be settled: nothing else of
+        # it changed since the caller read it.
+        paid_at = settled if status == "paid" else None
+        return {
+            **pending,
+            "status": status,
+            "payment_reference": payment.reference,
+            "paid_at": paid_at,
+        }
     order = await store.get_order(payment.order_id)
     if (
         payment.state is PaymentState.SUCCEEDED
@@ -160,8 +175,8 @@ def for_order(payment: Payment, order: Row) -> Payment:
 
 async def conclude(peers: Peers, order: Row) -> tuple[int, Row]:
     """Record a settled order's outcome on its key, for every retry, and, for a paid one,
-    empty the cart and send the confirmation email; `Unavailable` while the payment's outcome
-    is still unknown. The outcome's status, and the order as concluding left it."""
+    empty the cart (its confirmation email follows from the mail sender); `Unavailable`
+    while the payment's outcome is still unknown. The outcome's status, and the order."""
     status = outcome(order)
     if status is None:
         raise Unavailable(
@@ -170,7 +185,6 @@ async def conclude(peers: Peers, order: Row) -> tuple[int, Row]:
     await store.finish_key(order["idempotency_key"], status)
     if status == CREATED:
         await _empty_cart(peers, order["cart_id"], [item["sku"] for item in order["items"]])
-        order = await notify(peers.mail, order, store.CONFIRMATION)
     return status, order
 
 

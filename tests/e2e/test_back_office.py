@@ -5,8 +5,6 @@ shipping email, the history of who did what, and the CSV export."""
 from __future__ import annotations
 
 import csv
-import email
-import email.policy
 import io
 import time
 from pathlib import Path
@@ -20,6 +18,7 @@ from tests.helpers import (
     assert_error,
     checkout_body,
     create_product,
+    emails_to,
     new_cart,
     set_stock,
     shopper,
@@ -58,15 +57,6 @@ def _stock(gateway: httpx.Client, sku: str) -> int:
     return int(items[0]["available"])
 
 
-def _emails_to(outbox: Path, address: str, subject_part: str) -> list[email.message.Message]:
-    found = []
-    for path in sorted(outbox.glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        if message["To"] == address and subject_part in message["Subject"]:
-            found.append(message)
-    return found
-
-
 def _post(gateway: httpx.Client, order_id: str, action: str, **kwargs: Any) -> httpx.Response:
     headers = {**ADMIN, **kwargs.pop("headers", {})}
     return gateway.post(f"/api/orders/orders/{order_id}/{action}", headers=headers, **kwargs)
@@ -88,7 +78,7 @@ def test_fulfilment_ships_once_and_emails_the_customer(gateway: httpx.Client, ou
     assert again.status_code == 200 and again.json()["fulfilment"] == body["fulfilment"]
     other = {"carrier": "UPS", "tracking_number": "other"}
     assert_error(_post(gateway, order["order_id"], "fulfilment", json=other), 409, "conflict")
-    notices = _emails_to(outbox, address, "has shipped")
+    notices = emails_to(outbox, address, "has shipped")
     assert len(notices) == 1
     assert "1Z999AA10123456784" in notices[0].get_content()
     # The customer sees the shipment too, without the back office's fields.

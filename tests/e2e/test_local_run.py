@@ -18,7 +18,7 @@ import httpx
 from devstack.processes import ROOT, free_port
 from devstack.stack import DEMO_MODELS_SECONDS
 from petshore.contract import SERVICES
-from tests.helpers import checkout_body, new_cart
+from tests.helpers import checkout_body, emails_to, new_cart
 
 
 def _launch(var: Path, port: int) -> subprocess.Popen[str]:
@@ -121,8 +121,8 @@ def test_local_run_comes_up_keeps_data_across_restarts_and_dies_with_its_childre
             )
             assert bought.status_code == 201, bought.text
             # The confirmation, as the embedded emulator keeps it for the developer to read.
-            [sent] = (tmp_path / "outbox").glob("*.eml")
-            assert bought.json()["order_id"] in sent.read_text()
+            [sent] = emails_to(tmp_path / "outbox", "shopper@example.com")
+            assert bought.json()["order_id"] in sent["Subject"]
     finally:
         _stop(process)
 
@@ -150,9 +150,11 @@ def test_local_run_comes_up_keeps_data_across_restarts_and_dies_with_its_childre
                 "/api/accounts/sessions", headers={"X-CSRF-Token": signed_in.json()["csrf_token"]}
             )
             assert ended.status_code == 204, ended.text
-        # However the launcher dies, its children go with it: every service, the model worker
-        # and the gateway, though killed it has no chance to stop them itself.
-        assert len(children) == len(SERVICES) + 2, children
+        # However the launcher dies, its children go with it: every service and the workers
+        # beside it, the model worker and the gateway, though killed it has no chance to stop
+        # them itself.
+        beside = sum(len(service.workers) for service in SERVICES)
+        assert len(children) == len(SERVICES) + beside + 2, children
         process.kill()
         process.wait(timeout=10)
         deadline = time.monotonic() + 10

@@ -24,7 +24,7 @@ from devstack.processes import free_port
 from modelworker.limits import Limits
 from modelworker.pipeline import render_command
 from modelworker.quality import MIN_PSNR, MIN_SSIM, compare
-from petshore.contract import CART, MODEL_WORKER, ORDERS, Env, Service
+from petshore.contract import CART, MODEL_WORKER, ORDERS, SEND_MAIL, Env, Service
 from templates.artifact import NODE_MODULES, RDS_CA, WHEELS, build_artifact
 from templates.dependencies import (
     ARCHITECTURES,
@@ -342,13 +342,39 @@ def test_the_cart_serves_from_the_artifact_alone(app: Path, python: Path, cart: 
 
 
 def test_the_orders_service_migrates_and_serves_from_the_artifact(
-    app: Path, python: Path, postgres_databases: dict[str, str], tmp_path: Path
+    app: Path, python: Path, postgres_databases: dict[str, str], moto_url: str, tmp_path: Path
 ) -> None:
     env = _env(**{Env.ORDERS_DATABASE_URL: postgres_databases["orders"]})
     _run(python, app, env, ORDERS.module, "migrate")
     with _serving(ORDERS, app, python, env, tmp_path / "orders.log") as port:
         health = httpx.get(f"http://127.0.0.1:{port}{ORDERS.health_path}", timeout=10)
         assert health.status_code == 200
+    # Its mail sender, as its own unit runs it beside it: up, and gone on SIGTERM.
+    mail_env = {
+        **env,
+        Env.MAIL_SENDER: "shop@example.com",
+        Env.AWS_ENDPOINT_URL: moto_url,
+        Env.AWS_REGION: "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    log = tmp_path / "send-mail.log"
+    with log.open("wb") as out:
+        sender = subprocess.Popen(
+            [str(python), "-m", ORDERS.module, SEND_MAIL],
+            cwd=app,
+            env=mail_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "sending order emails" not in log.read_text():
+            assert sender.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+    finally:
+        sender.terminate()
+        assert sender.wait(timeout=30) == 0, log.read_text()
 
 
 def _signal(
@@ -438,4 +464,21 @@ def test_boot_signals_the_model_worker_by_its_own_check(
 def test_boot_runs_the_model_worker_and_its_check_as_the_unit_runs_it() -> None:
     boot = (Path(__file__).resolve().parents[2] / "deploy" / "boot.sh").read_text()
     assert '/opt/petshore/venv/bin/python -m "$worker" check' in boot
-    assert "ExecStart=/opt/petshore/venv/bin/python -m deploy.run $service" in boot
+    assert "ExecStart=/opt/petshore/venv/bin/python -m deploy.run $*" in boot
+    assert 'unit "$service" "$service"' in boot
+
+
+def test_boot_runs_the_workers_beside_a_service_from_the_artifact(app: Path, python: Path) -> None:
+    """What boot.sh asks the artifact for each of them a unit: the orders service's mail
+    sender."""
+    beside = subprocess.run(
+        [str(python), "-m", "deploy.run", "--workers", ORDERS.name],
+        cwd=app,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert beside.stdout.split() == list(ORDERS.workers) == [SEND_MAIL]
+    boot = (app / "deploy" / "boot.sh").read_text()
+    assert 'unit "$service-$beside" "$service" "$beside"' in boot

@@ -17,7 +17,7 @@ import pytest
 from deploy.database_logins import connect, ensure_login
 from deploy.run import database_url, launch, main, prepare, secret_settings
 from devstack.processes import ROOT
-from petshore.contract import CART, CATALOG, MODEL_WORKER, ORDERS, Env
+from petshore.contract import CART, CATALOG, MODEL_WORKER, ORDERS, SEND_MAIL, Env
 from tests.conftest import POSTGRES
 from tests.helpers import emulator_client
 
@@ -119,12 +119,35 @@ def test_the_model_worker_starts_with_its_env_file_alone(monkeypatch: pytest.Mon
     assert prepared == env
 
 
-def test_an_unknown_name_is_refused_with_the_known_ones() -> None:
+@pytest.mark.parametrize("argv", [["payments"], ["orders", "serve"], ["cart", "send-mail"], []])
+def test_an_unknown_name_or_worker_is_refused_with_the_known_ones(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as refused:
-        main(["payments"])
+        main(argv)
     assert str(refused.value) == (
-        "usage: python -m deploy.run {catalog|cart|orders|accounts|modelworker}"
+        "usage: python -m deploy.run {catalog|cart|orders|accounts|modelworker} [worker]"
     )
+
+
+def test_boot_learns_the_workers_that_run_beside_a_service(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    main(["--workers", ORDERS.name])
+    assert capsys.readouterr().out.split() == [SEND_MAIL]
+    main(["--workers", CART.name])
+    assert capsys.readouterr().out.strip() == ""
+
+
+def test_a_worker_beside_a_service_gets_its_settings_and_migrates_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_migration(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the service's own unit migrates its database")
+
+    monkeypatch.setattr("deploy.run.subprocess.run", no_migration)
+    monkeypatch.setattr("deploy.run.prepare", lambda service, env: {**env, "prepared": "yes"})
+    command, prepared = launch(ORDERS.name, {"PATH": "/usr/bin:/bin"}, SEND_MAIL)
+    assert command == [sys.executable, "-m", ORDERS.module, SEND_MAIL]
+    assert prepared["prepared"] == "yes"
 
 
 def test_a_service_reads_its_own_login_and_never_the_master_one(

@@ -253,17 +253,41 @@ function addressBlock(address) {
   );
 }
 
+// How often, and how many times, the page asks whether the confirmation email went: the
+// orders service's mail sender sends it a moment after the order is placed.
+const EMAIL_CHECK_MS = 1000;
+const EMAIL_CHECKS = 15;
+
+function emailLine(order) {
+  // Only an email that was sent is promised.
+  return order.confirmation_sent_at
+    ? `We sent a confirmation to ${order.email}.`
+    : 'Keep your order number: it is how you find this order again.';
+}
+
+async function watchConfirmationEmail(order, line) {
+  for (let check = 0; check < EMAIL_CHECKS && !order.confirmation_sent_at; check += 1) {
+    await new Promise((resolve) => setTimeout(resolve, EMAIL_CHECK_MS));
+    if (!line.isConnected) return; // the shopper has moved on
+    try {
+      order = await api(`/api/orders/orders/${encodeURIComponent(order.order_id)}`);
+    } catch {
+      return; // the line keeps its safe wording
+    }
+    line.textContent = emailLine(order);
+  }
+}
+
 export async function confirmation(orderId) {
   const order = await api(`/api/orders/orders/${encodeURIComponent(orderId)}`);
+  const line = h('p', { class: 'order-email', 'aria-live': 'polite' }, emailLine(order));
+  if (order.status === 'paid') watchConfirmationEmail(order, line);
   return h(
     'section',
     { class: 'confirmation' },
     h('h1', { tabindex: '-1' }, 'Thank you for your order'),
     h('p', {}, 'Order number: ', h('strong', { class: 'order-id' }, order.order_id)),
-    // Only an email that was sent is promised.
-    order.confirmation_sent_at
-      ? h('p', { class: 'order-email' }, `We sent a confirmation to ${order.email}.`)
-      : h('p', { class: 'order-email' }, 'Keep your order number: it is how you find this order again.'),
+    line,
     h(
       'table',
       { class: 'order-lines' },

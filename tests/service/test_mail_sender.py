@@ -1,0 +1,172 @@
+"""The orders service's mail sender (services/orders/sender.py) on the real PostgreSQL and the
+emulator's SES, spoken to with the real SDK: every email due goes exactly once however many
+senders run, one SES does not take waits for a later round, and the due orders are found
+through their own index."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+import pytest
+from aiobotocore.session import get_session
+from tortoise import Tortoise
+from tortoise.transactions import in_transaction
+
+from devstack.processes import free_port
+from petshore.contract import ORDERS
+from petshore.db import apply_migrations, tortoise_config
+from petshore.timestamps import utcnow
+from services.orders import rules, sender, store
+from services.orders.mail import Mailer, send_due
+from services.orders.models import Order, OrderLine
+from tests.conftest import POSTGRES
+from tests.helpers import emails_to, recreate_databases
+
+SENDER = "shop@example.com"
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    name = f"petshore_test_{os.getpid()}_mail"
+    asyncio.run(recreate_databases(POSTGRES, [name]))
+    url = POSTGRES.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(apply_migrations(tortoise_config(url, ORDERS.module)))
+    yield url
+    asyncio.run(recreate_databases(POSTGRES, [name], drop_only=True))
+
+
+@asynccontextmanager
+async def _mailer(endpoint: str) -> AsyncIterator[Mailer]:
+    async with AsyncExitStack() as stack:
+        ses = await stack.enter_async_context(
+            get_session().create_client(
+                "sesv2",
+                endpoint_url=endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+        )
+        yield Mailer(ses, SENDER, "https://shop.example", timeout=5.0)
+
+
+async def _paid_orders(count: int) -> list[tuple[str, str]]:
+    """Paid orders whose confirmation is due: their ids and addresses."""
+    placed = []
+    for _ in range(count):
+        order_id, address = rules.new_order_id(), f"due-{secrets.token_hex(6)}@example.com"
+        await Order.create(
+            id=order_id,
+            status="paid",
+            email=address,
+            shipping_address={
+                "name": "Ann",
+                "line1": "1 Loop",
+                "city": "Here",
+                "postal_code": "1",
+                "country": "US",
+            },
+            currency="USD",
+            subtotal_cents=1299,
+            total_cents=1299,
+            cart_id="cart",
+            paid_at=utcnow(),
+        )
+        await OrderLine.create(
+            order_id=order_id,
+            position=0,
+            sku="PS-1",
+            name="Rope",
+            quantity=1,
+            unit_price_cents=1299,
+        )
+        placed.append((order_id, address))
+    return placed
+
+
+def _run(database: str, scenario: Callable[[], Awaitable[None]]) -> None:
+    async def main() -> None:
+        await Tortoise.init(config=tortoise_config(database, ORDERS.module))
+        try:
+            await scenario()
+        finally:
+            await Tortoise.close_connections()
+
+    asyncio.run(main())
+
+
+def test_three_senders_send_each_email_due_once(database: str, moto_url: str, outbox: Path) -> None:
+    placed: list[tuple[str, str]] = []
+
+    async def scenario() -> None:
+        async with (
+            _mailer(moto_url) as first,
+            _mailer(moto_url) as second,
+            _mailer(moto_url) as third,
+        ):
+            await first.ses.create_email_identity(EmailIdentity=SENDER)
+            placed.extend(await _paid_orders(12))
+            stopping = asyncio.Event()
+            senders = [
+                asyncio.create_task(sender.run(m, stopping, poll_seconds=0.05))
+                for m in (first, second, third)
+            ]
+            for _ in range(200):
+                sent = await Order.filter(
+                    id__in=[o for o, _ in placed], confirmation_sent_at__isnull=False
+                ).count()
+                if sent == len(placed):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # a few more rounds: none may send again
+            stopping.set()
+            await asyncio.gather(*senders)
+
+    _run(database, scenario)
+    for _, address in placed:
+        assert len(emails_to(outbox, address, at_least=2, timeout=0)) == 1, address
+
+
+def test_an_email_ses_refused_waits_for_a_later_round(
+    database: str, moto_url: str, outbox: Path
+) -> None:
+    placed: list[tuple[str, str]] = []
+
+    async def scenario() -> None:
+        placed.extend(await _paid_orders(1))
+        order_id = placed[0][0]
+        async with _mailer(f"http://127.0.0.1:{free_port()}") as away:
+            assert await send_due(away) >= 1
+        order = await store.get_order(order_id)
+        assert order["confirmation_sent_at"] is None
+        claim = await Order.get(id=order_id).values("confirmation_claimed_at")
+        assert claim["confirmation_claimed_at"] is None  # free for the next round at once
+        async with _mailer(moto_url) as back:
+            await back.ses.create_email_identity(EmailIdentity=SENDER)
+            await send_due(back)
+        assert (await store.get_order(order_id))["confirmation_sent_at"] is not None
+
+    _run(database, scenario)
+    assert len(emails_to(outbox, placed[0][1])) == 1
+
+
+def test_the_due_orders_are_read_through_their_partial_index(database: str) -> None:
+    async def scenario() -> None:
+        now = utcnow()
+        async with in_transaction() as connection:
+            # As if the table were big enough for the planner to prefer an index.
+            await connection.execute_script("SET LOCAL enable_seqscan = off")
+            for notice in store.NOTICES:
+                statement, values = store.unsent_notices_statement(
+                    notice, connection.capabilities.dialect, now, now, 100
+                )
+                plan = await connection.execute_query_dict("EXPLAIN " + statement, values)
+                text = " ".join(str(value) for row in plan for value in row.values())
+                assert f"order_{notice.name}_due" in text, text
+
+    _run(database, scenario)
