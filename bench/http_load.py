@@ -434,13 +434,14 @@ async def grow(catalog_url: str, orders_url: str, size: int) -> None:
 
 
 async def _confirmations(orders_url: str) -> tuple[int, int]:
-    """Paid orders whose confirmation is still due, and those whose confirmation went."""
+    """Paid orders whose confirmation is still due, and those whose confirmation went (the
+    raw transaction's orders, paid at no recorded time, are never due)."""
     connection = await asyncpg.connect(orders_url)
     try:
         row = await connection.fetchrow(
             "SELECT count(*) FILTER (WHERE confirmation_sent_at IS NULL) AS due,"
             " count(*) FILTER (WHERE confirmation_sent_at IS NOT NULL) AS sent"
-            " FROM \"order\" WHERE status = 'paid'"
+            " FROM \"order\" WHERE status = 'paid' AND paid_at IS NOT NULL"
         )
     finally:
         await connection.close()

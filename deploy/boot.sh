@@ -166,7 +166,9 @@ UNIT
 # under its own unit and log.
 units=("$service")
 unit "$service" "$service"
-for beside in $(cd "$app" && /opt/petshore/venv/bin/python -m deploy.run --workers "$service"); do
+# Its own line, so that a failure stops the boot (set -e) rather than skipping the workers.
+workers=$(cd "$app" && /opt/petshore/venv/bin/python -m deploy.run --workers "$service")
+for beside in $workers; do
   units+=("$service-$beside")
   unit "$service-$beside" "$service" "$beside"
 done

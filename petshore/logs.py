@@ -5,6 +5,7 @@ line carries either in full, only enough of it to tell lines about one cart apar
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -80,7 +81,8 @@ class BatchedStreamHandler(logging.StreamHandler):
         super().__init__(stream)
         self._lines: list[str] = []
         self._stopping = threading.Event()
-        threading.Thread(target=self._flush_often, name="log-flush", daemon=True).start()
+        self._flusher = threading.Thread(target=self._flush_often, name="log-flush", daemon=True)
+        self._flusher.start()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -93,13 +95,23 @@ class BatchedStreamHandler(logging.StreamHandler):
 
     def flush(self) -> None:
         with self.lock:
-            if self._lines:
-                lines, self._lines = self._lines, []
-                self.stream.write("\n".join(lines) + "\n")
-            super().flush()
+            lines, self._lines = self._lines, []
+            try:
+                if lines:
+                    self.stream.write("\n".join(lines) + "\n")
+                super().flush()
+            except Exception as exc:
+                # A full disk costs these lines, never the work of whoever logged them.
+                if lines:
+                    with contextlib.suppress(Exception):
+                        sys.stderr.write(f"{len(lines)} log lines lost: {exc!r}\n")
 
     def close(self) -> None:
         self._stopping.set()
+        # Not writing any more when the interpreter shuts down: a daemon thread caught
+        # holding the stream's lock then would stop the process with an error.
+        if self._flusher is not threading.current_thread():
+            self._flusher.join(timeout=1)
         self.flush()
         super().close()
 

@@ -177,7 +177,10 @@ async def _finish_request(request: Request, response: HTTPResponse) -> None:
     request_id = getattr(request.ctx, "request_id", None) or incoming_request_id(request)
     response.headers[REQUEST_ID_HEADER] = request_id
     started = getattr(request.ctx, "started", None)
-    access_log.info(
+    # A failed answer is an error: its line is written at once (petshore.logs), so not even a
+    # process killed right after it loses it.
+    access_log.log(
+        logging.ERROR if response.status >= 500 else logging.INFO,
         "request",
         extra={
             "method": request.method,

@@ -5,10 +5,11 @@ between SES's answer and the record of it, exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.charset import QP, Charset
 from email.message import Message
 from email.mime.text import MIMEText
@@ -27,6 +28,8 @@ log = logging.getLogger("petshore.orders.mail")
 SHOP_NAME = "Pet Shore"
 # A claim older than this was made by a sender that stopped: another may send.
 CLAIM_SECONDS = 300
+# How long an email SES did not take waits before it is tried again.
+RETRY_SECONDS = 30
 # An email due longer ago than this is not sent any more: it would be news of nothing.
 NOTIFY_WITHIN = timedelta(days=2)
 # Orders a round looks at, for each kind of email.
@@ -159,17 +162,36 @@ COMPOSERS: dict[store.Notice, Compose] = {
 }
 
 
-async def notify(mailer: Mailer, order: dict[str, Any], notice: store.Notice) -> dict[str, Any]:
-    """Send the order's `notice` unless it was sent, is not due, or another sender has it
-    now; the order, with when it was sent if it was now. A failure is logged; a later
-    round sends what is still unsent."""
-    if order["status"] != notice.status or order[notice.sent]:
-        return order
-    now = utcnow()
-    if not await store.claim_notice(
-        notice, order["id"], now, now - timedelta(seconds=CLAIM_SECONDS)
-    ):
-        return order
+async def send_due(
+    mailer: Mailer, stopping: asyncio.Event | None = None, limit: int = BATCH
+) -> int:
+    """Claim and send the emails orders of the last two days are due, up to `limit` of each
+    kind; how many were claimed. Once `stopping` is set, what is left of the claim is given
+    back for another sender."""
+    claimed = 0
+    for notice in store.NOTICES:
+        now = utcnow()
+        due = await store.claim_due(
+            notice,
+            now=now,
+            due_since=now - NOTIFY_WITHIN,
+            stale_before=now - timedelta(seconds=CLAIM_SECONDS),
+            limit=limit,
+        )
+        claimed += len(due)
+        for order in due:
+            if stopping is not None and stopping.is_set():
+                await store.reclaim_notice(notice, order["id"], now, None)
+            else:
+                await _send(mailer, order, notice, now)
+    return claimed
+
+
+async def _send(
+    mailer: Mailer, order: dict[str, Any], notice: store.Notice, claimed_at: datetime
+) -> None:
+    """Send the `notice` this sender claimed; what SES does not take is tried again after
+    RETRY_SECONDS, so it never holds up the emails behind it."""
     message = COMPOSERS[notice](order, mailer.sender, mailer.storefront_url)
     try:
         async with deadline(mailer.timeout, "email"):
@@ -185,25 +207,8 @@ async def notify(mailer: Mailer, order: dict[str, Any], notice: store.Notice) ->
             exc,
             extra={"order_id": redact(order["id"])},
         )
-        await store.release_notice(notice, order["id"], now)
-        return order
-    sent = utcnow()
-    await store.notice_sent(notice, order["id"], sent)
-    return {**order, notice.sent: sent}
-
-
-async def send_due(mailer: Mailer, limit: int = BATCH) -> int:
-    """Send the emails orders of the last two days are still due, up to `limit` of each
-    kind; how many were tried."""
-    now = utcnow()
-    tried = 0
-    for notice in store.NOTICES:
-        for order_id in await store.unsent_notices(
-            notice,
-            due_since=now - NOTIFY_WITHIN,
-            claimed_before=now - timedelta(seconds=CLAIM_SECONDS),
-            limit=limit,
-        ):
-            await notify(mailer, await store.get_order(order_id), notice)
-            tried += 1
-    return tried
+        # A claim as if made that long ago goes stale RETRY_SECONDS from now.
+        retry = claimed_at - timedelta(seconds=CLAIM_SECONDS - RETRY_SECONDS)
+        await store.reclaim_notice(notice, order["id"], claimed_at, retry)
+        return
+    await store.notice_sent(notice, order["id"], utcnow())

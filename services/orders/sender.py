@@ -5,8 +5,8 @@ instances and in `make run`.
 A checkout, or a fulfilment, answers once the order is recorded: the email follows within
 about POLL_SECONDS, and never holds a shopper's request open on SES (its round trip, its
 throttling on launch day, the CPU of a signed SDK call). What SES does not take now waits
-for the next round; the claim each email takes in the database (`mail.notify`) keeps several
-senders from sending one twice."""
+for a later round; the claim each email takes in the database (`store.claim_due`) keeps
+several senders from sending one twice."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ async def run(mailer: Mailer, stopping: asyncio.Event, poll_seconds: float = POL
     full batch is followed by the next at once."""
     while not stopping.is_set():
         try:
-            tried = await send_due(mailer)
+            tried = await send_due(mailer, stopping)
         except Exception as exc:  # the database is away: the next round tries again
             log.warning("mail round failed: %r", exc)
             tried = 0
@@ -44,7 +44,8 @@ async def run(mailer: Mailer, stopping: asyncio.Event, poll_seconds: float = POL
 
 
 async def send_mail() -> None:
-    """Until SIGTERM or Ctrl-C, which let the email being sent finish first."""
+    """Until SIGTERM or Ctrl-C, which let the email being sent finish first and give the
+    rest of the round's claim back."""
     settings = Settings.from_env()
     configure_logging(ORDERS.name, settings.common.log_level)
     stopping = asyncio.Event()

@@ -545,6 +545,14 @@ async def history(order_id: str) -> tuple[list[Row], list[Row]]:
 
 async def find_order(order_id: str) -> Row | None:
     """The order and its lines, in one statement."""
+    found = await find_orders([order_id])
+    return found[0] if found else None
+
+
+async def find_orders(order_ids: Sequence[str]) -> list[Row]:
+    """Those of these orders that exist, each with its lines, in one statement."""
+    if not order_ids:
+        return []
     connection = _db()
     sql = Statement(connection.capabilities.dialect)
     wanted = ", ".join(
@@ -552,21 +560,22 @@ async def find_order(order_id: str) -> Row | None:
     )
     rows = await connection.execute_query_dict(
         f'SELECT {wanted} FROM "order" o LEFT JOIN order_line l ON l.order_id = o.id'
-        f" WHERE o.id = {sql.param(order_id)} ORDER BY l.position",
+        f" WHERE o.id IN ({', '.join(sql.param(i) for i in order_ids)})"
+        " ORDER BY o.id, l.position",
         sql.values,
     )
-    if not rows:
-        return None
-    order = {field: rows[0][field] for field in ORDER_FIELDS}
-    order["shipping_address"] = json_value(order["shipping_address"])
-    for field in MOMENTS:
-        order[field] = moment(order[field])
-    order["items"] = [
-        {field: row[f"line_{field}"] for field in LINE_FIELDS}
-        for row in rows
-        if row["line_sku"] is not None
-    ]
-    return order
+    orders: dict[str, Row] = {}
+    for row in rows:
+        order = orders.get(row["id"])
+        if order is None:
+            order = orders[row["id"]] = {field: row[field] for field in ORDER_FIELDS}
+            order["shipping_address"] = json_value(order["shipping_address"])
+            for field in MOMENTS:
+                order[field] = moment(order[field])
+            order["items"] = []
+        if row["line_sku"] is not None:
+            order["items"].append({field: row[f"line_{field}"] for field in LINE_FIELDS})
+    return list(orders.values())
 
 
 async def list_orders(
@@ -628,58 +637,63 @@ SHIPPING = Notice(
 NOTICES = (CONFIRMATION, SHIPPING)
 
 
-async def claim_notice(
-    notice: Notice, order_id: str, now: datetime, stale_before: datetime
-) -> bool:
-    """Whether this sender may send the order's `notice` now: it is due, unsent, and no
-    other sender claimed it since `stale_before`."""
+async def claim_due(
+    notice: Notice, *, now: datetime, due_since: datetime, stale_before: datetime, limit: int
+) -> list[Row]:
+    """Claim for this sender, as of `now`, up to `limit` orders whose `notice` is due: became
+    due since `due_since`, unsent, and not claimed by another sender since `stale_before`;
+    longest due first. The orders claimed. Several senders may run this at once: each order
+    goes to one of them (the update checks again, row by row, what it found)."""
     connection = _db()
-    sql = Statement(connection.capabilities.dialect)
-    changes = sql.assignments({notice.claimed: now})
-    due = sql.matching({"id": order_id, "status": notice.status, notice.sent: None})
-    stale = sql.param(stale_before)
-    claimed, _ = await connection.execute_query(
-        f'UPDATE "order" SET {changes} WHERE {due}'
-        f' AND ("{notice.claimed}" IS NULL OR "{notice.claimed}" < {stale})',
-        sql.values,
+    statement, values = claim_due_statement(
+        notice, connection.capabilities.dialect, now, due_since, stale_before, limit
     )
-    return claimed == 1
+    claimed = await connection.execute_query_dict(statement, values)
+    return await find_orders([str(row["id"]) for row in claimed])
 
 
-async def release_notice(notice: Notice, order_id: str, claimed_at: datetime) -> None:
-    await Order.filter(id=order_id, **{notice.claimed: claimed_at}).update(**{notice.claimed: None})
+def claim_due_statement(
+    notice: Notice,
+    dialect: str,
+    now: datetime,
+    due_since: datetime,
+    stale_before: datetime,
+    limit: int,
+) -> tuple[str, list[Any]]:
+    """`claim_due`'s statement. It reads the partial index migration 0008 made of just the
+    orders whose `notice` is unsent, so a round costs the same however many were ever sent."""
+    sql = Statement(dialect)
+    since, claimed = f'"{notice.since}"', f'"{notice.claimed}"'
+
+    def due() -> str:
+        # The status written out, not a parameter: the planner must see the index's condition.
+        return (
+            f"status = '{notice.status}' AND \"{notice.sent}\" IS NULL"
+            f" AND {since} >= {sql.param(due_since)}"
+            f" AND ({claimed} IS NULL OR {claimed} < {sql.param(stale_before)})"
+        )
+
+    statement = (
+        f'UPDATE "order" SET {claimed} = {sql.param(now)}'
+        f' WHERE id IN (SELECT id FROM "order" WHERE {due()} ORDER BY {since}'
+        f" LIMIT {sql.param(limit)}) AND {due()} RETURNING id"
+    )
+    return statement, sql.values
+
+
+async def reclaim_notice(
+    notice: Notice, order_id: str, claimed_at: datetime, claimed_as: datetime | None
+) -> None:
+    """Change this sender's claim (made at `claimed_at`) on the order's `notice` to one made
+    at `claimed_as`: None lets any sender have it now, an earlier time once a claim made
+    then goes stale."""
+    await Order.filter(id=order_id, **{notice.claimed: claimed_at}).update(
+        **{notice.claimed: claimed_as}
+    )
 
 
 async def notice_sent(notice: Notice, order_id: str, now: datetime) -> None:
     await update(_db(), "order", {notice.sent: now}, {"id": order_id})
-
-
-async def unsent_notices(
-    notice: Notice, *, due_since: datetime, claimed_before: datetime, limit: int
-) -> list[str]:
-    """Orders whose `notice` was never sent and is not being sent now, longest due first."""
-    connection = _db()
-    statement, values = unsent_notices_statement(
-        notice, connection.capabilities.dialect, due_since, claimed_before, limit
-    )
-    return [str(row["id"]) for row in await connection.execute_query_dict(statement, values)]
-
-
-def unsent_notices_statement(
-    notice: Notice, dialect: str, due_since: datetime, claimed_before: datetime, limit: int
-) -> tuple[str, list[Any]]:
-    """`unsent_notices`' statement. It reads the partial index migration 0008 made of just
-    those orders, so a round costs the same however many orders were ever sent."""
-    sql = Statement(dialect)
-    since, claimed = f'"{notice.since}"', f'"{notice.claimed}"'
-    # The status written out, not a parameter: the planner must see the index's own condition.
-    statement = (
-        f"SELECT id FROM \"order\" WHERE status = '{notice.status}'"
-        f' AND "{notice.sent}" IS NULL AND {since} >= {sql.param(due_since)}'
-        f" AND ({claimed} IS NULL OR {claimed} < {sql.param(claimed_before)})"
-        f" ORDER BY {since} LIMIT {sql.param(limit)}"
-    )
-    return statement, sql.values
 
 
 async def get_order(order_id: str) -> Row:

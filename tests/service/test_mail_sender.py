@@ -1,7 +1,8 @@
 """The orders service's mail sender (services/orders/sender.py) on the real PostgreSQL and the
 emulator's SES, spoken to with the real SDK: every email due goes exactly once however many
-senders run, one SES does not take waits for a later round, and the due orders are found
-through their own index."""
+senders run, one SES does not take is tried again later without holding up the others, a
+stopping sender leaves its claims to others, and the due orders are found through their own
+index."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from devstack.processes import free_port
 from petshore.contract import ORDERS
 from petshore.db import apply_migrations, tortoise_config
 from petshore.timestamps import utcnow
-from services.orders import rules, sender, store
+from services.orders import mail, rules, sender, store
 from services.orders.mail import Mailer, send_due
 from services.orders.models import Order, OrderLine
 from tests.conftest import POSTGRES
@@ -41,7 +42,7 @@ def database() -> Iterator[str]:
 
 
 @asynccontextmanager
-async def _mailer(endpoint: str) -> AsyncIterator[Mailer]:
+async def _mailer(endpoint: str, timeout: float = 5.0) -> AsyncIterator[Mailer]:
     async with AsyncExitStack() as stack:
         ses = await stack.enter_async_context(
             get_session().create_client(
@@ -52,7 +53,7 @@ async def _mailer(endpoint: str) -> AsyncIterator[Mailer]:
                 aws_secret_access_key="testing",
             )
         )
-        yield Mailer(ses, SENDER, "https://shop.example", timeout=5.0)
+        yield Mailer(ses, SENDER, "https://shop.example", timeout=timeout)
 
 
 async def _paid_orders(count: int) -> list[tuple[str, str]]:
@@ -132,27 +133,46 @@ def test_three_senders_send_each_email_due_once(database: str, moto_url: str, ou
         assert len(emails_to(outbox, address, at_least=2, timeout=0)) == 1, address
 
 
-def test_an_email_ses_refused_waits_for_a_later_round(
-    database: str, moto_url: str, outbox: Path
+def test_an_email_ses_refused_is_tried_again_later_without_holding_up_the_rest(
+    database: str, moto_url: str, outbox: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(mail, "RETRY_SECONDS", 3)
     placed: list[tuple[str, str]] = []
 
     async def scenario() -> None:
         placed.extend(await _paid_orders(1))
         order_id = placed[0][0]
-        async with _mailer(f"http://127.0.0.1:{free_port()}") as away:
-            assert await send_due(away) >= 1
-        order = await store.get_order(order_id)
-        assert order["confirmation_sent_at"] is None
-        claim = await Order.get(id=order_id).values("confirmation_claimed_at")
-        assert claim["confirmation_claimed_at"] is None  # free for the next round at once
+        async with _mailer(f"http://127.0.0.1:{free_port()}", timeout=0.3) as away:
+            assert await send_due(away) == 1
+        assert (await store.get_order(order_id))["confirmation_sent_at"] is None
         async with _mailer(moto_url) as back:
             await back.ses.create_email_identity(EmailIdentity=SENDER)
-            await send_due(back)
+            later = await _paid_orders(1)
+            # The refused one waits its turn; the next order's email goes meanwhile.
+            assert await send_due(back) == 1
+            assert (await store.get_order(later[0][0]))["confirmation_sent_at"] is not None
+            assert (await store.get_order(order_id))["confirmation_sent_at"] is None
+            await asyncio.sleep(3.1)
+            assert await send_due(back) == 1
         assert (await store.get_order(order_id))["confirmation_sent_at"] is not None
 
     _run(database, scenario)
     assert len(emails_to(outbox, placed[0][1])) == 1
+
+
+def test_a_sender_told_to_stop_gives_its_claim_back(database: str, moto_url: str) -> None:
+    async def scenario() -> None:
+        [(order_id, _)] = await _paid_orders(1)
+        stopping = asyncio.Event()
+        stopping.set()
+        async with _mailer(moto_url) as stopped:
+            assert await send_due(stopped, stopping) == 1
+        order = await Order.get(id=order_id).values(
+            "confirmation_claimed_at", "confirmation_sent_at"
+        )
+        assert order == {"confirmation_claimed_at": None, "confirmation_sent_at": None}
+
+    _run(database, scenario)
 
 
 def test_the_due_orders_are_read_through_their_partial_index(database: str) -> None:
@@ -162,8 +182,8 @@ def test_the_due_orders_are_read_through_their_partial_index(database: str) -> N
             # As if the table were big enough for the planner to prefer an index.
             await connection.execute_script("SET LOCAL enable_seqscan = off")
             for notice in store.NOTICES:
-                statement, values = store.unsent_notices_statement(
-                    notice, connection.capabilities.dialect, now, now, 100
+                statement, values = store.claim_due_statement(
+                    notice, connection.capabilities.dialect, now, now, now, 100
                 )
                 plan = await connection.execute_query_dict("EXPLAIN " + statement, values)
                 text = " ".join(str(value) for row in plan for value in row.values())

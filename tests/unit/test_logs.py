@@ -9,6 +9,8 @@ import logging
 import sys
 import time
 
+import pytest
+
 from petshore.logs import (
     FLUSH_SECONDS,
     BatchedStreamHandler,
@@ -115,3 +117,22 @@ def test_closing_writes_what_is_left() -> None:
     logger.info("last words")
     handler.close()
     assert stream.getvalue() == "INFO last words\n"
+
+
+class Full(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_log_that_cannot_be_written_never_stops_whoever_logs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    handler = BatchedStreamHandler(Full())
+    logger = logging.Logger("full")
+    logger.addHandler(handler)
+    try:
+        logger.warning("disk full")  # written at once: and lost, without raising
+        logger.info("still working")
+    finally:
+        handler.close()
+    assert "1 log lines lost" in capsys.readouterr().err
