@@ -15,9 +15,10 @@ costs and not what the machine, Sanic or the emulator cost anyway.
   own tables: stock taken (never below zero), its movement, the order and its line.
 
 `peers`: a cart, a catalog and SES that answer from memory, for the orders service's checkout
-measured on its own (the emulator's DynamoDB, and its SES, would cap it first): every cart holds
-one of the product in `--product-file`, removing a line leaves it there, and SES v2's
-`SendEmail` (the orders service's SDK call, signed and sent as to AWS) takes every email.
+and its mail sender measured on their own (the emulator's DynamoDB, and its SES, would cap
+them first): every cart holds one of the product in `--product-file`, removing a line leaves
+it there, and SES v2's `SendEmail` (the mail sender's SDK call, signed and sent as to AWS)
+takes every email.
 """
 
 from __future__ import annotations
