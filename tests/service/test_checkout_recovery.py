@@ -6,7 +6,6 @@ built exactly and its recovery checked."""
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
@@ -25,8 +24,7 @@ from services.orders.models import IdempotencyRecord, Inventory, Order, OrderEve
 from services.orders.payments import PaymentState, TestProvider
 from services.orders.schemas import Checkout
 from services.orders.settlement import Peers
-from tests.conftest import POSTGRES
-from tests.helpers import recreate_databases
+from tests.conftest import scratch_database
 
 T = TypeVar("T")
 LEASE = 0.3
@@ -42,12 +40,9 @@ def database(
         asyncio.run(apply_migrations(tortoise_config(url, ORDERS.module)))
         yield url
         return
-    name = f"petshore_test_{os.getpid()}_recovery"
-    asyncio.run(recreate_databases(POSTGRES, [name]))
-    url = POSTGRES.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(apply_migrations(tortoise_config(url, ORDERS.module)))
-    yield url
-    asyncio.run(recreate_databases(POSTGRES, [name], drop_only=True))
+    with scratch_database("recovery") as url:
+        asyncio.run(apply_migrations(tortoise_config(url, ORDERS.module)))
+        yield url
 
 
 def run(database: str, scenario: Callable[[Peers], Awaitable[T]]) -> T:

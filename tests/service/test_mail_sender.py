@@ -7,7 +7,6 @@ index."""
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -25,20 +24,17 @@ from petshore.timestamps import utcnow
 from services.orders import mail, rules, sender, store
 from services.orders.mail import Mailer, send_due
 from services.orders.models import Order, OrderLine
-from tests.conftest import POSTGRES
-from tests.helpers import emails_to, recreate_databases
+from tests.conftest import scratch_database
+from tests.helpers import emails_to
 
 SENDER = "shop@example.com"
 
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
-    name = f"petshore_test_{os.getpid()}_mail"
-    asyncio.run(recreate_databases(POSTGRES, [name]))
-    url = POSTGRES.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(apply_migrations(tortoise_config(url, ORDERS.module)))
-    yield url
-    asyncio.run(recreate_databases(POSTGRES, [name], drop_only=True))
+    with scratch_database("mail") as url:
+        asyncio.run(apply_migrations(tortoise_config(url, ORDERS.module)))
+        yield url
 
 
 @asynccontextmanager
