@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import boto3
@@ -235,17 +235,25 @@ def shopper(stack: Stack, role: str | None = None) -> Iterator[tuple[httpx.Clien
         yield browser, {"X-CSRF-Token": csrf}
 
 
-def log_text(paths: Iterable[Path], until: Callable[[str], bool], timeout: float = 5.0) -> str:
-    """The logs' text, once `until` holds of it: services write their lines in batches
-    (petshore.logs). After `timeout`, the text as it is, for the caller's assertion to say
-    what is missing."""
-    paths = list(paths)
+T = TypeVar("T")
+
+
+def polled(read: Callable[[], T], done: Callable[[T], bool], timeout: float, every: float) -> T:
+    """What `read` gives once `done` holds of it, read again every `every` seconds. After
+    `timeout`, what it gives then, for the caller's assertion to say what is missing."""
     deadline = time.monotonic() + timeout
     while True:
-        text = "".join(path.read_text() for path in paths)
-        if until(text) or time.monotonic() > deadline:
-            return text
-        time.sleep(0.05)
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(every)
+
+
+def log_text(paths: Iterable[Path], until: Callable[[str], bool], timeout: float = 5.0) -> str:
+    """The logs' text, once `until` holds of it: services write their lines in batches
+    (petshore.logs)."""
+    paths = list(paths)
+    return polled(lambda: "".join(path.read_text() for path in paths), until, timeout, 0.05)
 
 
 def emails_to(
@@ -254,13 +262,13 @@ def emails_to(
     """The emails the emulator's SES took for `address` (with `subject_part` in the subject),
     once there are `at_least` of them: the orders service's mail sender sends them after the
     request that made them due. After `timeout`, those there are."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def read() -> list[EmailMessage]:
         found = []
         for path in sorted(outbox.glob("*.eml")):
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             if message["To"] == address and subject_part in message["Subject"]:
                 found.append(message)
-        if len(found) >= at_least or time.monotonic() > deadline:
-            return found  # type: ignore[return-value]
-        time.sleep(0.1)
+        return found  # type: ignore[return-value]
+
+    return polled(read, lambda found: len(found) >= at_least, timeout, 0.1)

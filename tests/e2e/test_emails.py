@@ -9,7 +9,14 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import checkout_body, create_product, emails_to, new_cart, set_stock
+from tests.helpers import (
+    checkout_body,
+    create_product,
+    emails_to,
+    new_cart,
+    polled,
+    set_stock,
+)
 
 
 def _checkout(gateway: httpx.Client, address: str, token: str) -> httpx.Response:
@@ -41,12 +48,13 @@ def test_a_paid_order_is_confirmed_by_email_once(gateway: httpx.Client, outbox: 
 
 def _confirmed(gateway: httpx.Client, order_id: str) -> str | None:
     """When the order's confirmation was sent, once the sender has recorded it."""
-    deadline = time.monotonic() + 10
-    while True:
-        sent = gateway.get(f"/api/orders/orders/{order_id}").json()["confirmation_sent_at"]
-        if sent is not None or time.monotonic() > deadline:
-            return str(sent) if sent else None
-        time.sleep(0.1)
+    sent = polled(
+        lambda: gateway.get(f"/api/orders/orders/{order_id}").json()["confirmation_sent_at"],
+        lambda sent: sent is not None,
+        10,
+        0.1,
+    )
+    return str(sent) if sent else None
 
 
 def test_a_declined_order_gets_no_confirmation(gateway: httpx.Client, outbox: Path) -> None:
