@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 INSTALLED := $(VENV)/.installed
 PIPELINE := modelworker/node_modules/.package-lock.json
 
-.PHONY: run test local build golden lint lock migrations postgres chromium clean
+.PHONY: run test local build golden lint lock migrations postgres chromium nginx clean
 
 run: local chromium  ## the whole storefront on this machine, until Ctrl-C
 	$(PY) -m devstack
@@ -17,7 +17,7 @@ test: local postgres chromium  ## every test: lint, unit, service, end-to-end, b
 
 # What running and testing need: the template, the storefront, the pipeline. The deployment
 # artifact (every package for two architectures, about 370 MB) only for a deployment.
-local: $(INSTALLED) web/dist/index.html $(PIPELINE)
+local: $(INSTALLED) web/dist/index.html $(PIPELINE) nginx
 	$(PY) build.py --template
 
 build: local  ## template, artifact, storefront, pipeline
@@ -71,6 +71,9 @@ postgres:
 
 chromium:
 	bash scripts/ensure-chromium.sh
+
+nginx:  ## the gateway's reverse proxy
+	bash scripts/ensure-nginx.sh
 
 clean:
 	rm -rf $(VENV) dist var test-results .cache

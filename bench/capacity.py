@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import secrets
 import statistics
 import sys
@@ -47,6 +46,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.cpu import cpu_seconds  # noqa: E402
 from devstack.emulator import emulator_process  # noqa: E402
 from devstack.postgres import PostgresCluster  # noqa: E402
 from devstack.processes import free_port  # noqa: E402
@@ -58,7 +58,6 @@ from templates.stack import build_template  # noqa: E402
 ADMIN = {"Authorization": "Bearer bench"}
 WORKERS = 2  # a 2-vCPU instance with PETSHORE_WORKERS=auto
 CONNECTIONS = 16
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # What one shopper asks of each service per minute while browsing: a page every 10 s (its
 # product or list read, and the category bar once in a while), a cart change every minute or
@@ -102,26 +101,6 @@ WORKER_INSTANCE_TYPE = "t3.medium"  # ModelWorkerInstanceType's default
 
 
 # -- measuring --------------------------------------------------------------------------
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    """CPU time of these processes and all their children so far (Sanic's workers)."""
-    total = 0
-    seen: set[int] = set()
-    stack = list(pids)
-    while stack:
-        pid = stack.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-        stack += [int(c) for c in children]
-    return total / CLOCK_TICKS
 
 
 @dataclass
@@ -253,9 +232,9 @@ async def measure(stack: Stack, requests: int) -> tuple[list[Measured], dict[str
         pids.setdefault(child.name.split("-")[0], []).append(child.process.pid)
     results = []
     for name, url, count, request in plans:
-        before = _cpu_seconds(pids[name])
+        before = cpu_seconds(pids[name])
         latencies = await _drive(url, count, request)
-        cpu = _cpu_seconds(pids[name]) - before
+        cpu = cpu_seconds(pids[name]) - before
         quantiles = statistics.quantiles(latencies, n=100)
         results.append(
             Measured(

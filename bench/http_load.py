@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import secrets
 import shutil
 import statistics
@@ -39,6 +38,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.cpu import cpu_seconds  # noqa: E402
 from devstack.emulator import emulator_process  # noqa: E402
 from devstack.postgres import PostgresCluster  # noqa: E402
 from devstack.processes import Child, Processes, free_port  # noqa: E402
@@ -50,7 +50,6 @@ from tests.helpers import ADMIN, ADMIN_TOKEN, checkout_body  # noqa: E402
 CARTS_IN_ROTATION = 256
 # Enough stock that no run sells out (the most the inventory API takes).
 STOCK = 10_000_000
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # What wrk prints when a run ends: one JSON line, read back here.
 DONE = """
@@ -136,16 +135,11 @@ end
 """
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
 def run_wrk(target: Target, connections: int, seconds: int, folder: Path) -> dict[str, Any]:
     script = folder / "script.lua"
     # Fresh keys every run: a checkout's key must never repeat.
     script.write_text(target.lua.replace("KEYRUN", secrets.token_hex(4)) + DONE)
-    before = cpu_seconds(target.serving.process.pid)
+    before = cpu_seconds([target.serving.process.pid])
     done = subprocess.run(
         [
             "wrk",
@@ -163,7 +157,7 @@ def run_wrk(target: Target, connections: int, seconds: int, folder: Path) -> dic
         timeout=seconds + 60,
         check=True,
     )
-    spent = cpu_seconds(target.serving.process.pid) - before
+    spent = cpu_seconds([target.serving.process.pid]) - before
     found = json.loads(done.stdout.strip().splitlines()[-1])
     requests = max(found["requests"], 1)
     found["rate"] = found["requests"] / (found["duration_us"] / 1e6)
@@ -458,7 +452,7 @@ def mail_figure(bench: Bench, wait_seconds: float = 600) -> Figure:
     while due and time.monotonic() < deadline:
         time.sleep(1)
         due, sent = asyncio.run(_confirmations(orders_url))
-    spent = cpu_seconds(bench.lone_mail.process.pid)
+    spent = cpu_seconds([bench.lone_mail.process.pid])
     return Figure(
         "confirmation email", "sender", 0, 0, 0, 0, round(spent * 1000 / max(sent, 1), 3), due
     )

@@ -1,13 +1,13 @@
-"""Health-checked round-robin balancing, with the ALB's rules: a target turns healthy after
-HEALTHY_THRESHOLD passing checks in a row and unhealthy after UNHEALTHY_THRESHOLD failures;
-when no target is healthy the balancer fails open and tries them all, as an ALB does."""
+"""Health checks with the ALB's rules: a target turns healthy after HEALTHY_THRESHOLD passing
+checks in a row and unhealthy after UNHEALTHY_THRESHOLD failures. nginx balances over the
+healthy targets in turn (`gateway.nginx`); when no target is healthy it is given them all,
+failing open as an ALB does."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import aiohttp
 
@@ -45,15 +45,14 @@ class Target:
 class Pool:
     service: Service
     targets: list[Target]
-    _turn: itertools.count[int] = field(default_factory=itertools.count)
 
     @classmethod
     def of(cls, service: Service, urls: list[str]) -> Pool:
         return cls(service, [Target(u) for u in urls])
 
-    def pick(self) -> Target:
-        candidates = [t for t in self.targets if t.healthy] or self.targets
-        return candidates[next(self._turn) % len(candidates)]
+    def serving(self) -> list[str]:
+        """The targets requests go to."""
+        return [t.url for t in self.targets if t.healthy] or [t.url for t in self.targets]
 
     async def check(self, session: aiohttp.ClientSession) -> None:
         timeout = aiohttp.ClientTimeout(total=HEALTH_TIMEOUT_SECONDS)
@@ -67,11 +66,3 @@ class Pool:
                 target.record(False)
 
         await asyncio.gather(*(probe(t) for t in self.targets))
-
-
-async def run_health_checks(
-    pools: list[Pool], session: aiohttp.ClientSession, interval: float
-) -> None:
-    while True:
-        await asyncio.gather(*(p.check(session) for p in pools))
-        await asyncio.sleep(interval)

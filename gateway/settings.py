@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from petshore.contract import HEALTH_INTERVAL_SECONDS, SERVICES, Env, models_bucket_name
 from petshore.settings import CommonSettings, SettingsError, env_float, env_str
 
+_HOST_PORT = re.compile(r"^http://[A-Za-z0-9.-]+:[0-9]{1,5}$")
 DEFAULT_STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 
@@ -26,8 +28,9 @@ def parse_upstreams(raw: str) -> dict[str, list[str]]:
                 f"{sorted(names)}, got {part!r}"
             )
         targets = [u.strip().rstrip("/") for u in urls.split(",") if u.strip()]
-        if not targets or not all(t.startswith(("http://", "https://")) for t in targets):
-            raise SettingsError(f"{Env.GATEWAY_UPSTREAMS}: {name} needs http(s) URLs")
+        # Plain HTTP to the services, as the ALB speaks to its targets.
+        if not targets or not all(_HOST_PORT.match(t) for t in targets):
+            raise SettingsError(f"{Env.GATEWAY_UPSTREAMS}: {name} needs http://<host>:<port> URLs")
         upstreams[name] = targets
     return upstreams
 

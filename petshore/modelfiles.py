@@ -5,6 +5,7 @@ any more. The model worker publishes them; the catalog retires and reinstates th
 from __future__ import annotations
 
 import hashlib
+import json
 import mimetypes
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from botocore.exceptions import ClientError
 from petshore.contract import (
     MODEL_CACHE_CONTROL,
     MODELS_KEY_PREFIX,
+    PUBLISHED_KEY_PREFIXES,
     RETIRED_TAG_KEY,
     RETIRED_TAG_VALUE,
     UPLOAD_CORS_EXPOSED,
@@ -150,3 +152,25 @@ async def ensure_bucket(s3: Any, bucket: str) -> None:
             ]
         },
     )
+    # The gateway reads published files unsigned, as CloudFront reads them on AWS with its
+    # origin access control (templates/storage.py): here, anyone may read those prefixes,
+    # which are public through CloudFront anyway. Uploads and the rest stay private.
+    await s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(published_read_policy(bucket)))
+
+
+def published_read_policy(bucket: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublishedFilesForTheGateway",
+                "Effect": "Allow",
+                "Principal": "*",
+                # moto asks for s3:HeadObject on a HEAD, where AWS asks for s3:GetObject.
+                "Action": ["s3:GetObject", "s3:HeadObject"],
+                "Resource": [
+                    f"arn:aws:s3:::{bucket}/{prefix}*" for prefix in PUBLISHED_KEY_PREFIXES
+                ],
+            }
+        ],
+    }

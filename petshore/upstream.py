@@ -18,11 +18,7 @@ from petshore.web import REQUEST_ID_HEADER
 NOT_ADDED = frozenset({"User-Agent", "Accept", "Accept-Encoding"})
 
 
-def upstream_session(
-    timeout: aiohttp.ClientTimeout,
-    max_connections: int,
-    skip_auto_headers: frozenset[str] = NOT_ADDED,
-) -> aiohttp.ClientSession:
+def upstream_session(timeout: aiohttp.ClientTimeout, max_connections: int) -> aiohttp.ClientSession:
     """A session for calls on behalf of many callers: it keeps no cookies (one caller's
     Set-Cookie must never go out with the next caller's request: a session cookie passing
     through would sign everyone in as its owner) and passes bodies on as they come."""
@@ -31,7 +27,7 @@ def upstream_session(
         connector=aiohttp.TCPConnector(limit=max_connections, limit_per_host=0),
         cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=False,
-        skip_auto_headers=skip_auto_headers,
+        skip_auto_headers=NOT_ADDED,
     )
 
 

@@ -1,20 +1,24 @@
-"""The gateway's parts without a network: routing table, upstream settings, health state,
-hop-by-hop headers, header bytes, security headers."""
+"""The gateway's parts without a network: routing table, upstream settings, health state, and
+the nginx configuration rendered from them, which nginx itself accepts."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
+from gateway import nginx
 from gateway.balancer import Pool, Target
-from gateway.proxy import end_to_end, unwire, wire
-from gateway.security import headers_for
 from gateway.settings import parse_upstreams
+from gateway.supervisor import nginx_binary
 from petshore.contract import (
     API_CSP,
     CART,
     CATALOG,
     HEALTHY_THRESHOLD,
     ORDERS,
+    SERVICES,
     UNHEALTHY_THRESHOLD,
     storefront_csp,
 )
@@ -38,7 +42,15 @@ def test_upstreams_default_to_local_ports_and_parse_lists() -> None:
     assert parsed["catalog"] == ["http://a:1", "http://b:2"]
     assert parsed["cart"] == ["http://c:3"]
     assert parsed["orders"] == [f"http://127.0.0.1:{ORDERS.port}"]
-    for bad in ("nope=http://a:1", "catalog", "catalog=ftp://a", "catalog="):
+    for bad in (
+        "nope=http://a:1",
+        "catalog",
+        "catalog=ftp://a:1",
+        "catalog=",
+        "catalog=https://a:1",  # nginx speaks plain HTTP to the services, as the ALB does
+        "catalog=http://a",
+        "catalog=http://a:1/path",
+    ):
         with pytest.raises(SettingsError):
             parse_upstreams(bad)
 
@@ -59,37 +71,48 @@ def test_targets_follow_the_alb_thresholds() -> None:
     assert not target.healthy
 
 
-def test_pool_balances_over_healthy_targets_and_fails_open() -> None:
+def test_pool_sends_to_healthy_targets_and_fails_open() -> None:
     pool = Pool.of(CATALOG, ["http://a", "http://b", "http://c"])
-    assert {pool.pick().url for _ in range(6)} == {"http://a", "http://b", "http://c"}
+    assert pool.serving() == ["http://a", "http://b", "http://c"]
     pool.targets[0].healthy = pool.targets[2].healthy = True
-    assert {pool.pick().url for _ in range(6)} == {"http://a", "http://c"}
+    assert pool.serving() == ["http://a", "http://c"]
 
 
-def test_hop_by_hop_headers_stop_at_the_gateway() -> None:
-    headers = [
-        ("Connection", "keep-alive, X-Secret-Hop"),
-        ("Keep-Alive", "timeout=5"),
-        ("X-Secret-Hop", "1"),
-        ("Transfer-Encoding", "chunked"),
-        ("Content-Type", "application/json"),
-        ("ETag", '"x"'),
-    ]
-    assert end_to_end(headers) == [("Content-Type", "application/json"), ("ETag", '"x"')]
+def _site(tmp_path: Path, serving: dict[str, list[str]]) -> nginx.Site:
+    return nginx.Site(
+        listen="127.0.0.1:8080",
+        static_dir=tmp_path,
+        bucket_url="http://127.0.0.1:5000/petshore-local-models",
+        storefront_csp=storefront_csp("http://127.0.0.1:5000"),
+        upstream_timeout=60.0,
+        request_timeout=10.0,
+        run_dir=tmp_path,
+        workers=1,
+        serving=serving,
+    )
 
 
-def test_header_bytes_come_out_as_they_went_in() -> None:
-    """Every byte a header value may hold, through Sanic's decoding and back."""
-    sent = bytes([0x09, *range(0x20, 0x7F), *range(0x80, 0x100)]) + "é€".encode()
-    as_sanic_has_it = sent.decode("utf-8", "surrogateescape")
-    assert wire(as_sanic_has_it) == sent
-    assert unwire(sent) == as_sanic_has_it
+def test_the_configuration_routes_by_the_table_and_nginx_accepts_it(tmp_path: Path) -> None:
+    serving = {s.name: [f"http://127.0.0.1:{s.port}"] for s in SERVICES}
+    serving["catalog"] = ["http://127.0.0.1:9001", "http://127.0.0.1:9002"]
+    text = nginx.render(_site(tmp_path, serving))
+    for service in SERVICES:
+        assert f"location ^~ {service.path_prefix} {{" in text
+        assert f"proxy_pass http://petshore_{service.name};" in text
+    catalog = text.split("upstream petshore_catalog {")[1].split("}")[0]
+    assert "server 127.0.0.1:9001;" in catalog and "server 127.0.0.1:9002;" in catalog
+    assert f'"~^/api/" "{API_CSP}";' in text
+    config = tmp_path / "nginx.conf"
+    config.write_text(text)
+    checked = subprocess.run(
+        [nginx_binary(), "-t", "-p", str(tmp_path), "-c", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stderr
 
 
-def test_security_headers_follow_cloudfronts_behaviours() -> None:
-    policy = storefront_csp("http://127.0.0.1:5000")
-    for path in ("/", "/product/PS-TOY-0001", "/assets/index.js", "/decoders/draco/x.wasm"):
-        assert headers_for(path, policy)["Content-Security-Policy"] == policy, path
-    for path in ("/api/cart/carts", "/api/nothing"):
-        assert headers_for(path, policy)["Content-Security-Policy"] == API_CSP, path
-    assert headers_for("/models/x.glb", policy) == {}  # AWS's managed policy there, as before
+def test_values_nginx_would_misread_are_refused() -> None:
+    assert nginx.quoted('a "b" \\c') == '"a \\"b\\" \\\\c"'
+    with pytest.raises(ValueError):
+        nginx.quoted("costs $5")

@@ -1,0 +1,391 @@
+"""The gateway's nginx configuration, rendered from the routing table (`petshore.contract`)
+and the gateway's settings: what the ALB's listener rules and CloudFront's behaviours do on
+AWS (templates/), nginx does locally.
+
+- `/api/<service>/…` goes to the service's instances in turn (`upstream` blocks the health
+  checks rewrite, `gateway.balancer`), bodies streamed both ways, with `X-Forwarded-*` and
+  `X-Request-ID` set here: a client cannot choose what the services believe about its address.
+- `/models/…` and `/media/…` come from the bucket, path-style, as CloudFront serves them:
+  immutable caching, ETag and conditional requests, byte ranges.
+- Anything else is the storefront's files, sent as the Brotli or gzip copies the build makes;
+  a client-side route (a last segment without a dot) is the page itself.
+- Every error nginx makes itself is the API's JSON error (`petshore.errors`), and every
+  answer but a published file carries the security headers of CloudFront's response headers
+  policies.
+- Access lines are the services' JSON lines, with cart and order ids cut short
+  (`petshore.logs.redact`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from petshore.contract import (
+    API_CSP,
+    API_PATH_PREFIX,
+    FRAME_OPTIONS,
+    MODEL_CACHE_CONTROL,
+    PUBLISHED_KEY_PREFIXES,
+    REFERRER_POLICY,
+    SERVICES,
+)
+from petshore.logs import REDACTED_KEEP
+from petshore.web import MAX_BODY_BYTES, REQUEST_ID_HEADER
+
+# Debian's package of ngx_brotli's static half (libnginx-mod-http-brotli-static).
+BROTLI_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_static_module.so")
+MIME_TYPES = Path("/etc/nginx/mime.types")
+IMMUTABLE_DIR = "assets"
+ASSET_CACHE_CONTROL = "public, max-age=31536000, immutable"
+# What petshore.web keeps of a caller's X-Request-ID; anything else is replaced by a new id.
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:@/+=-]{1,128}$"
+# The paths whose next segment is a cart's or an order's id (petshore.logs._SECRET_SEGMENT).
+SECRET_PATHS = ("/api/cart/carts/", "/api/orders/orders/")
+# A published file's key, as S3 and the catalog name them.
+KEY_PATTERN = r"[A-Za-z0-9._/-]{1,500}"
+# A `..` segment, as sent or percent-encoded: nginx would resolve it to another path, which
+# could then be a page (`/models/../x` is `/x`); no published file or page has one.
+DOT_DOT_PATTERN = r"(^|/)(\.|%2[eE]){2}(/|\?|$)"
+
+
+@dataclass(frozen=True)
+class ErrorPage:
+    status: int
+    code: str
+    message: str
+
+    @property
+    def location(self) -> str:
+        """An internal path rather than a named location: nginx cannot send a request whose
+        path it refused (`/../x`, `%00`) to a named location."""
+        return f"/.petshore-errors/{self.status}"
+
+    def body(self) -> str:
+        return json.dumps({"error": {"code": self.code, "message": self.message, "details": {}}})
+
+
+NOT_FOUND = ErrorPage(404, "not_found", "no such path")
+UNAVAILABLE_ERROR = ErrorPage(503, "unavailable", "the service behind this path did not answer")
+ERRORS = (
+    ErrorPage(400, "invalid_request", "the request could not be read"),
+    NOT_FOUND,
+    ErrorPage(405, "method_not_allowed", "only GET and HEAD are allowed here"),
+    ErrorPage(408, "request_timeout", "the request did not arrive in time"),
+    ErrorPage(413, "too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes"),
+    ErrorPage(416, "range_not_satisfiable", "the requested range is outside the file"),
+    UNAVAILABLE_ERROR,
+)
+# Before nginx's static module sees the request: it would answer a POST 405 as an HTML page.
+ONLY_READS = "if ($request_method !~ ^(?:GET|HEAD)$) { return 405; }"
+NO_DOT_DOT = "if ($petshore_dot_dot) { return 404; }"
+# nginx's own failures to reach a service, all the same to a client: try again later.
+UNAVAILABLE = (500, 502, 503, 504)
+
+
+@dataclass(frozen=True)
+class Site:
+    """What the configuration is made from."""
+
+    listen: str
+    static_dir: Path
+    # The bucket's path-style base URL (`http://emulator:5000/bucket`).
+    bucket_url: str
+    storefront_csp: str
+    upstream_timeout: float
+    request_timeout: float
+    run_dir: Path
+    workers: int
+    # service name → the targets to send to (the healthy ones, or all when none is).
+    serving: dict[str, list[str]]
+
+
+def quoted(value: str) -> str:
+    """A string nginx reads back as `value`; `$` is avoided, as nginx expands it."""
+    if "$" in value:
+        raise ValueError(f"nginx would expand the $ in {value!r}")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _header_maps(csp: str) -> list[str]:
+    """Per path: the security headers (none on published files, which keep AWS's managed
+    policy), the request id, and the path an access line shows."""
+    files = "|".join(re.escape(prefix) for prefix in PUBLISHED_KEY_PREFIXES)
+    secret = "|".join(re.escape(path) for path in SECRET_PATHS)
+    redacted = f"(?<kept>(?:[a-z]{{2,4}}_)?[^/]{{0,{REDACTED_KEEP}}})[^/]*"
+    return [
+        'map $request_uri $petshore_path { "~^(?<path>[^?]*)" $path; }',
+        "map $petshore_path $petshore_csp {",
+        f'    "~^/(?:{files})" "";',
+        f'    "~^{re.escape(API_PATH_PREFIX)}" {quoted(API_CSP)};',
+        f"    default {quoted(csp)};",
+        "}",
+        'map $petshore_csp $petshore_nosniff { "" ""; default nosniff; }',
+        f'map $petshore_csp $petshore_frame_options {{ "" ""; default {FRAME_OPTIONS}; }}',
+        f'map $petshore_csp $petshore_referrer_policy {{ "" ""; default {REFERRER_POLICY}; }}',
+        "map $http_x_request_id $petshore_request_id {",
+        f'    "~{REQUEST_ID_PATTERN}" $http_x_request_id;',
+        "    default $request_id;",
+        "}",
+        "map $petshore_path $petshore_logged_path {",
+        f'    "~^(?<head>{secret}){redacted}(?<tail>/.*)?$" "$head$kept…$tail";',
+        "    default $petshore_path;",
+        "}",
+        'map $status $petshore_level { "~^5" error; default info; }',
+        f'map $request_uri $petshore_dot_dot {{ "~{DOT_DOT_PATTERN}" 1; default ""; }}',
+        # Only what S3 can read is passed on: any other value is no ETag and no range, so
+        # the whole file is the answer, as the SDK-based gateway had it.
+        'map $http_range $petshore_range { "~^[\\x20-\\x7e]*$" $http_range; default ""; }',
+        "map $http_if_none_match $petshore_if_none_match {",
+        '    "~^[\\x20-\\x7e]*$" $http_if_none_match;',
+        '    default "";',
+        "}",
+    ]
+
+
+def _access_log(log_path: str) -> list[str]:
+    fields = {
+        "ts": "$time_iso8601",
+        "level": "$petshore_level",
+        "service": "gateway",
+        "logger": "petshore.access",
+        "message": "request",
+        "request_id": "$petshore_request_id",
+        "method": "$request_method",
+        "path": "$petshore_logged_path",
+        "client": "$remote_addr",
+    }
+    line = ", ".join(f'"{name}": "{value}"' for name, value in fields.items())
+    line += ', "status": $status, "seconds": $request_time'
+    # Written in batches, as petshore.logs writes the services' lines: one write a request
+    # cost a busy process a tenth of its CPU.
+    return [
+        f"log_format petshore escape=json '{{{line}}}';",
+        f"access_log {log_path} petshore buffer=32k flush=200ms;",
+    ]
+
+
+def _add_headers(*extra: tuple[str, str]) -> list[str]:
+    """A location's `add_header`s: nginx forgets the server's once a location has its own."""
+    pairs = [
+        ("Content-Security-Policy", "$petshore_csp"),
+        ("X-Content-Type-Options", "$petshore_nosniff"),
+        ("X-Frame-Options", "$petshore_frame_options"),
+        ("Referrer-Policy", "$petshore_referrer_policy"),
+        (REQUEST_ID_HEADER, "$petshore_request_id"),
+        *extra,
+    ]
+    return [f"add_header {name} {value} always;" for name, value in pairs]
+
+
+def _hide_headers(*extra: str) -> list[str]:
+    """What the gateway sets replaces what a service or the bucket sent, as the policies'
+    `Override` does."""
+    names = (
+        "Content-Security-Policy",
+        "X-Content-Type-Options",
+        "X-Frame-Options",
+        "Referrer-Policy",
+        REQUEST_ID_HEADER,
+        *extra,
+    )
+    return [f"proxy_hide_header {name};" for name in names]
+
+
+def _upstreams(site: Site) -> list[str]:
+    lines: list[str] = []
+    for service in SERVICES:
+        lines.append(f"upstream petshore_{service.name} {{")
+        for url in site.serving[service.name]:
+            lines.append(f"    server {urlsplit(url).netloc};")
+        lines += ["    keepalive 64;", "}"]
+    return lines
+
+
+def _service_locations(site: Site) -> list[str]:
+    proxy = [
+        "proxy_http_version 1.1;",
+        'proxy_set_header Connection "";',
+        "proxy_set_header X-Forwarded-For $remote_addr;",
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+        "proxy_set_header X-Forwarded-Host $host;",
+        "proxy_set_header X-Forwarded-Port $server_port;",
+        f"proxy_set_header {REQUEST_ID_HEADER} $petshore_request_id;",
+        # Uploads flow through as they arrive, and a service that stops waiting for a stalled
+        # body answers at once.
+        "proxy_request_buffering off;",
+        *_hide_headers(),
+        *_add_headers(),
+    ]
+    lines: list[str] = []
+    for service in sorted(SERVICES, key=lambda s: len(s.path_prefix), reverse=True):
+        for match in (f"^~ {service.path_prefix}", f"= {service.path_prefix.rstrip('/')}"):
+            lines += [
+                f"location {match} {{",
+                f"    proxy_pass http://petshore_{service.name};",
+                *(f"    {line}" for line in proxy),
+                "}",
+            ]
+    lines += [f"location ^~ {API_PATH_PREFIX} {{", "    return 404;", "}"]
+    return lines
+
+
+def _file_locations(site: Site) -> list[str]:
+    prefixes = "|".join(re.escape(prefix) for prefix in PUBLISHED_KEY_PREFIXES)
+    bucket = urlsplit(site.bucket_url)
+    return [
+        f'location ~ "^/(?:{prefixes}){KEY_PATTERN}$" {{',
+        f"    {ONLY_READS}",
+        f"    {NO_DOT_DOT}",
+        f"    proxy_pass {bucket.scheme}://{bucket.netloc}{bucket.path}$uri;",
+        "    proxy_http_version 1.1;",
+        '    proxy_set_header Connection "";',
+        f"    proxy_set_header Host {bucket.netloc};",
+        "    proxy_set_header Range $petshore_range;",
+        "    proxy_set_header If-None-Match $petshore_if_none_match;",
+        # Only the file's own headers: neither the caller's cookies nor its credentials.
+        "    proxy_set_header Cookie '';",
+        "    proxy_set_header Authorization '';",
+        "    proxy_intercept_errors on;",
+        # The bucket answers a missing file 403 to a reader that may not list it.
+        *(f"    {line}" for line in _error_pages(not_found=(403, 404))),
+        *(f"    {line}" for line in _hide_headers("Cache-Control", "Accept-Ranges")),
+        "    proxy_hide_header x-amz-request-id;",
+        "    proxy_hide_header x-amz-id-2;",
+        f"    add_header Cache-Control {quoted(MODEL_CACHE_CONTROL)} always;",
+        "    add_header Accept-Ranges bytes always;",
+        "}",
+        f'location ~ "^/(?:{prefixes})" {{',
+        "    return 404;",
+        "}",
+    ]
+
+
+def _static_locations(site: Site) -> list[str]:
+    text = [
+        ONLY_READS,
+        NO_DOT_DOT,
+        f"root {quoted(str(site.static_dir))};",
+        "brotli_static on;",
+        "gzip_static on;",
+    ]
+    revalidated = _add_headers(("Cache-Control", "no-cache"), ("Vary", "Accept-Encoding"))
+    immutable = _add_headers(
+        ("Cache-Control", quoted(ASSET_CACHE_CONTROL)), ("Vary", "Accept-Encoding")
+    )
+    return [
+        "location / {",
+        *(f"    {line}" for line in [*text, *revalidated]),
+        "    try_files $uri @page;",
+        "}",
+        f"location ^~ /{IMMUTABLE_DIR}/ {{",
+        *(f"    {line}" for line in [*text, *immutable]),
+        "}",
+        # A client-side route (/product/X) is the page; a missing file (a name with a dot)
+        # is a 404, not the page.
+        "location @page {",
+        *(f"    {line}" for line in [*text, *revalidated]),
+        '    if ($uri ~ "\\.[^/]*$") { return 404; }',
+        "    try_files /index.html =404;",
+        "}",
+    ]
+
+
+def _error_pages(not_found: tuple[int, ...] = (404,)) -> list[str]:
+    """Where each error nginx makes is answered; a location with an `error_page` of its own
+    inherits none of the server's."""
+    lines = [
+        f"error_page {e.status} ={e.status} {e.location};"
+        for e in ERRORS
+        if e.status not in (404, 503)
+    ]
+    return [
+        *lines,
+        f"error_page {' '.join(map(str, not_found))} =404 {NOT_FOUND.location};",
+        f"error_page {' '.join(map(str, UNAVAILABLE))} =503 {UNAVAILABLE_ERROR.location};",
+    ]
+
+
+def _error_locations() -> list[str]:
+    lines = _error_pages()
+    for error in ERRORS:
+        lines += [
+            f"location = {error.location} {{",
+            "    internal;",
+            # No type from the path's extension (`/index.html` would make the JSON text/html).
+            "    types { }",
+            "    default_type application/json;",
+            *(f"    {line}" for line in _add_headers()),
+            f"    return {error.status} '{error.body()}';",
+            "}",
+        ]
+    return lines
+
+
+def _ms(seconds: float) -> str:
+    return f"{round(seconds * 1000)}ms"
+
+
+def render(site: Site) -> str:
+    run = site.run_dir
+    user = ["user root;"] if os.geteuid() == 0 else []
+    http = [
+        f"include {MIME_TYPES};",
+        "default_type application/octet-stream;",
+        *_access_log("/dev/stdout"),
+        f"client_body_temp_path {run / 'body'};",
+        f"proxy_temp_path {run / 'proxy'};",
+        f"fastcgi_temp_path {run / 'fastcgi'};",
+        f"uwsgi_temp_path {run / 'uwsgi'};",
+        f"scgi_temp_path {run / 'scgi'};",
+        "server_tokens off;",
+        # A missing file is a 404 for the caller, not an error of the gateway's.
+        "log_not_found off;",
+        "sendfile on;",
+        "tcp_nodelay on;",
+        "keepalive_requests 10000;",
+        f"client_max_body_size {MAX_BODY_BYTES};",
+        f"client_header_timeout {_ms(site.request_timeout)};",
+        f"client_body_timeout {_ms(site.request_timeout)};",
+        "recursive_error_pages on;",
+        "proxy_connect_timeout 3s;",
+        f"proxy_read_timeout {_ms(site.upstream_timeout)};",
+        f"proxy_send_timeout {_ms(site.upstream_timeout)};",
+        "proxy_max_temp_file_size 0;",
+        # As the ALB with drop_invalid_header_fields: a name outside [-A-Za-z0-9] is dropped.
+        "ignore_invalid_headers on;",
+        "underscores_in_headers off;",
+        *_header_maps(site.storefront_csp),
+        *_upstreams(site),
+        "server {",
+        *(
+            f"    {line}"
+            for line in [
+                f"listen {site.listen};",
+                *_add_headers(),
+                *_error_locations(),
+                *_service_locations(site),
+                *_file_locations(site),
+                *_static_locations(site),
+            ]
+        ),
+        "}",
+    ]
+    return "\n".join(
+        [
+            f"load_module {BROTLI_MODULE};",
+            *user,
+            "daemon off;",
+            f"worker_processes {site.workers};",
+            f"pid {run / 'nginx.pid'};",
+            "error_log stderr warn;",
+            "events { worker_connections 4096; }",
+            "http {",
+            *(f"    {line}" for line in http),
+            "}",
+            "",
+        ]
+    )
