@@ -33,18 +33,14 @@ from petshore.contract import (
     REFERRER_POLICY,
     SERVICES,
 )
-from petshore.logs import REDACTED_KEEP
-from petshore.web import MAX_BODY_BYTES, REQUEST_ID_HEADER
+from petshore.logs import REDACTED_KEEP, SECRET_PATHS, TYPE_PREFIX
+from petshore.web import MAX_BODY_BYTES, REQUEST_ID_HEADER, REQUEST_ID_OK
 
 # Debian's package of ngx_brotli's static half (libnginx-mod-http-brotli-static).
 BROTLI_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_static_module.so")
 MIME_TYPES = Path("/etc/nginx/mime.types")
 IMMUTABLE_DIR = "assets"
 ASSET_CACHE_CONTROL = "public, max-age=31536000, immutable"
-# What petshore.web keeps of a caller's X-Request-ID; anything else is replaced by a new id.
-REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:@/+=-]{1,128}$"
-# The paths whose next segment is a cart's or an order's id (petshore.logs._SECRET_SEGMENT).
-SECRET_PATHS = ("/api/cart/carts/", "/api/orders/orders/")
 # A published file's key, as S3 and the catalog name them.
 KEY_PATTERN = r"[A-Za-z0-9._/-]{1,500}"
 # A `..` segment, as sent or percent-encoded: nginx would resolve it to another path, which
@@ -115,7 +111,8 @@ def _header_maps(csp: str) -> list[str]:
     policy), the request id, and the path an access line shows."""
     files = "|".join(re.escape(prefix) for prefix in PUBLISHED_KEY_PREFIXES)
     secret = "|".join(re.escape(path) for path in SECRET_PATHS)
-    redacted = f"(?<kept>(?:[a-z]{{2,4}}_)?[^/]{{0,{REDACTED_KEEP}}})[^/]*"
+    # As petshore.logs.redact: the type prefix and REDACTED_KEEP characters are kept.
+    redacted = f"(?<kept>(?:{TYPE_PREFIX.pattern})?[^/]{{0,{REDACTED_KEEP}}})[^/]*"
     return [
         'map $request_uri $petshore_path { "~^(?<path>[^?]*)" $path; }',
         "map $petshore_path $petshore_csp {",
@@ -127,7 +124,8 @@ def _header_maps(csp: str) -> list[str]:
         f'map $petshore_csp $petshore_frame_options {{ "" ""; default {FRAME_OPTIONS}; }}',
         f'map $petshore_csp $petshore_referrer_policy {{ "" ""; default {REFERRER_POLICY}; }}',
         "map $http_x_request_id $petshore_request_id {",
-        f'    "~{REQUEST_ID_PATTERN}" $http_x_request_id;',
+        # A caller's id the services would keep is kept; any other is replaced by a new one.
+        f'    "~{REQUEST_ID_OK.pattern}" $http_x_request_id;',
         "    default $request_id;",
         "}",
         "map $petshore_path $petshore_logged_path {",
@@ -136,8 +134,8 @@ def _header_maps(csp: str) -> list[str]:
         "}",
         'map $status $petshore_level { "~^5" error; default info; }',
         f'map $request_uri $petshore_dot_dot {{ "~{DOT_DOT_PATTERN}" 1; default ""; }}',
-        # Only what S3 can read is passed on: any other value is no ETag and no range, so
-        # the whole file is the answer, as the SDK-based gateway had it.
+        # Only what S3 can read is passed on: any other value matches no ETag and is no
+        # range, so the whole file is the answer.
         'map $http_range $petshore_range { "~^[\\x20-\\x7e]*$" $http_range; default ""; }',
         "map $http_if_none_match $petshore_if_none_match {",
         '    "~^[\\x20-\\x7e]*$" $http_if_none_match;',

@@ -23,16 +23,17 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 # id's 22 random characters leave 104 of its 128 bits unknown.
 REDACTED_KEEP = 4
 # A type prefix (`ord_`) is kept on top, or every order would show as the same `ord_…`.
-_TYPE_PREFIX = re.compile(r"[a-z]{2,4}_")
+TYPE_PREFIX = re.compile(r"[a-z]{2,4}_")
 # The paths whose next segment is a cart's or an order's id (docs/api.md). They turn up in
 # access logs, in the URLs httpx and Sanic log and in exception messages, so the formatter
 # redacts them in every line it writes; a backslash ends the id so JSON escapes stay whole.
-_SECRET_SEGMENT = re.compile(r"(/api/cart/carts/|/api/orders/orders/)([^/?#\s\"'\\]+)")
+SECRET_PATHS = ("/api/cart/carts/", "/api/orders/orders/")
+_SECRET_SEGMENT = re.compile("(" + "|".join(map(re.escape, SECRET_PATHS)) + r")([^/?#\s\"'\\]+)")
 
 
 def redact(secret: str) -> str:
     """What a log may show of an id that grants access: its first few characters."""
-    prefix = _TYPE_PREFIX.match(secret)
+    prefix = TYPE_PREFIX.match(secret)
     return secret[: (prefix.end() if prefix else 0) + REDACTED_KEEP] + "…"
 
 

@@ -45,7 +45,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # API bodies are small JSON documents; model files go straight to S3, never through a service.
 MAX_BODY_BYTES = 1024 * 1024
 # A caller's id is passed on only when it is short and printable; otherwise a new one is made.
-_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 # What an answer gets unless its route is a `public_get`: carts and orders are personal data,
 # admin answers are for the admin alone, and an error is no answer to keep.
 NO_STORE = "no-store"
@@ -62,7 +62,7 @@ M = TypeVar("M", bound=BaseModel)
 def incoming_request_id(request: Request) -> str:
     given = request.headers.get(REQUEST_ID_HEADER, "")
     # Not a secret, only unique: no system call for random bytes on every request.
-    return given if _REQUEST_ID_OK.match(given) else f"{random.getrandbits(128):032x}"
+    return given if REQUEST_ID_OK.match(given) else f"{random.getrandbits(128):032x}"
 
 
 async def _start_request(request: Request) -> None:
