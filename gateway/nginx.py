@@ -52,7 +52,10 @@ DOT_DOT_PATTERN = r"(^|/)(\.|%2[eE]){2}(/|\?|$)"
 class ErrorPage:
     status: int
     code: str
+    # JSON text, or an nginx variable holding it (a map below).
     message: str
+    details: str = "{}"
+    headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def location(self) -> str:
@@ -61,23 +64,44 @@ class ErrorPage:
         return f"/.petshore-errors/{self.status}"
 
     def body(self) -> str:
-        return json.dumps({"error": {"code": self.code, "message": self.message, "details": {}}})
+        code = json.dumps(self.code)
+        return (
+            f'{{"error": {{"code": {code}, "message": {self.message}, "details": {self.details}}}}}'
+        )
 
 
-NOT_FOUND = ErrorPage(404, "not_found", "no such path")
-UNAVAILABLE_ERROR = ErrorPage(503, "unavailable", "the service behind this path did not answer")
+def _text(message: str) -> str:
+    return json.dumps(message)
+
+
+NOT_FOUND = ErrorPage(404, "not_found", _text("no such path"))
+UNAVAILABLE_ERROR = ErrorPage(
+    503, "unavailable", _text("the service behind this path did not answer")
+)
 ERRORS = (
-    ErrorPage(400, "invalid_request", "the request could not be read"),
+    # nginx refuses a path with a NUL (`%00`) itself, where a service would name the path.
+    ErrorPage(400, "invalid_request", "$petshore_bad_message", "$petshore_bad_details"),
     NOT_FOUND,
-    ErrorPage(405, "method_not_allowed", "only GET and HEAD are allowed here"),
-    ErrorPage(408, "request_timeout", "the request did not arrive in time"),
-    ErrorPage(413, "too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes"),
-    ErrorPage(416, "range_not_satisfiable", "the requested range is outside the file"),
+    ErrorPage(
+        405,
+        "method_not_allowed",
+        _text("this method is not allowed here"),
+        headers=(("Allow", "$petshore_allow"),),
+    ),
+    ErrorPage(413, "too_large", _text(f"request bodies are limited to {MAX_BODY_BYTES} bytes")),
+    ErrorPage(416, "range_not_satisfiable", _text("the requested range is outside the file")),
     UNAVAILABLE_ERROR,
 )
+# What a 405 names as allowed: the methods the API's routes take (nginx itself refuses
+# TRACE before any route is known), or only reading, for the storefront's files.
+API_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 # Before nginx's static module sees the request: it would answer a POST 405 as an HTML page.
 ONLY_READS = "if ($request_method !~ ^(?:GET|HEAD)$) { return 405; }"
 NO_DOT_DOT = "if ($petshore_dot_dot) { return 404; }"
+BODY_TIMEOUT_MARGIN = 1.0
+# A request line whose path (not its query) holds a NUL.
+NUL_IN_PATH = r"^\S+ [^? ]*%00"
+NUL_IN_PATH_MESSAGE = "the path holds a character this API does not take"
 # nginx's own failures to reach a service, all the same to a client: try again later.
 UNAVAILABLE = (500, 502, 503, 504)
 
@@ -133,6 +157,19 @@ def _header_maps(csp: str) -> list[str]:
         "    default $petshore_path;",
         "}",
         'map $status $petshore_level { "~^5" error; default info; }',
+        # $request: nginx refuses the path before $request_uri is set.
+        "map $request $petshore_bad_message {",
+        f'    "~{NUL_IN_PATH}" {quoted(_text(NUL_IN_PATH_MESSAGE))};',
+        f"    default {quoted(_text('the request could not be read'))};",
+        "}",
+        "map $request $petshore_bad_details {",
+        f'    "~{NUL_IN_PATH}" {quoted(json.dumps({"fields": ["path"]}))};',
+        '    default "{}";',
+        "}",
+        "map $petshore_path $petshore_allow {",
+        f'    "~^{re.escape(API_PATH_PREFIX)}" {quoted(API_METHODS)};',
+        '    default "GET, HEAD";',
+        "}",
         f'map $request_uri $petshore_dot_dot {{ "~{DOT_DOT_PATTERN}" 1; default ""; }}',
         # Only what S3 can read is passed on: any other value matches no ETag and is no
         # range, so the whole file is the answer.
@@ -316,7 +353,10 @@ def _error_locations() -> list[str]:
             # No type from the path's extension (`/index.html` would make the JSON text/html).
             "    types { }",
             "    default_type application/json;",
-            *(f"    {line}" for line in _add_headers()),
+            *(
+                f"    {line}"
+                for line in _add_headers(("Cache-Control", "no-store"), *error.headers)
+            ),
             f"    return {error.status} '{error.body()}';",
             "}",
         ]
@@ -346,8 +386,11 @@ def render(site: Site) -> str:
         "tcp_nodelay on;",
         "keepalive_requests 10000;",
         f"client_max_body_size {MAX_BODY_BYTES};",
+        # nginx closes a connection that times out without a word, where a service answers
+        # the contract's 408: the service behind waits the same time, so a stalled body is
+        # its to answer, and nginx only steps in a moment later if it did not.
         f"client_header_timeout {_ms(site.request_timeout)};",
-        f"client_body_timeout {_ms(site.request_timeout)};",
+        f"client_body_timeout {_ms(site.request_timeout + BODY_TIMEOUT_MARGIN)};",
         "recursive_error_pages on;",
         "proxy_connect_timeout 3s;",
         f"proxy_read_timeout {_ms(site.upstream_timeout)};",

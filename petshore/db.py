@@ -164,6 +164,29 @@ async def insert(
     return len(await connection.execute_query_dict(query + skip, sql.values))
 
 
+async def insert_together(
+    connection: BaseDBAsyncClient, tables: list[tuple[str, list[Mapping[str, Any]]]]
+) -> None:
+    """Rows into several tables, in this order; on PostgreSQL in one statement (one round
+    trip, each table's insert a data-modifying WITH clause: a row may refer to one inserted
+    before it, as foreign keys are checked when the statement ends), on SQLite, which has no
+    such clauses, one statement a table. Atomic only inside a transaction, on SQLite."""
+    if connection.capabilities.dialect != "postgres":
+        for table, rows in tables:
+            await insert(connection, table, rows)
+        return
+    sql = Statement("postgres")
+    parts = []
+    for table, rows in tables:
+        listed = ", ".join(
+            "(" + ", ".join(sql.param(value) for value in row.values()) + ")" for row in rows
+        )
+        parts.append(f'INSERT INTO "{table}" ({columns(rows[0])}) VALUES {listed}')
+    *first, last = parts
+    clauses = ", ".join(f"_{i} AS ({part})" for i, part in enumerate(first))
+    await connection.execute_query(f"WITH {clauses} {last}" if first else last, sql.values)
+
+
 def json_value(value: Any) -> Any:
     """A JSON column as the driver gave it: text on asyncpg (jsonb) and on SQLite."""
     return json.loads(value) if isinstance(value, str | bytes) else value

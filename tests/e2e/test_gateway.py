@@ -165,7 +165,15 @@ def test_routes_by_the_table_and_answers_unknown_paths_in_json(gateway: httpx.Cl
     assert gateway.get("/api/orders/health").json() == {"status": "ok"}
     assert_error(gateway.get("/api/catalog"), 404, "not_found")
     assert_error(gateway.get("/api/unknown/thing"), 404, "not_found")
-    assert_error(gateway.post("/index.html"), 405, "method_not_allowed")
+    refused = gateway.post("/index.html")
+    assert_error(refused, 405, "method_not_allowed")
+    assert refused.headers["Allow"] == "GET, HEAD"
+    # nginx refuses TRACE before it routes: still the contract's error, naming what is allowed.
+    traced = gateway.request("TRACE", "/api/cart/carts")
+    assert_error(traced, 405, "method_not_allowed")
+    assert "POST" in traced.headers["Allow"]
+    for own_error in (refused, traced, gateway.get("/api/unknown/thing")):
+        assert own_error.headers["Cache-Control"] == "no-store"
 
 
 def test_model_files_are_served_like_cloudfront(gateway: httpx.Client) -> None:

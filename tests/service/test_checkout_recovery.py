@@ -6,6 +6,7 @@ built exactly and its recovery checked."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
@@ -90,10 +91,10 @@ async def _stocked(units: int) -> str:
     return sku
 
 
-def _quote(line: rules.PricedLine) -> pricing.Quote:
+def _quote(*lines: rules.PricedLine) -> pricing.Quote:
     standard = pricing.ShippingMethod("standard", "Standard shipping", 0, "USD", None, 3, 7, None)
-    totals = pricing.price([line], standard, None, None)
-    return pricing.Quote([line], "USD", totals, standard, [(standard, 0)], None, None)
+    totals = pricing.price(list(lines), standard, None, None)
+    return pricing.Quote(list(lines), "USD", totals, standard, [(standard, 0)], None, None)
 
 
 async def _half_done(key: str, sku: str, quantity: int = 2) -> checkout.Claim:
@@ -289,5 +290,57 @@ def test_a_live_checkout_is_left_alone(database: str) -> None:
         await store.renew_lease(key, claimed.owner, utcnow().replace(year=utcnow().year + 1))
         await reconciler.reconcile_once(peers, older_than=0.001, lease=LEASE)
         assert (await store.get_order(claimed.order_id))["status"] == "pending"
+
+    run(database, scenario)
+
+
+def _statements(caplog: pytest.LogCaptureFixture) -> int:
+    """The SQL statements run since the log was cleared (Tortoise logs each one)."""
+    return sum(1 for r in caplog.records if r.name == "tortoise.db_client" and r.msg == "%s: %s")
+
+
+def test_an_order_costs_a_statement_per_line_only_for_its_stock(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No statement per line but the conditional take of its stock: the order, its lines
+    and its history go in together; and a paid order settles in one statement on
+    PostgreSQL (on SQLite, one per table)."""
+
+    async def placed(lines: int) -> tuple[str, int]:
+        skus = [await _stocked(5) for _ in range(lines)]
+        claimed = await checkout._claim("k-" + secrets.token_hex(6), "h", LEASE)
+        assert isinstance(claimed, checkout.Claim)
+        caplog.clear()
+        await store.place_order(
+            order_id=claimed.order_id,
+            key=claimed.key,
+            owner=claimed.owner,
+            quote=_quote(*(rules.PricedLine(sku, "Rope toy", 1, 500) for sku in skus)),
+            email="shopper@example.com",
+            shipping_address={"name": "Sam"},
+            cart_id="c" * 22,
+            customer_id=None,
+        )
+        return claimed.order_id, _statements(caplog)
+
+    postgres = database.startswith("postgres")
+
+    async def scenario(peers: Peers) -> None:
+        with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+            _, one = await placed(1)
+            order_id, three = await placed(3)
+            assert three - one == 2
+            # The key's fence, the take, then the order, its lines and its history: together
+            # on PostgreSQL, a statement each on SQLite.
+            assert one == (3 if postgres else 5)
+            caplog.clear()
+            assert await store.settle(order_id, "paid", "test", {}, require_reference=False)
+            settling = _statements(caplog)
+        assert settling == (1 if postgres else 2)
+        order = await store.get_order(order_id)
+        assert order["status"] == "paid" and order["paid_at"] is not None
+        assert len(order["items"]) == 3
+        kinds = await OrderEvent.filter(order_id=order_id).order_by("id").values_list("kind")
+        assert kinds == [("placed",), ("paid",)]
 
     run(database, scenario)
