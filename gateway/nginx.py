@@ -45,7 +45,10 @@ ASSET_CACHE_CONTROL = "public, max-age=31536000, immutable"
 KEY_PATTERN = r"[A-Za-z0-9._/-]{1,500}"
 # A `..` segment, as sent or percent-encoded: nginx would resolve it to another path, which
 # could then be a page (`/models/../x` is `/x`); no published file or page has one.
-DOT_DOT_PATTERN = r"(^|/)(\.|%2[eE]){2}(/|\?|$)"
+DOT_DOT_PATTERN = r"(^|/|%2[fF])(\.|%2[eE]){2}(/|%2[fF]|\?|$)"
+
+
+ERROR_PATH_PREFIX = "/.petshore-errors/"
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,12 @@ class ErrorPage:
     def location(self) -> str:
         """An internal path rather than a named location: nginx cannot send a request whose
         path it refused (`/../x`, `%00`) to a named location."""
-        return f"/.petshore-errors/{self.status}"
+        return f"{ERROR_PATH_PREFIX}{self.status}"
 
     def body(self) -> str:
+        """The JSON, for nginx's single quotes."""
+        if "'" in self.message:
+            raise ValueError(f"nginx would end the body at the quote in {self.message!r}")
         code = json.dumps(self.code)
         return (
             f'{{"error": {{"code": {code}, "message": {self.message}, "details": {self.details}}}}}'
@@ -78,9 +84,10 @@ NOT_FOUND = ErrorPage(404, "not_found", _text("no such path"))
 UNAVAILABLE_ERROR = ErrorPage(
     503, "unavailable", _text("the service behind this path did not answer")
 )
+# nginx refuses a path with a NUL (`%00`) itself, where a service would name the path.
+BAD_REQUEST = ErrorPage(400, "invalid_request", "$petshore_bad_message", "$petshore_bad_details")
 ERRORS = (
-    # nginx refuses a path with a NUL (`%00`) itself, where a service would name the path.
-    ErrorPage(400, "invalid_request", "$petshore_bad_message", "$petshore_bad_details"),
+    BAD_REQUEST,
     NOT_FOUND,
     ErrorPage(
         405,
@@ -89,7 +96,9 @@ ERRORS = (
         headers=(("Allow", "$petshore_allow"),),
     ),
     ErrorPage(413, "too_large", _text(f"request bodies are limited to {MAX_BODY_BYTES} bytes")),
+    ErrorPage(414, "invalid_request", _text("the request path is too long")),
     ErrorPage(416, "range_not_satisfiable", _text("the requested range is outside the file")),
+    ErrorPage(501, "invalid_request", _text("that transfer encoding is not supported")),
     UNAVAILABLE_ERROR,
 )
 # What a 405 names as allowed: the methods the API's routes take (nginx itself refuses
@@ -99,6 +108,7 @@ API_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 ONLY_READS = "if ($request_method !~ ^(?:GET|HEAD)$) { return 405; }"
 NO_DOT_DOT = "if ($petshore_dot_dot) { return 404; }"
 BODY_TIMEOUT_MARGIN = 1.0
+SHUTDOWN_SECONDS = 10.0
 # A request line whose path (not its query) holds a NUL.
 NUL_IN_PATH = r"^\S+ [^? ]*%00"
 NUL_IN_PATH_MESSAGE = "the path holds a character this API does not take"
@@ -152,9 +162,20 @@ def _header_maps(csp: str) -> list[str]:
         f'    "~{REQUEST_ID_OK.pattern}" $http_x_request_id;',
         "    default $request_id;",
         "}",
-        "map $petshore_path $petshore_logged_path {",
-        f'    "~^(?<head>{secret}){redacted}(?<tail>/.*)?$" "$head$kept…$tail";',
+        # The path as nginx routed it (decoded, dot segments and repeated slashes resolved),
+        # so that no spelling of a cart's path escapes the redaction; for an error nginx
+        # answered itself, the path as sent, unless it is spelt in any other way.
+        "map $petshore_path $petshore_plain_path {",
+        '    "~(%|//|/\\.\\.?(/|$))" "(a path spelt with escapes or dot segments)";',
         "    default $petshore_path;",
+        "}",
+        "map $uri $petshore_routed_path {",
+        f'    "~^{re.escape(ERROR_PATH_PREFIX)}" $petshore_plain_path;',
+        "    default $uri;",
+        "}",
+        "map $petshore_routed_path $petshore_logged_path {",
+        f'    "~^(?<head>{secret}){redacted}(?<tail>/.*)?$" "$head$kept…$tail";',
+        "    default $petshore_routed_path;",
         "}",
         'map $status $petshore_level { "~^5" error; default info; }',
         # $request: nginx refuses the path before $request_uri is set.
@@ -203,16 +224,30 @@ def _access_log(log_path: str) -> list[str]:
     ]
 
 
-def _add_headers(*extra: tuple[str, str]) -> list[str]:
-    """A location's `add_header`s: nginx forgets the server's once a location has its own."""
-    pairs = [
-        ("Content-Security-Policy", "$petshore_csp"),
-        ("X-Content-Type-Options", "$petshore_nosniff"),
-        ("X-Frame-Options", "$petshore_frame_options"),
-        ("Referrer-Policy", "$petshore_referrer_policy"),
-        (REQUEST_ID_HEADER, "$petshore_request_id"),
-        *extra,
+Headers = list[tuple[str, str]]
+# The security headers of an answer whose kind only its path tells (an error nginx answered
+# itself): the maps above, by the path as sent.
+BY_PATH: Headers = [
+    ("Content-Security-Policy", "$petshore_csp"),
+    ("X-Content-Type-Options", "$petshore_nosniff"),
+    ("X-Frame-Options", "$petshore_frame_options"),
+    ("Referrer-Policy", "$petshore_referrer_policy"),
+]
+
+
+def security(csp: str) -> Headers:
+    """The security headers of the answers of one location, whatever path reached it."""
+    return [
+        ("Content-Security-Policy", quoted(csp)),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", FRAME_OPTIONS),
+        ("Referrer-Policy", REFERRER_POLICY),
     ]
+
+
+def _add_headers(headers: Headers, *extra: tuple[str, str]) -> list[str]:
+    """A location's `add_header`s: nginx forgets the server's once a location has its own."""
+    pairs = [*headers, (REQUEST_ID_HEADER, "$petshore_request_id"), *extra]
     return [f"add_header {name} {value} always;" for name, value in pairs]
 
 
@@ -231,7 +266,14 @@ def _hide_headers(*extra: str) -> list[str]:
 
 
 def _upstreams(site: Site) -> list[str]:
-    lines: list[str] = []
+    bucket = urlsplit(site.bucket_url)
+    port = bucket.port or (443 if bucket.scheme == "https" else 80)
+    lines = [
+        "upstream petshore_bucket {",
+        f"    server {bucket.hostname}:{port};",
+        "    keepalive 16;",
+        "}",
+    ]
     for service in SERVICES:
         lines.append(f"upstream petshore_{service.name} {{")
         for url in site.serving[service.name]:
@@ -253,7 +295,7 @@ def _service_locations(site: Site) -> list[str]:
         # body answers at once.
         "proxy_request_buffering off;",
         *_hide_headers(),
-        *_add_headers(),
+        *_add_headers(security(API_CSP)),
     ]
     lines: list[str] = []
     for service in sorted(SERVICES, key=lambda s: len(s.path_prefix), reverse=True):
@@ -275,7 +317,14 @@ def _file_locations(site: Site) -> list[str]:
         f'location ~ "^/(?:{prefixes}){KEY_PATTERN}$" {{',
         f"    {ONLY_READS}",
         f"    {NO_DOT_DOT}",
-        f"    proxy_pass {bucket.scheme}://{bucket.netloc}{bucket.path}$uri;",
+        # An upstream block, not the host itself: a host named with a variable in proxy_pass
+        # would need a resolver.
+        f"    proxy_pass {bucket.scheme}://petshore_bucket{bucket.path}$uri;",
+        *(
+            ["    proxy_ssl_server_name on;", f"    proxy_ssl_name {bucket.hostname};"]
+            if bucket.scheme == "https"
+            else []
+        ),
         "    proxy_http_version 1.1;",
         '    proxy_set_header Connection "";',
         f"    proxy_set_header Host {bucket.netloc};",
@@ -285,13 +334,19 @@ def _file_locations(site: Site) -> list[str]:
         "    proxy_set_header Cookie '';",
         "    proxy_set_header Authorization '';",
         "    proxy_intercept_errors on;",
-        # The bucket answers a missing file 403 to a reader that may not list it.
-        *(f"    {line}" for line in _error_pages(not_found=(403, 404))),
+        # The bucket answers a missing file 403 to a reader that may not list it, as nginx
+        # answers a folder of the storefront's.
+        *(f"    {line}" for line in _error_pages()),
         *(f"    {line}" for line in _hide_headers("Cache-Control", "Accept-Ranges")),
         "    proxy_hide_header x-amz-request-id;",
         "    proxy_hide_header x-amz-id-2;",
-        f"    add_header Cache-Control {quoted(MODEL_CACHE_CONTROL)} always;",
-        "    add_header Accept-Ranges bytes always;",
+        # AWS's managed policy on published files, not the storefront's headers.
+        *(
+            f"    {line}"
+            for line in _add_headers(
+                [], ("Cache-Control", quoted(MODEL_CACHE_CONTROL)), ("Accept-Ranges", "bytes")
+            )
+        ),
         "}",
         f'location ~ "^/(?:{prefixes})" {{',
         "    return 404;",
@@ -307,9 +362,10 @@ def _static_locations(site: Site) -> list[str]:
         "brotli_static on;",
         "gzip_static on;",
     ]
-    revalidated = _add_headers(("Cache-Control", "no-cache"), ("Vary", "Accept-Encoding"))
+    page = security(site.storefront_csp)
+    revalidated = _add_headers(page, ("Cache-Control", "no-cache"), ("Vary", "Accept-Encoding"))
     immutable = _add_headers(
-        ("Cache-Control", quoted(ASSET_CACHE_CONTROL)), ("Vary", "Accept-Encoding")
+        page, ("Cache-Control", quoted(ASSET_CACHE_CONTROL)), ("Vary", "Accept-Encoding")
     )
     return [
         "location / {",
@@ -329,16 +385,18 @@ def _static_locations(site: Site) -> list[str]:
     ]
 
 
-def _error_pages(not_found: tuple[int, ...] = (404,)) -> list[str]:
+def _error_pages(not_found: tuple[int, ...] = (403, 404)) -> list[str]:
     """Where each error nginx makes is answered; a location with an `error_page` of its own
     inherits none of the server's."""
     lines = [
         f"error_page {e.status} ={e.status} {e.location};"
         for e in ERRORS
-        if e.status not in (404, 503)
+        if e.status not in (400, 404, 503)
     ]
     return [
         *lines,
+        # 494: nginx's own code for a request head too large to read.
+        f"error_page 400 494 =400 {BAD_REQUEST.location};",
         f"error_page {' '.join(map(str, not_found))} =404 {NOT_FOUND.location};",
         f"error_page {' '.join(map(str, UNAVAILABLE))} =503 {UNAVAILABLE_ERROR.location};",
     ]
@@ -355,7 +413,7 @@ def _error_locations() -> list[str]:
             "    default_type application/json;",
             *(
                 f"    {line}"
-                for line in _add_headers(("Cache-Control", "no-store"), *error.headers)
+                for line in _add_headers(BY_PATH, ("Cache-Control", "no-store"), *error.headers)
             ),
             f"    return {error.status} '{error.body()}';",
             "}",
@@ -396,6 +454,9 @@ def render(site: Site) -> str:
         f"proxy_read_timeout {_ms(site.upstream_timeout)};",
         f"proxy_send_timeout {_ms(site.upstream_timeout)};",
         "proxy_max_temp_file_size 0;",
+        # Another instance is tried only when one could not be reached, as the ALB does: a
+        # request that timed out may still be running there.
+        "proxy_next_upstream error;",
         # As the ALB with drop_invalid_header_fields: a name outside [-A-Za-z0-9] is dropped.
         "ignore_invalid_headers on;",
         "underscores_in_headers off;",
@@ -406,7 +467,7 @@ def render(site: Site) -> str:
             f"    {line}"
             for line in [
                 f"listen {site.listen};",
-                *_add_headers(),
+                *_add_headers(BY_PATH),
                 *_error_locations(),
                 *_service_locations(site),
                 *_file_locations(site),
@@ -421,6 +482,8 @@ def render(site: Site) -> str:
             *user,
             "daemon off;",
             f"worker_processes {site.workers};",
+            # Old workers left by a reload or a graceful stop finish their requests within this.
+            f"worker_shutdown_timeout {_ms(SHUTDOWN_SECONDS)};",
             f"pid {run / 'nginx.pid'};",
             "error_log stderr warn;",
             "events { worker_connections 4096; }",

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import logging
+import os
 import re
 import shutil
 import signal
 import sys
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 import aiohttp
@@ -100,7 +102,11 @@ class Gateway:
         self.config.write_text(nginx.render(site))
 
     async def check_health(self, process: asyncio.subprocess.Process) -> None:
-        """Every interval, check every target; reload nginx when what it sends to changes."""
+        """Every interval, check every target; reload nginx when what it sends to changes.
+        Not before nginx wrote its pid file: until it has set up its signal handlers, a
+        SIGHUP would end it."""
+        while not (self.run_dir / "nginx.pid").exists():
+            await asyncio.sleep(0.05)
         timeout = aiohttp.ClientTimeout(total=HEALTH_TIMEOUT_SECONDS)
         async with upstream_session(timeout, max_connections=50) as session:
             while True:
@@ -121,6 +127,20 @@ async def relay_messages(stream: asyncio.StreamReader) -> None:
         logging.getLogger("nginx").log(level, text)
 
 
+async def stop(process: asyncio.subprocess.Process) -> None:
+    """SIGQUIT, nginx's graceful stop (requests in flight are answered; the workers give up
+    after its worker_shutdown_timeout); then SIGTERM, its fast stop, in which the master
+    still stops its workers; at last, the whole group killed."""
+    for signum, seconds in ((signal.SIGQUIT, nginx.SHUTDOWN_SECONDS + 2), (signal.SIGTERM, 5)):
+        process.send_signal(signum)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(process.wait(), timeout=seconds)
+            return
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    await process.wait()
+
+
 def _die_with_parent() -> None:
     _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -136,6 +156,8 @@ async def run(gateway: Gateway, binary: str) -> int:
         stdout=None,  # the access lines go straight to this process's stdout
         stderr=asyncio.subprocess.PIPE,
         preexec_fn=_die_with_parent,
+        # Its own group: a worker outlives a master killed outright, and is killed with it.
+        process_group=0,
     )
     assert process.stderr is not None
     relay = asyncio.create_task(relay_messages(process.stderr))
@@ -149,14 +171,10 @@ async def run(gateway: Gateway, binary: str) -> int:
     await asyncio.wait([stopped, exited], return_when=asyncio.FIRST_COMPLETED)
     health.cancel()
     if process.returncode is None:
-        # SIGQUIT: nginx's graceful stop, requests in flight are answered first.
-        process.send_signal(signal.SIGQUIT)
-        try:
-            await asyncio.wait_for(process.wait(), timeout=10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-    await relay
+        await stop(process)
+    with suppress(TimeoutError):
+        # nginx's workers hold its stderr too; none is left now, but never wait on one.
+        await asyncio.wait_for(relay, timeout=5)
     stopped.cancel()
     if stopping.is_set():
         return 0

@@ -174,6 +174,10 @@ def test_routes_by_the_table_and_answers_unknown_paths_in_json(gateway: httpx.Cl
     assert "POST" in traced.headers["Allow"]
     for own_error in (refused, traced, gateway.get("/api/unknown/thing")):
         assert own_error.headers["Cache-Control"] == "no-store"
+    # What nginx would answer in HTML: a folder, a path or a head too long to read.
+    assert_error(gateway.get("/assets/"), 404, "not_found")
+    assert_error(gateway.get("/" + "a" * 9000), 414, "invalid_request")
+    assert_error(gateway.get("/", headers={"X-Big": "b" * 70_000}), 400, "invalid_request")
 
 
 def test_model_files_are_served_like_cloudfront(gateway: httpx.Client) -> None:
@@ -206,6 +210,9 @@ def test_model_file_errors(gateway: httpx.Client) -> None:
     for target, status in (
         ("/models/../etc/passwd", 404),
         ("/models/%2e%2e/%2e%2e/etc/passwd", 400),
+        # A page reached through the files' path would carry no security headers.
+        ("/models/..%2Fcheckout", 404),
+        ("/models/%2e%2e%2Fx.txt", 404),
     ):
         answer = _raw_get(str(gateway.base_url), target)
         assert answer[0] == status, target
@@ -499,6 +506,8 @@ def test_no_log_holds_a_cart_id(gateway: httpx.Client, stack: Stack) -> None:
     )
     assert changed.status_code == 200
     assert gateway.get(f"/api/cart/carts/{cart_id}").status_code == 200
+    # Another spelling of a cart's path: nginx routes and logs it as resolved (`/api/...`).
+    gateway.get(f"//api/cart/carts/{cart_id}")
     for name in ("gateway", "cart-0"):
         log_text([stack.config.log_dir / f"{name}.log"], lambda text: request_id in text)
     logs: dict[Path, str] = {c.log_path: c.log_path.read_text() for c in stack.processes.children}
