@@ -110,6 +110,8 @@ NO_DOT_DOT = "if ($petshore_dot_dot) { return 404; }"
 BODY_TIMEOUT_MARGIN = 1.0
 SHUTDOWN_SECONDS = 10.0
 # A request line whose path (not its query) holds a NUL.
+PRINTABLE = r"[\x21-\x7e]"
+NOT_PLAIN = r"(%|//|/\.\.?(/|$)|[^\x21-\x7e])"
 NUL_IN_PATH = r"^\S+ [^? ]*%00"
 NUL_IN_PATH_MESSAGE = "the path holds a character this API does not take"
 # nginx's own failures to reach a service, all the same to a client: try again later.
@@ -146,7 +148,8 @@ def _header_maps(csp: str) -> list[str]:
     files = "|".join(re.escape(prefix) for prefix in PUBLISHED_KEY_PREFIXES)
     secret = "|".join(re.escape(path) for path in SECRET_PATHS)
     # As petshore.logs.redact: the type prefix and REDACTED_KEEP characters are kept.
-    redacted = f"(?<kept>(?:{TYPE_PREFIX.pattern})?[^/]{{0,{REDACTED_KEEP}}})[^/]*"
+    # An id's characters are ASCII: a byte outside them is never kept (nor half a character).
+    redacted = f"(?<kept>(?:{TYPE_PREFIX.pattern})?[A-Za-z0-9_-]{{0,{REDACTED_KEEP}}})[^/]*"
     return [
         'map $request_uri $petshore_path { "~^(?<path>[^?]*)" $path; }',
         "map $petshore_path $petshore_csp {",
@@ -162,20 +165,28 @@ def _header_maps(csp: str) -> list[str]:
         f'    "~{REQUEST_ID_OK.pattern}" $http_x_request_id;',
         "    default $request_id;",
         "}",
-        # The path as nginx routed it (decoded, dot segments and repeated slashes resolved),
-        # so that no spelling of a cart's path escapes the redaction; for an error nginx
-        # answered itself, the path as sent, unless it is spelt in any other way.
+        # A cart's or an order's path as nginx routed it (decoded, dot segments and repeated
+        # slashes resolved), so that no spelling of it escapes the redaction, and only ASCII
+        # of it (a decoded path may hold any byte; a log line must stay UTF-8). Any other
+        # path as it was sent, if it is printable ASCII; for an error nginx answered itself,
+        # only if it is spelt plainly too.
+        "map $petshore_path $petshore_ascii_path {",
+        f'    "~^{PRINTABLE}*$" $petshore_path;',
+        '    default "(a path that is not ASCII)";',
+        "}",
         "map $petshore_path $petshore_plain_path {",
-        '    "~(%|//|/\\.\\.?(/|$))" "(a path spelt with escapes or dot segments)";',
+        f'    "~{NOT_PLAIN}" "(a path spelt with escapes or dot segments)";',
         "    default $petshore_path;",
         "}",
-        "map $uri $petshore_routed_path {",
-        f'    "~^{re.escape(ERROR_PATH_PREFIX)}" $petshore_plain_path;',
-        "    default $uri;",
-        "}",
-        "map $petshore_routed_path $petshore_logged_path {",
+        "map $petshore_plain_path $petshore_error_path {",
         f'    "~^(?<head>{secret}){redacted}(?<tail>/.*)?$" "$head$kept…$tail";',
-        "    default $petshore_routed_path;",
+        "    default $petshore_plain_path;",
+        "}",
+        "map $uri $petshore_logged_path {",
+        f'    "~^(?<head>{secret}){redacted}(?<tail>/{PRINTABLE}*)?$" "$head$kept…$tail";',
+        f'    "~^(?<head>{secret}){redacted}" "$head$kept…";',
+        f'    "~^{re.escape(ERROR_PATH_PREFIX)}" $petshore_error_path;',
+        "    default $petshore_ascii_path;",
         "}",
         'map $status $petshore_level { "~^5" error; default info; }',
         # $request: nginx refuses the path before $request_uri is set.
