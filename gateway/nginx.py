@@ -147,6 +147,8 @@ def _header_maps(csp: str) -> list[str]:
     policy), the request id, and the path an access line shows."""
     files = "|".join(re.escape(prefix) for prefix in PUBLISHED_KEY_PREFIXES)
     secret = "|".join(re.escape(path) for path in SECRET_PATHS)
+    # As nginx may route it: repeated slashes are not always merged in $uri.
+    routed = "|".join(re.escape(path).replace("/", "/+") for path in SECRET_PATHS)
     # As petshore.logs.redact: the type prefix and REDACTED_KEEP characters are kept.
     # An id's characters are ASCII: a byte outside them is never kept (nor half a character).
     redacted = f"(?<kept>(?:{TYPE_PREFIX.pattern})?[A-Za-z0-9_-]{{0,{REDACTED_KEEP}}})[^/]*"
@@ -165,15 +167,10 @@ def _header_maps(csp: str) -> list[str]:
         f'    "~{REQUEST_ID_OK.pattern}" $http_x_request_id;',
         "    default $request_id;",
         "}",
-        # A cart's or an order's path as nginx routed it (decoded, dot segments and repeated
-        # slashes resolved), so that no spelling of it escapes the redaction, and only ASCII
-        # of it (a decoded path may hold any byte; a log line must stay UTF-8). Any other
-        # path as it was sent, if it is printable ASCII; for an error nginx answered itself,
-        # only if it is spelt plainly too.
-        "map $petshore_path $petshore_ascii_path {",
-        f'    "~^{PRINTABLE}*$" $petshore_path;',
-        '    default "(a path that is not ASCII)";',
-        "}",
+        # A cart's or an order's path as nginx routed it (decoded, dot segments resolved), so
+        # that no spelling of it escapes the redaction, and only ASCII of it (a decoded path
+        # may hold any byte; a log line must stay UTF-8). Any other path as it was sent, if
+        # it is spelt plainly: printable ASCII, no escapes, no dot segments or double slashes.
         "map $petshore_path $petshore_plain_path {",
         f'    "~{NOT_PLAIN}" "(a path spelt with escapes or dot segments)";',
         "    default $petshore_path;",
@@ -183,10 +180,9 @@ def _header_maps(csp: str) -> list[str]:
         "    default $petshore_plain_path;",
         "}",
         "map $uri $petshore_logged_path {",
-        f'    "~^(?<head>{secret}){redacted}(?<tail>/{PRINTABLE}*)?$" "$head$kept…$tail";',
-        f'    "~^(?<head>{secret}){redacted}" "$head$kept…";',
-        f'    "~^{re.escape(ERROR_PATH_PREFIX)}" $petshore_error_path;',
-        "    default $petshore_ascii_path;",
+        f'    "~^(?<head>{routed}){redacted}(?<tail>/{PRINTABLE}*)?$" "$head$kept…$tail";',
+        f'    "~^(?<head>{routed}){redacted}" "$head$kept…";',
+        "    default $petshore_error_path;",
         "}",
         'map $status $petshore_level { "~^5" error; default info; }',
         # $request: nginx refuses the path before $request_uri is set.
