@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import ctypes
 import errno
-import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from petshore.lifeline import end_with_parent
+
 ROOT = Path(__file__).resolve().parent.parent
-# prctl(2): the signal the kernel sends a process when the thread that started it ends.
-_PR_SET_PDEATHSIG = 1
-# Looked up before any fork: the child may only call it, not load anything.
-_prctl = ctypes.CDLL(None, use_errno=True).prctl
 # It is the forking thread's end that counts, not the process's: children are forked from
 # this one thread, which lasts as long as the process (a caller's worker thread may not).
 _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="devstack-spawner")
@@ -40,21 +36,6 @@ def run_command(module: str, command: str, env: Mapping[str, str], *args: str) -
     if done.returncode != 0:
         raise RuntimeError(f"{module} {command} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout
-
-
-def _die_with(launcher: int) -> Callable[[], None]:
-    """Run in a child between fork and exec: the kernel kills it when the launcher ends,
-    however that ends (killed with SIGKILL, the launcher cannot stop its children itself).
-    SIGKILL rather than SIGTERM: nobody is left to insist if a graceful stop hangs (one did,
-    waiting on SQLite's threads), and nothing is lost, as SQLite survives a kill and the
-    emulator's state went with the launcher."""
-
-    def arrange() -> None:
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != launcher:  # it ended before the request was made
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return arrange
 
 
 @dataclass
@@ -96,7 +77,10 @@ class Processes:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches the launcher, which stops children
-                preexec_fn=_die_with(os.getpid()),
+                # SIGKILL rather than SIGTERM: nobody is left to insist if a graceful stop
+                # hangs (one did, waiting on SQLite's threads), and nothing is lost, as SQLite
+                # survives a kill and the emulator's state went with the launcher.
+                preexec_fn=end_with_parent(signal.SIGKILL),
             ).result()
         url = f"http://127.0.0.1:{port}" if port else None
         child = Child(name, url, health_path, process, log_path)

@@ -10,7 +10,6 @@ JSON lines with their ids cut short, like every other line of the gateway's log.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import os
 import re
@@ -29,6 +28,7 @@ from gateway.settings import Settings
 from petshore.aws import upload_origin
 from petshore.cli import worker_count
 from petshore.contract import GATEWAY_PORT, HEALTH_TIMEOUT_SECONDS, SERVICES, Env, storefront_csp
+from petshore.lifeline import end_with_parent
 from petshore.logs import configure_logging
 from petshore.settings import SettingsError, env_int, env_str
 from petshore.upstream import upstream_session
@@ -37,8 +37,6 @@ log = logging.getLogger("petshore.gateway")
 
 # prctl(2): nginx is stopped when this process ends, however it ends (a SIGKILL leaves no
 # chance to stop it), so no nginx keeps the port of a gateway that is gone.
-_PR_SET_PDEATHSIG = 1
-_prctl = ctypes.CDLL(None, use_errno=True).prctl
 # An error line of nginx: `2026/11/28 01:02:03 [error] 12#12: *5 message`.
 _NGINX_LINE = re.compile(rb"^\S+ \S+ \[(?P<level>\w+)\] [^:]*: (?P<message>.*)$")
 _LEVELS = {
@@ -141,10 +139,6 @@ async def stop(process: asyncio.subprocess.Process) -> None:
     await process.wait()
 
 
-def _die_with_parent() -> None:
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 async def run(gateway: Gateway, binary: str) -> int:
     gateway.write_config()
     process = await asyncio.create_subprocess_exec(
@@ -155,7 +149,7 @@ async def run(gateway: Gateway, binary: str) -> int:
         str(gateway.config),
         stdout=None,  # the access lines go straight to this process's stdout
         stderr=asyncio.subprocess.PIPE,
-        preexec_fn=_die_with_parent,
+        preexec_fn=end_with_parent(signal.SIGTERM),
         # Its own group: a worker outlives a master killed outright, and is killed with it.
         process_group=0,
     )

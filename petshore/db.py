@@ -197,6 +197,16 @@ def moment(value: datetime | str | None) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
+# One table's update: the table, the changes, and the rows they go to (each column equal to
+# its value).
+Change = tuple[str, Mapping[str, Any], Mapping[str, Any]]
+
+
+def _update_sql(sql: Statement, change: Change) -> str:
+    table, changes, where = change
+    return f'UPDATE "{table}" SET {sql.assignments(changes)} WHERE {sql.matching(where)}'
+
+
 async def update(
     connection: BaseDBAsyncClient,
     table: str,
@@ -205,6 +215,21 @@ async def update(
 ) -> int:
     """Set `changes` on the rows `where` matches; how many there were."""
     sql = Statement(connection.capabilities.dialect)
-    query = f'UPDATE "{table}" SET {sql.assignments(changes)} WHERE {sql.matching(where)}'
+    query = _update_sql(sql, (table, changes, where))
     changed, _ = await connection.execute_query(query, sql.values)
     return changed
+
+
+async def update_together(connection: BaseDBAsyncClient, updates: list[Change]) -> list[int]:
+    """Several updates, each independent of the others; how many rows each changed. On
+    PostgreSQL in one statement (one round trip: each a data-modifying WITH clause, all
+    reading the same snapshot), on SQLite one after the other. Atomic on PostgreSQL."""
+    if connection.capabilities.dialect != "postgres":
+        return [await update(connection, *change) for change in updates]
+    sql = Statement("postgres")
+    clauses = ", ".join(
+        f"_{i} AS ({_update_sql(sql, change)} RETURNING 1)" for i, change in enumerate(updates)
+    )
+    counts = ", ".join(f"(SELECT count(*) FROM _{i}) AS _{i}" for i in range(len(updates)))
+    [row] = await connection.execute_query_dict(f"WITH {clauses} SELECT {counts}", sql.values)
+    return [int(row[f"_{i}"]) for i in range(len(updates))]

@@ -24,11 +24,19 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 REDACTED_KEEP = 4
 # A type prefix (`ord_`) is kept on top, or every order would show as the same `ord_…`.
 TYPE_PREFIX = re.compile(r"[a-z]{2,4}_")
-# The paths whose next segment is a cart's or an order's id (docs/api.md). They turn up in
-# access logs, in the URLs httpx and Sanic log and in exception messages, so the formatter
-# redacts them in every line it writes; a backslash ends the id so JSON escapes stay whole.
-SECRET_PATHS = ("/api/cart/carts/", "/api/orders/orders/")
-_SECRET_SEGMENT = re.compile("(" + "|".join(map(re.escape, SECRET_PATHS)) + r")([^/?#\s\"'\\]+)")
+# The paths whose next segment is a cart's or an order's id (docs/api.md), and the
+# storefront's page of an order. They turn up in access logs, in the URLs httpx and Sanic log
+# and in exception messages, so the formatter redacts them in every line it writes; a
+# backslash ends the id so JSON escapes stay whole.
+SECRET_PATHS = ("/api/cart/carts/", "/api/orders/orders/", "/order/")
+# Between their segments, what a client may send and a proxy (nginx, the ALB) passes on as
+# it is: repeated slashes and `.` segments, plain or percent-encoded.
+_SEPARATOR = r"/(?:(?:\.|%2[eE])?/)*"
+_SECRET_SEGMENT = re.compile(
+    "("
+    + "|".join(_SEPARATOR.join(map(re.escape, path.split("/"))) for path in SECRET_PATHS)
+    + r")([^/?#\s\"'\\]+)"
+)
 
 
 def redact(secret: str) -> str:

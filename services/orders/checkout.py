@@ -107,8 +107,8 @@ async def _checkout(
         order = await store.find_order(claim.order_id) if claim.resumed else None
         if order is None:
             order = await _open(peers, claim, body, customer_id)
-        order = await _pay(peers, claim, order, body.payment.token, lease)
-        status, order = await settlement.conclude(peers, order)
+        order, recorded = await _pay(peers, claim, order, body.payment.token, lease)
+        status, order = await settlement.conclude(peers, order, recorded)
     settlement.answer_for(status, order["id"])
     return order
 
@@ -248,11 +248,17 @@ async def _discount(code: str | None) -> pricing.Discount | None:
     return await store.discount(code) if code else None
 
 
-async def _pay(peers: Peers, claim: Claim, order: Row, token: str, lease: float) -> Row:
+async def _pay(
+    peers: Peers, claim: Claim, order: Row, token: str, lease: float
+) -> tuple[Row, bool]:
+    """The order once its payment is settled, and whether its outcome went on the key with
+    it; an order that is not pending, as it is."""
     if order["status"] != "pending":
-        return order
+        return order, False
     payments = peers.payments
     reference = order["payment_reference"]
+    # The last fence before money moves, renewed with the payment's record: a checkout that
+    # lost its key leaves the payment to whoever holds the key now.
     if reference is None:
         payment = await payments.create(
             order_id=order["id"],
@@ -260,18 +266,22 @@ async def _pay(peers: Peers, claim: Claim, order: Row, token: str, lease: float)
             currency=order["currency"],
             idempotency_key=claim.key,
         )
-        if not await store.set_payment_reference(order["id"], payment.reference):
+        lease_until = utcnow() + timedelta(seconds=lease)
+        recorded, held = await store.record_payment(
+            order["id"], payment.reference, (claim.key, claim.owner, lease_until)
+        )
+        if not recorded:
             # The reconciler settled the order meanwhile; this payment must never be charged.
             await payments.cancel(payment.reference)
-            return await store.get_order(order["id"])
+            return await store.get_order(order["id"]), False
         reference = payment.reference
-    # The last fence before money moves: a checkout that lost its key leaves the payment to
-    # whoever holds the key now.
-    if not await store.renew_lease(claim.key, claim.owner, utcnow() + timedelta(seconds=lease)):
+    else:
+        held = await store.renew_lease(claim.key, claim.owner, utcnow() + timedelta(seconds=lease))
+    if not held:
         raise _taken_over()
     payment = await payments.confirm(reference, token=token, idempotency_key=claim.key)
     return await settlement.apply_payment(
-        payments, settlement.for_order(payment, order), "checkout", order
+        payments, settlement.for_order(payment, order), "checkout", order, claim.key
     )
 
 

@@ -243,9 +243,12 @@ async def payment_event(request: Request) -> HTTPResponse:
     if payment is not None and payment.order_id is not None:
         order = await store.find_order(payment.order_id)
         if order is not None and order["status"] == "pending":
-            order = await settlement.apply_payment(peers.payments, payment, "webhook")
+            key = order["idempotency_key"]
+            order, settled = await settlement.apply_payment(
+                peers.payments, payment, "webhook", key=key
+            )
             if settlement.outcome(order) is not None:
-                await settlement.conclude(peers, order)
+                await settlement.conclude(peers, order, recorded=settled)
     return json({"received": True})
 
 

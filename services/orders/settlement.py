@@ -58,13 +58,22 @@ _SETTLED_AS = {
 }
 
 
+# What a checkout's key answers for an order it settles to each status.
+_ANSWERS = {"paid": CREATED, "payment_failed": DECLINED, "cancelled": CANCELLED}
+
+
 async def apply_payment(
-    payments: PaymentProvider, payment: Payment, actor: str, pending: Row | None = None
-) -> Row:
+    payments: PaymentProvider,
+    payment: Payment,
+    actor: str,
+    pending: Row | None = None,
+    key: str | None = None,
+) -> tuple[Row, bool]:
     """Settle the payment's pending order as the provider says; an order already settled
     stays as it is. Money that arrives for an order that was given up is sent back.
     `pending`: the order as the caller read it before (saves reading it again when this
-    settles it)."""
+    settles it). `key`: the order's Idempotency-Key, whose outcome is recorded with the
+    order's when this settles it. The order, and whether this settled it."""
     assert payment.order_id is not None
     status = _SETTLED_AS.get(payment.state)
     settled = None
@@ -73,18 +82,24 @@ async def apply_payment(
         if payment.decline_reason:
             detail["reason"] = payment.decline_reason
         settled = await store.settle(
-            payment.order_id, status, actor, detail, require_reference=True
+            payment.order_id,
+            status,
+            actor,
+            detail,
+            require_reference=True,
+            outcome=(key, _ANSWERS[status]) if key else None,
         )
     if settled is not None and pending is not None:
         # Only a pending order with this payment recorded could be settled: nothing else of
         # it changed since the caller read it.
         paid_at = settled if status == "paid" else None
-        return {
+        order = {
             **pending,
             "status": status,
             "payment_reference": payment.reference,
             "paid_at": paid_at,
         }
+        return order, True
     order = await store.get_order(payment.order_id)
     if (
         payment.state is PaymentState.SUCCEEDED
@@ -107,7 +122,7 @@ async def apply_payment(
         )
         await pay_out(payments, order["id"])
         order = await store.get_order(payment.order_id)
-    return order
+    return order, settled is not None
 
 
 async def pay_out(payments: PaymentProvider, order_id: str | None = None) -> int:
@@ -158,7 +173,8 @@ async def resolve(payments: PaymentProvider, order: Row, actor: str) -> Row:
         # Cancelling makes it certain: an intent cancelled here can never be charged later
         # by a checkout that was only slow, not dead.
         payment = await payments.cancel(payment.reference)
-    return await apply_payment(payments, for_order(payment, order), actor)
+    settled, _ = await apply_payment(payments, for_order(payment, order), actor)
+    return settled
 
 
 def for_order(payment: Payment, order: Row) -> Payment:
@@ -173,16 +189,18 @@ def for_order(payment: Payment, order: Row) -> Payment:
     )
 
 
-async def conclude(peers: Peers, order: Row) -> tuple[int, Row]:
-    """Record a settled order's outcome on its key, for every retry, and, for a paid one,
-    empty the cart (its confirmation email follows from the mail sender); `Unavailable`
-    while the payment's outcome is still unknown. The outcome's status, and the order."""
+async def conclude(peers: Peers, order: Row, recorded: bool = False) -> tuple[int, Row]:
+    """Record a settled order's outcome on its key, for every retry (unless it was
+    `recorded` as the order was settled), and, for a paid one, empty the cart (its
+    confirmation email follows from the mail sender); `Unavailable` while the payment's
+    outcome is still unknown. The outcome's status, and the order."""
     status = outcome(order)
     if status is None:
         raise Unavailable(
             "the payment's outcome is not known yet; retry with the same Idempotency-Key"
         )
-    await store.finish_key(order["idempotency_key"], status)
+    if not recorded:
+        await store.finish_key(order["idempotency_key"], status)
     if status == CREATED:
         await _empty_cart(peers, order["cart_id"], [item["sku"] for item in order["items"]])
     return status, order

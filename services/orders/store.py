@@ -14,7 +14,17 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from petshore.db import Statement, columns, insert, insert_together, json_value, moment, update
+from petshore.db import (
+    Change,
+    Statement,
+    columns,
+    insert,
+    insert_together,
+    json_value,
+    moment,
+    update,
+    update_together,
+)
 from petshore.errors import Conflict, IdempotencyKeyReused, NotFound, OutOfStock, field_error
 from petshore.timestamps import utcnow
 from services.orders import pricing
@@ -296,32 +306,65 @@ async def _redeem(conn: Any, code: str) -> None:
 async def set_payment_reference(order_id: str, reference: str) -> bool:
     """Record the provider's payment for a pending order; False when the order has moved on
     (the reconciler cancelled it) and the payment must not be confirmed."""
+    recorded, _ = await record_payment(order_id, reference)
+    return recorded
+
+
+async def record_payment(
+    order_id: str, reference: str, lease: tuple[str, str, datetime] | None = None
+) -> tuple[bool, bool]:
+    """Record the provider's payment for a pending order and, with `lease` (a key, its
+    owner, until when), renew the checkout's hold on its key, in one round trip on
+    PostgreSQL: whether the payment is the order's (False when the order has moved on: the
+    reconciler cancelled it, and the payment must not be confirmed), and whether the key is
+    still held."""
     pending = {"id": order_id, "status": "pending"}
-    changes = {"payment_reference": reference, "updated_at": utcnow()}
-    if await update(_db(), "order", changes, {**pending, "payment_reference": None}):
-        return True
-    return await Order.filter(**pending, payment_reference=reference).exists()
+    now = utcnow()
+    changes: list[Change] = [
+        (
+            "order",
+            {"payment_reference": reference, "updated_at": now},
+            {**pending, "payment_reference": None},
+        )
+    ]
+    if lease is not None:
+        changes.append(_renewal(*lease, now))
+    recorded, *renewed = await update_together(_db(), changes)
+    if not recorded:
+        recorded = await Order.filter(**pending, payment_reference=reference).exists()
+    return bool(recorded), bool(renewed and renewed[0])
 
 
 async def settle(
-    order_id: str, status: str, actor: str, detail: dict[str, Any], *, require_reference: bool
+    order_id: str,
+    status: str,
+    actor: str,
+    detail: dict[str, Any],
+    *,
+    require_reference: bool,
+    outcome: tuple[str, int] | None = None,
 ) -> datetime | None:
     """Move a pending order to `status` (paid, payment_failed or cancelled); stock (and the
     use of its discount code) comes back unless it was paid. `require_reference=False` only
-    settles an order that has no payment yet (nothing can then be charged for it). When it
-    was settled; None when the order was not pending."""
+    settles an order that has no payment yet (nothing can then be charged for it).
+    `outcome`: an Idempotency-Key and the answer it keeps for retries, recorded with the
+    change (see `finish_key`). When it was settled; None when the order was not pending (the
+    key then stays as it was)."""
     now = utcnow()
     pending: dict[str, Any] = {"id": order_id, "status": "pending"}
     if not require_reference:
         pending["payment_reference"] = None
     changes: dict[str, Any] = {"status": status, "updated_at": now}
+    finish = _finished(*outcome, now) if outcome else None
     if status == "paid":
         changes["paid_at"] = now
         connection = _db()
         if connection.capabilities.dialect == "postgres":
-            # Nothing to give back: the order's change and its history in one statement.
+            # Nothing to give back: the order's change, its history and its key's outcome in
+            # one statement.
             event = _event(order_id, status, actor, detail, now)
-            return now if await _settle_paid(connection, changes, pending, event) else None
+            settled = await _settle_paid(connection, changes, pending, event, finish)
+            return now if settled else None
     async with in_transaction() as conn:
         if not await update(conn, "order", changes, pending):
             return None
@@ -329,23 +372,32 @@ async def settle(
             await _release_stock(conn, order_id)
             await _unredeem(conn, order_id)
         await _record(conn, order_id, status, actor, detail, now)
+        if finish is not None:
+            await update(conn, *finish)
         return now
 
 
 async def _settle_paid(
-    connection: BaseDBAsyncClient, changes: Row, pending: Row, event: Row
+    connection: BaseDBAsyncClient, changes: Row, pending: Row, event: Row, finish: Change | None
 ) -> bool:
-    """On PostgreSQL, one round trip instead of a transaction's four."""
+    """On PostgreSQL, one round trip instead of a transaction's four (or five)."""
     sql = Statement("postgres")
     settled = (
         f'UPDATE "order" SET {sql.assignments(changes)} WHERE {sql.matching(pending)}'
         ' RETURNING "id"'
     )
+    clauses = [f"settled AS ({settled})"]
+    if finish is not None:
+        table, finished, where = finish
+        clauses.append(
+            f'finished AS (UPDATE "{table}" SET {sql.assignments(finished)}'
+            f" WHERE {sql.matching(where)} AND EXISTS (SELECT FROM settled))"
+        )
     values = ", ".join(
         '"id"' if column == "order_id" else sql.param(value) for column, value in event.items()
     )
     query = (
-        f"WITH settled AS ({settled}) INSERT INTO order_event ({columns(event)})"
+        f"WITH {', '.join(clauses)} INSERT INTO order_event ({columns(event)})"
         f' SELECT {values} FROM settled RETURNING "order_id"'
     )
     return bool(await connection.execute_query_dict(query, sql.values))
@@ -771,9 +823,12 @@ async def take_over_key(
 
 
 async def renew_lease(key: str, owner: str, lease_until: datetime) -> bool:
-    changes = {"lease_expires_at": lease_until, "updated_at": utcnow()}
-    held = {"key": key, "owner": owner, "state": "in_progress"}
-    return bool(await update(_db(), "idempotency_key", changes, held))
+    return bool(await update(_db(), *_renewal(key, owner, lease_until, utcnow())))
+
+
+def _renewal(key: str, owner: str, lease_until: datetime, now: datetime) -> Change:
+    changes = {"lease_expires_at": lease_until, "updated_at": now}
+    return "idempotency_key", changes, {"key": key, "owner": owner, "state": "in_progress"}
 
 
 async def drop_lease(key: str, owner: str, now: datetime) -> None:
@@ -785,8 +840,15 @@ async def drop_lease(key: str, owner: str, now: datetime) -> None:
 
 async def finish_key(key: str, status: int) -> None:
     """The key's outcome is definite: every retry gets it from now on."""
-    changes = {"state": "done", "response_status": status, "updated_at": utcnow()}
-    await update(_db(), "idempotency_key", changes, {"key": key})
+    await update(_db(), *_finished(key, status, utcnow()))
+
+
+def _finished(key: str, status: int, now: datetime) -> Change:
+    return (
+        "idempotency_key",
+        {"state": "done", "response_status": status, "updated_at": now},
+        {"key": key},
+    )
 
 
 async def release_key(key: str, owner: str, now: datetime) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import socket
 import threading
 import time
@@ -496,8 +497,16 @@ def test_pages_and_files_carry_the_storefront_csp_and_api_answers_a_strict_one(
         assert response.headers["Referrer-Policy"] == "same-origin"
 
 
-def test_no_log_holds_a_cart_id(gateway: httpx.Client, stack: Stack) -> None:
+def test_no_log_holds_a_cart_id_or_an_order_id(gateway: httpx.Client, stack: Stack) -> None:
     cart_id = gateway.post("/api/cart/carts").json()["cart_id"]
+    order_id = "ord_" + secrets.token_urlsafe(16)
+    # Other spellings of a cart's path (sent as bytes: a client would read `//api` as a host),
+    # one of which nginx passes on as sent, as the ALB does: the cart service logs it as it
+    # came. Sent first: the lines of the request waited for below follow theirs.
+    _raw_get(str(gateway.base_url), f"//api/cart/carts/{cart_id}")
+    _raw_get(str(gateway.base_url), f"/api/cart/./carts/{cart_id}")
+    # The storefront's page of an order.
+    assert gateway.get(f"/order/{order_id}").status_code == 200
     request_id = "redaction-" + str(time.time_ns())
     changed = gateway.put(
         f"/api/cart/carts/{cart_id}/items/PS-TOY-0002",
@@ -506,16 +515,18 @@ def test_no_log_holds_a_cart_id(gateway: httpx.Client, stack: Stack) -> None:
     )
     assert changed.status_code == 200
     assert gateway.get(f"/api/cart/carts/{cart_id}").status_code == 200
-    # Another spelling of a cart's path (sent as bytes: a client would read `//api` as a host).
-    _raw_get(str(gateway.base_url), f"//api/cart/carts/{cart_id}")
     for name in ("gateway", "cart-0"):
         log_text([stack.config.log_dir / f"{name}.log"], lambda text: request_id in text)
     logs: dict[Path, str] = {c.log_path: c.log_path.read_text() for c in stack.processes.children}
     assert {"gateway", "cart-0"} <= {path.stem for path in logs}
     for path, text in logs.items():
-        assert cart_id not in text, path
+        assert cart_id not in text and order_id not in text, path
         # Nor any other test's: every id in a cart path is cut short.
         assert not re.search(r"/carts/[A-Za-z0-9_-]{22}", text), path
+        assert not re.search(r"/order/ord_[A-Za-z0-9_-]{22}", text), path
+    # Each was logged, cut short: the cart service got the spelling with its dot segment.
+    assert f"/api/cart/./carts/{redact(cart_id)}" in logs[stack.config.log_dir / "cart-0.log"]
+    assert f"/order/{redact(order_id)}" in logs[stack.config.log_dir / "gateway.log"]
     for name in ("gateway", "cart-0"):
         lines = [
             json.loads(line)

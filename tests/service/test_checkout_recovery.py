@@ -9,6 +9,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import pytest
@@ -303,10 +304,11 @@ def test_an_order_costs_a_statement_per_line_only_for_its_stock(
     database: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """No statement per line but the conditional take of its stock: the order, its lines
-    and its history go in together; and a paid order settles in one statement on
-    PostgreSQL (on SQLite, one per table)."""
+    and its history go in together. On PostgreSQL the payment's record goes with the
+    renewal of the key's lease, and a paid order settles in one statement, its key's outcome
+    with it (on SQLite, one statement per table)."""
 
-    async def placed(lines: int) -> tuple[str, int]:
+    async def placed(lines: int) -> tuple[checkout.Claim, int]:
         skus = [await _stocked(5) for _ in range(lines)]
         claimed = await checkout._claim("k-" + secrets.token_hex(6), "h", LEASE)
         assert isinstance(claimed, checkout.Claim)
@@ -321,26 +323,46 @@ def test_an_order_costs_a_statement_per_line_only_for_its_stock(
             cart_id="c" * 22,
             customer_id=None,
         )
-        return claimed.order_id, _statements(caplog)
+        return claimed, _statements(caplog)
 
     postgres = database.startswith("postgres")
 
     async def scenario(peers: Peers) -> None:
         with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
             _, one = await placed(1)
-            order_id, three = await placed(3)
+            claimed, three = await placed(3)
             assert three - one == 2
             # The key's fence, the take, then the order, its lines and its history: together
             # on PostgreSQL, a statement each on SQLite.
             assert one == (3 if postgres else 5)
+            order_id, until = claimed.order_id, utcnow() + timedelta(seconds=LEASE)
             caplog.clear()
-            assert await store.settle(order_id, "paid", "test", {}, require_reference=False)
+            held = (claimed.key, claimed.owner, until)
+            assert await store.record_payment(order_id, "pi_1", held) == (True, True)
+            recording = _statements(caplog)
+            # A payment of its own, and a lease another checkout holds now: neither is taken.
+            assert await store.record_payment(order_id, "pi_2", (claimed.key, "other", until)) == (
+                False,
+                False,
+            )
+            caplog.clear()
+            outcome = (claimed.key, 201)
+            settled = await store.settle(
+                order_id, "paid", "test", {}, require_reference=True, outcome=outcome
+            )
             settling = _statements(caplog)
-        assert settling == (1 if postgres else 2)
+        assert settled is not None
+        assert (recording, settling) == ((1, 1) if postgres else (2, 3))
         order = await store.get_order(order_id)
         assert order["status"] == "paid" and order["paid_at"] is not None
+        assert order["payment_reference"] == "pi_1"
         assert len(order["items"]) == 3
         kinds = await OrderEvent.filter(order_id=order_id).order_by("id").values_list("kind")
         assert kinds == [("placed",), ("paid",)]
+        key = await IdempotencyRecord.get(key=claimed.key)
+        assert (key.state, key.response_status, key.lease_expires_at) == ("done", 201, until)
+        # Settled already: the order and its key stay as they are.
+        again = await store.settle(order_id, "cancelled", "test", {}, require_reference=True)
+        assert again is None
 
     run(database, scenario)

@@ -36,8 +36,20 @@ def test_ids_in_cart_and_order_paths_are_redacted_wherever_they_appear() -> None
         == "PUT http://127.0.0.1:8082/api/cart/carts/q7Xk…/items/PS-TOY-0001 ok"
     )
     assert redact_paths(f"/api/orders/orders/{ORDER_ID}?x=1") == "/api/orders/orders/ord_Hs83…?x=1"
+    assert redact_paths(f"https://shop.example/order/{ORDER_ID}") == (
+        "https://shop.example/order/ord_Hs83…"
+    )
     for untouched in ("/api/cart/carts", "/api/orders/orders", "/api/catalog/products/PS-1"):
         assert redact_paths(untouched) == untouched
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["/api/cart/./carts/", "//api//cart//carts/", "/api/cart/%2e/carts/", "/api/cart/.//./carts/"],
+)
+def test_a_cart_path_spelt_otherwise_is_redacted_too(spelling: str) -> None:
+    """Spellings a proxy passes on as sent, which a service then logs as it got them."""
+    assert redact_paths(f"GET {spelling}{CART_ID}/items") == f"GET {spelling}q7Xk…/items"
 
 
 def _line(record: logging.LogRecord) -> str:
