@@ -139,7 +139,9 @@ async def measure(stack: Stack, requests: int) -> tuple[list[Measured], dict[str
     )
     async with httpx.AsyncClient(base_url=catalog, timeout=60) as c:
         products = (await c.get("/api/catalog/products", params={"limit": 100})).json()["items"]
-    skus = [p["sku"] for p in products]
+    # What a cart may hold: a product sold in variants is bought as one of them.
+    skus = [p["sku"] for p in products if not p["variants"]]
+    skus += [v["sku"] for p in products for v in p["variants"]]
     sizes = {
         "optimised": sum(p["model"]["bytes"] for p in products if p["model"]),
         "original": sum(p["model"]["original_bytes"] for p in products if p["model"]),

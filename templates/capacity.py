@@ -9,18 +9,18 @@ a hot path or an instance type, and update the figures here with what it prints.
 from __future__ import annotations
 
 # Requests per second one 2-vCPU instance (2 workers) serves flat out: 2 CPU-seconds over the
-# CPU each request costs the service, measured by bench/capacity.py on 2026-11-26 (catalog
-# 1.03-1.10 ms, cart 2.75-3.98 ms, orders 16-21 ms per checkout over three runs on a shared
-# machine; accounts 4.12 ms in one run, session checks with one sign-in, an argon2id hash, in
-# a hundred), from the slowest run, rounded down.
-MEASURED_RPS = {"catalog": 1800, "cart": 500, "orders": 90, "accounts": 480}
+# CPU each request costs the service, measured by bench/capacity.py on 2026-11-28 over three
+# runs on a shared machine (catalog 0.44-0.59 ms, cart 1.23-2.09 ms, orders 3.70-4.30 ms a
+# checkout with its confirmation email, accounts 2.89-3.67 ms: session checks with one
+# sign-in, an argon2id hash, in a hundred), from the slowest run, rounded down.
+MEASURED_RPS = {"catalog": 3300, "cart": 950, "orders": 460, "accounts": 540}
 # Request-count scaling aims at this share of that capacity: room for the 3-4 minutes an
 # instance takes to boot and warm up while traffic keeps climbing.
 REQUEST_TARGET_SHARE = 0.5
 # In the simulation 10,000 shoppers arriving at once never need more than the two instances
-# each group starts with but for accounts (three: every signed-in page view asks it);
-# 50,000 with nothing cached at the edge need 7 catalog, 4 cart and more than 4 accounts
-# instances. The maximums leave room above that.
+# each group starts with; 50,000 with nothing cached at the edge need 4 catalog, 3 cart and 7
+# accounts instances (every signed-in page view asks accounts who it is). The maximums leave
+# room above that.
 MAX_INSTANCES = {"catalog": 8, "cart": 6, "orders": 6, "accounts": 8}
 # From launch to serving: boot, install from the artifact, migrate, health checks (measured
 # by bench/artifact.py and the ALB's thresholds); also the grace before ELB health counts.
