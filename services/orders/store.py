@@ -303,13 +303,6 @@ async def _redeem(conn: Any, code: str) -> None:
         raise field_error("discount_code", "this code has been used up")
 
 
-async def set_payment_reference(order_id: str, reference: str) -> bool:
-    """Record the provider's payment for a pending order; False when the order has moved on
-    (the reconciler cancelled it) and the payment must not be confirmed."""
-    recorded, _ = await record_payment(order_id, reference)
-    return recorded
-
-
 async def record_payment(
     order_id: str, reference: str, lease: tuple[str, str, datetime] | None = None
 ) -> tuple[bool, bool]:

@@ -122,7 +122,7 @@ async def _payment_recorded(peers: Peers, claimed: checkout.Claim, token: str | 
     payment = await peers.payments.create(
         order_id=claimed.order_id, amount_cents=1000, currency="USD", idempotency_key=claimed.key
     )
-    assert await store.set_payment_reference(claimed.order_id, payment.reference)
+    assert await store.record_payment(claimed.order_id, payment.reference) == (True, False)
     if token is not None:
         await peers.payments.confirm(payment.reference, token=token, idempotency_key=claimed.key)
     return payment.reference
