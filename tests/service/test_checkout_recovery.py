@@ -9,6 +9,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -18,11 +19,17 @@ from tortoise import Tortoise
 from devstack.processes import free_port
 from petshore.contract import ORDERS
 from petshore.db import apply_migrations, tortoise_config
-from petshore.errors import Conflict, PaymentDeclined
+from petshore.errors import Conflict, InvalidRequest, OutOfStock, PaymentDeclined
 from petshore.timestamps import utcnow
 from petshore.upstream import ServiceClient
 from services.orders import checkout, pricing, reconciler, rules, store
-from services.orders.models import IdempotencyRecord, Inventory, Order, OrderEvent
+from services.orders.models import (
+    DiscountCode,
+    IdempotencyRecord,
+    Inventory,
+    Order,
+    OrderEvent,
+)
 from services.orders.payments import PaymentState, TestProvider
 from services.orders.schemas import Checkout
 from services.orders.settlement import Peers
@@ -175,7 +182,7 @@ def test_a_checkout_that_lost_its_key_can_place_no_order(database: str) -> None:
                 owner=slow.owner,
                 quote=_quote(line),
                 email="a@b.co",
-                shipping_address={},
+                shipping_address={"name": "Sam"},
                 cart_id="c",
                 customer_id=None,
             )
@@ -364,5 +371,53 @@ def test_an_order_costs_a_statement_per_line_only_for_its_stock(
         # Settled already: the order and its key stay as they are.
         again = await store.settle(order_id, "cancelled", "test", {}, require_reference=True)
         assert again is None
+
+    run(database, scenario)
+
+
+def test_simultaneous_orders_share_stock_and_a_code_without_deadlock(database: str) -> None:
+    """Orders placed at once, their lines listed in opposite orders, all using one code:
+    the code's uses and the stock are each given out exactly, and no order deadlocks."""
+
+    async def place(code: str | None, *skus: str) -> str:
+        claimed = await checkout._claim("k-" + secrets.token_hex(6), "h", 30)
+        assert isinstance(claimed, checkout.Claim)
+        quote = _quote(*(rules.PricedLine(sku, "Rope toy", 1, 500) for sku in skus))
+        if code is not None:
+            quote = replace(quote, discount=await store.discount(code))
+        try:
+            await store.place_order(
+                order_id=claimed.order_id,
+                key=claimed.key,
+                owner=claimed.owner,
+                quote=quote,
+                email="shopper@example.com",
+                shipping_address={"name": "Sam"},
+                cart_id="c" * 22,
+                customer_id=None,
+            )
+        except OutOfStock:
+            return "short"
+        except InvalidRequest as exc:
+            assert exc.details["fields"] == ["discount_code"]
+            return "used up"
+        return "placed"
+
+    async def scenario(peers: Peers) -> None:
+        a, b = await _stocked(4), await _stocked(4)
+        code = "THREE-" + secrets.token_hex(3).upper()
+        await DiscountCode.create(code=code, kind="free_shipping", max_redemptions=3)
+        outcomes = await asyncio.gather(
+            *(place(code, *((a, b) if i % 2 else (b, a))) for i in range(6))
+        )
+        assert sorted(outcomes) == ["placed"] * 3 + ["used up"] * 3
+        assert (await DiscountCode.get(code=code)).redemptions == 3
+        # One unit of each left: one order of three gets it, and nothing else is taken.
+        outcomes = await asyncio.gather(
+            *(place(None, *((a, b) if i % 2 else (b, a))) for i in range(3))
+        )
+        assert sorted(outcomes) == ["placed", "short", "short"]
+        assert await store.available([a, b]) == {a: 0, b: 0}
+        assert await Order.filter(discount_code=code).count() == 3
 
     run(database, scenario)
