@@ -35,8 +35,6 @@ from petshore.upstream import upstream_session
 
 log = logging.getLogger("petshore.gateway")
 
-# prctl(2): nginx is stopped when this process ends, however it ends (a SIGKILL leaves no
-# chance to stop it), so no nginx keeps the port of a gateway that is gone.
 # An error line of nginx: `2026/11/28 01:02:03 [error] 12#12: *5 message`.
 _NGINX_LINE = re.compile(rb"^\S+ \S+ \[(?P<level>\w+)\] [^:]*: (?P<message>.*)$")
 _LEVELS = {
@@ -149,6 +147,8 @@ async def run(gateway: Gateway, binary: str) -> int:
         str(gateway.config),
         stdout=None,  # the access lines go straight to this process's stdout
         stderr=asyncio.subprocess.PIPE,
+        # nginx is stopped when this process ends, however it ends (a SIGKILL leaves no
+        # chance to stop it), so no nginx keeps the port of a gateway that is gone.
         preexec_fn=end_with_parent(signal.SIGTERM),
         # Its own group: a worker outlives a master killed outright, and is killed with it.
         process_group=0,
