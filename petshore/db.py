@@ -202,7 +202,8 @@ def moment(value: datetime | str | None) -> datetime | None:
 Change = tuple[str, Mapping[str, Any], Mapping[str, Any]]
 
 
-def _update_sql(sql: Statement, change: Change) -> str:
+def update_sql(sql: Statement, change: Change) -> str:
+    """`change` as an UPDATE statement, its values added to `sql`'s."""
     table, changes, where = change
     return f'UPDATE "{table}" SET {sql.assignments(changes)} WHERE {sql.matching(where)}'
 
@@ -215,7 +216,7 @@ async def update(
 ) -> int:
     """Set `changes` on the rows `where` matches; how many there were."""
     sql = Statement(connection.capabilities.dialect)
-    query = _update_sql(sql, (table, changes, where))
+    query = update_sql(sql, (table, changes, where))
     changed, _ = await connection.execute_query(query, sql.values)
     return changed
 
@@ -228,7 +229,7 @@ async def update_together(connection: BaseDBAsyncClient, updates: list[Change]) 
         return [await update(connection, *change) for change in updates]
     sql = Statement("postgres")
     clauses = ", ".join(
-        f"_{i} AS ({_update_sql(sql, change)} RETURNING 1)" for i, change in enumerate(updates)
+        f"_{i} AS ({update_sql(sql, change)} RETURNING 1)" for i, change in enumerate(updates)
     )
     counts = ", ".join(f"(SELECT count(*) FROM _{i}) AS _{i}" for i in range(len(updates)))
     [row] = await connection.execute_query_dict(f"WITH {clauses} SELECT {counts}", sql.values)

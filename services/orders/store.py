@@ -23,6 +23,7 @@ from petshore.db import (
     json_value,
     moment,
     update,
+    update_sql,
     update_together,
 )
 from petshore.errors import Conflict, IdempotencyKeyReused, NotFound, OutOfStock, field_error
@@ -375,17 +376,9 @@ async def _settle_paid(
 ) -> bool:
     """On PostgreSQL, one round trip instead of a transaction's four (or five)."""
     sql = Statement("postgres")
-    settled = (
-        f'UPDATE "order" SET {sql.assignments(changes)} WHERE {sql.matching(pending)}'
-        ' RETURNING "id"'
-    )
-    clauses = [f"settled AS ({settled})"]
+    clauses = [f'settled AS ({update_sql(sql, ("order", changes, pending))} RETURNING "id")']
     if finish is not None:
-        table, finished, where = finish
-        clauses.append(
-            f'finished AS (UPDATE "{table}" SET {sql.assignments(finished)}'
-            f" WHERE {sql.matching(where)} AND EXISTS (SELECT FROM settled))"
-        )
+        clauses.append(f"finished AS ({update_sql(sql, finish)} AND EXISTS (SELECT FROM settled))")
     values = ", ".join(
         '"id"' if column == "order_id" else sql.param(value) for column, value in event.items()
     )
