@@ -58,7 +58,8 @@ _SETTLED_AS = {
 }
 
 
-# What a checkout's key answers for an order it settles to each status.
+# What a checkout's key answers for an order settled to each status from pending; a later
+# status (fulfilled, refunded) follows a paid one, and answers as it did.
 _ANSWERS = {"paid": CREATED, "payment_failed": DECLINED, "cancelled": CANCELLED}
 
 
@@ -207,13 +208,12 @@ async def conclude(peers: Peers, order: Row, recorded: bool = False) -> tuple[in
 
 
 def outcome(order: Row) -> int | None:
-    if order["status"] == "pending":
+    status = order["status"]
+    if status == "pending":
         return None
-    if order["status"] == "payment_failed":
-        return DECLINED
-    if order["status"] == "cancelled" and order["paid_at"] is None:
-        return CANCELLED
-    return CREATED
+    if status == "cancelled" and order["paid_at"] is not None:
+        return CREATED  # cancelled after it was paid for: the checkout itself succeeded
+    return _ANSWERS.get(status, CREATED)
 
 
 async def _empty_cart(peers: Peers, cart_id: str, skus: list[str]) -> None:
