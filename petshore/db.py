@@ -150,18 +150,35 @@ async def insert(
 ) -> int:
     """`rows` (all with the same columns) into `table`, in one statement; how many went in.
     `unless_taken`: a unique column; a row whose value is there already is left out."""
+    if unless_taken is not None:
+        return len(await insert_new(connection, table, rows, unless_taken, f'"{unless_taken}"'))
     sql = Statement(connection.capabilities.dialect)
+    await connection.execute_query(_insert_sql(sql, table, rows), sql.values)
+    return len(rows)
+
+
+async def insert_new(
+    connection: BaseDBAsyncClient,
+    table: str,
+    rows: list[Mapping[str, Any]],
+    unless_taken: str,
+    returning: str,
+) -> list[dict[str, Any]]:
+    """`rows` into `table` in one statement, but for those whose `unless_taken` (a unique
+    column) value is there already; for each row that went in, `returning` (SQL expressions,
+    which may read other tables: a read that costs no round trip of its own)."""
+    sql = Statement(connection.capabilities.dialect)
+    # Rows from RETURNING, not the status: asyncpg's status of an INSERT starts with an OID,
+    # which Tortoise reads as the count.
+    skip = f' ON CONFLICT ("{unless_taken}") DO NOTHING RETURNING {returning}'
+    return await connection.execute_query_dict(_insert_sql(sql, table, rows) + skip, sql.values)
+
+
+def _insert_sql(sql: Statement, table: str, rows: list[Mapping[str, Any]]) -> str:
     listed = ", ".join(
         "(" + ", ".join(sql.param(value) for value in row.values()) + ")" for row in rows
     )
-    query = f'INSERT INTO "{table}" ({columns(rows[0])}) VALUES {listed}'
-    if unless_taken is None:
-        await connection.execute_query(query, sql.values)
-        return len(rows)
-    # Counted from RETURNING: asyncpg's status of an INSERT starts with an OID, which Tortoise
-    # reads as the count.
-    skip = f' ON CONFLICT ("{unless_taken}") DO NOTHING RETURNING "{unless_taken}"'
-    return len(await connection.execute_query_dict(query + skip, sql.values))
+    return f'INSERT INTO "{table}" ({columns(rows[0])}) VALUES {listed}'
 
 
 async def insert_together(
@@ -176,13 +193,7 @@ async def insert_together(
             await insert(connection, table, rows)
         return
     sql = Statement("postgres")
-    parts = []
-    for table, rows in tables:
-        listed = ", ".join(
-            "(" + ", ".join(sql.param(value) for value in row.values()) + ")" for row in rows
-        )
-        parts.append(f'INSERT INTO "{table}" ({columns(rows[0])}) VALUES {listed}')
-    *first, last = parts
+    *first, last = [_insert_sql(sql, table, rows) for table, rows in tables]
     clauses = ", ".join(f"_{i} AS ({part})" for i, part in enumerate(first))
     await connection.execute_query(f"WITH {clauses} {last}" if first else last, sql.values)
 

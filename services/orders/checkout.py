@@ -64,6 +64,8 @@ class Claim:
     owner: str
     # Taken over from a checkout that stopped, which may have placed the order already.
     resumed: bool = False
+    # The price list's revision, read with the claim (`store.price_list`).
+    prices: str | None = None
 
 
 def new_owner() -> str:
@@ -122,9 +124,9 @@ async def _claim(key: str, digest: str, lease: float) -> Claim | IdempotencyReco
     while True:
         now = utcnow()
         until = now + timedelta(seconds=lease)
-        record = await store.claim_key(key, digest, order_id, owner, until)
+        record, prices = await store.claim_key(key, digest, order_id, owner, until)
         if record is None:
-            return Claim(key, order_id, owner)
+            return Claim(key, order_id, owner, prices=prices)
         if record.request_hash != digest:
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used with a different request body"
@@ -181,7 +183,13 @@ async def _open(peers: Peers, claim: Claim, body: Checkout, customer_id: str | N
         address = body.shipping_address
         where = addresses.destination(address.country, address.region, ADDRESS)
         quote = await price_cart(
-            peers, body.cart_id, where, body.shipping_method, body.discount_code, ADDRESS
+            peers,
+            body.cart_id,
+            where,
+            body.shipping_method,
+            body.discount_code,
+            ADDRESS,
+            claim.prices,
         )
         shipping_address = address.model_dump(exclude_none=True)
         if where.region:
@@ -212,18 +220,20 @@ async def price_cart(
     shipping_method: str | None,
     discount_code: str | None,
     prefix: str = "",
+    revision: str | None = None,
 ) -> pricing.Quote:
     """The cart priced as an order shipped to `where` would be: goods from the catalog,
     shipping, discount and tax from the owner's tables. `prefix`: where the address's fields
-    are in the request, for the errors that name them."""
+    are in the request, for the errors that name them. `revision`: the price list's, read
+    already (`store.price_list`)."""
     items = await _fetch_cart(peers, cart_id)
     skus = [item["sku"] for item in items]
-    fetched, methods, rates, discount = await asyncio.gather(
+    fetched, prices, discount = await asyncio.gather(
         asyncio.gather(*(fetch_product(peers, s) for s in skus)),
-        store.shipping_methods(),
-        store.tax_rates(where.country),
+        store.price_list(revision),
         _discount(discount_code),
     )
+    methods, rates = prices.methods, prices.rates
     lines, currency = rules.price_lines(items, dict(zip(skus, fetched, strict=True)))
     offered = pricing.offered_methods(methods, where.country, currency)
     method = pricing.choose_method(offered, where.country, shipping_method, prefix)

@@ -44,7 +44,7 @@ async def run(mailer: Mailer, stopping: asyncio.Event, poll_seconds: float = POL
 
 
 async def send_mail() -> None:
-    """Until SIGTERM or Ctrl-C, which let the email being sent finish first and give the
+    """Until SIGTERM or Ctrl-C, which let the emails being sent finish first and give the
     rest of the round's claim back."""
     settings = Settings.from_env()
     configure_logging(ORDERS.name, settings.common.log_level)

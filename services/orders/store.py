@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -19,6 +20,7 @@ from petshore.db import (
     Statement,
     columns,
     insert,
+    insert_new,
     insert_together,
     json_value,
     moment,
@@ -747,19 +749,19 @@ def claim_due_statement(
     return statement, sql.values
 
 
-async def reclaim_notice(
-    notice: Notice, order_id: str, claimed_at: datetime, claimed_as: datetime | None
+async def reclaim_notices(
+    notice: Notice, order_ids: list[str], claimed_at: datetime, claimed_as: datetime | None
 ) -> None:
-    """Change this sender's claim (made at `claimed_at`) on the order's `notice` to one made
-    at `claimed_as`: None lets any sender have it now, an earlier time once a claim made
+    """Change this sender's claims (made at `claimed_at`) on the orders' `notice` to ones made
+    at `claimed_as`: None lets any sender have them now, an earlier time once a claim made
     then goes stale."""
-    await Order.filter(id=order_id, **{notice.claimed: claimed_at}).update(
+    await Order.filter(id__in=order_ids, **{notice.claimed: claimed_at}).update(
         **{notice.claimed: claimed_as}
     )
 
 
-async def notice_sent(notice: Notice, order_id: str, now: datetime) -> None:
-    await update(_db(), "order", {notice.sent: now}, {"id": order_id})
+async def notices_sent(notice: Notice, order_ids: list[str], now: datetime) -> None:
+    await Order.filter(id__in=order_ids).update(**{notice.sent: now})
 
 
 async def get_order(order_id: str) -> Row:
@@ -774,8 +776,10 @@ async def get_order(order_id: str) -> Row:
 
 async def claim_key(
     key: str, request_hash: str, order_id: str, owner: str, lease_until: datetime
-) -> IdempotencyRecord | None:
-    """Claim `key` for this request: None when it is ours now, else the record that holds it."""
+) -> tuple[IdempotencyRecord | None, str | None]:
+    """Claim `key` for this request: None when it is ours now, else the record that holds it;
+    and, when it is ours, the price list's revision (`price_list`), read in the same
+    statement."""
     connection = _db()
     while True:
         now = utcnow()
@@ -789,11 +793,14 @@ async def claim_key(
             "created_at": now,
             "updated_at": now,
         }
-        if await insert(connection, "idempotency_key", [record], unless_taken="key"):
-            return None
+        claimed = await insert_new(
+            connection, "idempotency_key", [record], "key", f"{_REVISION} AS revision"
+        )
+        if claimed:
+            return None, claimed[0]["revision"]
         held = await IdempotencyRecord.get_or_none(key=key)
         if held is not None:
-            return held
+            return held, None
         # Its holder released it between our insert and our read: try again.
 
 
@@ -874,8 +881,41 @@ METHOD_FIELDS = tuple(f.name for f in dataclass_fields(pricing.ShippingMethod))
 RATE_FIELDS = tuple(f.name for f in dataclass_fields(pricing.TaxRate))
 
 
+@dataclass(frozen=True)
+class PriceList:
+    """The shipping methods and tax rates, as of `revision`."""
+
+    revision: str
+    methods: tuple[pricing.ShippingMethod, ...]
+    rates: tuple[pricing.TaxRate, ...]
+
+
+# What changes with every change to the price list (migration 0009's triggers).
+_REVISION = '(SELECT "revision" FROM "price_list")'
+# The price list as this process last read it: every checkout needs it, the owner seldom
+# changes it.
+_price_list: PriceList | None = None
+
+
+async def price_list(revision: str | None = None) -> PriceList:
+    """The price list as of `revision` (read with a key's claim; None: read now), or as of a
+    later one: read again only when it changed since this process last read it."""
+    global _price_list
+    if revision is None:
+        [row] = await _db().execute_query_dict(f"SELECT {_REVISION} AS revision")
+        revision = str(row["revision"])
+    kept = _price_list
+    if kept is not None and kept.revision == revision:
+        return kept
+    # Read after `revision` was: as new as it, or newer (then the revision changed too, and the
+    # next checkout's differs from this copy's).
+    methods, rates = await asyncio.gather(shipping_methods(), tax_rates())
+    _price_list = PriceList(revision, tuple(methods), tuple(rates))
+    return _price_list
+
+
 async def shipping_methods() -> list[pricing.ShippingMethod]:
-    """Every method, in the order checkout offers them (read by every checkout: raw SQL)."""
+    """Every method, in the order checkout offers them."""
     rows = await _db().execute_query_dict(
         f"SELECT {columns(METHOD_FIELDS)} FROM shipping_method ORDER BY position, code"
     )
@@ -898,14 +938,9 @@ async def delete_shipping_method(code: str) -> None:
         raise NotFound(f"no shipping method {code}")
 
 
-async def tax_rates(country: str | None = None) -> list[pricing.TaxRate]:
-    """Every rate, or one country's (read by every checkout: raw SQL)."""
-    connection = _db()
-    sql = Statement(connection.capabilities.dialect)
-    where = f" WHERE country = {sql.param(country)}" if country is not None else ""
-    rows = await connection.execute_query_dict(
-        f"SELECT {columns(RATE_FIELDS)} FROM tax_rate{where} ORDER BY country, region",
-        sql.values,
+async def tax_rates() -> list[pricing.TaxRate]:
+    rows = await _db().execute_query_dict(
+        f"SELECT {columns(RATE_FIELDS)} FROM tax_rate ORDER BY country, region"
     )
     return [pricing.TaxRate(**{**row, "on_shipping": bool(row["on_shipping"])}) for row in rows]
 

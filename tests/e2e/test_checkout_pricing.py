@@ -4,15 +4,18 @@ price the cart the same way, and each field a shopper gets wrong is named with w
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from devstack.stack import Stack
+from petshore.contract import ORDERS
 from tests.helpers import (
     ADMIN,
     assert_error,
@@ -103,6 +106,48 @@ def test_the_quote_and_the_order_charge_the_owners_shipping_tax_and_discount(
     # What the staff see is what the shopper was charged.
     staff = gateway.get(f"/api/orders/orders/{order['order_id']}", headers=ADMIN).json()
     assert staff["total_cents"] == quote["total_cents"]
+
+
+def test_an_order_charges_what_another_instance_just_changed_in_the_price_list(
+    gateway: httpx.Client, postgres_databases: dict[str, str], nevada: None
+) -> None:
+    """An instance keeps the price list it read while the list's revision stays the same: a
+    change made elsewhere (here straight in the database, as another instance's would be)
+    is charged by the very next order, the new shipping method offered with it."""
+    product = create_product(gateway, price_cents=2000)
+    set_stock(gateway, product["sku"], 10)
+
+    def order() -> dict[str, Any]:
+        body = _order_body(new_cart(gateway, {product["sku"]: 1}), "NV")
+        placed = gateway.post("/api/orders/orders", json=body, headers=idempotency_key())
+        assert placed.status_code == 201, placed.text
+        return dict(placed.json())
+
+    assert order()["tax_cents"] == 165  # 8.25% of 2000
+    code = f"t{secrets.token_hex(4)}"
+
+    async def elsewhere() -> None:
+        connection = await asyncpg.connect(postgres_databases[ORDERS.name].split("?")[0])
+        try:
+            await connection.execute(
+                "UPDATE tax_rate SET rate_bp = 1000 WHERE country = 'US' AND region = 'NV'"
+            )
+            await connection.execute(
+                "INSERT INTO shipping_method (code, name, price_cents, currency, min_days,"
+                " max_days, countries, position, updated_at)"
+                " VALUES ($1, 'Pony express', 700, 'USD', 1, 2, NULL, -1, now())",
+                code,
+            )
+        finally:
+            await connection.close()
+
+    asyncio.run(elsewhere())
+    try:
+        changed = order()
+        assert (changed["tax_cents"], changed["shipping_cents"]) == (270, 700)  # 10% of 2700
+        assert changed["shipping_method"]["code"] == code
+    finally:
+        gateway.delete(f"/api/orders/shipping-methods/{code}", headers=ADMIN)
 
 
 def test_a_single_use_code_goes_to_one_order_and_a_declined_one_gives_it_back(

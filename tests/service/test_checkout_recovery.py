@@ -375,6 +375,57 @@ def test_an_order_costs_a_statement_per_line_only_for_its_stock(
     run(database, scenario)
 
 
+def test_the_price_list_is_read_again_only_once_it_changed(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A key's claim reads the price list's revision in its own statement; the list itself
+    is read again only after a shipping method or a tax rate changed (the migration's
+    triggers change the revision, whoever writes)."""
+
+    async def claimed() -> str | None:
+        record, revision = await store.claim_key(
+            "k-" + secrets.token_hex(6), "h", rules.new_order_id(), "o", utcnow()
+        )
+        assert record is None
+        return revision
+
+    async def priced(revision: str | None) -> tuple[store.PriceList, int]:
+        caplog.clear()
+        prices = await store.price_list(revision)
+        return prices, _statements(caplog)
+
+    async def scenario(peers: Peers) -> None:
+        with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+            caplog.clear()
+            first = await claimed()
+            assert first is not None and _statements(caplog) == 1
+            read, _ = await priced(first)
+            again, statements = await priced(await claimed())
+            assert (again, statements) == (read, 0)
+            changes = [
+                lambda: store.put_tax_rate(pricing.TaxRate("US", "NV", "Nevada", 825, True)),
+                lambda: store.put_tax_rate(pricing.TaxRate("US", "NV", "Nevada", 900, True)),
+                lambda: store.delete_tax_rate("US", "NV"),
+                lambda: store.put_shipping_method(
+                    pricing.ShippingMethod("pony", "Pony", 700, "USD", None, 1, 2, ("US",))
+                ),
+                lambda: store.delete_shipping_method("pony"),
+            ]
+            for change in changes:
+                before = await claimed()
+                await change()
+                revision = await claimed()
+                assert revision != before
+                fresh, statements = await priced(revision)
+                assert statements == 2 and fresh.revision == revision
+                assert fresh.rates == tuple(await store.tax_rates())
+                assert fresh.methods == tuple(await store.shipping_methods())
+            # Without a claim (a quote), the revision is read on its own.
+            assert (await priced(None))[1] == 1
+
+    run(database, scenario)
+
+
 def test_simultaneous_orders_share_stock_and_a_code_without_deadlock(database: str) -> None:
     """Orders placed at once, their lines listed in opposite orders, all using one code:
     the code's uses and the stock are each given out exactly, and no order deadlocks."""

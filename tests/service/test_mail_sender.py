@@ -7,6 +7,7 @@ index."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -127,6 +128,33 @@ def test_three_senders_send_each_email_due_once(database: str, moto_url: str, ou
     _run(database, scenario)
     for _, address in placed:
         assert len(emails_to(outbox, address, at_least=2, timeout=0)) == 1, address
+
+
+def test_a_round_sends_a_group_at_once_and_records_it_in_one_statement(
+    database: str, moto_url: str, outbox: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    count = 2 * mail.AT_ONCE + 3
+    placed: list[tuple[str, str]] = []
+
+    async def scenario() -> None:
+        async with _mailer(moto_url) as one:
+            await one.ses.create_email_identity(EmailIdentity=SENDER)
+            placed.extend(await _paid_orders(count))
+            with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+                assert await send_due(one) == count
+        ids = [order_id for order_id, _ in placed]
+        assert await Order.filter(id__in=ids, confirmation_sent_at__isnull=True).count() == 0
+
+    _run(database, scenario)
+    records = [
+        r.args[0]
+        for r in caplog.records
+        if r.name == "tortoise.db_client" and r.msg == "%s: %s" and r.args
+    ]
+    sent = [s for s in records if s.startswith('UPDATE "order" SET "confirmation_sent_at"')]
+    assert len(sent) == 3, records
+    for _, address in placed:
+        assert len(emails_to(outbox, address, timeout=0)) == 1, address
 
 
 def test_an_email_ses_refused_is_tried_again_later_without_holding_up_the_rest(
