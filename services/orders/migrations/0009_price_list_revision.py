@@ -12,7 +12,8 @@ from tortoise.migrations import operations as ops
 TABLES = ("shipping_method", "tax_rate")
 
 POSTGRES = [
-    'CREATE TABLE "price_list" ("id" SMALLINT PRIMARY KEY CHECK ("id" = 1), "revision" TEXT NOT NULL)',
+    'CREATE TABLE "price_list"'
+    ' ("id" SMALLINT PRIMARY KEY CHECK ("id" = 1), "revision" TEXT NOT NULL)',
     """INSERT INTO "price_list" VALUES (1, gen_random_uuid()::text)""",
     """CREATE FUNCTION price_list_changed() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -26,7 +27,8 @@ POSTGRES = [
     ),
 ]
 SQLITE = [
-    'CREATE TABLE "price_list" ("id" INTEGER PRIMARY KEY CHECK ("id" = 1), "revision" TEXT NOT NULL)',
+    'CREATE TABLE "price_list"'
+    ' ("id" INTEGER PRIMARY KEY CHECK ("id" = 1), "revision" TEXT NOT NULL)',
     """INSERT INTO "price_list" VALUES (1, lower(hex(randomblob(16))))""",
     *(
         f'CREATE TRIGGER "{table}_{event.lower()}" AFTER {event} ON "{table}" BEGIN'
