@@ -142,19 +142,10 @@ def columns(names: Iterable[str]) -> str:
     return ", ".join(f'"{name}"' for name in names)
 
 
-async def insert(
-    connection: BaseDBAsyncClient,
-    table: str,
-    rows: list[Mapping[str, Any]],
-    unless_taken: str | None = None,
-) -> int:
-    """`rows` (all with the same columns) into `table`, in one statement; how many went in.
-    `unless_taken`: a unique column; a row whose value is there already is left out."""
-    if unless_taken is not None:
-        return len(await insert_new(connection, table, rows, unless_taken, f'"{unless_taken}"'))
+async def insert(connection: BaseDBAsyncClient, table: str, rows: list[Mapping[str, Any]]) -> None:
+    """`rows` (all with the same columns) into `table`, in one statement."""
     sql = Statement(connection.capabilities.dialect)
     await connection.execute_query(_insert_sql(sql, table, rows), sql.values)
-    return len(rows)
 
 
 async def insert_new(
