@@ -198,12 +198,12 @@ async def _send_group(
     never holds up the emails behind it."""
     took = await asyncio.gather(*(_send(mailer, order, notice) for order in orders))
     sent = [order["id"] for order, ok in zip(orders, took, strict=True) if ok]
+    refused = [order["id"] for order, ok in zip(orders, took, strict=True) if not ok]
     if sent:
         await store.notices_sent(notice, sent, utcnow())
-    if len(sent) < len(orders):
+    if refused:
         # A claim as if made that long ago goes stale RETRY_SECONDS from now.
         retry = claimed_at - timedelta(seconds=CLAIM_SECONDS - RETRY_SECONDS)
-        refused = [order["id"] for order, ok in zip(orders, took, strict=True) if not ok]
         await store.reclaim_notices(notice, refused, claimed_at, retry)
 
 
