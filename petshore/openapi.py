@@ -106,8 +106,9 @@ def declared_query(handler: Callable[..., Any]) -> frozenset[str]:
 
 
 # Answers every operation can give: a malformed request, a body that stalled or was too
-# large, and a dependency that is down.
-COMMON_ERRORS = (400, 408, 413, 503)
+# large, a request line longer than the front door takes (8 KiB: nginx's buffer here,
+# CloudFront's URL limit on AWS), and a dependency that is down.
+COMMON_ERRORS = (400, 408, 413, 414, 503)
 
 
 @dataclass

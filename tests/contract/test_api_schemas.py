@@ -23,14 +23,14 @@ from tests.helpers import ADMIN, ADMIN_TOKEN
 EXAMPLES = 120
 
 
-# A negation may make a body larger than any service reads (1 MiB): `413` refuses it as
-# rightly as a `400` would.
+# A negation may make a body larger than any service reads (1 MiB), or a query longer than
+# the gateway reads (8 KiB): `413` and `414` refuse them as rightly as a `400` would.
 CONFIG = SchemathesisConfig.from_dict(
     {
         "checks": {
             "negative_data_rejection": {
                 "expected-statuses": [
-                    *("400", "401", "403", "404", "405", "406", "409", "413", "415"),
+                    *("400", "401", "403", "404", "405", "406", "409", "413", "414", "415"),
                     *("422", "428", "429", "5xx"),
                 ]
             }

@@ -32,7 +32,7 @@ from petshore.contract import (
     Env,
 )
 from petshore.logs import redact
-from tests.helpers import assert_error, log_text, storefront_policy
+from tests.helpers import ADMIN, assert_error, log_text, storefront_policy
 
 SHORT_TIMEOUT = 1.0
 
@@ -265,6 +265,19 @@ def test_large_api_bodies_are_refused_with_413(gateway: httpx.Client) -> None:
         "/api/catalog/products", content=big, headers={"Content-Type": "application/json"}
     )
     assert_error(response, 413, "too_large")
+
+
+def test_a_request_line_over_8_kib_is_refused_with_414_as_every_operation_declares(
+    gateway: httpx.Client,
+) -> None:
+    path = "/api/accounts/customers"
+    # Under the line's limit, the service itself names what is wrong with the query.
+    shorter = gateway.get(path, params={"q": "x" * 7000}, headers=ADMIN)
+    assert assert_error(shorter, 400, "invalid_request")["details"]
+    response = gateway.get(path, params={"q": "x" * 9000}, headers=ADMIN)
+    assert_error(response, 414, "invalid_request")
+    documented = gateway.get("/api/accounts/docs/openapi.json").json()
+    assert "414" in documented["paths"][path]["get"]["responses"]
 
 
 def test_balances_across_instances_and_drops_an_unhealthy_one(
