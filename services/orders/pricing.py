@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
@@ -130,6 +131,9 @@ def subtotal(lines: Sequence[PricedLine]) -> int:
     return sum(line.quantity * line.unit_price_cents for line in lines)
 
 
+# Babel's formatting is a tenth of an email's CPU (bench/README.md); the same amounts come back
+# all the time (unit prices, shipping fees, zero).
+@lru_cache(maxsize=4096)
 def money(cents: int, currency: str) -> str:
     """`cents` minor units of `currency`, as the currency writes them ("$12.99", "¥1,299")."""
     return format_currency(cents / 10 ** get_currency_precision(currency), currency, locale=ENGLISH)
