@@ -39,7 +39,7 @@ from services.catalog.settings import Settings
 from tests.helpers import ADMIN, emulator_client, unique_sku
 from tests.inprocess.conftest import ENVIRONMENT, call
 
-# Long enough for the reader to take a message and delete it.
+# The longest the reader is given to take a message and delete it.
 READ_SECONDS = 30.0
 NOT_VISIBLE = "ApproximateNumberOfMessagesNotVisible"
 
