@@ -10,9 +10,9 @@ import contextlib
 import json
 import logging
 import secrets
-import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
+from functools import partial
 from typing import Any
 
 import httpx
@@ -36,12 +36,13 @@ from petshore.queues import ensure_queues
 from services.catalog.app import create_app, open_model_stores
 from services.catalog.results import read_results
 from services.catalog.settings import Settings
-from tests.helpers import ADMIN, emulator_client, unique_sku
+from tests.helpers import ADMIN, emulator_client, polled, unique_sku
 from tests.inprocess.conftest import ENVIRONMENT, call
 
 # The longest the reader is given to take a message and delete it.
 READ_SECONDS = 30.0
-NOT_VISIBLE = "ApproximateNumberOfMessagesNotVisible"
+# No message visible, none taken and not deleted yet.
+EMPTY = ("0", "0")
 
 
 async def _prepare(settings: Settings) -> None:
@@ -163,12 +164,15 @@ def test_a_refused_model_is_said_as_the_api_says_it(
     assert call(catalog, "get", f"/api/catalog/products/{sku}").json["model"] is None
 
 
+def _messages_left(sqs: Any, url: str) -> tuple[str, str]:
+    """How many messages the queue holds: visible, and taken but not deleted yet."""
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return counts["ApproximateNumberOfMessages"], counts["ApproximateNumberOfMessagesNotVisible"]
+
+
 def test_a_bad_result_message_is_dropped(catalog: Sanic, sqs: Any) -> None:
     results = queue(sqs, MODEL_RESULTS_QUEUE_SUFFIX)
     sqs.send_message(QueueUrl=results, MessageBody=json.dumps({"outcome": "published"}))
-
-    def waiting() -> dict[str, str]:
-        return sqs.get_queue_attributes(QueueUrl=results, AttributeNames=["All"])["Attributes"]
 
     async def read_until_the_queue_is_empty() -> None:
         # The reader itself, with the catalog's real stores, outside a request: in Sanic's
@@ -178,21 +182,15 @@ def test_a_bad_result_message_is_dropped(catalog: Sanic, sqs: Any) -> None:
         async with AsyncExitStack() as stack:
             stores = await open_model_stores(stack, Settings.from_env())
             reader = asyncio.create_task(read_results(stores))
-            deadline = time.monotonic() + READ_SECONDS
-            while time.monotonic() < deadline:
-                counts = await asyncio.to_thread(waiting)
-                if counts["ApproximateNumberOfMessages"] == "0" == counts[NOT_VISIBLE]:
-                    break
-                await asyncio.sleep(0.2)
+            left = partial(_messages_left, sqs, results)
+            await asyncio.to_thread(polled, left, lambda now: now == EMPTY, READ_SECONDS, 0.2)
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
 
     asyncio.run(read_until_the_queue_is_empty())
     # Deleted, not left to come back after its visibility timeout and fail again.
-    attributes = waiting()
-    assert attributes["ApproximateNumberOfMessages"] == "0"
-    assert attributes[NOT_VISIBLE] == "0"
+    assert _messages_left(sqs, results) == EMPTY
 
 
 def test_a_photo_result_heard_twice_adds_one_photo(catalog: Sanic, sqs: Any) -> None:
@@ -218,12 +216,7 @@ def test_a_photo_result_heard_twice_adds_one_photo(catalog: Sanic, sqs: Any) -> 
     results = queue(sqs, MODEL_RESULTS_QUEUE_SUFFIX)
     for _ in range(50):  # the reader runs while a request does: until both are kept
         images = call(catalog, "get", f"/api/catalog/products/{sku}").json["images"]
-        waiting = sqs.get_queue_attributes(QueueUrl=results, AttributeNames=["All"])["Attributes"]
-        if (
-            waiting["ApproximateNumberOfMessages"]
-            == waiting["ApproximateNumberOfMessagesNotVisible"]
-            == "0"
-        ):
+        if _messages_left(sqs, results) == EMPTY:
             break
     assert images == [
         {
