@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -165,28 +165,22 @@ async def insert_new(
     return await connection.execute_query_dict(_insert_sql(sql, table, rows) + skip, sql.values)
 
 
-def _insert_sql(sql: Statement, table: str, rows: list[Mapping[str, Any]]) -> str:
+def _insert_sql(sql: Statement, table: str, rows: Sequence[Mapping[str, Any]]) -> str:
     listed = ", ".join(
         "(" + ", ".join(sql.param(value) for value in row.values()) + ")" for row in rows
     )
     return f'INSERT INTO "{table}" ({columns(rows[0])}) VALUES {listed}'
 
 
-async def insert_together(
-    connection: BaseDBAsyncClient, tables: list[tuple[str, list[Mapping[str, Any]]]]
-) -> None:
-    """Rows into several tables, in this order; on PostgreSQL in one statement (one round
-    trip, each table's insert a data-modifying WITH clause: a row may refer to one inserted
-    before it, as foreign keys are checked when the statement ends), on SQLite, which has no
-    such clauses, one statement a table. Atomic only inside a transaction, on SQLite."""
-    if connection.capabilities.dialect != "postgres":
-        for table, rows in tables:
-            await insert(connection, table, rows)
-        return
-    sql = Statement("postgres")
-    *first, last = [_insert_sql(sql, table, rows) for table, rows in tables]
-    clauses = ", ".join(f"_{i} AS ({part})" for i, part in enumerate(first))
-    await connection.execute_query(f"WITH {clauses} {last}" if first else last, sql.values)
+def insert_clauses(
+    sql: Statement, tables: Sequence[tuple[str, Sequence[Mapping[str, Any]]]]
+) -> str:
+    """Rows into several tables, in this order, as PostgreSQL's data-modifying WITH clauses
+    (`_0`, `_1`, ...) of one statement: a row may refer to one inserted before it, as foreign
+    keys are checked when the statement ends."""
+    return ", ".join(
+        f"_{i} AS ({_insert_sql(sql, table, rows)})" for i, (table, rows) in enumerate(tables)
+    )
 
 
 def json_value(value: Any) -> Any:

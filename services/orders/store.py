@@ -10,6 +10,7 @@ from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
@@ -20,8 +21,8 @@ from petshore.db import (
     Statement,
     columns,
     insert,
+    insert_clauses,
     insert_new,
-    insert_together,
     json_value,
     moment,
     update,
@@ -43,7 +44,7 @@ from services.orders.models import (
     StockMovement,
     TaxRate,
 )
-from services.orders.rules import OrderFilter
+from services.orders.rules import OrderFilter, PricedLine
 
 Row = dict[str, Any]
 
@@ -186,15 +187,111 @@ async def place_order(
     cart_id: str,
     customer_id: str | None,
 ) -> Row:
-    """Take stock for every line and record the order, in one transaction: either every line
-    is reserved or nothing changes. Each decrement is conditional on enough stock, so two
+    """Take stock for every line and record the order, atomically: either every line is
+    reserved or nothing changes. Only the checkout holding the key may place its order (a
+    takeover waits until this ends). Each decrement is conditional on enough stock, so two
     checkouts can never both take the last unit, and a discount code's last use goes to one
     order only. The order, as `find_order` would read it."""
     lines = quote.lines
     now = utcnow()
+    totals = quote.totals
+    discount = quote.discount.code if quote.discount else None
+    order: Row = {
+        **dict.fromkeys(ORDER_FIELDS),
+        "id": order_id,
+        "status": "pending",
+        "email": email,
+        "shipping_address": shipping_address,
+        "currency": quote.currency,
+        "subtotal_cents": totals.subtotal,
+        "shipping_cents": totals.shipping,
+        "tax_cents": totals.tax,
+        "discount_cents": totals.discount,
+        "total_cents": totals.total,
+        "refunded_cents": 0,
+        "shipping_method": quote.method.code,
+        "shipping_method_name": quote.method.name,
+        "discount_code": discount,
+        "cart_id": cart_id,
+        "customer_id": customer_id,
+        "idempotency_key": key,
+        "created_at": now,
+    }
+    row = {
+        **order,
+        "shipping_address": json.dumps(shipping_address),
+        "ship_to_name": shipping_address["name"],
+        "updated_at": now,
+    }
+    items = [
+        {
+            "sku": ln.sku,
+            "name": ln.name,
+            "quantity": ln.quantity,
+            "unit_price_cents": ln.unit_price_cents,
+        }
+        for ln in lines
+    ]
+    positioned = [{"order_id": order_id, "position": i, **item} for i, item in enumerate(items)]
+    rows = [
+        ("order", [row]),
+        ("order_line", positioned),
+        ("order_event", [_event(order_id, "placed", "checkout", {}, now)]),
+    ]
+    # A fixed lock order (by SKU) keeps concurrent checkouts from deadlocking.
+    taking = sorted(lines, key=lambda ln: ln.sku)
+    connection = _db()
+    if connection.capabilities.dialect == "postgres":
+        await _place_at_once(connection, (key, owner, order_id, now), taking, discount, rows)
+    else:
+        await _place_in_turn((key, owner, order_id, now), taking, discount, rows)
+    return {**order, "items": items}
+
+
+def _out_of_stock(lines: list[PricedLine], short: list[str]) -> OutOfStock:
+    names = {line.sku: line.name for line in lines}
+    return OutOfStock(
+        "not enough left of " + ", ".join(names[s] or s for s in short), {"skus": short}
+    )
+
+
+# What a placed order's take is for: its key, the key's owner, the order's id, and when.
+Taker = tuple[str, str, str, datetime]
+Rows = list[tuple[str, list[Row]]]
+USED_UP = "this code has been used up"
+
+
+async def _place_at_once(
+    connection: BaseDBAsyncClient,
+    taker: Taker,
+    lines: list[PricedLine],
+    discount: str | None,
+    rows: Rows,
+) -> None:
+    """On PostgreSQL, one statement: the take (migration 0010's `take_for_order`), then the
+    rows. A refusal raised by the take undoes the statement."""
+    sql = Statement("postgres")
+    arguments = (*taker, [ln.sku for ln in lines], [ln.quantity for ln in lines], discount)
+    take = f"SELECT take_for_order({', '.join(sql.param(value) for value in arguments)})"
+    query = f"WITH taken AS ({take}), {insert_clauses(sql, rows)} SELECT FROM taken"
+    try:
+        await connection.execute_query(query, sql.values)
+    except asyncpg.RaiseError as exc:
+        if exc.hint == "lost_key":
+            raise LostKey(taker[0]) from exc
+        if exc.hint == "out_of_stock":
+            raise _out_of_stock(lines, json.loads(exc.detail)) from exc
+        if exc.hint == "used_up":
+            raise field_error("discount_code", USED_UP) from exc
+        raise
+
+
+async def _place_in_turn(
+    taker: Taker, lines: list[PricedLine], discount: str | None, rows: Rows
+) -> None:
+    """Elsewhere (SQLite), a transaction of one statement each."""
+    key, owner, order_id, now = taker
     async with in_transaction() as conn:
-        # The fence: only the checkout that holds the key may place its order. The update
-        # also locks the key's row, so a takeover waits until this transaction ends.
         held = await update(
             conn,
             "idempotency_key",
@@ -203,62 +300,13 @@ async def place_order(
         )
         if not held:
             raise LostKey(key)
-        short = []
-        # A fixed lock order (by SKU) keeps concurrent checkouts from deadlocking.
-        for line in sorted(lines, key=lambda ln: ln.sku):
-            if not await _take(conn, line.sku, line.quantity, now):
-                short.append(line.sku)
+        short = [ln.sku for ln in lines if not await _take(conn, ln.sku, ln.quantity, now)]
         if short:
-            names = {line.sku: line.name for line in lines}
-            raise OutOfStock(
-                "not enough left of " + ", ".join(names[s] or s for s in short),
-                {"skus": short},
-            )
-        if quote.discount is not None:
-            await _redeem(conn, quote.discount.code)
-        totals = quote.totals
-        order: Row = {
-            **dict.fromkeys(ORDER_FIELDS),
-            "id": order_id,
-            "status": "pending",
-            "email": email,
-            "shipping_address": shipping_address,
-            "currency": quote.currency,
-            "subtotal_cents": totals.subtotal,
-            "shipping_cents": totals.shipping,
-            "tax_cents": totals.tax,
-            "discount_cents": totals.discount,
-            "total_cents": totals.total,
-            "refunded_cents": 0,
-            "shipping_method": quote.method.code,
-            "shipping_method_name": quote.method.name,
-            "discount_code": quote.discount.code if quote.discount else None,
-            "cart_id": cart_id,
-            "customer_id": customer_id,
-            "idempotency_key": key,
-            "created_at": now,
-        }
-        row = {
-            **order,
-            "shipping_address": json.dumps(shipping_address),
-            "ship_to_name": shipping_address["name"],
-            "updated_at": now,
-        }
-        items = [
-            {
-                "sku": ln.sku,
-                "name": ln.name,
-                "quantity": ln.quantity,
-                "unit_price_cents": ln.unit_price_cents,
-            }
-            for ln in lines
-        ]
-        positioned = [{"order_id": order_id, "position": i, **item} for i, item in enumerate(items)]
-        placed = _event(order_id, "placed", "checkout", {}, now)
-        await insert_together(
-            conn, [("order", [row]), ("order_line", positioned), ("order_event", [placed])]
-        )
-    return {**order, "items": items}
+            raise _out_of_stock(lines, short)
+        if discount is not None:
+            await _redeem(conn, discount)
+        for table, table_rows in rows:
+            await insert(conn, table, table_rows)
 
 
 async def _take(conn: BaseDBAsyncClient, sku: str, quantity: int, now: datetime) -> bool:
@@ -303,7 +351,7 @@ async def _redeem(conn: Any, code: str) -> None:
         .update(redemptions=F("redemptions") + 1)
     )
     if not used:
-        raise field_error("discount_code", "this code has been used up")
+        raise field_error("discount_code", USED_UP)
 
 
 async def record_payment(
