@@ -1,12 +1,15 @@
 """The emulator's outbox: every email that SES (moto) accepted, written to a folder as an
-`.eml` file (a mail program opens it), so a developer sees what customers would get."""
+`.eml` file (a mail program opens it), so a developer sees what customers would get. An email
+sent as SES's raw content is written as it came; one sent as its simple content (a subject and
+a text), as SES would make it: plain UTF-8 text, from the sender, to its recipients."""
 
 from __future__ import annotations
 
 import threading
+from email.message import EmailMessage
 from pathlib import Path
 
-from moto.ses.models import RawMessage, ses_backends
+from moto.ses.models import Message, RawMessage, ses_backends
 
 # What the email services of the emulator are called in its requests (SES v1 and v2 share the
 # sent messages).
@@ -25,13 +28,28 @@ class Outbox:
             for regions in list(ses_backends.values()):
                 for backend in list(regions.values()):
                     for message in list(backend.sent_messages):
-                        if message.id not in self._written and isinstance(message, RawMessage):
-                            self._write(message)
+                        if message.id in self._written:
+                            continue
+                        if isinstance(message, RawMessage):
+                            self._write(message.id, message.raw_data)
+                        elif isinstance(message, Message):
+                            self._write(message.id, _made(message))
 
-    def _write(self, message: RawMessage) -> None:
+    def _write(self, message_id: str, text: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{message.id}.eml"
+        path = self.folder / f"{message_id}.eml"
         partial = path.with_suffix(".eml.part")
-        partial.write_text(message.raw_data)
+        partial.write_text(text)
         partial.replace(path)  # whole, or not there: a reader never sees half a message
-        self._written.add(message.id)
+        self._written.add(message_id)
+
+
+def _made(message: Message) -> str:
+    made = EmailMessage()
+    made["From"] = message.source
+    made["To"] = ", ".join(message.destinations.get("ToAddresses", []))
+    if message.destinations.get("CcAddresses"):
+        made["Cc"] = ", ".join(message.destinations["CcAddresses"])
+    made["Subject"] = message.subject
+    made.set_content(message.body)
+    return made.as_string()

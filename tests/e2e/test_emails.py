@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from devstack.stack import LOCAL_MAIL_SENDER
 from tests.helpers import (
     checkout_body,
     create_product,
@@ -35,6 +36,7 @@ def test_a_paid_order_is_confirmed_by_email_once(gateway: httpx.Client, outbox: 
     order = placed.json()
     [message] = emails_to(outbox, address)
     assert order["order_id"] in message["Subject"]
+    assert message["From"] == f"Pet Shore <{LOCAL_MAIL_SENDER}>"
     body = message.get_content()
     assert "2 x Rope toy" in body and "$25.98" in body
     assert f"/order/{order['order_id']}" in body
