@@ -1,7 +1,7 @@
 """The emulator's outbox: every email that SES (moto) accepted, written to a folder as an
-`.eml` file (a mail program opens it), so a developer sees what customers would get. An email
-sent as SES's raw content is written as it came; one sent as its simple content (a subject and
-a text), as SES would make it: plain UTF-8 text, from the sender, to its recipients."""
+`.eml` file (a mail program opens it), so a developer sees what customers would get. The shop
+sends SES's simple content (a subject and a text): each is written as SES would make it, plain
+UTF-8 text from the sender to its recipients."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import threading
 from email.message import EmailMessage
 from pathlib import Path
 
-from moto.ses.models import Message, RawMessage, ses_backends
+from moto.ses.models import Message, ses_backends
 
 # What the email services of the emulator are called in its requests (SES v1 and v2 share the
 # sent messages).
@@ -28,11 +28,7 @@ class Outbox:
             for regions in list(ses_backends.values()):
                 for backend in list(regions.values()):
                     for message in list(backend.sent_messages):
-                        if message.id in self._written:
-                            continue
-                        if isinstance(message, RawMessage):
-                            self._write(message.id, message.raw_data)
-                        elif isinstance(message, Message):
+                        if message.id not in self._written and isinstance(message, Message):
                             self._write(message.id, _made(message))
 
     def _write(self, message_id: str, text: str) -> None:
