@@ -44,8 +44,6 @@ def _made(message: Message) -> str:
     made = EmailMessage()
     made["From"] = message.source
     made["To"] = ", ".join(message.destinations.get("ToAddresses", []))
-    if message.destinations.get("CcAddresses"):
-        made["Cc"] = ", ".join(message.destinations["CcAddresses"])
     made["Subject"] = message.subject
     made.set_content(message.body)
     return made.as_string()

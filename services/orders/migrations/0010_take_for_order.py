@@ -2,8 +2,8 @@
 code's use) as one function, so that a checkout places its order in one statement: the
 function, then the order, its lines and its history as data-modifying WITH clauses
 (services/orders/store.place_order). A transaction of its own would cost five round trips
-(BEGIN, the fence, the stock, the rows, COMMIT); three of them were a fifth of the orders
-service's CPU per checkout (py-spy, bench/README.md "session 18").
+(BEGIN, the fence, the stock, the rows, COMMIT), which were a quarter of the orders service's
+CPU per checkout (py-spy, bench/README.md "session 18").
 
 A refusal raises, which undoes the whole statement; its HINT says which refusal it is
 (`lost_key`, `out_of_stock` with the SKUs short as a JSON array in DETAIL, `used_up`).
