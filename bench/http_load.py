@@ -1,7 +1,7 @@
 """The storefront's hot paths under load, each beside its ceiling measured in the same run.
 
     .venv/bin/python bench/http_load.py [--seconds 5] [--runs 3] [--connections 1,16,64]
-                                   [--sizes 1000,10000,100000] [--json out.json]
+                                   [--sizes 1000,10000,100000] [--json out.json] [--statements]
 
 Starts, on loopback only: a PostgreSQL server of its own, the AWS emulator (moto's server),
 the storefront's services and gateway (one process each, as `make run`), the ceilings and the
@@ -10,8 +10,10 @@ calls those peers. Then
 wrk (Debian's package; installed when missing) loads each path for `--seconds`, `--runs` times
 at each connection count, and prints the median rate, its p50/p99 latency, the CPU the serving
 process spent per request, and its ratio to the ceiling; with `--sizes`, the catalog grows to
-each size and the list, a search and checkout are measured again. bench/README.md explains
-each ceiling and the goals.
+each size and the list, a search and checkout are measured again; with `--statements`, the
+statements PostgreSQL spent most time on while each path was measured (pg_stat_statements),
+everyone's (a checkout's mail sender's too). bench/README.md explains each ceiling and the
+goals.
 """
 
 from __future__ import annotations
@@ -268,12 +270,14 @@ class Bench:
 
 
 @contextmanager
-def bench_stack(folder: Path) -> Iterator[Bench]:
-    cluster = PostgresCluster()
+def bench_stack(folder: Path, statements: bool) -> Iterator[Bench]:
+    cluster = PostgresCluster(STATEMENT_SETTINGS if statements else ())
     cluster.create()
     cluster.start()
     try:
         cluster.create_databases(*(s.database for s in SERVICES if s.database))
+        if statements:
+            asyncio.run(_statements(cluster.url(), "CREATE EXTENSION pg_stat_statements"))
         with emulator_process(folder / "emulator.log") as aws:
             stack = Stack(
                 StackConfig(
@@ -480,6 +484,44 @@ def print_table(figures: list[Figure], ceilings: dict[tuple[str, str], tuple[str
         )
 
 
+STATEMENT_SETTINGS = ("shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track=all")
+RESET_STATEMENTS = "SELECT pg_stat_statements_reset()"
+# How many of the statements PostgreSQL spent most time on are printed for each path.
+TOP_STATEMENTS = 6
+
+
+async def _statements(url: str, query: str) -> list[asyncpg.Record]:
+    connection = await asyncpg.connect(url)
+    try:
+        return await connection.fetch(query)
+    finally:
+        await connection.close()
+
+
+def print_statements(url: str, figure: Figure, seconds: int, runs: int) -> None:
+    """The statements PostgreSQL spent most time on since they were reset, per request of
+    `figure` (its median rate over every run: close enough to tell them apart)."""
+    requests = max(figure.rate * seconds * runs, 1)
+    top = asyncio.run(
+        _statements(
+            url,
+            "SELECT calls, total_exec_time, rows, query FROM pg_stat_statements"
+            f" ORDER BY total_exec_time DESC LIMIT {TOP_STATEMENTS}",
+        )
+    )
+    # Time in a statement includes its waits for locks (checkouts of one product queue on
+    # its stock row), not only the CPU it cost.
+    print(f"  {figure.path} {figure.route}: PostgreSQL per request", file=sys.stderr)
+    for row in top:
+        query = " ".join(row["query"].split())[:100]
+        print(
+            f"    {row['total_exec_time'] * 1000 / requests:8.1f} us"
+            f"{row['calls'] / requests:7.2f} calls{row['rows'] / max(row['calls'], 1):8.1f} rows"
+            f"  {query}",
+            file=sys.stderr,
+        )
+
+
 def measure_all(
     bench: Bench, args: argparse.Namespace, folder: Path, figures: list[Figure]
 ) -> None:
@@ -488,11 +530,15 @@ def measure_all(
     for conns in [int(c) for c in args.connections.split(",")]:
         for target, _ in pairs:
             if args.only in target.path or target.route == "ceiling":
+                if args.statements:
+                    asyncio.run(_statements(bench.cluster.url(), RESET_STATEMENTS))
                 figures.append(measure(target, conns, args.seconds, args.runs, folder, None))
                 print(
                     f"  {target.path} {target.route} x{conns}: {figures[-1].rate:.0f}/s",
                     file=sys.stderr,
                 )
+                if args.statements:
+                    print_statements(bench.cluster.url(), figures[-1], args.seconds, args.runs)
     catalog = bench.stack.urls[CATALOG.name][0]
     serving = next(c for c in bench.stack.processes.children if c.name == "catalog-0")
     products = f"{CATALOG.path_prefix}products"
@@ -530,6 +576,11 @@ def main() -> int:
     parser.add_argument("--sizes", default="", help="catalog sizes to grow to, e.g. 1000,10000")
     parser.add_argument("--only", default="", help="measure only paths containing this")
     parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="print the statements PostgreSQL spent most time on for each path",
+    )
     args = parser.parse_args()
     ensure_wrk()
     figures: list[Figure] = []
@@ -538,7 +589,7 @@ def main() -> int:
     try:
         with (
             tempfile.TemporaryDirectory(prefix="petshore-http-") as tmp,
-            bench_stack(Path(tmp)) as bench,
+            bench_stack(Path(tmp), args.statements) as bench,
         ):
             for target, ceiling in bench.targets():
                 if ceiling is not None:

@@ -33,7 +33,9 @@ class PostgresCluster:
     """`initdb` into a folder of its own, then started, stopped (as a crash or a restart
     would) and removed. PostgreSQL refuses to run as root, so as root it runs as `postgres`."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: tuple[str, ...] = ()) -> None:
+        """`settings`: more of the server's `-c name=value` settings."""
+        self.settings = settings
         self.bin = _bin_dir()
         self.port = free_port()
         # Under /tmp rather than pytest's folders: the `postgres` user must be able to reach it.
@@ -61,7 +63,7 @@ class PostgresCluster:
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off "
             "-c max_connections=200"
-        )
+        ) + "".join(f" -c {setting}" for setting in self.settings)
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "start")
 
     def stop(self, mode: str = "fast") -> None:

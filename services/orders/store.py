@@ -671,15 +671,23 @@ async def find_orders(order_ids: Sequence[str]) -> list[Row]:
         return []
     connection = _db()
     sql = Statement(connection.capabilities.dialect)
-    wanted = ", ".join(
-        [*(f'o."{f}"' for f in ORDER_FIELDS), *(f'l."{f}" AS "line_{f}"' for f in LINE_FIELDS)]
-    )
     rows = await connection.execute_query_dict(
-        f'SELECT {wanted} FROM "order" o LEFT JOIN order_line l ON l.order_id = o.id'
+        f'SELECT {_WITH_LINES} FROM "order" o LEFT JOIN order_line l ON l.order_id = o.id'
         f" WHERE o.id IN ({', '.join(sql.param(i) for i in order_ids)})"
         " ORDER BY o.id, l.position",
         sql.values,
     )
+    return _orders(rows)
+
+
+# An order's columns and its lines', one row per line, as `_orders` reads them.
+_WITH_LINES = ", ".join(
+    [*(f'o."{f}"' for f in ORDER_FIELDS), *(f'l."{f}" AS "line_{f}"' for f in LINE_FIELDS)]
+)
+
+
+def _orders(rows: list[Row]) -> list[Row]:
+    """Orders with their lines, from rows of `_WITH_LINES` ordered by order and position."""
     orders: dict[str, Row] = {}
     for row in rows:
         order = orders.get(row["id"])
@@ -758,14 +766,25 @@ async def claim_due(
 ) -> list[Row]:
     """Claim for this sender, as of `now`, up to `limit` orders whose `notice` is due: became
     due since `due_since`, unsent, and not claimed by another sender since `stale_before`;
-    longest due first. The orders claimed. Several senders may run this at once: each order
-    goes to one of them (the update checks again, row by row, what it found)."""
+    longest due first. The orders claimed, with their lines. Several senders may run this at
+    once: each order goes to one of them (the update checks again, row by row, what it
+    found)."""
     connection = _db()
     statement, values = claim_due_statement(
         notice, connection.capabilities.dialect, now, due_since, stale_before, limit
     )
-    claimed = await connection.execute_query_dict(statement, values)
-    return await find_orders([str(row["id"]) for row in claimed])
+    if connection.capabilities.dialect != "postgres":
+        claimed = await connection.execute_query_dict(statement, values)
+        return await find_orders([str(row["id"]) for row in claimed])
+    # The claimed orders read with their lines in the same statement: a round is one round
+    # trip however many it claims.
+    return _orders(
+        await connection.execute_query_dict(
+            f"WITH o AS ({statement}) SELECT {_WITH_LINES} FROM o"
+            " LEFT JOIN order_line l ON l.order_id = o.id ORDER BY o.id, l.position",
+            values,
+        )
+    )
 
 
 def claim_due_statement(
@@ -776,8 +795,9 @@ def claim_due_statement(
     stale_before: datetime,
     limit: int,
 ) -> tuple[str, list[Any]]:
-    """`claim_due`'s statement. It reads the partial index migration 0008 made of just the
-    orders whose `notice` is unsent, so a round costs the same however many were ever sent."""
+    """`claim_due`'s statement; it returns the claimed orders' columns. It reads the partial
+    index migration 0008 made of just the orders whose `notice` is unsent, so a round costs
+    the same however many were ever sent."""
     sql = Statement(dialect)
     since, claimed = f'"{notice.since}"', f'"{notice.claimed}"'
 
@@ -789,10 +809,18 @@ def claim_due_statement(
             f" AND ({claimed} IS NULL OR {claimed} < {sql.param(stale_before)})"
         )
 
+    first = f'SELECT id FROM "order" WHERE {due()} ORDER BY {since} LIMIT {sql.param(limit)}'
+    if dialect == "postgres":
+        # The due orders picked once, before the update (an `IN` of the same query may be
+        # planned as a semi-join that reads them again for every row: with statistics gone
+        # stale on launch day, that made each round a hundred times dearer); those another
+        # sender is claiming right now are left to it rather than waited for.
+        picked = f"= ANY(ARRAY({first} FOR UPDATE SKIP LOCKED))"
+    else:
+        picked = f"IN ({first})"
     statement = (
-        f'UPDATE "order" SET {claimed} = {sql.param(now)}'
-        f' WHERE id IN (SELECT id FROM "order" WHERE {due()} ORDER BY {since}'
-        f" LIMIT {sql.param(limit)}) AND {due()} RETURNING id"
+        f'UPDATE "order" SET {claimed} = {sql.param(now)} WHERE id {picked} AND {due()}'
+        f" RETURNING {columns(ORDER_FIELDS)}"
     )
     return statement, sql.values
 

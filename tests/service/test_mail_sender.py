@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -214,3 +215,41 @@ def test_the_due_orders_are_read_through_their_partial_index(database: str) -> N
                 assert f"order_{notice.name}_due" in text, text
 
     _run(database, scenario)
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def test_a_round_reads_the_due_orders_once_however_the_claim_is_planned(database: str) -> None:
+    """A semi-join that reads the due orders again for every row it claims (what stale
+    statistics made the planner choose on a busy shop) is ruled out by the statement itself."""
+    loops: dict[str, list[str]] = {}
+
+    async def scenario() -> None:
+        now = utcnow()
+        with pytest.raises(_RolledBack):
+            async with in_transaction() as connection:
+                await _paid_orders(40)
+                # Every join but a nested loop off: as if the planner expected one due order.
+                await connection.execute_script(
+                    "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off;"
+                    " SET LOCAL enable_seqscan = off"
+                )
+                statement, values = store.claim_due_statement(
+                    store.CONFIRMATION, "postgres", now, now - mail.NOTIFY_WITHIN, now, 100
+                )
+                plan = await connection.execute_query_dict(
+                    "EXPLAIN (ANALYZE, FORMAT TEXT) " + statement, values
+                )
+                lines = [str(value) for row in plan for value in row.values()]
+                loops["due"] = [line for line in lines if "order_confirmation_due" in line]
+                loops["claimed"] = [line for line in lines if line.lstrip().startswith("Update")]
+                raise _RolledBack
+
+    _run(database, scenario)
+    assert loops["due"], loops
+    assert all("loops=1)" in line for line in loops["due"]), loops["due"]
+    # The 40 placed here, and any an earlier test left due.
+    [update] = loops["claimed"]
+    assert int(re.search(r"actual time=\S+ rows=(\d+)", update)[1]) >= 40, update
