@@ -79,6 +79,23 @@ def test_the_formatter_redacts_messages_fields_and_tracebacks() -> None:
     assert "/api/cart/carts/q7Xk…" in entry["exception"]
 
 
+def test_each_line_has_its_own_moment_and_every_character_survives() -> None:
+    formatter = JsonFormatter("test")
+    entries = []
+    for created, message in ((1000.5, "é / ü"), (1000.75, "line\nbreak"), (1001.25, "later")):
+        record = logging.LogRecord("x", logging.INFO, __file__, 1, message, (), None)
+        record.created, record.msecs = created, (created % 1) * 1000
+        line = formatter.format(record)
+        assert "\n" not in line and line.isascii()  # one ASCII line however odd the text
+        entries.append(json.loads(line))
+    assert [e["ts"] for e in entries] == [
+        "1970-01-01T00:16:40.500Z",
+        "1970-01-01T00:16:40.750Z",
+        "1970-01-01T00:16:41.250Z",
+    ]
+    assert [e["message"] for e in entries] == ["é / ü", "line\nbreak", "later"]
+
+
 class CountedWrites(io.StringIO):
     def __init__(self) -> None:
         super().__init__()
