@@ -70,6 +70,9 @@ def main() -> int:
     stack = Stack(config)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # Ctrl-C stops it however it was started: a shell without job control starts a
+    # background command with SIGINT ignored, and Python then leaves it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         stack.start()
         # The embedded emulator keeps the emails the shop sends, for the developer to read.

@@ -1,5 +1,6 @@
 """`make run`'s launcher in its embedded mode (SQLite, moto on a thread): it comes up with the
-demo catalog, prints the URL and admin token, stops on Ctrl-C, keeps data across a restart,
+demo catalog, prints the URL and admin token, stops on Ctrl-C (even started with SIGINT
+ignored, as a background command of a script is), keeps data across a restart,
 takes its children with it however it dies, and says so plainly when a port is taken."""
 
 from __future__ import annotations
@@ -24,14 +25,20 @@ from tests.helpers import checkout_body, emails_to, new_cart
 def _launch(var: Path, port: int) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PETSHORE_", "AWS_"))}
     env.update({"PETSHORE_VAR_DIR": str(var), "PORT": str(port), "PETSHORE_ADMIN_TOKEN": "t0k"})
-    return subprocess.Popen(
-        [sys.executable, "-m", "devstack"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # Started as a script's `make run &` (or a CI runner's background job) starts it: with
+    # SIGINT ignored, which it inherits. Ctrl-C must stop it all the same.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "devstack"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _start(var: Path, port: int) -> tuple[subprocess.Popen[str], str, str]:
@@ -59,7 +66,12 @@ def _start(var: Path, port: int) -> tuple[subprocess.Popen[str], str, str]:
 
 def _stop(process: subprocess.Popen[str]) -> None:
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 0
+    try:
+        assert process.wait(timeout=60) == 0
+    except subprocess.TimeoutExpired:
+        # Its children go with it: the ports are free for the tests after this one.
+        process.kill()
+        raise
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
