@@ -672,22 +672,28 @@ async def find_orders(order_ids: Sequence[str]) -> list[Row]:
     connection = _db()
     sql = Statement(connection.capabilities.dialect)
     rows = await connection.execute_query_dict(
-        f'SELECT {_WITH_LINES} FROM "order" o LEFT JOIN order_line l ON l.order_id = o.id'
-        f" WHERE o.id IN ({', '.join(sql.param(i) for i in order_ids)})"
-        " ORDER BY o.id, l.position",
+        _with_lines('"order" o', f"WHERE o.id IN ({', '.join(sql.param(i) for i in order_ids)})"),
         sql.values,
     )
     return _orders(rows)
 
 
-# An order's columns and its lines', one row per line, as `_orders` reads them.
 _WITH_LINES = ", ".join(
     [*(f'o."{f}"' for f in ORDER_FIELDS), *(f'l."{f}" AS "line_{f}"' for f in LINE_FIELDS)]
 )
 
 
+def _with_lines(orders: str, where: str = "") -> str:
+    """The `orders` (a table or a query, named `o`) that `where` keeps, with their lines: one
+    row per line, ordered as `_orders` reads them."""
+    return (
+        f"SELECT {_WITH_LINES} FROM {orders} LEFT JOIN order_line l ON l.order_id = o.id"
+        f" {where} ORDER BY o.id, l.position"
+    )
+
+
 def _orders(rows: list[Row]) -> list[Row]:
-    """Orders with their lines, from rows of `_WITH_LINES` ordered by order and position."""
+    """Orders with their lines, from the rows of `_with_lines`."""
     orders: dict[str, Row] = {}
     for row in rows:
         order = orders.get(row["id"])
@@ -779,11 +785,7 @@ async def claim_due(
     # The claimed orders read with their lines in the same statement: a round is one round
     # trip however many it claims.
     return _orders(
-        await connection.execute_query_dict(
-            f"WITH o AS ({statement}) SELECT {_WITH_LINES} FROM o"
-            " LEFT JOIN order_line l ON l.order_id = o.id ORDER BY o.id, l.position",
-            values,
-        )
+        await connection.execute_query_dict(f"WITH o AS ({statement}) {_with_lines('o')}", values)
     )
 
 
