@@ -7,7 +7,9 @@ Starts, on loopback only: a PostgreSQL server of its own, the AWS emulator (moto
 the storefront's services and gateway (one process each, as `make run`), the ceilings and the
 in-memory peers of bench/ceilings.py, and a second orders service (and its mail sender) that
 calls those peers. Then
-wrk (Debian's package; installed when missing) loads each path for `--seconds`, `--runs` times
+wrk (Debian's package; installed when missing) loads each path (product detail and list, a
+cart line set, a cart line added or taken out, checkout on the stack, each direct and through
+the gateway, and checkout against the peers) for `--seconds`, `--runs` times
 at each connection count, and prints the median rate, its p50/p99 latency, the CPU the serving
 process spent per request, and its ratio to the ceiling; with `--sizes`, the catalog grows to
 each size and the list, a search and checkout are measured again; with `--statements`, the
@@ -28,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -50,6 +52,12 @@ from petshore.paging import encode_cursor  # noqa: E402
 from tests.helpers import ADMIN, ADMIN_TOKEN, checkout_body  # noqa: E402
 
 CARTS_IN_ROTATION = 256
+# Carts for checkouts on the stack itself, one a checkout, per second of a run: more than the
+# emulator's DynamoDB lets it check out (each takes a cart's read and a line's removal).
+CHECKOUT_CARTS_PER_SECOND = 250
+CART_SLOT = "@CART@"
+# Longer than a request wrk left unanswered at the end of a run takes to finish.
+IN_FLIGHT_SECONDS = 2.0
 # Enough stock that no run sells out (the most the inventory API takes).
 STOCK = 10_000_000
 
@@ -89,6 +97,8 @@ class Target:
     url: str
     lua: str
     serving: Child
+    # Called after each run with how many requests it may have made: puts back what they used.
+    refill: Callable[[int], None] | None = None
 
 
 def get(path: str) -> str:
@@ -103,7 +113,7 @@ local carts = {{{ids}}}
 local n = 0
 request = function()
   n = n + 1
-  local cart = carts[n % #carts + 1]
+  local cart = carts[(n - 1) % #carts + 1]
   {make}
 end
 """
@@ -116,6 +126,29 @@ def cart_puts(prefix: str, carts: list[str], sku: str) -> str:
         f"""local body = '{{"quantity": ' .. (n % 5 + 1) .. '}}'
   return wrk.format("PUT", "{prefix}" .. cart .. "/items/{sku}",
     {{["Content-Type"] = "application/json"}}, body)""",
+    )
+
+
+def cart_lines_in_out(prefix: str, carts: list[str]) -> str:
+    """Each cart in turn given a line it did not hold, then, its next turn, that line taken
+    out again (quantity 0): every request adds or removes a line. The SKU is new each run."""
+    return _in_turn(
+        carts,
+        f"""local body = '{{"quantity": ' .. (math.floor((n - 1) / #carts) + 1) % 2 .. '}}'
+  return wrk.format("PUT", "{prefix}" .. cart .. "/items/PS-ADD-" .. string.upper("KEYRUN"),
+    {{["Content-Type"] = "application/json"}}, body)""",
+    )
+
+
+def checkouts(path: str, carts: list[str]) -> str:
+    """Checkouts, each of the next of `carts` (each holding a line) and with an
+    Idempotency-Key of its own: a paid order empties its cart, so each is used once a run."""
+    before, after = json.dumps(checkout_body(CART_SLOT)).replace("'", "\\'").split(CART_SLOT)
+    return _in_turn(
+        carts,
+        f"""return wrk.format("POST", "{path}",
+    {{["Content-Type"] = "application/json", ["Idempotency-Key"] = "KEYRUN-" .. n}},
+    '{before}' .. cart .. '{after}')""",
     )
 
 
@@ -161,6 +194,11 @@ def run_wrk(target: Target, connections: int, seconds: int, folder: Path) -> dic
     )
     spent = cpu_seconds([target.serving.process.pid]) - before
     found = json.loads(done.stdout.strip().splitlines()[-1])
+    if target.refill is not None:
+        # Requests still on their way when wrk stopped were not counted (one a connection at
+        # most); they finish first, a checkout even when its client went away.
+        time.sleep(IN_FLIGHT_SECONDS)
+        target.refill(found["requests"] + connections)
     requests = max(found["requests"], 1)
     found["rate"] = found["requests"] / (found["duration_us"] / 1e6)
     found["cpu_ms"] = spent * 1000 / requests
@@ -203,7 +241,15 @@ class Bench:
     lone_orders: Child  # an orders service whose cart and catalog answer from memory
     lone_mail: Child  # its mail sender, whose SES answers from memory
     sku: str
-    carts: list[str]
+    carts: list[str]  # carts the cart's paths write to in turn
+    checkout_carts: list[str]  # carts for checkouts on the stack, each used once a run
+
+    def refill_checkout_carts(self, used: int) -> None:
+        """The line put back in the carts a run's checkouts emptied (all of them, when
+        there were more checkouts than carts)."""
+        cart_url = self.stack.urls[CART.name][0]
+        carts: list[str | None] = list(self.checkout_carts[:used])
+        asyncio.run(fill_carts(cart_url, self.sku, carts))
 
     def targets(self) -> list[tuple[Target, Target | None]]:
         """Each measured path with the ceiling its ratio is taken to."""
@@ -214,6 +260,10 @@ class Bench:
         detail = f"{CATALOG.path_prefix}products/{self.sku}"
         listing = f"{CATALOG.path_prefix}products?limit=20"
         put = cart_puts(f"{CART.path_prefix}carts/", self.carts, self.sku)
+        in_out = cart_lines_in_out(f"{CART.path_prefix}carts/", self.carts)
+        orders = f"{ORDERS.path_prefix}orders"
+        stack_checkouts = checkouts(orders, self.checkout_carts)
+        refill = self.refill_checkout_carts
         ceiling = self.ceilings
         pk = Target(
             "ceiling: asyncpg read", "ceiling", ceiling.url, get(f"/pk/{self.sku}"), ceiling
@@ -232,9 +282,17 @@ class Bench:
             posts(f"/checkout/{self.sku}", None, keyed=False),
             ceiling,
         )
-        checkout = posts(f"{ORDERS.path_prefix}orders", checkout_body("bench-cart"), keyed=True)
+        checkout = posts(orders, checkout_body("bench-cart"), keyed=True)
         detail_direct = Target(
             "product detail", "direct", catalog, get(detail), serving["catalog-0"]
+        )
+        checkout_direct = Target(
+            "checkout",
+            "direct",
+            stack.urls[ORDERS.name][0],
+            stack_checkouts,
+            serving[f"{ORDERS.name}-0"],
+            refill,
         )
         return [
             (Target("bare Sanic", "ceiling", ceiling.url, get("/bare"), ceiling), None),
@@ -255,6 +313,13 @@ class Bench:
             (dynamo, None),
             (Target("cart PUT", "direct", cart, put, serving["cart-0"]), dynamo),
             (Target("cart PUT", "gateway", gateway, put, serving["gateway"]), None),
+            (Target("cart PUT, line in/out", "direct", cart, in_out, serving["cart-0"]), dynamo),
+            (Target("cart PUT, line in/out", "gateway", gateway, in_out, serving["gateway"]), None),
+            (checkout_direct, None),
+            (
+                Target("checkout", "gateway", gateway, stack_checkouts, serving["gateway"], refill),
+                checkout_direct,
+            ),
             (raw_checkout, None),
             (
                 Target(
@@ -270,7 +335,7 @@ class Bench:
 
 
 @contextmanager
-def bench_stack(folder: Path, statements: bool) -> Iterator[Bench]:
+def bench_stack(folder: Path, statements: bool, seconds: int) -> Iterator[Bench]:
     cluster = PostgresCluster(STATEMENT_SETTINGS if statements else ())
     cluster.create()
     cluster.start()
@@ -293,15 +358,16 @@ def bench_stack(folder: Path, statements: bool) -> Iterator[Bench]:
             )
             try:
                 stack.start()
-                yield prepare(stack, cluster, folder)
+                yield prepare(stack, cluster, folder, seconds)
             finally:
                 stack.stop()
     finally:
         cluster.remove()
 
 
-def prepare(stack: Stack, cluster: PostgresCluster, folder: Path) -> Bench:
-    """A product in stock, carts holding it, the ceilings and the memory peers started."""
+def prepare(stack: Stack, cluster: PostgresCluster, folder: Path, seconds: int) -> Bench:
+    """A product in stock, carts holding it (enough for the checkouts of a run of `seconds`),
+    the ceilings and the memory peers started."""
     with httpx.Client(base_url=stack.gateway_url, timeout=30) as client:
         sku = "PS-BENCH-1"
         created = client.post(
@@ -320,14 +386,12 @@ def prepare(stack: Stack, cluster: PostgresCluster, folder: Path) -> Bench:
         client.put(
             f"{ORDERS.path_prefix}inventory/{sku}", headers=ADMIN, json={"available": STOCK}
         ).raise_for_status()
-        carts = []
-        for _ in range(CARTS_IN_ROTATION):
-            cart_id = client.post(f"{CART.path_prefix}carts").json()["cart_id"]
-            client.put(
-                f"{CART.path_prefix}carts/{cart_id}/items/{sku}", json={"quantity": 1}
-            ).raise_for_status()
-            carts.append(cart_id)
         product = client.get(f"{CATALOG.path_prefix}products/{sku}").json()
+    cart_url = stack.urls[CART.name][0]
+    carts = asyncio.run(fill_carts(cart_url, sku, [None] * CARTS_IN_ROTATION))
+    checkout_carts = asyncio.run(
+        fill_carts(cart_url, sku, [None] * (CHECKOUT_CARTS_PER_SECOND * seconds))
+    )
     product_file = folder / "product.json"
     product_file.write_text(json.dumps(product))
     env = stack.env()
@@ -364,7 +428,26 @@ def prepare(stack: Stack, cluster: PostgresCluster, folder: Path) -> Bench:
     processes.stop(next(c for c in processes.children if c.name == f"{ORDERS.name}-{SEND_MAIL}"))
     lone_mail = processes.start("send-mail-lone", ORDERS.module, None, lone_env, command=SEND_MAIL)
     processes.wait_healthy()
-    return Bench(stack, cluster, ceilings, peers, lone_orders, lone_mail, sku, carts)
+    return Bench(
+        stack, cluster, ceilings, peers, lone_orders, lone_mail, sku, carts, checkout_carts
+    )
+
+
+async def fill_carts(cart_url: str, sku: str, carts: list[str | None]) -> list[str]:
+    """Each of `carts` (None: a new one) holding one of `sku`, sixteen at a time; their ids."""
+    gate = asyncio.Semaphore(16)
+    async with httpx.AsyncClient(base_url=cart_url, timeout=30) as client:
+
+        async def fill(cart_id: str | None) -> str:
+            async with gate:
+                if cart_id is None:
+                    made = await client.post(f"{CART.path_prefix}carts")
+                    cart_id = str(made.raise_for_status().json()["cart_id"])
+                line = f"{CART.path_prefix}carts/{cart_id}/items/{sku}"
+                (await client.put(line, json={"quantity": 1})).raise_for_status()
+                return cart_id
+
+        return list(await asyncio.gather(*(fill(c) for c in carts)))
 
 
 def _start_script(processes: Processes, name: str, env: dict[str, str], *args: str) -> Child:
@@ -589,7 +672,7 @@ def main() -> int:
     try:
         with (
             tempfile.TemporaryDirectory(prefix="petshore-http-") as tmp,
-            bench_stack(Path(tmp), args.statements) as bench,
+            bench_stack(Path(tmp), args.statements, args.seconds) as bench,
         ):
             for target, ceiling in bench.targets():
                 if ceiling is not None:
