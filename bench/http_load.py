@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -248,8 +248,7 @@ class Bench:
         """The line put back in the carts a run's checkouts emptied (all of them, when
         there were more checkouts than carts)."""
         cart_url = self.stack.urls[CART.name][0]
-        carts: list[str | None] = list(self.checkout_carts[:used])
-        asyncio.run(fill_carts(cart_url, self.sku, carts))
+        asyncio.run(fill_carts(cart_url, self.sku, self.checkout_carts[:used]))
 
     def targets(self) -> list[tuple[Target, Target | None]]:
         """Each measured path with the ceiling its ratio is taken to."""
@@ -433,7 +432,7 @@ def prepare(stack: Stack, cluster: PostgresCluster, folder: Path, seconds: int) 
     )
 
 
-async def fill_carts(cart_url: str, sku: str, carts: list[str | None]) -> list[str]:
+async def fill_carts(cart_url: str, sku: str, carts: Sequence[str | None]) -> list[str]:
     """Each of `carts` (None: a new one) holding one of `sku`, sixteen at a time; their ids."""
     gate = asyncio.Semaphore(16)
     async with httpx.AsyncClient(base_url=cart_url, timeout=30) as client:
