@@ -61,15 +61,21 @@ IN_FLIGHT_SECONDS = 2.0
 # Enough stock that no run sells out (the most the inventory API takes).
 STOCK = 10_000_000
 
-# What wrk prints when a run ends: one JSON line, read back here.
+# What wrk prints when a run ends: one JSON line, read back here. `used`: how many requests
+# the scripts made (their global `n`), answered or not; wrk's first thread makes one more, to
+# check the script, and never sends it.
 DONE = """
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
 done = function(summary, latency, requests)
   local e = summary.errors
+  local used = 0
+  for _, thread in ipairs(threads) do used = used + (thread:get("n") or 0) end
   io.write(string.format(
     '{"requests": %d, "duration_us": %d, "socket_errors": %d, "status_errors": %d, '
-    .. '"p50_us": %d, "p99_us": %d}\\n',
+    .. '"p50_us": %d, "p99_us": %d, "used": %d}\\n',
     summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
-    latency:percentile(50), latency:percentile(99)))
+    latency:percentile(50), latency:percentile(99), used))
 end
 """
 
@@ -97,7 +103,7 @@ class Target:
     url: str
     lua: str
     serving: Child
-    # Called after each run with how many requests it may have made: puts back what they used.
+    # Called after each run with how many requests its script made: puts back what they used.
     refill: Callable[[int], None] | None = None
 
 
@@ -110,7 +116,7 @@ def _in_turn(carts: list[str], make: str) -> str:
     ids = ", ".join(f'"{c}"' for c in carts)
     return f"""
 local carts = {{{ids}}}
-local n = 0
+n = 0
 request = function()
   n = n + 1
   local cart = carts[(n - 1) % #carts + 1]
@@ -161,7 +167,7 @@ def posts(path: str, body: dict[str, Any] | None, keyed: bool) -> str:
     text = json.dumps(body or {}).replace("'", "\\'")
     key = '["Idempotency-Key"] = "KEYRUN-" .. n,' if keyed else ""
     return f"""
-local n = 0
+n = 0
 request = function()
   n = n + 1
   return wrk.format("POST", "{path}",
@@ -198,7 +204,7 @@ def run_wrk(target: Target, connections: int, seconds: int, folder: Path) -> dic
         # Requests still on their way when wrk stopped were not counted (one a connection at
         # most); they finish first, a checkout even when its client went away.
         time.sleep(IN_FLIGHT_SECONDS)
-        target.refill(found["requests"] + connections)
+        target.refill(found["used"])
     requests = max(found["requests"], 1)
     found["rate"] = found["requests"] / (found["duration_us"] / 1e6)
     found["cpu_ms"] = spent * 1000 / requests
