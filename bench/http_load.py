@@ -214,10 +214,15 @@ def run_wrk(target: Target, connections: int, seconds: int, folder: Path) -> dic
 def measure(
     target: Target, connections: int, seconds: int, runs: int, folder: Path, size: int | None
 ) -> Figure:
-    results = sorted(
-        (run_wrk(target, connections, seconds, folder) for _ in range(runs)),
-        key=lambda r: r["rate"],
-    )
+    found = [run_wrk(target, connections, seconds, folder) for _ in range(runs)]
+    return figure(target, connections, found, size)
+
+
+def figure(
+    target: Target, connections: int, found: list[dict[str, Any]], size: int | None
+) -> Figure:
+    """The median of a path's runs."""
+    results = sorted(found, key=lambda r: r["rate"])
     median = results[len(results) // 2]
     return Figure(
         path=target.path,
@@ -586,10 +591,10 @@ async def _statements(url: str, query: str) -> list[asyncpg.Record]:
         await connection.close()
 
 
-def print_statements(url: str, figure: Figure, seconds: int, runs: int) -> None:
+def print_statements(url: str, target: Target, found: dict[str, Any]) -> None:
     """The statements PostgreSQL spent most time on since they were reset, per request of
-    `figure` (its median rate over every run: close enough to tell them apart)."""
-    requests = max(figure.rate * seconds * runs, 1)
+    `target`'s run that `found` describes."""
+    requests = max(found["requests"], 1)
     top = asyncio.run(
         _statements(
             url,
@@ -599,7 +604,7 @@ def print_statements(url: str, figure: Figure, seconds: int, runs: int) -> None:
     )
     # Time in a statement includes its waits for locks (checkouts of one product queue on
     # its stock row), not only the CPU it cost.
-    print(f"  {figure.path} {figure.route}: PostgreSQL per request", file=sys.stderr)
+    print(f"  {target.path} {target.route}: PostgreSQL per request", file=sys.stderr)
     for row in top:
         query = " ".join(row["query"].split())[:100]
         print(
@@ -615,18 +620,26 @@ def measure_all(
 ) -> None:
     """Every path (and every ceiling) at each connection count, then the grown sizes."""
     pairs = bench.targets()
+    chosen = [t for t, _ in pairs if args.only in t.path or t.route == "ceiling"]
     for conns in [int(c) for c in args.connections.split(",")]:
-        for target, _ in pairs:
-            if args.only in target.path or target.route == "ceiling":
-                if args.statements:
+        found: list[list[dict[str, Any]]] = [[] for _ in chosen]
+        # Rounds of every path in turn, rather than each path's runs one after the other: on
+        # a machine whose speed drifts from minute to minute, a path and its ceiling drift
+        # alike, and their ratio holds.
+        for round_number in range(args.runs):
+            for target, runs in zip(chosen, found, strict=True):
+                if args.statements and not round_number:
                     asyncio.run(_statements(bench.cluster.url(), RESET_STATEMENTS))
-                figures.append(measure(target, conns, args.seconds, args.runs, folder, None))
+                runs.append(run_wrk(target, conns, args.seconds, folder))
                 print(
-                    f"  {target.path} {target.route} x{conns}: {figures[-1].rate:.0f}/s",
+                    f"  {target.path} {target.route} x{conns}: {runs[-1]['rate']:.0f}/s",
                     file=sys.stderr,
                 )
-                if args.statements:
-                    print_statements(bench.cluster.url(), figures[-1], args.seconds, args.runs)
+                if args.statements and not round_number:
+                    print_statements(bench.cluster.url(), target, runs[-1])
+        figures.extend(
+            figure(target, conns, runs, None) for target, runs in zip(chosen, found, strict=True)
+        )
     catalog = bench.stack.urls[CATALOG.name][0]
     serving = next(c for c in bench.stack.processes.children if c.name == "catalog-0")
     products = f"{CATALOG.path_prefix}products"
