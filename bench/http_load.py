@@ -32,7 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,8 @@ class Figure:
     cpu_ms: float  # the serving process's CPU per request
     errors: int  # answers of 4xx/5xx and socket errors, over every run
     size: int | None = None
+    # Each run's rate and CPU per request, in the order of the rounds.
+    runs: list[tuple[float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -234,6 +236,7 @@ def figure(
         cpu_ms=round(statistics.median(r["cpu_ms"] for r in results), 3),
         errors=sum(r["status_errors"] + r["socket_errors"] for r in results),
         size=size,
+        runs=[(round(r["rate"], 1), round(r["cpu_ms"], 3)) for r in found],
     )
 
 
@@ -555,6 +558,16 @@ def mail_figure(bench: Bench, wait_seconds: float = 600) -> Figure:
     )
 
 
+def paired(figure: Figure, ceiling: Figure, measure: int) -> float:
+    """`figure`'s rate (`measure` 0) or CPU per request (1) against its ceiling's: the median
+    of the ratios of runs of the same round, which the machine slowed or sped alike; of the
+    medians when the two were not measured in the same rounds."""
+    runs = list(zip(figure.runs, ceiling.runs, strict=False))
+    if not runs or len(figure.runs) != len(ceiling.runs) or not all(c[measure] for _, c in runs):
+        return figure.rate / ceiling.rate if measure == 0 else figure.cpu_ms / ceiling.cpu_ms
+    return statistics.median(f[measure] / c[measure] for f, c in runs)
+
+
 def print_table(figures: list[Figure], ceilings: dict[tuple[str, str], tuple[str, str]]) -> None:
     by_key = {(f.path, f.route, f.connections, f.size): f for f in figures}
     print(
@@ -567,9 +580,9 @@ def print_table(figures: list[Figure], ceilings: dict[tuple[str, str], tuple[str
         if ceiling_key is not None:
             c = by_key.get((*ceiling_key, f.connections, None))
             if c is not None and c.rate:
-                ratio = f"{f.rate / c.rate:.2f} of {c.path} ({c.route})"
+                ratio = f"{paired(f, c, 0):.2f} of {c.path} ({c.route})"
                 if "aiobotocore" in c.path and c.cpu_ms:
-                    ratio += f"; cpu {f.cpu_ms / c.cpu_ms:.2f}x"
+                    ratio += f"; cpu {paired(f, c, 1):.2f}x"
         size = str(f.size) if f.size else ""
         print(
             f"{f.path:<28}{f.route:<9}{size:>8}{f.connections:>6}{f.rate:>10.0f}{f.p50_ms:>9.2f}"
