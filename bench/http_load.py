@@ -217,10 +217,10 @@ def measure(
     target: Target, connections: int, seconds: int, runs: int, folder: Path, size: int | None
 ) -> Figure:
     found = [run_wrk(target, connections, seconds, folder) for _ in range(runs)]
-    return figure(target, connections, found, size)
+    return median_figure(target, connections, found, size)
 
 
-def figure(
+def median_figure(
     target: Target, connections: int, found: list[dict[str, Any]], size: int | None
 ) -> Figure:
     """The median of a path's runs."""
@@ -558,14 +558,14 @@ def mail_figure(bench: Bench, wait_seconds: float = 600) -> Figure:
     )
 
 
-def paired(figure: Figure, ceiling: Figure, measure: int) -> float:
-    """`figure`'s rate (`measure` 0) or CPU per request (1) against its ceiling's: the median
+def paired(figure: Figure, ceiling: Figure, which: int) -> float:
+    """`figure`'s rate (`which` 0) or CPU per request (1) against its ceiling's: the median
     of the ratios of runs of the same round, which the machine slowed or sped alike; of the
     medians when the two were not measured in the same rounds."""
     runs = list(zip(figure.runs, ceiling.runs, strict=False))
-    if not runs or len(figure.runs) != len(ceiling.runs) or not all(c[measure] for _, c in runs):
-        return figure.rate / ceiling.rate if measure == 0 else figure.cpu_ms / ceiling.cpu_ms
-    return statistics.median(f[measure] / c[measure] for f, c in runs)
+    if not runs or len(figure.runs) != len(ceiling.runs) or not all(c[which] for _, c in runs):
+        return figure.rate / ceiling.rate if which == 0 else figure.cpu_ms / ceiling.cpu_ms
+    return statistics.median(f[which] / c[which] for f, c in runs)
 
 
 def print_table(figures: list[Figure], ceilings: dict[tuple[str, str], tuple[str, str]]) -> None:
@@ -651,7 +651,8 @@ def measure_all(
                 if args.statements and not round_number:
                     print_statements(bench.cluster.url(), target, runs[-1])
         figures.extend(
-            figure(target, conns, runs, None) for target, runs in zip(chosen, found, strict=True)
+            median_figure(target, conns, runs, None)
+            for target, runs in zip(chosen, found, strict=True)
         )
     catalog = bench.stack.urls[CATALOG.name][0]
     serving = next(c for c in bench.stack.processes.children if c.name == "catalog-0")
