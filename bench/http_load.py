@@ -562,10 +562,11 @@ def paired(figure: Figure, ceiling: Figure, which: int) -> float:
     """`figure`'s rate (`which` 0) or CPU per request (1) against its ceiling's: the median
     of the ratios of runs of the same round, which the machine slowed or sped alike; of the
     medians when the two were not measured in the same rounds."""
-    runs = list(zip(figure.runs, ceiling.runs, strict=False))
-    if not runs or len(figure.runs) != len(ceiling.runs) or not all(c[which] for _, c in runs):
+    same_rounds = ceiling.runs and len(figure.runs) == len(ceiling.runs)
+    if not same_rounds or not all(c[which] for c in ceiling.runs):
         return figure.rate / ceiling.rate if which == 0 else figure.cpu_ms / ceiling.cpu_ms
-    return statistics.median(f[which] / c[which] for f, c in runs)
+    pairs = zip(figure.runs, ceiling.runs, strict=True)
+    return statistics.median(f[which] / c[which] for f, c in pairs)
 
 
 def print_table(figures: list[Figure], ceilings: dict[tuple[str, str], tuple[str, str]]) -> None:
