@@ -7,6 +7,8 @@ How one key yields at most one order and one charge:
   key over after the lease ran out (a retry, or the reconciler) keeps that order id, and
   the order is inserted in a transaction that first checks the key is still held by this
   checkout (its `owner` token): a checkout that lost its key can no longer place an order.
+  A first request claims its key in that same transaction instead, and only a request whose
+  key is held already claims it before anything else, to answer with the outcome it keeps.
 - The payment is created before it is confirmed, and its reference is recorded on the order
   in between; the provider's idempotency keys make a second create or confirm of the same
   key the same payment. Whoever finds the order stuck can ask the provider what happened, and
@@ -100,13 +102,21 @@ async def _checkout(
 ) -> Row:
     # A guest's key stands for the body alone, as it did before customers signed in.
     signed = {"customer_id": customer_id} if customer_id else {}
-    claim = await _claim(key, rules.request_hash({**body.identity(), **signed}), lease)
-    if isinstance(claim, IdempotencyRecord):
-        assert claim.order_id is not None and claim.response_status is not None
-        settlement.answer_for(claim.response_status, claim.order_id)
-        return await store.get_order(claim.order_id)
+    digest = rules.request_hash({**body.identity(), **signed})
+    opened = await _open_unclaimed(peers, key, (digest, lease), body, customer_id)
+    order: Row | None = None
+    if opened is not None:
+        claim, order = opened
+    else:
+        claimed = await _claim(key, digest, lease)
+        if isinstance(claimed, IdempotencyRecord):
+            assert claimed.order_id is not None and claimed.response_status is not None
+            settlement.answer_for(claimed.response_status, claimed.order_id)
+            return await store.get_order(claimed.order_id)
+        claim = claimed
     async with _holding(claim, lease):
-        order = await store.find_order(claim.order_id) if claim.resumed else None
+        if order is None and claim.resumed:
+            order = await store.find_order(claim.order_id)
         if order is None:
             order = await _open(peers, claim, body, customer_id)
         order, recorded = await _pay(peers, claim, order, body.payment.token, lease)
@@ -172,45 +182,84 @@ async def _holding(claim: Claim, lease: float) -> AsyncIterator[None]:
         renewing.cancel()
 
 
+async def _open_unclaimed(
+    peers: Peers, key: str, request: tuple[str, float], body: Checkout, customer_id: str | None
+) -> tuple[Claim, Row] | None:
+    """The order placed as `_open` places it, its key claimed in the same statement: one
+    round trip fewer than a claim of its own. None when the key must be claimed first: this
+    process has no price list yet; or the key is held already (a retry, whose cart may be
+    gone with the order it placed, so that a failure to price it says nothing); or the price
+    list changed since this process read it. Nothing is kept then. `request`: the hash of
+    what the key stands for, and its lease."""
+    revision = store.kept_revision()
+    if revision is None:
+        return None
+    claim = Claim(key, rules.new_order_id(), new_owner(), prices=revision)
+    try:
+        order = await _place(peers, claim, body, customer_id, store.NewKey(*request, revision))
+    except store.ClaimFirst:
+        return None
+    except ApiError:
+        if await store.key_exists(key):
+            return None
+        raise
+    except BaseException:
+        # Its answer may have been lost after it committed; as in `_open`.
+        with suppress(Exception):
+            await store.release_key(claim.key, claim.owner, utcnow())
+        raise
+    return claim, order
+
+
 async def _open(peers: Peers, claim: Claim, body: Checkout, customer_id: str | None) -> Row:
     """Price the cart and place the order, stock taken; nothing kept if this fails."""
     try:
-        if not peers.payments.accepts(body.payment.token):
-            raise InvalidRequest(
-                f"{peers.payments.name} payments do not take that token",
-                {"fields": ["payment.token"]},
-            )
-        address = body.shipping_address
-        where = addresses.destination(address.country, address.region, ADDRESS)
-        quote = await price_cart(
-            peers,
-            body.cart_id,
-            where,
-            body.shipping_method,
-            body.discount_code,
-            ADDRESS,
-            claim.prices,
-        )
-        shipping_address = address.model_dump(exclude_none=True)
-        if where.region:
-            shipping_address["region"] = where.region
-        order = await store.place_order(
-            order_id=claim.order_id,
-            key=claim.key,
-            owner=claim.owner,
-            quote=quote,
-            email=body.email,
-            shipping_address=shipping_address,
-            cart_id=body.cart_id,
-            customer_id=customer_id,
-        )
+        return await _place(peers, claim, body, customer_id)
     except store.LostKey as exc:
         raise _taken_over() from exc
     except BaseException:
         with suppress(Exception):
             await store.release_key(claim.key, claim.owner, utcnow())
         raise
-    return order
+
+
+async def _place(
+    peers: Peers,
+    claim: Claim,
+    body: Checkout,
+    customer_id: str | None,
+    new_key: store.NewKey | None = None,
+) -> Row:
+    if not peers.payments.accepts(body.payment.token):
+        raise InvalidRequest(
+            f"{peers.payments.name} payments do not take that token",
+            {"fields": ["payment.token"]},
+        )
+    address = body.shipping_address
+    where = addresses.destination(address.country, address.region, ADDRESS)
+    quote = await price_cart(
+        peers,
+        body.cart_id,
+        where,
+        body.shipping_method,
+        body.discount_code,
+        ADDRESS,
+        claim.prices,
+    )
+    shipping_address = address.model_dump(exclude_none=True)
+    if where.region:
+        shipping_address["region"] = where.region
+    return await store.place_order(
+        order_id=claim.order_id,
+        key=claim.key,
+        owner=claim.owner,
+        quote=quote,
+        email=body.email,
+        shipping_address=shipping_address,
+        cart_id=body.cart_id,
+        customer_id=customer_id,
+        new_key=new_key,
+    )
 
 
 async def price_cart(

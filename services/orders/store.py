@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from dataclasses import fields as dataclass_fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -87,6 +87,25 @@ def _db() -> BaseDBAsyncClient:
 
 class LostKey(Exception):
     """This checkout no longer holds its Idempotency-Key: another one took it over."""
+
+
+class ClaimFirst(Exception):
+    """A key that could not be claimed with its order (`place_order`'s `new_key`): it is
+    held already (`key_held`), or the price list changed since the order was priced with it
+    (`stale_prices`). Nothing changed."""
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A key to claim in the statement that places its order: the request it stands for, how
+    long its first lease runs, and the revision of the price list the order was priced with."""
+
+    request_hash: str
+    lease: float
+    revision: str
+
+    def lease_until(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.lease)
 
 
 # Inventory ------------------------------------------------------------------------------
@@ -186,12 +205,14 @@ async def place_order(
     shipping_address: dict[str, Any],
     cart_id: str,
     customer_id: str | None,
+    new_key: NewKey | None = None,
 ) -> Row:
     """Take stock for every line and record the order, atomically: either every line is
     reserved or nothing changes. Only the checkout holding the key may place its order (a
-    takeover waits until this ends). Each decrement is conditional on enough stock, so two
-    checkouts can never both take the last unit, and a discount code's last use goes to one
-    order only. The order, as `find_order` would read it."""
+    takeover waits until this ends); with `new_key`, the key is claimed for it here instead,
+    and `ClaimFirst` says when it cannot be. Each decrement is conditional on enough stock, so
+    two checkouts can never both take the last unit, and a discount code's last use goes to
+    one order only. The order, as `find_order` would read it."""
     lines = quote.lines
     now = utcnow()
     totals = quote.totals
@@ -241,10 +262,11 @@ async def place_order(
     # A fixed lock order (by SKU) keeps concurrent checkouts from deadlocking.
     taking = sorted(lines, key=lambda ln: ln.sku)
     connection = _db()
+    taker = (key, owner, order_id, now)
     if connection.capabilities.dialect == "postgres":
-        await _place_at_once(connection, (key, owner, order_id, now), taking, discount, rows)
+        await _place_at_once(connection, taker, taking, discount, rows, new_key)
     else:
-        await _place_in_turn((key, owner, order_id, now), taking, discount, rows)
+        await _place_in_turn(taker, taking, discount, rows, new_key)
     return {**order, "items": items}
 
 
@@ -267,18 +289,28 @@ async def _place_at_once(
     lines: list[PricedLine],
     discount: str | None,
     rows: Rows,
+    new_key: NewKey | None,
 ) -> None:
-    """On PostgreSQL, one statement: the take (migration 0010's `take_for_order`), then the
-    rows. A refusal raised by the take undoes the statement."""
+    """On PostgreSQL, one statement: the take (migration 0010's `take_for_order`, or with
+    `new_key` migration 0011's `claim_and_take_for_order`), then the rows. A refusal raised
+    by the take undoes the statement."""
     sql = Statement("postgres")
-    arguments = (*taker, [ln.sku for ln in lines], [ln.quantity for ln in lines], discount)
-    take = f"SELECT take_for_order({', '.join(sql.param(value) for value in arguments)})"
+    key, owner, order_id, now = taker
+    taken = ([ln.sku for ln in lines], [ln.quantity for ln in lines], discount)
+    if new_key is None:
+        function, arguments = "take_for_order", (*taker, *taken)
+    else:
+        claim = (new_key.request_hash, owner, order_id, now, new_key.lease_until(now))
+        function, arguments = "claim_and_take_for_order", (key, *claim, new_key.revision, *taken)
+    take = f"SELECT {function}({', '.join(sql.param(value) for value in arguments)})"
     query = f"WITH taken AS ({take}), {insert_clauses(sql, rows)} SELECT FROM taken"
     try:
         await connection.execute_query(query, sql.values)
     except asyncpg.RaiseError as exc:
         if exc.hint == "lost_key":
-            raise LostKey(taker[0]) from exc
+            raise LostKey(key) from exc
+        if exc.hint in ("key_held", "stale_prices"):
+            raise ClaimFirst(exc.hint) from exc
         if exc.hint == "out_of_stock":
             raise _out_of_stock(lines, json.loads(exc.detail)) from exc
         if exc.hint == "used_up":
@@ -287,18 +319,19 @@ async def _place_at_once(
 
 
 async def _place_in_turn(
-    taker: Taker, lines: list[PricedLine], discount: str | None, rows: Rows
+    taker: Taker, lines: list[PricedLine], discount: str | None, rows: Rows, new_key: NewKey | None
 ) -> None:
     """Elsewhere (SQLite), a transaction of one statement each."""
     key, owner, order_id, now = taker
     async with in_transaction() as conn:
-        held = await update(
+        if new_key is not None:
+            await _claim_with_order(conn, taker, new_key)
+        elif not await update(
             conn,
             "idempotency_key",
             {"order_id": order_id, "updated_at": now},
             {"key": key, "owner": owner, "state": "in_progress"},
-        )
-        if not held:
+        ):
             raise LostKey(key)
         short = [ln.sku for ln in lines if not await _take(conn, ln.sku, ln.quantity, now)]
         if short:
@@ -307,6 +340,17 @@ async def _place_in_turn(
             await _redeem(conn, discount)
         for table, table_rows in rows:
             await insert(conn, table, table_rows)
+
+
+async def _claim_with_order(conn: BaseDBAsyncClient, taker: Taker, new_key: NewKey) -> None:
+    """What migration 0011's function does before the take, on SQLite."""
+    key, owner, order_id, now = taker
+    record = _key_record(key, new_key.request_hash, order_id, owner, new_key.lease_until(now), now)
+    claimed = await insert_new(conn, "idempotency_key", [record], "key", _REVISION_AS)
+    if not claimed:
+        raise ClaimFirst("key_held")
+    if claimed[0]["revision"] != new_key.revision:
+        raise ClaimFirst("stale_prices")
 
 
 async def _take(conn: BaseDBAsyncClient, sku: str, quantity: int, now: datetime) -> bool:
@@ -861,26 +905,33 @@ async def claim_key(
     statement."""
     connection = _db()
     while True:
-        now = utcnow()
-        record = {
-            "key": key,
-            "request_hash": request_hash,
-            "state": "in_progress",
-            "order_id": order_id,
-            "owner": owner,
-            "lease_expires_at": lease_until,
-            "created_at": now,
-            "updated_at": now,
-        }
-        claimed = await insert_new(
-            connection, "idempotency_key", [record], "key", f"{_REVISION} AS revision"
-        )
+        record = _key_record(key, request_hash, order_id, owner, lease_until, utcnow())
+        claimed = await insert_new(connection, "idempotency_key", [record], "key", _REVISION_AS)
         if claimed:
             return None, claimed[0]["revision"]
         held = await IdempotencyRecord.get_or_none(key=key)
         if held is not None:
             return held, None
         # Its holder released it between our insert and our read: try again.
+
+
+def _key_record(
+    key: str, request_hash: str, order_id: str, owner: str, lease_until: datetime, now: datetime
+) -> Row:
+    return {
+        "key": key,
+        "request_hash": request_hash,
+        "state": "in_progress",
+        "order_id": order_id,
+        "owner": owner,
+        "lease_expires_at": lease_until,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def key_exists(key: str) -> bool:
+    return await IdempotencyRecord.filter(key=key).exists()
 
 
 async def take_over_key(
@@ -971,9 +1022,15 @@ class PriceList:
 
 # What changes with every change to the price list (migration 0009's triggers).
 _REVISION = '(SELECT "revision" FROM "price_list")'
+_REVISION_AS = f"{_REVISION} AS revision"
 # The price list as this process last read it: every checkout needs it, the owner seldom
 # changes it.
 _price_list: PriceList | None = None
+
+
+def kept_revision() -> str | None:
+    """The revision of the price list this process keeps; None until it read one."""
+    return _price_list.revision if _price_list is not None else None
 
 
 async def price_list(revision: str | None = None) -> PriceList:
@@ -981,7 +1038,7 @@ async def price_list(revision: str | None = None) -> PriceList:
     later one: read again only when it changed since this process last read it."""
     global _price_list
     if revision is None:
-        [row] = await _db().execute_query_dict(f"SELECT {_REVISION} AS revision")
+        [row] = await _db().execute_query_dict(f"SELECT {_REVISION_AS}")
         revision = str(row["revision"])
     kept = _price_list
     if kept is not None and kept.revision == revision:

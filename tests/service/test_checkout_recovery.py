@@ -8,18 +8,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import pytest
+from aiohttp import web
 from tortoise import Tortoise
 
 from devstack.processes import free_port
 from petshore.contract import ORDERS
 from petshore.db import apply_migrations, tortoise_config
-from petshore.errors import Conflict, InvalidRequest, OutOfStock, PaymentDeclined
+from petshore.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    InvalidRequest,
+    OutOfStock,
+    PaymentDeclined,
+)
 from petshore.timestamps import utcnow
 from petshore.upstream import ServiceClient
 from services.orders import checkout, pricing, reconciler, rules, store
@@ -469,5 +477,181 @@ def test_simultaneous_orders_share_stock_and_a_code_without_deadlock(database: s
         assert sorted(outcomes) == ["placed", "short", "short"]
         assert await store.available([a, b]) == {a: 0, b: 0}
         assert await Order.filter(discount_code=code).count() == 3
+
+    run(database, scenario)
+
+
+def test_a_first_request_claims_its_key_in_the_statement_placing_its_order(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With `new_key`, the key is claimed where the order is placed (one statement on
+    PostgreSQL); a key held already, a price list changed since the order was priced, or
+    stock too short each change nothing at all, the key's claim included."""
+
+    async def place(key: str, sku: str, quantity: int, revision: str) -> str:
+        order_id = rules.new_order_id()
+        await store.place_order(
+            order_id=order_id,
+            key=key,
+            owner=checkout.new_owner(),
+            quote=_quote(rules.PricedLine(sku, "Rope toy", quantity, 500)),
+            email="shopper@example.com",
+            shipping_address={"name": "Sam"},
+            cart_id="c" * 22,
+            customer_id=None,
+            new_key=store.NewKey("h", 30, revision),
+        )
+        return order_id
+
+    async def scenario(peers: Peers) -> None:
+        sku = await _stocked(5)
+        revision = (await store.price_list()).revision
+        key = "k-" + secrets.token_hex(6)
+        with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+            caplog.clear()
+            order_id = await place(key, sku, 2, revision)
+            statements = _statements(caplog)
+        assert statements == (1 if database.startswith("postgres") else 5)
+        record = await IdempotencyRecord.get(key=key)
+        assert (record.state, record.order_id, record.request_hash) == (
+            "in_progress",
+            order_id,
+            "h",
+        )
+        assert record.lease_expires_at is not None and record.lease_expires_at > utcnow()
+        assert (await store.get_order(order_id))["status"] == "pending"
+        assert await _stock(sku) == 3
+
+        refusals: list[tuple[str, type[Exception]]] = [
+            (key, store.ClaimFirst),  # held already: by the order above
+            ("k-" + secrets.token_hex(6), store.ClaimFirst),  # priced with an older list
+            ("k-" + secrets.token_hex(6), OutOfStock),
+        ]
+        for (refused, error), (quantity, priced) in zip(
+            refusals, [(1, revision), (1, "older"), (4, revision)], strict=True
+        ):
+            with pytest.raises(error) as raised:
+                await place(refused, sku, quantity, priced)
+            if error is store.ClaimFirst:
+                assert str(raised.value) == ("key_held" if refused == key else "stale_prices")
+            assert await _stock(sku) == 3
+        assert await IdempotencyRecord.filter(key__in=[k for k, _ in refusals]).count() == 1
+        assert (await IdempotencyRecord.get(key=key)).owner == record.owner
+        assert await Order.filter(idempotency_key__in=[k for k, _ in refusals]).count() == 1
+
+        # Sent twice at once: the second waits for the first's statement, then finds it held.
+        twice = "k-" + secrets.token_hex(6)
+        outcomes = await asyncio.gather(
+            *(place(twice, sku, 1, revision) for _ in range(2)), return_exceptions=True
+        )
+        assert sorted(type(o).__name__ for o in outcomes) == ["ClaimFirst", "str"]
+        assert await _stock(sku) == 2
+
+    run(database, scenario)
+
+
+@asynccontextmanager
+async def _shop(sku: str, carts: dict[str, list[dict[str, Any]]]) -> AsyncIterator[Peers]:
+    """Peers for whole checkouts: a cart and a catalog answering over HTTP from memory, the
+    carts as `carts` holds them (a paid order empties its lines), one product, `sku`."""
+    product = {"sku": sku, "name": "Rope toy", "price_cents": 500, "currency": "USD"}
+
+    async def cart(request: web.Request) -> web.Response:
+        items = carts.get(request.match_info["cart_id"])
+        if items is None:
+            return web.json_response({"error": {"code": "not_found"}}, status=404)
+        return web.json_response({"cart_id": request.match_info["cart_id"], "items": items})
+
+    async def remove_line(request: web.Request) -> web.Response:
+        carts[request.match_info["cart_id"]] = [
+            item
+            for item in carts[request.match_info["cart_id"]]
+            if item["sku"] != request.match_info["sku"]
+        ]
+        return await cart(request)
+
+    async def catalog(request: web.Request) -> web.Response:
+        if request.match_info["sku"] != sku:
+            return web.json_response({"error": {"code": "not_found"}}, status=404)
+        return web.json_response({**product, "status": "active"})
+
+    app = web.Application()
+    app.router.add_get("/api/cart/carts/{cart_id}", cart)
+    app.router.add_delete("/api/cart/carts/{cart_id}/items/{sku}", remove_line)
+    app.router.add_get("/api/catalog/products/{sku}", catalog)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}"
+    peers = Peers(
+        cart=ServiceClient("cart", url, 5.0),
+        catalog=ServiceClient("catalog", url, 5.0),
+        payments=TestProvider(),
+    )
+    try:
+        yield peers
+    finally:
+        await peers.cart.close()
+        await peers.catalog.close()
+        await runner.cleanup()
+
+
+def test_whole_checkouts_with_the_key_claimed_where_the_order_is_placed(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Once its process keeps the price list, a checkout runs three statements on
+    PostgreSQL: the order placed with its key's claim, the payment recorded, the order
+    settled. A retry, whose cart is empty by then, gets the order; the same key sent at once
+    from several requests makes one order; a changed price list, a key used for another
+    request and stock too short are answered as before, and a refused order keeps no key."""
+    cart_id = "c" * 22
+
+    async def scenario(_: Peers) -> None:
+        sku = await _stocked(20)
+        carts = {cart_id: [{"sku": sku, "quantity": 2}]}
+        async with _shop(sku, carts) as peers:
+            await store.price_list()
+            key = "k-" + secrets.token_hex(6)
+            with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+                caplog.clear()
+                order = await checkout.place(peers, key, body(), LEASE)
+                statements = _statements(caplog)
+            if database.startswith("postgres"):
+                assert statements == 3
+            assert order["status"] == "paid" and order["total_cents"] == 1000
+            assert carts[cart_id] == [] and await _stock(sku) == 18
+            record = await IdempotencyRecord.get(key=key)
+            assert (record.state, record.response_status, record.order_id) == (
+                "done",
+                201,
+                order["id"],
+            )
+            assert (await checkout.place(peers, key, body(), LEASE))["id"] == order["id"]
+
+            carts[cart_id] = [{"sku": sku, "quantity": 1}]
+            at_once = "k-" + secrets.token_hex(6)
+            orders = await asyncio.gather(
+                *(checkout.place(peers, at_once, body(), LEASE) for _ in range(5))
+            )
+            assert {o["id"] for o in orders} == {orders[0]["id"]}
+            assert await _stock(sku) == 17
+            assert await Order.filter(idempotency_key=at_once).count() == 1
+
+            with pytest.raises(IdempotencyKeyReused):
+                await checkout.place(peers, at_once, body("tok_mastercard"), LEASE)
+
+            carts[cart_id] = [{"sku": sku, "quantity": 1}]
+            await store.put_tax_rate(pricing.TaxRate("US", "OR", "Oregon", 0, True))
+            changed = await checkout.place(peers, "k-" + secrets.token_hex(6), body(), LEASE)
+            assert changed["status"] == "paid" and await _stock(sku) == 16
+            assert store.kept_revision() == (await store.price_list()).revision
+
+            carts[cart_id] = [{"sku": sku, "quantity": 17}]
+            short = "k-" + secrets.token_hex(6)
+            with pytest.raises(OutOfStock):
+                await checkout.place(peers, short, body(), LEASE)
+            assert not await IdempotencyRecord.filter(key=short).exists()
+            assert await _stock(sku) == 16
 
     run(database, scenario)
