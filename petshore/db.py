@@ -18,6 +18,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.contrib.sanic import register_tortoise
 from tortoise.exceptions import DBConnectionError, OperationalError, TransactionManagementError
+from tortoise.migrations import operations as ops
 from tortoise.migrations.api import migrate
 
 from petshore.contract import Env
@@ -88,6 +89,20 @@ async def apply_migrations(config: dict[str, Any]) -> None:
         await migrate(config=config)
     finally:
         await Tortoise.close_connections()
+
+
+def on_postgres(forward: str, backward: str) -> ops.RunPython:
+    """A migration step that runs `forward` (undone by `backward`) on PostgreSQL only: what
+    SQLite cannot have, such as a PL/pgSQL function, which the code calls on PostgreSQL only."""
+
+    def step(sql: str) -> Any:
+        async def run(apps: Any, schema_editor: Any) -> None:
+            if schema_editor.client.capabilities.dialect == "postgres":
+                await schema_editor.client.execute_script(sql)
+
+        return run
+
+    return ops.RunPython(step(forward), step(backward))
 
 
 async def ping() -> None:

@@ -68,20 +68,28 @@ def run(database: str, scenario: Callable[[Peers], Awaitable[T]]) -> T:
 
     async def main() -> T:
         await Tortoise.init(config=tortoise_config(database, ORDERS.module))
-        nowhere = f"http://127.0.0.1:{free_port()}"
-        peers = Peers(
-            cart=ServiceClient("cart", nowhere, 1.0),
-            catalog=ServiceClient("catalog", nowhere, 1.0),
-            payments=TestProvider(),
-        )
         try:
-            return await scenario(peers)
+            async with _peers_at(f"http://127.0.0.1:{free_port()}", 1.0) as peers:
+                return await scenario(peers)
         finally:
-            await peers.cart.close()
-            await peers.catalog.close()
             await Tortoise.close_connections()
 
     return asyncio.run(main())
+
+
+@asynccontextmanager
+async def _peers_at(url: str, timeout: float) -> AsyncIterator[Peers]:
+    """A cart and a catalog at `url`, and the test payment provider."""
+    peers = Peers(
+        cart=ServiceClient("cart", url, timeout),
+        catalog=ServiceClient("catalog", url, timeout),
+        payments=TestProvider(),
+    )
+    try:
+        yield peers
+    finally:
+        await peers.cart.close()
+        await peers.catalog.close()
 
 
 def body(token: str = "tok_visa") -> Checkout:
@@ -583,17 +591,10 @@ async def _shop(sku: str, carts: dict[str, list[dict[str, Any]]]) -> AsyncIterat
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    url = f"http://127.0.0.1:{port}"
-    peers = Peers(
-        cart=ServiceClient("cart", url, 5.0),
-        catalog=ServiceClient("catalog", url, 5.0),
-        payments=TestProvider(),
-    )
     try:
-        yield peers
+        async with _peers_at(f"http://127.0.0.1:{port}", 5.0) as peers:
+            yield peers
     finally:
-        await peers.cart.close()
-        await peers.catalog.close()
         await runner.cleanup()
 
 

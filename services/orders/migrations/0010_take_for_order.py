@@ -10,10 +10,9 @@ A refusal raises, which undoes the whole statement; its HINT says which refusal 
 Statements in a volatile function each read a fresh snapshot: a take that waited for another
 checkout's lock sees the stock that checkout left, as a statement of its own would."""
 
-from typing import Any
-
 from tortoise import migrations
-from tortoise.migrations import operations as ops
+
+from petshore.db import on_postgres
 
 SIGNATURE = "take_for_order(TEXT, TEXT, TEXT, TIMESTAMPTZ, TEXT[], INT[], TEXT)"
 FUNCTION = """CREATE FUNCTION take_for_order(
@@ -55,19 +54,9 @@ BEGIN
 END $$"""
 
 
-async def create(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.client.capabilities.dialect == "postgres":
-        await schema_editor.client.execute_script(FUNCTION)
-
-
-async def drop(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.client.capabilities.dialect == "postgres":
-        await schema_editor.client.execute_script(f"DROP FUNCTION IF EXISTS {SIGNATURE}")
-
-
 class Migration(migrations.Migration):
     dependencies = [("models", "0009_price_list_revision")]
 
     initial = False
 
-    operations = [ops.RunPython(create, drop)]
+    operations = [on_postgres(FUNCTION, f"DROP FUNCTION IF EXISTS {SIGNATURE}")]

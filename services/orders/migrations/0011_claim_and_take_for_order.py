@@ -11,10 +11,9 @@ with it (migration 0009's revision), and `take_for_order`'s own (migration 0010)
 request with the same key waits at the insert until the first's statement ends, and then
 finds the key held."""
 
-from typing import Any
-
 from tortoise import migrations
-from tortoise.migrations import operations as ops
+
+from petshore.db import on_postgres
 
 SIGNATURE = (
     "claim_and_take_for_order(TEXT, TEXT, TEXT, TEXT, TIMESTAMPTZ, TIMESTAMPTZ, TEXT,"
@@ -42,19 +41,9 @@ BEGIN
 END $$"""
 
 
-async def create(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.client.capabilities.dialect == "postgres":
-        await schema_editor.client.execute_script(FUNCTION)
-
-
-async def drop(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.client.capabilities.dialect == "postgres":
-        await schema_editor.client.execute_script(f"DROP FUNCTION IF EXISTS {SIGNATURE}")
-
-
 class Migration(migrations.Migration):
     dependencies = [("models", "0010_take_for_order")]
 
     initial = False
 
-    operations = [ops.RunPython(create, drop)]
+    operations = [on_postgres(FUNCTION, f"DROP FUNCTION IF EXISTS {SIGNATURE}")]
