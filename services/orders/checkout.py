@@ -7,8 +7,9 @@ How one key yields at most one order and one charge:
   key over after the lease ran out (a retry, or the reconciler) keeps that order id, and
   the order is inserted in a transaction that first checks the key is still held by this
   checkout (its `owner` token): a checkout that lost its key can no longer place an order.
-  A first request claims its key in that same transaction instead, and only a request whose
-  key is held already claims it before anything else, to answer with the outcome it keeps.
+  A request claims its key in that same transaction instead, priced from the price list its
+  process keeps; when the key is held already (a retry), or its request was refused as priced
+  from a list that changed since, nothing is kept and it claims the key first, as above.
 - The payment is created before it is confirmed, and its reference is recorded on the order
   in between; the provider's idempotency keys make a second create or confirm of the same
   key the same payment. Whoever finds the order stuck can ask the provider what happened, and
@@ -66,8 +67,9 @@ class Claim:
     owner: str
     # Taken over from a checkout that stopped, which may have placed the order already.
     resumed: bool = False
-    # The price list's revision, read with the claim (`store.price_list`).
-    prices: str | None = None
+    # The price list: its revision, read with the claim (`store.price_list`); or, for a key
+    # claimed with its order, the list this process keeps.
+    prices: store.PriceList | str | None = None
 
 
 def new_owner() -> str:
@@ -191,16 +193,18 @@ async def _open_unclaimed(
     gone with the order it placed, so that a failure to price it says nothing); or the price
     list changed since this process read it. Nothing is kept then. `request`: the hash of
     what the key stands for, and its lease."""
-    revision = store.kept_revision()
-    if revision is None:
+    kept = store.kept_price_list()
+    if kept is None:
         return None
-    claim = Claim(key, rules.new_order_id(), new_owner(), prices=revision)
+    claim = Claim(key, rules.new_order_id(), new_owner(), prices=kept)
     try:
-        order = await _place(peers, claim, body, customer_id, store.NewKey(*request, revision))
+        order = await _place(peers, claim, body, customer_id, store.NewKey(*request, kept.revision))
     except store.ClaimFirst:
         return None
     except ApiError:
-        if await store.key_exists(key):
+        # Refused as priced from a list that changed since (a destination added, say), the
+        # request is priced again from the list as it is now.
+        if await store.key_held_or_prices_changed(key, kept.revision):
             return None
         raise
     except BaseException:
@@ -269,20 +273,20 @@ async def price_cart(
     shipping_method: str | None,
     discount_code: str | None,
     prefix: str = "",
-    revision: str | None = None,
+    prices: store.PriceList | str | None = None,
 ) -> pricing.Quote:
     """The cart priced as an order shipped to `where` would be: goods from the catalog,
     shipping, discount and tax from the owner's tables. `prefix`: where the address's fields
-    are in the request, for the errors that name them. `revision`: the price list's, read
-    already (`store.price_list`)."""
+    are in the request, for the errors that name them. `prices`: the price list, or its
+    revision read already (`store.price_list`)."""
     items = await _fetch_cart(peers, cart_id)
     skus = [item["sku"] for item in items]
-    fetched, prices, discount = await asyncio.gather(
+    fetched, price_list, discount = await asyncio.gather(
         asyncio.gather(*(fetch_product(peers, s) for s in skus)),
-        store.price_list(revision),
+        _price_list(prices),
         _discount(discount_code),
     )
-    methods, rates = prices.methods, prices.rates
+    methods, rates = price_list.methods, price_list.rates
     lines, currency = rules.price_lines(items, dict(zip(skus, fetched, strict=True)))
     offered = pricing.offered_methods(methods, where.country, currency)
     method = pricing.choose_method(offered, where.country, shipping_method, prefix)
@@ -301,6 +305,10 @@ async def price_cart(
         tax=tax,
         discount=discount,
     )
+
+
+async def _price_list(prices: store.PriceList | str | None) -> store.PriceList:
+    return prices if isinstance(prices, store.PriceList) else await store.price_list(prices)
 
 
 async def _discount(code: str | None) -> pricing.Discount | None:

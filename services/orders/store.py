@@ -930,8 +930,16 @@ def _key_record(
     }
 
 
-async def key_exists(key: str) -> bool:
-    return await IdempotencyRecord.filter(key=key).exists()
+async def key_held_or_prices_changed(key: str, revision: str) -> bool:
+    """Whether `key` is claimed, or the price list is no longer as of `revision`: in one
+    round trip."""
+    sql = Statement(_db().capabilities.dialect)
+    [row] = await _db().execute_query_dict(
+        f'SELECT EXISTS (SELECT 1 FROM "idempotency_key" WHERE "key" = {sql.param(key)})'
+        f" AS held, {_REVISION_AS}",
+        sql.values,
+    )
+    return bool(row["held"]) or row["revision"] != revision
 
 
 async def take_over_key(
@@ -978,7 +986,15 @@ async def release_key(key: str, owner: str, now: datetime) -> None:
     """Forget a key whose request changed nothing, so a retry runs afresh. If its order
     exists after all (a commit whose answer was lost), keep the key and only drop its lease."""
     async with in_transaction() as conn:
-        record = await IdempotencyRecord.filter(key=key, owner=owner).using_db(conn).first()
+        # Locked first: a statement placing its order may hold the key's row, and its order is
+        # seen only once it committed. A delete that waited for the row instead would still
+        # find the key held by `owner`, and remove it from the order it was placed for.
+        record = await (
+            IdempotencyRecord.filter(key=key, owner=owner)
+            .select_for_update()
+            .using_db(conn)
+            .first()
+        )
         if record is None or record.state != "in_progress":
             return
         if await Order.filter(id=record.order_id).using_db(conn).exists():
@@ -1028,9 +1044,9 @@ _REVISION_AS = f"{_REVISION} AS revision"
 _price_list: PriceList | None = None
 
 
-def kept_revision() -> str | None:
-    """The revision of the price list this process keeps; None until it read one."""
-    return _price_list.revision if _price_list is not None else None
+def kept_price_list() -> PriceList | None:
+    """The price list this process keeps; None until it read one."""
+    return _price_list
 
 
 async def price_list(revision: str | None = None) -> PriceList:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import pytest
 from aiohttp import web
 from tortoise import Tortoise
+from tortoise.transactions import in_transaction
 
 from devstack.processes import free_port
 from petshore.contract import ORDERS
@@ -646,13 +647,70 @@ def test_whole_checkouts_with_the_key_claimed_where_the_order_is_placed(
             await store.put_tax_rate(pricing.TaxRate("US", "OR", "Oregon", 0, True))
             changed = await checkout.place(peers, "k-" + secrets.token_hex(6), body(), LEASE)
             assert changed["status"] == "paid" and await _stock(sku) == 16
-            assert store.kept_revision() == (await store.price_list()).revision
+            kept = store.kept_price_list()
+            assert kept is not None and kept == await store.price_list()
+
+            # A method the kept list does not have yet: refused as priced from that list,
+            # the request is priced again from the list as it is now.
+            pony = pricing.ShippingMethod("pony", "Pony", 700, "USD", None, 1, 2, ("US",))
+            await store.put_shipping_method(pony)
+            carts[cart_id] = [{"sku": sku, "quantity": 1}]
+            by_pony = body().model_copy(update={"shipping_method": "pony"})
+            ponied = await checkout.place(peers, "k-" + secrets.token_hex(6), by_pony, LEASE)
+            assert ponied["shipping_method"] == "pony" and ponied["shipping_cents"] == 700
+            assert await _stock(sku) == 15
+            await store.delete_shipping_method("pony")
 
             carts[cart_id] = [{"sku": sku, "quantity": 17}]
             short = "k-" + secrets.token_hex(6)
             with pytest.raises(OutOfStock):
                 await checkout.place(peers, short, body(), LEASE)
             assert not await IdempotencyRecord.filter(key=short).exists()
-            assert await _stock(sku) == 16
+            assert await _stock(sku) == 15
+
+    run(database, scenario)
+
+
+def test_a_key_being_released_waits_for_the_order_being_placed_with_it(database: str) -> None:
+    """A checkout that gave up on its placing statement (its answer lost, or a timeout)
+    releases its key while that statement may still commit. The release waits for it, and
+    keeps the key bound to the order it placed: deleted, a retry would place a second one."""
+    if not database.startswith("postgres"):
+        pytest.skip("SQLite writes one transaction at a time: nothing can wait on a row")
+
+    async def scenario(peers: Peers) -> None:
+        sku = await _stocked(5)
+        key = "k-" + secrets.token_hex(6)
+        claimed = await checkout._claim(key, "h", 30)
+        assert isinstance(claimed, checkout.Claim)
+        placed, commit = asyncio.Event(), asyncio.Event()
+
+        async def placing() -> None:
+            async with in_transaction():
+                await store.place_order(
+                    order_id=claimed.order_id,
+                    key=key,
+                    owner=claimed.owner,
+                    quote=_quote(rules.PricedLine(sku, "Rope toy", 1, 500)),
+                    email="shopper@example.com",
+                    shipping_address={"name": "Sam"},
+                    cart_id="c" * 22,
+                    customer_id=None,
+                )
+                placed.set()
+                await commit.wait()
+
+        placer = asyncio.create_task(placing())
+        await placed.wait()
+        # Made outside the placing transaction's context: a connection of its own.
+        releasing = asyncio.create_task(store.release_key(key, claimed.owner, utcnow()))
+        await asyncio.sleep(0.3)
+        assert not releasing.done(), "the release waits for the statement holding the key"
+        commit.set()
+        await asyncio.gather(placer, releasing)
+        record = await IdempotencyRecord.get(key=key)
+        assert (record.state, record.order_id) == ("in_progress", claimed.order_id)
+        assert record.lease_expires_at is not None and record.lease_expires_at <= utcnow()
+        assert await Order.filter(idempotency_key=key).count() == 1
 
     run(database, scenario)

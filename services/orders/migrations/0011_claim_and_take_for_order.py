@@ -8,8 +8,8 @@ A refusal raises, which undoes the whole statement, the key's claim with it: `ke
 the key exists (a retry, or a request sent twice at once; the caller then claims the key as
 it would have before), `stale_prices` when the price list changed since the order was priced
 with it (migration 0009's revision), and `take_for_order`'s own (migration 0010). A second
-request with the same key waits at the insert until the first's statement ends, and then
-finds the key held."""
+request with the same key waits at the insert until the first's statement ends: it finds the
+key held if that statement placed its order, and claims it if it was refused."""
 
 from tortoise import migrations
 
