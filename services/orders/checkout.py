@@ -234,6 +234,8 @@ async def _place(
     customer_id: str | None,
     new_key: store.NewKey | None = None,
 ) -> Row:
+    """The cart priced and its order placed, on `claim`'s key (with `new_key`, claimed in the
+    same statement)."""
     if not peers.payments.accepts(body.payment.token):
         raise InvalidRequest(
             f"{peers.payments.name} payments do not take that token",
