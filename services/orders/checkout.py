@@ -105,7 +105,7 @@ async def _checkout(
     # A guest's key stands for the body alone, as it did before customers signed in.
     signed = {"customer_id": customer_id} if customer_id else {}
     digest = rules.request_hash({**body.identity(), **signed})
-    opened = await _open_unclaimed(peers, key, (digest, lease), body, customer_id)
+    opened = await _open_unclaimed(peers, key, digest, lease, body, customer_id)
     order: Row | None = None
     if opened is not None:
         claim, order = opened
@@ -185,20 +185,21 @@ async def _holding(claim: Claim, lease: float) -> AsyncIterator[None]:
 
 
 async def _open_unclaimed(
-    peers: Peers, key: str, request: tuple[str, float], body: Checkout, customer_id: str | None
+    peers: Peers, key: str, digest: str, lease: float, body: Checkout, customer_id: str | None
 ) -> tuple[Claim, Row] | None:
     """The order placed as `_open` places it, its key claimed in the same statement: one
     round trip fewer than a claim of its own. None when the key must be claimed first: this
     process has no price list yet; or the key is held already (a retry, whose cart may be
     gone with the order it placed, so that a failure to price it says nothing); or the price
-    list changed since this process read it. Nothing is kept then. `request`: the hash of
-    what the key stands for, and its lease."""
+    list changed since this process read it. Nothing is kept then. `digest`: the hash of
+    what the key stands for."""
     kept = store.kept_price_list()
     if kept is None:
         return None
     claim = Claim(key, rules.new_order_id(), new_owner(), prices=kept)
     try:
-        order = await _place(peers, claim, body, customer_id, store.NewKey(*request, kept.revision))
+        new_key = store.NewKey(digest, lease, kept.revision)
+        order = await _place(peers, claim, body, customer_id, new_key)
     except store.ClaimFirst:
         return None
     except ApiError:
@@ -208,9 +209,8 @@ async def _open_unclaimed(
             return None
         raise
     except BaseException:
-        # Its answer may have been lost after it committed; as in `_open`.
-        with suppress(Exception):
-            await store.release_key(claim.key, claim.owner, utcnow())
+        # Its answer may have been lost after it committed.
+        await _let_go(claim)
         raise
     return claim, order
 
@@ -222,9 +222,16 @@ async def _open(peers: Peers, claim: Claim, body: Checkout, customer_id: str | N
     except store.LostKey as exc:
         raise _taken_over() from exc
     except BaseException:
-        with suppress(Exception):
-            await store.release_key(claim.key, claim.owner, utcnow())
+        await _let_go(claim)
         raise
+
+
+async def _let_go(claim: Claim) -> None:
+    """Release the key of a checkout that placed no order, as far as it knows (if its order
+    exists after all, the key stays bound to it); a database that is away keeps it until its
+    lease runs out."""
+    with suppress(Exception):
+        await store.release_key(claim.key, claim.owner, utcnow())
 
 
 async def _place(

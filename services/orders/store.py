@@ -346,7 +346,7 @@ async def _claim_with_order(conn: BaseDBAsyncClient, taker: Taker, new_key: NewK
     """What migration 0011's function does before the take, on SQLite."""
     key, owner, order_id, now = taker
     record = _key_record(key, new_key.request_hash, order_id, owner, new_key.lease_until(now), now)
-    claimed = await insert_new(conn, "idempotency_key", [record], "key", _REVISION_AS)
+    claimed = await insert_new(conn, "idempotency_key", [record], "key", _REVISION)
     if not claimed:
         raise ClaimFirst("key_held")
     if claimed[0]["revision"] != new_key.revision:
@@ -906,7 +906,7 @@ async def claim_key(
     connection = _db()
     while True:
         record = _key_record(key, request_hash, order_id, owner, lease_until, utcnow())
-        claimed = await insert_new(connection, "idempotency_key", [record], "key", _REVISION_AS)
+        claimed = await insert_new(connection, "idempotency_key", [record], "key", _REVISION)
         if claimed:
             return None, claimed[0]["revision"]
         held = await IdempotencyRecord.get_or_none(key=key)
@@ -933,10 +933,11 @@ def _key_record(
 async def key_held_or_prices_changed(key: str, revision: str) -> bool:
     """Whether `key` is claimed, or the price list is no longer as of `revision`: in one
     round trip."""
-    sql = Statement(_db().capabilities.dialect)
-    [row] = await _db().execute_query_dict(
+    connection = _db()
+    sql = Statement(connection.capabilities.dialect)
+    [row] = await connection.execute_query_dict(
         f'SELECT EXISTS (SELECT 1 FROM "idempotency_key" WHERE "key" = {sql.param(key)})'
-        f" AS held, {_REVISION_AS}",
+        f" AS held, {_REVISION}",
         sql.values,
     )
     return bool(row["held"]) or row["revision"] != revision
@@ -1036,9 +1037,9 @@ class PriceList:
     rates: tuple[pricing.TaxRate, ...]
 
 
-# What changes with every change to the price list (migration 0009's triggers).
-_REVISION = '(SELECT "revision" FROM "price_list")'
-_REVISION_AS = f"{_REVISION} AS revision"
+# What changes with every change to the price list (migration 0009's triggers), as a column
+# `revision` of a statement that may read other things too.
+_REVISION = '(SELECT "revision" FROM "price_list") AS revision'
 # The price list as this process last read it: every checkout needs it, the owner seldom
 # changes it.
 _price_list: PriceList | None = None
@@ -1054,7 +1055,7 @@ async def price_list(revision: str | None = None) -> PriceList:
     later one: read again only when it changed since this process last read it."""
     global _price_list
     if revision is None:
-        [row] = await _db().execute_query_dict(f"SELECT {_REVISION_AS}")
+        [row] = await _db().execute_query_dict(f"SELECT {_REVISION}")
         revision = str(row["revision"])
     kept = _price_list
     if kept is not None and kept.revision == revision:

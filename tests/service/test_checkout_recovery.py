@@ -126,18 +126,25 @@ async def _half_done(key: str, sku: str, quantity: int = 2) -> checkout.Claim:
     """What a checkout killed right after taking stock leaves: a held key and a pending order."""
     claimed = await checkout._claim(key, rules.request_hash(body().identity()), LEASE)
     assert isinstance(claimed, checkout.Claim)
-    line = rules.PricedLine(sku, "Rope toy", quantity, 500)
+    await _place(claimed, _quote(rules.PricedLine(sku, "Rope toy", quantity, 500)))
+    return claimed
+
+
+async def _place(
+    claim: checkout.Claim, quote: pricing.Quote, new_key: store.NewKey | None = None
+) -> None:
+    """`quote` placed as an order on `claim`'s key, for the shopper of `body()`."""
     await store.place_order(
-        order_id=claimed.order_id,
-        key=key,
-        owner=claimed.owner,
-        quote=_quote(line),
+        order_id=claim.order_id,
+        key=claim.key,
+        owner=claim.owner,
+        quote=quote,
         email="shopper@example.com",
         shipping_address={"name": "Sam"},
         cart_id="c" * 22,
         customer_id=None,
+        new_key=new_key,
     )
-    return claimed
 
 
 async def _payment_recorded(peers: Peers, claimed: checkout.Claim, token: str | None = None) -> str:
@@ -193,16 +200,7 @@ def test_a_checkout_that_lost_its_key_can_place_no_order(database: str) -> None:
         assert retry.order_id == slow.order_id, "a key places only the order it was claimed for"
         line = rules.PricedLine(sku, "Rope toy", 1, 500)
         with pytest.raises(store.LostKey):
-            await store.place_order(
-                order_id=slow.order_id,
-                key=key,
-                owner=slow.owner,
-                quote=_quote(line),
-                email="a@b.co",
-                shipping_address={"name": "Sam"},
-                cart_id="c",
-                customer_id=None,
-            )
+            await _place(slow, _quote(line))
         assert await _stock(sku) == 5, "the fenced transaction took no stock"
         assert not await Order.filter(idempotency_key=key).exists()
 
@@ -337,16 +335,7 @@ def test_an_order_is_placed_in_one_statement_on_postgresql(
         claimed = await checkout._claim("k-" + secrets.token_hex(6), "h", LEASE)
         assert isinstance(claimed, checkout.Claim)
         caplog.clear()
-        await store.place_order(
-            order_id=claimed.order_id,
-            key=claimed.key,
-            owner=claimed.owner,
-            quote=_quote(*(rules.PricedLine(sku, "Rope toy", 1, 500) for sku in skus)),
-            email="shopper@example.com",
-            shipping_address={"name": "Sam"},
-            cart_id="c" * 22,
-            customer_id=None,
-        )
+        await _place(claimed, _quote(*(rules.PricedLine(sku, "Rope toy", 1, 500) for sku in skus)))
         return claimed, _statements(caplog)
 
     postgres = database.startswith("postgres")
@@ -453,16 +442,7 @@ def test_simultaneous_orders_share_stock_and_a_code_without_deadlock(database: s
         if code is not None:
             quote = replace(quote, discount=await store.discount(code))
         try:
-            await store.place_order(
-                order_id=claimed.order_id,
-                key=claimed.key,
-                owner=claimed.owner,
-                quote=quote,
-                email="shopper@example.com",
-                shipping_address={"name": "Sam"},
-                cart_id="c" * 22,
-                customer_id=None,
-            )
+            await _place(claimed, quote)
         except OutOfStock:
             return "short"
         except InvalidRequest as exc:
@@ -498,19 +478,10 @@ def test_a_first_request_claims_its_key_in_the_statement_placing_its_order(
     stock too short each change nothing at all, the key's claim included."""
 
     async def place(key: str, sku: str, quantity: int, revision: str) -> str:
-        order_id = rules.new_order_id()
-        await store.place_order(
-            order_id=order_id,
-            key=key,
-            owner=checkout.new_owner(),
-            quote=_quote(rules.PricedLine(sku, "Rope toy", quantity, 500)),
-            email="shopper@example.com",
-            shipping_address={"name": "Sam"},
-            cart_id="c" * 22,
-            customer_id=None,
-            new_key=store.NewKey("h", 30, revision),
-        )
-        return order_id
+        claim = checkout.Claim(key, rules.new_order_id(), checkout.new_owner())
+        line = rules.PricedLine(sku, "Rope toy", quantity, 500)
+        await _place(claim, _quote(line), store.NewKey("h", 30, revision))
+        return claim.order_id
 
     async def scenario(peers: Peers) -> None:
         sku = await _stocked(5)
@@ -687,16 +658,7 @@ def test_a_key_being_released_waits_for_the_order_being_placed_with_it(database:
 
         async def placing() -> None:
             async with in_transaction():
-                await store.place_order(
-                    order_id=claimed.order_id,
-                    key=key,
-                    owner=claimed.owner,
-                    quote=_quote(rules.PricedLine(sku, "Rope toy", 1, 500)),
-                    email="shopper@example.com",
-                    shipping_address={"name": "Sam"},
-                    cart_id="c" * 22,
-                    customer_id=None,
-                )
+                await _place(claimed, _quote(rules.PricedLine(sku, "Rope toy", 1, 500)))
                 placed.set()
                 await commit.wait()
 
