@@ -13,7 +13,9 @@ from typing import Any, ClassVar
 from sanic import Request, Sanic
 from sanic.constants import HTTP_METHODS
 from sanic.exceptions import SanicException
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse
+
+from petshore.responses import json
 
 log = logging.getLogger("petshore.errors")
 

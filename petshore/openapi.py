@@ -12,10 +12,11 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 from sanic import Blueprint, Request, Sanic
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse
 from typing_extensions import TypedDict
 
 from petshore.contract import Service
+from petshore.responses import json
 
 H = TypeVar("H", bound=Callable[..., Any])
 

@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack
 from typing import Protocol, TypeVar
 
 from sanic import Blueprint, Request, Sanic
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse
 
 from petshore import audit, paging
 from petshore.auth import admin_route
@@ -20,6 +20,7 @@ from petshore.contract import ACCOUNTS, Service
 from petshore.db import DATABASE_ERRORS, register_database, tortoise_config
 from petshore.errors import InvalidRequest
 from petshore.openapi import Param, docs_blueprint, string
+from petshore.responses import json
 from petshore.settings import CommonSettings
 from petshore.upstream import ServiceClient
 from petshore.web import health_blueprint, query_args, setup_common

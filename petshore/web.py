@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from sanic import Blueprint, Request, Sanic
 from sanic.request.parameters import RequestParameters
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse
 
 from petshore.bodies import PATTERN_PROBLEMS, storable_text
 from petshore.contract import API_PATH_PREFIX, SKU_PATTERN, Service
@@ -39,6 +39,7 @@ from petshore.openapi import (
     declared_query,
     operation,
 )
+from petshore.responses import json
 from petshore.settings import CommonSettings
 
 REQUEST_ID_HEADER = "X-Request-ID"

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, empty, json
+from sanic.response import HTTPResponse, empty
 
 from petshore import audit, paging
 from petshore.auth import ADMIN_TOKEN_ACTOR, admin_token_given, check_csrf
 from petshore.contract import ACCOUNTS, CSRF_HEADER, SESSION_COOKIE, STAFF_ROLES
 from petshore.errors import Forbidden, NotFound
 from petshore.openapi import ErrorBody, Param, operation, string
+from petshore.responses import json
 from petshore.web import parse_body, query_args, search_words
 from services.accounts import rules, sessions, store, views
 from services.accounts.schemas import PasswordChange, ProfilePatch, RoleChange, SignIn, SignUp

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from sanic import Blueprint, Request
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse
 
 from petshore.contract import CART, SKU_PATTERN
 from petshore.errors import InvalidRequest
 from petshore.openapi import operation
+from petshore.responses import json
 from petshore.tables import DynamoTable
 from petshore.web import parse_body
 from services.cart import store, views

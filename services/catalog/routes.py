@@ -6,7 +6,7 @@ from typing import Any
 
 from sanic import Blueprint, Request
 from sanic.request.parameters import RequestParameters
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse
 from tortoise.transactions import in_transaction
 
 from petshore import paging
@@ -15,6 +15,7 @@ from petshore.contract import CATALOG, CATALOG_CACHE_SECONDS
 from petshore.errors import InvalidRequest
 from petshore.modeljobs import Kind
 from petshore.openapi import Param, integer, operation, string
+from petshore.responses import json
 from petshore.web import parse_body, product_sku, public_get, query_args, search_words
 from services.catalog import publishing, rules, store, uploads, views
 from services.catalog.schemas import (

@@ -6,13 +6,14 @@ import re
 
 from sanic import Blueprint, Request
 from sanic.request.parameters import RequestParameters
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse
 
 from petshore import paging
 from petshore.auth import admin_actor, admin_route, admin_token_given, check_csrf, signed_in
 from petshore.contract import ORDERS
 from petshore.errors import InvalidRequest, NotFound, Unauthorized
 from petshore.openapi import Download, ErrorBody, Param, integer, operation, string
+from petshore.responses import json
 from petshore.timestamps import utcnow
 from petshore.web import parse_body, product_sku, query_args, validate
 from services.orders import (
