@@ -11,6 +11,8 @@ costs and not what the machine, Sanic or the emulator cost anyway.
   Tortoise sizes the services' (1 to 5 connections), the row as JSON;
 - `PUT /dynamo/<cart_id>`: one aiobotocore `UpdateItem` on the carts table of the same
   emulator, with the services' client settings;
+- `PUT /dynamo/<cart_id>/items/<sku>/<quantity>`: the cart's own `UpdateItem` of a line
+  (`services.cart.store.line_update`, its conditions included), alone, as above;
 - `POST /checkout/<sku>`: a checkout as one raw asyncpg transaction on the orders service's
   own tables: stock taken (never below zero), its movement, the order and its line.
 
@@ -27,6 +29,7 @@ import argparse
 import json
 import secrets
 import sys
+import time
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from petshore.aws import open_client  # noqa: E402
 from petshore.contract import CARTS  # noqa: E402
 from petshore.settings import CommonSettings  # noqa: E402
+from services.cart.store import line_update  # noqa: E402
 
 # Tortoise's asyncpg client: minsize 1, maxsize 5 unless the URL says otherwise.
 POOL = {"min_size": 1, "max_size": 5}
@@ -95,6 +99,12 @@ def ceilings_app(catalog_db: str, orders_db: str, environment: str) -> Sanic:
             ExpressionAttributeValues={":q": {"N": "1"}},
             ReturnValues="ALL_NEW",
         )
+        return json_response({"cart_id": found["Attributes"][CARTS.hash_key]["S"]})
+
+    @app.put("/dynamo/<cart_id>/items/<sku>/<quantity:int>")
+    async def dynamo_line(request: Request, cart_id: str, sku: str, quantity: int) -> HTTPResponse:
+        update = line_update(table, cart_id, sku, quantity, time.time())
+        found = await request.app.ctx.dynamodb.update_item(**update)
         return json_response({"cart_id": found["Attributes"][CARTS.hash_key]["S"]})
 
     @app.post("/checkout/<sku>")

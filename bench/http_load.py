@@ -56,6 +56,9 @@ CARTS_IN_ROTATION = 256
 # emulator's DynamoDB lets it check out (each takes a cart's read and a line's removal).
 CHECKOUT_CARTS_PER_SECOND = 250
 CART_SLOT = "@CART@"
+# The cart's own UpdateItem of a line, sent alone: what a cart PUT costs beyond it is the
+# service's layers (Sanic, validation, the answer), not the call's size.
+CART_CALL = "ceiling: cart's UpdateItem"
 # Longer than a request wrk left unanswered at the end of a run takes to finish.
 IN_FLIGHT_SECONDS = 2.0
 # Enough stock that no run sells out (the most the inventory API takes).
@@ -162,6 +165,14 @@ def checkouts(path: str, carts: list[str]) -> str:
 
 def dynamo_puts(carts: list[str]) -> str:
     return _in_turn(carts, 'return wrk.format("PUT", "/dynamo/" .. cart)')
+
+
+def dynamo_line_puts(carts: list[str], sku: str) -> str:
+    """The cart's own `UpdateItem` of what `cart_puts` sends: each cart's line of `sku` set
+    to 1 to 5 in turn."""
+    return _in_turn(
+        carts, f'return wrk.format("PUT", "/dynamo/" .. cart .. "/items/{sku}/" .. (n % 5 + 1))'
+    )
 
 
 def posts(path: str, body: dict[str, Any] | None, keyed: bool) -> str:
@@ -288,6 +299,9 @@ class Bench:
             dynamo_puts(self.carts),
             ceiling,
         )
+        cart_call = Target(
+            CART_CALL, "ceiling", ceiling.url, dynamo_line_puts(self.carts, self.sku), ceiling
+        )
         raw_checkout = Target(
             "ceiling: asyncpg checkout",
             "ceiling",
@@ -324,6 +338,7 @@ class Bench:
                 None,
             ),
             (dynamo, None),
+            (cart_call, None),
             (Target("cart PUT", "direct", cart, put, serving["cart-0"]), dynamo),
             (Target("cart PUT", "gateway", gateway, put, serving["gateway"]), None),
             (Target("cart PUT, line in/out", "direct", cart, in_out, serving["cart-0"]), dynamo),
@@ -584,6 +599,9 @@ def print_table(figures: list[Figure], ceilings: dict[tuple[str, str], tuple[str
                 ratio = f"{paired(f, c, 0):.2f} of {c.path} ({c.route})"
                 if "aiobotocore" in c.path and c.cpu_ms:
                     ratio += f"; cpu {paired(f, c, 1):.2f}x"
+                own = by_key.get((CART_CALL, "ceiling", f.connections, None))
+                if f.path == "cart PUT" and f.route == "direct" and own and own.cpu_ms:
+                    ratio += f", {paired(f, own, 1):.2f}x its own UpdateItem"
         size = str(f.size) if f.size else ""
         print(
             f"{f.path:<28}{f.route:<9}{size:>8}{f.connections:>6}{f.rate:>10.0f}{f.p50_ms:>9.2f}"

@@ -110,9 +110,7 @@ async def set_quantity(table: DynamoTable, cart_id: str, sku: str, quantity: int
             now = time.time()
             try:
                 found = await table.client.update_item(
-                    **_line_update(table, cart_id, sku, quantity, now),
-                    ReturnValues="ALL_NEW",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    **line_update(table.name, cart_id, sku, quantity, now)
                 )
             except ClientError as exc:
                 if not _is_condition_failure(exc):
@@ -132,9 +130,12 @@ async def set_quantity(table: DynamoTable, cart_id: str, sku: str, quantity: int
     raise Conflict("the cart is being changed by many requests at once; try again")
 
 
-def _line_update(
-    table: DynamoTable, cart_id: str, sku: str, quantity: int, now: float
+def line_update(
+    table_name: str, cart_id: str, sku: str, quantity: int, now: float
 ) -> dict[str, Any]:
+    """The `UpdateItem` that sets a line, answering the cart as it is then, or as it was when
+    a condition stopped it. (bench/ceilings.py sends it alone: the one call the cart's `PUT`
+    must make.)"""
     names = {
         "#k": CARTS.hash_key,
         "#q": QUANTITIES,
@@ -161,12 +162,14 @@ def _line_update(
     else:
         update = "REMOVE #q.#s, #a.#s SET #e = :exp ADD #v :one"
     return {
-        "TableName": table.name,
+        "TableName": table_name,
         "Key": {CARTS.hash_key: {"S": cart_id}},
         "UpdateExpression": update,
         "ConditionExpression": condition,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
+        "ReturnValues": "ALL_NEW",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
 
 
