@@ -599,9 +599,10 @@ def print_table(figures: list[Figure], ceilings: dict[tuple[str, str], tuple[str
                 ratio = f"{paired(f, c, 0):.2f} of {c.path} ({c.route})"
                 if "aiobotocore" in c.path and c.cpu_ms:
                     ratio += f"; cpu {paired(f, c, 1):.2f}x"
-                own = by_key.get((CART_CALL, "ceiling", f.connections, None))
-                if f.path == "cart PUT" and f.route == "direct" and own and own.cpu_ms:
-                    ratio += f", {paired(f, own, 1):.2f}x its own UpdateItem"
+                if (f.path, f.route) == ("cart PUT", "direct"):
+                    own = by_key.get((CART_CALL, "ceiling", f.connections, None))
+                    if own and own.cpu_ms:
+                        ratio += f", {paired(f, own, 1):.2f}x its own UpdateItem"
         size = str(f.size) if f.size else ""
         print(
             f"{f.path:<28}{f.route:<9}{size:>8}{f.connections:>6}{f.rate:>10.0f}{f.p50_ms:>9.2f}"
