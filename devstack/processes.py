@@ -112,15 +112,20 @@ class Processes:
             if c.process.poll() is None:
                 c.process.send_signal(signal.SIGTERM)
         for c in reversed(self.children) if child is None else [child]:
-            try:
-                c.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                c.process.kill()
-                c.process.wait()
+            wait_or_kill(c.process, 15)
         if child is None:
             self.children.clear()
         else:
             self.children.remove(child)
+
+
+def wait_or_kill(process: subprocess.Popen[bytes], grace: float) -> None:
+    """Wait for a process told to stop; kill it once it has not in `grace` seconds."""
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def port_in_use(port: int) -> bool:

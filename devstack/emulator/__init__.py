@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 from devstack.emulator.outbox import Outbox
 from devstack.emulator.state import Persistence
 from devstack.emulator.wsgi import SerialisedMoto
-from devstack.processes import free_port
+from devstack.processes import free_port, wait_or_kill
 
 
 class Emulator:
@@ -123,10 +123,6 @@ def emulator_process(log: Path, outbox: Path | None = None) -> Iterator[str]:
         yield url
     finally:
         process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            # Seen after a benchmark's heaviest run: a request thread still busy keeps the
-            # server from stopping, and it keeps nothing anyway.
-            process.kill()
-            process.wait()
+        # Seen after a benchmark's heaviest run: a request thread still busy kept the server
+        # from stopping, and it keeps nothing anyway.
+        wait_or_kill(process, 10)
