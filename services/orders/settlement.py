@@ -3,6 +3,7 @@ reconciler and the provider's webhook alike: one set of rules, whoever learns it
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -190,11 +191,14 @@ def for_order(payment: Payment, order: Row) -> Payment:
     )
 
 
-async def conclude(peers: Peers, order: Row, recorded: bool = False) -> tuple[int, Row]:
+async def conclude(
+    peers: Peers, order: Row, recorded: bool = False, cart_emptied: bool = False
+) -> tuple[int, Row]:
     """Record a settled order's outcome on its key, for every retry (unless it was
-    `recorded` as the order was settled), and, for a paid one, empty the cart (its
-    confirmation email follows from the mail sender); `Unavailable` while the payment's
-    outcome is still unknown. The outcome's status, and the order."""
+    `recorded` as the order was settled), and, for a paid one, empty the cart (unless it
+    was `cart_emptied` already; its confirmation email follows from the mail sender);
+    `Unavailable` while the payment's outcome is still unknown. The outcome's status, and
+    the order."""
     status = outcome(order)
     if status is None:
         raise Unavailable(
@@ -202,8 +206,8 @@ async def conclude(peers: Peers, order: Row, recorded: bool = False) -> tuple[in
         )
     if not recorded:
         await store.finish_key(order["idempotency_key"], status)
-    if status == CREATED:
-        await _empty_cart(peers, order["cart_id"], [item["sku"] for item in order["items"]])
+    if status == CREATED and not cart_emptied:
+        await empty_cart(peers, order)
     return status, order
 
 
@@ -216,14 +220,19 @@ def outcome(order: Row) -> int | None:
     return _ANSWERS.get(status, CREATED)
 
 
-async def _empty_cart(peers: Peers, cart_id: str, skus: list[str]) -> None:
-    """Remove the ordered lines; the order stands even if the cart cannot be reached now."""
+async def empty_cart(peers: Peers, order: Row) -> None:
+    """Remove the order's lines from its cart, all at once; the order stands even if the
+    cart cannot be reached now."""
+    cart = f"/api/cart/carts/{quote(order['cart_id'], safe='')}/items/"
     try:
-        for sku in skus:
-            await peers.cart.request(
-                "DELETE", f"/api/cart/carts/{quote(cart_id, safe='')}/items/{quote(sku, safe='')}"
+        await asyncio.gather(
+            *(
+                peers.cart.request("DELETE", cart + quote(item["sku"], safe=""))
+                for item in order["items"]
             )
+        )
     except Unavailable:
         log.warning(
-            "order placed but the cart could not be emptied", extra={"cart_id": redact(cart_id)}
+            "order placed but the cart could not be emptied",
+            extra={"cart_id": redact(order["cart_id"])},
         )

@@ -531,9 +531,12 @@ def test_a_first_request_claims_its_key_in_the_statement_placing_its_order(
 
 
 @asynccontextmanager
-async def _shop(sku: str, carts: dict[str, list[dict[str, Any]]]) -> AsyncIterator[Peers]:
+async def _shop(
+    sku: str, carts: dict[str, list[dict[str, Any]]], lines_stay: bool = False
+) -> AsyncIterator[Peers]:
     """Peers for whole checkouts: a cart and a catalog answering over HTTP from memory, the
-    carts as `carts` holds them (a paid order empties its lines), one product, `sku`."""
+    carts as `carts` holds them (a paid order empties its lines, unless `lines_stay`: the
+    cart fails to take them out), one product, `sku`."""
     product = {"sku": sku, "name": "Rope toy", "price_cents": 500, "currency": "USD"}
 
     async def cart(request: web.Request) -> web.Response:
@@ -543,6 +546,8 @@ async def _shop(sku: str, carts: dict[str, list[dict[str, Any]]]) -> AsyncIterat
         return web.json_response({"cart_id": request.match_info["cart_id"], "items": items})
 
     async def remove_line(request: web.Request) -> web.Response:
+        if lines_stay:
+            return web.json_response({"error": {"code": "unavailable"}}, status=503)
         carts[request.match_info["cart_id"]] = [
             item
             for item in carts[request.match_info["cart_id"]]
@@ -638,6 +643,33 @@ def test_whole_checkouts_with_the_key_claimed_where_the_order_is_placed(
                 await checkout.place(peers, short, body(), LEASE)
             assert not await IdempotencyRecord.filter(key=short).exists()
             assert await _stock(sku) == 15
+
+    run(database, scenario)
+
+
+def test_a_paid_order_stands_when_its_cart_cannot_be_emptied(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The card was charged: the order is paid and answered as placed, its key bound to it,
+    although the cart failed to take its lines out while the order was settled (they stay,
+    and are logged); a retry answers the same order."""
+    cart_id = "c" * 22
+
+    async def scenario(_: Peers) -> None:
+        sku = await _stocked(5)
+        carts = {cart_id: [{"sku": sku, "quantity": 2}]}
+        async with _shop(sku, carts, lines_stay=True) as peers:
+            key = "k-" + secrets.token_hex(6)
+            with caplog.at_level(logging.WARNING, logger="petshore.orders.settlement"):
+                order = await checkout.place(peers, key, body(), LEASE)
+            assert order["status"] == "paid" and order["paid_at"] is not None
+            assert await _stock(sku) == 3
+            assert carts[cart_id] == [{"sku": sku, "quantity": 2}]
+            assert "the cart could not be emptied" in caplog.text
+            record = await IdempotencyRecord.get(key=key)
+            assert (record.state, record.response_status) == ("done", 201)
+            assert (await checkout.place(peers, key, body(), LEASE))["id"] == order["id"]
+            assert await Order.filter(idempotency_key=key).count() == 1
 
     run(database, scenario)
 
