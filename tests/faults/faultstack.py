@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from devstack.postgres import PostgresCluster
-from devstack.processes import ROOT, Child, free_port
+from devstack.processes import ROOT, Child, free_port, wait_or_kill
 from devstack.stack import Stack, StackConfig
 from petshore.contract import ORDERS, SERVICES, Env
 from tests.helpers import ADMIN_TOKEN
@@ -125,5 +125,5 @@ def fault_stack(aws_endpoint_url: str, log_dir: Path) -> Iterator[FaultStack]:
     finally:
         stack.stop()
         double.terminate()
-        double.wait(timeout=10)
+        wait_or_kill(double, 10)
         cluster.remove()

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from devstack.processes import ROOT, free_port
+from devstack.processes import ROOT, free_port, wait_or_kill
 from devstack.stripe_double import sign
 from petshore.errors import Conflict, InvalidRequest, Unavailable
 from services.orders.payments import Payment, PaymentState
@@ -135,7 +135,7 @@ def double(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StripeDouble]:
         yield running
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        wait_or_kill(process, 20)
         server.shutdown()
     assert log_path.read_text() == "", "the double should run quietly"
 
