@@ -168,11 +168,10 @@ def peers_app(product: dict[str, Any]) -> Sanic:
     async def remove_line(request: Request, cart_id: str, _sku: str) -> HTTPResponse:
         return json_response(cart(cart_id))
 
-    @app.get("/api/catalog/products/<wanted>")
-    async def get_product(request: Request, wanted: str) -> HTTPResponse:
-        if wanted != sku:
-            return json_response({"error": {"code": "not_found"}}, status=404)
-        return json_response(product)
+    @app.get("/api/catalog/products")
+    async def get_products(request: Request) -> HTTPResponse:
+        wanted = request.args.get("skus", "").split(",")
+        return json_response({"items": [product] if sku in wanted else [], "next_cursor": None})
 
     @app.post("/v2/email/outbound-emails")
     async def send_email(request: Request) -> HTTPResponse:

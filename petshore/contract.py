@@ -50,6 +50,9 @@ class Table:
 # One item per cart.
 CARTS: Final = Table("carts", hash_key="cart_id", ttl_attribute="expires_at_epoch")
 CART_TTL_SECONDS: Final = 30 * 24 * 3600
+# The different products a cart may hold; the catalog answers as many SKUs at once, so that
+# a whole cart is priced with one call.
+MAX_CART_LINES: Final = 100
 # One item per signed-in session (keyed by its id's hash, found by customer to end them all),
 # and the counters of failed sign-ins.
 SESSIONS: Final = Table(

@@ -238,6 +238,19 @@ def search_words(raw: str | None, max_length: int, *, allow_blank: bool = False)
     return words
 
 
+def parse_skus(raw: str | None, most: int) -> list[str]:
+    """`skus=A,B`: each SKU once, in the order given; at most `most` of them."""
+    if raw is None:
+        raise InvalidRequest("give skus=A,B", {"fields": ["skus"]})
+    skus = list(dict.fromkeys(s.strip() for s in raw.split(",") if s.strip()))
+    if len(skus) > most:
+        raise InvalidRequest(f"ask for at most {most} SKUs at once", {"fields": ["skus"]})
+    bad = [s for s in skus if not SKU_PATTERN.match(s)]
+    if bad:
+        raise InvalidRequest(f"not SKUs: {', '.join(bad)}", {"fields": ["skus"]})
+    return skus
+
+
 def product_sku(sku: str) -> str:
     """A SKU in a path names a product: one that cannot be a SKU names none, and is `404` like
     an unknown one. (The cart's item paths are the contract's exception: the cart checks a

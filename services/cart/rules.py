@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 from typing_extensions import TypedDict  # pydantic reads it on Python 3.11
 
-from petshore.contract import CART_TTL_SECONDS
+from petshore.contract import CART_TTL_SECONDS, MAX_CART_LINES
 
 CART_ID_BYTES = 16  # 128 random bits: knowing the id is what grants access to the cart
 CART_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22}$")
 MAX_QUANTITY = 99
-MAX_LINES = 100
+MAX_LINES = MAX_CART_LINES
 
 
 class Line(TypedDict):

@@ -11,12 +11,19 @@ from tortoise.transactions import in_transaction
 
 from petshore import paging
 from petshore.auth import admin_route
-from petshore.contract import CATALOG, CATALOG_CACHE_SECONDS
+from petshore.contract import CATALOG, CATALOG_CACHE_SECONDS, MAX_CART_LINES
 from petshore.errors import InvalidRequest
 from petshore.modeljobs import Kind
 from petshore.openapi import Param, integer, operation, string
 from petshore.responses import json
-from petshore.web import parse_body, product_sku, public_get, query_args, search_words
+from petshore.web import (
+    parse_body,
+    parse_skus,
+    product_sku,
+    public_get,
+    query_args,
+    search_words,
+)
 from services.catalog import publishing, rules, store, uploads, views
 from services.catalog.schemas import (
     ImageUploadCreate,
@@ -66,12 +73,21 @@ PRICE = integer(minimum=0, maximum=rules.MAX_PRICE_CENTS)
         Param("max_price_cents", PRICE, description="the highest price listed"),
         paging.LIMIT_PARAM,
         Param("cursor", string(), description="next_cursor of the page before, in this sort"),
+        Param(
+            "skus",
+            string(),
+            description="SKUs, comma-separated, with no other parameter: each product as "
+            "GET /products/{sku} answers it (discontinued ones and variants too), in the "
+            "order given, unknown ones left out; one page",
+        ),
     ],
     answers={200: views.ProductPage},
 )
 async def list_products(request: Request) -> HTTPResponse:
     # Blank values kept: `limit=` is a malformed limit, not an absent one.
     args = request.get_args(keep_blank_values=True)
+    if "skus" in args:
+        return await _sold_as(args)
     limit = paging.parse_limit(args.get("limit"))
     words = search_words(args.get("q"), rules.MAX_QUERY_LENGTH, allow_blank=True)
     sort = rules.parse_sort(args.get("sort"), searching=words is not None)
@@ -119,6 +135,18 @@ async def admin_products(request: Request) -> HTTPResponse:
     )
     rows, more = await store.list_products(listing, limit)
     return _product_page(rows, more, rules.SKU_ORDER)
+
+
+async def _sold_as(args: RequestParameters) -> HTTPResponse:
+    """What each of `skus` sells: a whole cart's products in one request (checkout's)."""
+    others = sorted(set(args) - {"skus"})
+    if others:
+        raise InvalidRequest("skus takes no other parameter", {"fields": ["skus", *others]})
+    skus = parse_skus(args.get("skus"), MAX_CART_LINES)
+    sold = await store.find_skus(skus)
+    return json(
+        {"items": [views.product(*sold[s]) for s in skus if s in sold], "next_cursor": None}
+    )
 
 
 @public_get(products, "/products/<sku>", max_age=CATALOG_CACHE_SECONDS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import Any
 
@@ -186,6 +187,30 @@ async def find_sku(sku: str) -> tuple[Row, Row | None]:
         if variant is None:
             raise
     return await get_product(variant["product_id"]), variant
+
+
+async def find_skus(skus: list[str]) -> dict[str, tuple[Row, Row | None]]:
+    """What each of `skus` the catalog has sells, as `find_sku` says: one statement however
+    many there are (its text the same for any number, so it is prepared once)."""
+    if not skus:
+        return {}
+    connection = Tortoise.get_connection("default")
+    dialect = connection.capabilities.dialect
+    sql = Statement(dialect)
+    if dialect == "postgres":
+        listed = f"= ANY({sql.param(skus, '::text[]')})"
+    else:
+        listed = f"IN (SELECT value FROM json_each({sql.param(json.dumps(skus))}))"
+    rows = await connection.execute_query_dict(
+        f"SELECT {_product_columns(dialect)} FROM product p WHERE p.sku {listed}"
+        f" OR p.sku IN (SELECT product_id FROM product_variant WHERE sku {listed})",
+        sql.values,
+    )
+    sold: dict[str, tuple[Row, Row | None]] = {}
+    for row in map(_product_row, rows):
+        sold[row["sku"]] = (row, None)
+        sold.update((variant["sku"], (row, variant)) for variant in row["variants"])
+    return {sku: sold[sku] for sku in skus if sku in sold}
 
 
 def _product_columns(dialect: str) -> str:

@@ -292,14 +292,13 @@ async def price_cart(
     are in the request, for the errors that name them. `prices`: the price list, or its
     revision read already (`store.price_list`)."""
     items = await _fetch_cart(peers, cart_id)
-    skus = [item["sku"] for item in items]
-    fetched, price_list, discount = await asyncio.gather(
-        asyncio.gather(*(fetch_product(peers, s) for s in skus)),
+    products, price_list, discount = await asyncio.gather(
+        _fetch_products(peers, [item["sku"] for item in items]),
         _price_list(prices),
         _discount(discount_code),
     )
     methods, rates = price_list.methods, price_list.rates
-    lines, currency = rules.price_lines(items, dict(zip(skus, fetched, strict=True)))
+    lines, currency = rules.price_lines(items, products)
     offered = pricing.offered_methods(methods, where.country, currency)
     method = pricing.choose_method(offered, where.country, shipping_method, prefix)
     subtotal = pricing.subtotal(lines)
@@ -391,6 +390,18 @@ async def _fetch_cart(peers: Peers, cart_id: str) -> list[dict[str, Any]]:
     if status != 200:
         raise Unavailable(f"the cart service answered {status}")
     return list(cart["items"])
+
+
+async def _fetch_products(peers: Peers, skus: list[str]) -> dict[str, dict[str, Any]]:
+    """The catalog's products for a cart's `skus`, those it has, in one call."""
+    if not skus:
+        return {}
+    status, page = await peers.catalog.request(
+        "GET", "/api/catalog/products?skus=" + quote(",".join(skus), safe=",")
+    )
+    if status != 200:
+        raise Unavailable(f"the catalog service answered {status}")
+    return {product["sku"]: product for product in page["items"]}
 
 
 async def fetch_product(peers: Peers, sku: str) -> dict[str, Any] | None:

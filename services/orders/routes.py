@@ -15,7 +15,7 @@ from petshore.errors import InvalidRequest, NotFound, Unauthorized
 from petshore.openapi import Download, ErrorBody, Param, integer, operation, string
 from petshore.responses import json
 from petshore.timestamps import utcnow
-from petshore.web import parse_body, product_sku, query_args, validate
+from petshore.web import parse_body, parse_skus, product_sku, query_args, validate
 from services.orders import (
     addresses,
     backoffice,
@@ -274,7 +274,7 @@ async def get_inventory(request: Request) -> HTTPResponse:
         paged = [name for name in ("limit", "cursor") if args.get(name) is not None]
         if paged:
             raise InvalidRequest("only the low-stock list (at_most=) pages", {"fields": paged})
-        skus = rules.parse_skus(args.get("skus"))
+        skus = parse_skus(args.get("skus"), rules.MAX_INVENTORY_SKUS)
         counts = await store.available(skus)
         return json({"items": [{"sku": s, "available": counts[s]} for s in skus]})
     if args.get("skus") is not None:

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from petshore import paging
-from petshore.contract import SKU_PATTERN
 from petshore.errors import InvalidRequest
 from petshore.timestamps import rfc3339
 from petshore.web import search_words
@@ -99,20 +98,6 @@ def price_lines(
         for item in cart_items
     ]
     return lines, currencies.pop()
-
-
-def parse_skus(raw: str | None) -> list[str]:
-    if raw is None:
-        raise InvalidRequest("give skus=A,B", {"fields": ["skus"]})
-    skus = list(dict.fromkeys(s.strip() for s in raw.split(",") if s.strip()))
-    if len(skus) > MAX_INVENTORY_SKUS:
-        raise InvalidRequest(
-            f"ask for at most {MAX_INVENTORY_SKUS} SKUs at once", {"fields": ["skus"]}
-        )
-    bad = [s for s in skus if not SKU_PATTERN.match(s)]
-    if bad:
-        raise InvalidRequest(f"not SKUs: {', '.join(bad)}", {"fields": ["skus"]})
-    return skus
 
 
 # Low stock: the most units a SKU may have to be counted as running low.

@@ -21,7 +21,13 @@ from sanic import Sanic
 
 from devstack.samples import tiny_glb
 from petshore.aws import open_client
-from petshore.contract import MODEL_JOBS_QUEUE_SUFFIX, MODEL_RESULTS_QUEUE_SUFFIX, Env, queue_name
+from petshore.contract import (
+    MAX_CART_LINES,
+    MODEL_JOBS_QUEUE_SUFFIX,
+    MODEL_RESULTS_QUEUE_SUFFIX,
+    Env,
+    queue_name,
+)
 from petshore.db import apply_migrations, tortoise_config
 from petshore.modelfiles import ensure_bucket
 from petshore.modeljobs import (
@@ -278,3 +284,32 @@ def test_a_page_of_products_costs_the_same_queries_whatever_its_size(
     assert _queries(caplog, catalog, f"/api/catalog/products/{skus[0]}") == 1
     searched = _queries(caplog, catalog, f"/api/catalog/products?q=lead&category={category}")
     assert searched == 1
+    # Checkout's lookup of a cart's SKUs, products' and variants' alike.
+    assert _queries(caplog, catalog, f"/api/catalog/products?skus={skus[0]}") == 1
+    every = ",".join(skus + [f"{sku}-{size}" for sku in skus for size in ("S", "L")])
+    assert _queries(caplog, catalog, f"/api/catalog/products?skus={every}") == 1
+
+
+def test_skus_are_looked_up_at_once_and_their_errors(catalog: Sanic) -> None:
+    """`skus` answers each product as its own path does, in the order asked, leaving out
+    SKUs the catalog does not have; with another parameter, a malformed SKU or more SKUs
+    than a cart holds, it is a 400 naming them."""
+    first, second = new_product(catalog), new_product(catalog)
+    each = [call(catalog, "get", f"/api/catalog/products/{sku}").json for sku in (first, second)]
+    found = call(catalog, "get", f"/api/catalog/products?skus={second},PS-NONE-0000,{first}")
+    assert found.status_code == 200
+    assert found.json == {"items": each[::-1], "next_cursor": None}
+    assert found.headers["Cache-Control"].startswith("public, max-age=")
+    nothing = call(catalog, "get", "/api/catalog/products?skus=")
+    assert nothing.json == {"items": [], "next_cursor": None}
+    too_many = ",".join(f"PS-MANY-{i:04d}" for i in range(MAX_CART_LINES + 1))
+    for query, fields in (
+        (f"skus={first}&limit=5", ["skus", "limit"]),
+        (f"skus={first}&q=bowl&cursor=x", ["skus", "cursor", "q"]),
+        ("skus=not%20a%20sku", ["skus"]),
+        (f"skus={too_many}", ["skus"]),
+    ):
+        refused = call(catalog, "get", f"/api/catalog/products?{query}")
+        assert refused.status_code == 400, query
+        assert refused.json["error"]["code"] == "invalid_request"
+        assert refused.json["error"]["details"]["fields"] == fields, query

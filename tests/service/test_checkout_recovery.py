@@ -555,15 +555,15 @@ async def _shop(
         ]
         return await cart(request)
 
-    async def catalog(request: web.Request) -> web.Response:
-        if request.match_info["sku"] != sku:
-            return web.json_response({"error": {"code": "not_found"}}, status=404)
-        return web.json_response({**product, "status": "active"})
+    async def catalog_page(request: web.Request) -> web.Response:
+        wanted = request.query["skus"].split(",")
+        items = [{**product, "status": "active"}] if sku in wanted else []
+        return web.json_response({"items": items, "next_cursor": None})
 
     app = web.Application()
     app.router.add_get("/api/cart/carts/{cart_id}", cart)
+    app.router.add_get("/api/catalog/products", catalog_page)
     app.router.add_delete("/api/cart/carts/{cart_id}/items/{sku}", remove_line)
-    app.router.add_get("/api/catalog/products/{sku}", catalog)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()

@@ -16,9 +16,9 @@ from petshore.contract import CATALOG
 from petshore.db import apply_migrations, tortoise_config
 from petshore.demo import demo_products
 from petshore.timestamps import utcnow
-from services.catalog import rules, store
+from services.catalog import rules, store, views
 from services.catalog.models import Category, Product
-from services.catalog.schemas import ProductCreate
+from services.catalog.schemas import ProductCreate, VariantsPut
 from tests.conftest import scratch_database
 
 # Each query and what the shopper would expect first (None: nothing is found).
@@ -61,6 +61,10 @@ QUERIES: dict[str, str | None] = {
     "🐕 bowl": "PS-FEED-0002",
 }
 ORDERS = ("price", "-price", "newest", "name", rules.SKU_ORDER)
+# SKUs looked up at once, as checkout prices a cart: a variant, one the catalog does not have,
+# a discontinued product, and the variant's product.
+SOLD_AS = ["PS-WALK-0001-BCH-42", "PS-NONE-0001", "PS-FEED-0001", "PS-WALK-0001"]
+SOLD_FIELDS = ("sku", "name", "price_cents", "status", "variant_of", "selected_options")
 
 
 async def _load(url: str) -> None:
@@ -70,6 +74,10 @@ async def _load(url: str) -> None:
     for entry in demo_products():
         fields = {k: v for k, v in entry.items() if k in ProductCreate.model_fields}
         await store.create_product(ProductCreate.model_validate(fields).model_dump())
+        if entry.get("variants"):
+            chosen = [{k: v for k, v in var.items() if k != "stock"} for var in entry["variants"]]
+            body = VariantsPut.model_validate({"options": entry["options"], "variants": chosen})
+            await store.put_variants(entry["sku"], *body.plan(entry["sku"]))
     # A discontinued product is never found; a renamed one by its new name.
     await store.set_status("PS-FEED-0001", "discontinued")
     await store.update_product("PS-TOY-0002", {"name": "Squeaky rubber stick"})
@@ -104,6 +112,10 @@ async def _answers(url: str) -> dict[str, list[str]]:
             answers[f"10-89 sort={sort}"] = await _pages(
                 rules.Listing(min_price=1000, max_price=8900), sort
             )
+        sold = await store.find_skus(SOLD_AS)
+        answers["skus"] = [
+            {k: v for k, v in views.product(*sold[sku]).items() if k in SOLD_FIELDS} for sku in sold
+        ]
         admin = rules.Listing(status=None, terms=("feed",), sku_part="feed")
         answers["admin feed"] = await _pages(admin, rules.SKU_ORDER)
         # Only a search's first matches by SKU are ranked: two of them here.
@@ -220,3 +232,35 @@ def test_the_migration_indexes_what_is_there_and_goes_back(tmp_path: Path) -> No
     with scratch_database("upgrade") as url:
         assert asyncio.run(_upgraded(url)) == [["PS-OLD-0001"]] * 2
     assert asyncio.run(_upgraded(f"sqlite://{tmp_path}/catalog.sqlite3")) == [["PS-OLD-0001"]] * 2
+
+
+@pytest.mark.parametrize("database", ["postgres", "sqlite"])
+def test_skus_are_found_at_once_as_each_one_sells(answers: dict[str, dict], database: str) -> None:
+    """A variant's SKU as that variant, a discontinued product's too, in the order asked;
+    one the catalog does not have is left out."""
+    assert answers[database]["skus"] == [
+        {
+            "sku": "PS-WALK-0001-BCH-42",
+            "name": "Trail runner walking shoe — Beach / EU 42",
+            "price_cents": 9400,
+            "status": "active",
+            "variant_of": "PS-WALK-0001",
+            "selected_options": {"Colour": "Beach", "Size": "EU 42"},
+        },
+        {
+            "sku": "PS-FEED-0001",
+            "name": "Treat dough stand mixer",
+            "price_cents": 24900,
+            "status": "discontinued",
+            "variant_of": None,
+            "selected_options": None,
+        },
+        {
+            "sku": "PS-WALK-0001",
+            "name": "Trail runner walking shoe",
+            "price_cents": 8900,
+            "status": "active",
+            "variant_of": None,
+            "selected_options": None,
+        },
+    ]
