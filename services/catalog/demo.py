@@ -60,9 +60,12 @@ async def _send(
     return DemoUpload(kind, sku, upload_id)
 
 
-def _without_stock(entry: dict[str, Any]) -> list[dict[str, Any]]:
-    """The entry's variants as the catalog takes them: their stock is the orders service's."""
-    return [{k: v for k, v in variant.items() if k != "stock"} for variant in entry["variants"]]
+def demo_variants(entry: dict[str, Any]) -> tuple[list[rules.Option], list[rules.Variant]]:
+    """A demo product's options and variants as the catalog takes them: their stock is the
+    orders service's."""
+    variants = [{k: v for k, v in variant.items() if k != "stock"} for variant in entry["variants"]]
+    body = VariantsPut.model_validate({"options": entry["options"], "variants": variants})
+    return body.plan(entry["sku"])
 
 
 async def load_demo(settings: Settings, path: Path = DEMO_FILE) -> tuple[int, list[DemoUpload]]:
@@ -84,10 +87,7 @@ async def load_demo(settings: Settings, path: Path = DEMO_FILE) -> tuple[int, li
                     row = await store.create_product(fields.model_dump())
                     created += 1
                 if entry.get("variants") and not row["variants"]:
-                    options, variants = VariantsPut.model_validate(
-                        {"options": entry["options"], "variants": _without_stock(entry)}
-                    ).plan(sku)
-                    await store.put_variants(sku, options, variants)
+                    await store.put_variants(sku, *demo_variants(entry))
                 if entry.get("model") and not row["model_glb_key"]:
                     model = path.parent / "models" / entry["model"]
                     optimise = entry.get("optimise", True)

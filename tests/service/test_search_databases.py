@@ -17,8 +17,9 @@ from petshore.db import apply_migrations, tortoise_config
 from petshore.demo import demo_products
 from petshore.timestamps import utcnow
 from services.catalog import rules, store, views
+from services.catalog.demo import demo_variants
 from services.catalog.models import Category, Product
-from services.catalog.schemas import ProductCreate, VariantsPut
+from services.catalog.schemas import ProductCreate
 from tests.conftest import scratch_database
 
 # Each query and what the shopper would expect first (None: nothing is found).
@@ -75,9 +76,7 @@ async def _load(url: str) -> None:
         fields = {k: v for k, v in entry.items() if k in ProductCreate.model_fields}
         await store.create_product(ProductCreate.model_validate(fields).model_dump())
         if entry.get("variants"):
-            chosen = [{k: v for k, v in var.items() if k != "stock"} for var in entry["variants"]]
-            body = VariantsPut.model_validate({"options": entry["options"], "variants": chosen})
-            await store.put_variants(entry["sku"], *body.plan(entry["sku"]))
+            await store.put_variants(entry["sku"], *demo_variants(entry))
     # A discontinued product is never found; a renamed one by its new name.
     await store.set_status("PS-FEED-0001", "discontinued")
     await store.update_product("PS-TOY-0002", {"name": "Squeaky rubber stick"})
