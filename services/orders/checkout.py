@@ -10,10 +10,13 @@ How one key yields at most one order and one charge:
   A request claims its key in that same transaction instead, priced from the price list its
   process keeps; when the key is held already (a retry), or its request was refused as priced
   from a list that changed since, nothing is kept and it claims the key first, as above.
-- The payment is created before it is confirmed, and its reference is recorded on the order
-  in between; the provider's idempotency keys make a second create or confirm of the same
-  key the same payment. Whoever finds the order stuck can ask the provider what happened, and
-  cancels a payment that was never confirmed before giving the order's stock back.
+- The payment is created (no money moves) once the cart is priced, and the order is placed
+  with its reference, in the same statement; only then is it confirmed, with the provider's
+  idempotency key making a second confirm the same charge. Whoever finds the order stuck can
+  ask the provider what happened, and cancels a payment that was never confirmed before
+  giving the order's stock back. A payment whose order was refused (no stock, a key held) is
+  cancelled; one whose order's fate is unknown (its statement's answer lost) is left
+  unconfirmed, which takes no money, for the order, if it exists, to settle.
 - The key is released (so that a retry runs afresh) only when no order was placed; once an
   order exists, the key stays bound to it until it is settled, and every retry answers that.
 """
@@ -71,6 +74,13 @@ class Claim:
     # The price list: its revision, read with the claim (`store.price_list`); or, for a key
     # claimed with its order, the list this process keeps.
     prices: store.PriceList | str | None = None
+    # When its lease was set (the event loop's clock, read before the statement setting it).
+    leased_at: float = 0.0
+
+    def surely_held(self, lease: float) -> bool:
+        """Whether nobody can have taken the key over yet: its lease was set less than a
+        third of its length ago (the renewal's period), so no fence is needed."""
+        return asyncio.get_running_loop().time() - self.leased_at < lease / 3
 
 
 def new_owner() -> str:
@@ -137,11 +147,11 @@ async def _claim(key: str, digest: str, lease: float) -> Claim | IdempotencyReco
     owner = new_owner()
     order_id = rules.new_order_id()
     while True:
-        now = utcnow()
+        now, leased_at = utcnow(), loop.time()
         until = now + timedelta(seconds=lease)
         record, prices = await store.claim_key(key, digest, order_id, owner, until)
         if record is None:
-            return Claim(key, order_id, owner, prices=prices)
+            return Claim(key, order_id, owner, prices=prices, leased_at=leased_at)
         if record.request_hash != digest:
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used with a different request body"
@@ -154,7 +164,7 @@ async def _claim(key: str, digest: str, lease: float) -> Claim | IdempotencyReco
         ):
             # Whoever held it stopped (a crash, a lost database, a client that went away
             # while its checkout failed): resume the order it started, never a new one.
-            return Claim(key, record.order_id, owner, resumed=True)
+            return Claim(key, record.order_id, owner, resumed=True, leased_at=leased_at)
         if loop.time() > deadline:
             raise Conflict("a request with this Idempotency-Key is still being processed")
         await asyncio.sleep(POLL_SECONDS)
@@ -199,7 +209,8 @@ async def _open_unclaimed(
     kept = store.kept_price_list()
     if kept is None:
         return None
-    claim = Claim(key, rules.new_order_id(), new_owner(), prices=kept)
+    leased_at = asyncio.get_running_loop().time()
+    claim = Claim(key, rules.new_order_id(), new_owner(), prices=kept, leased_at=leased_at)
     try:
         new_key = store.NewKey(digest, lease, kept.revision)
         order = await _place(peers, claim, body, customer_id, new_key)
@@ -265,17 +276,32 @@ async def _place(
     shipping_address = address.model_dump(exclude_none=True)
     if where.region:
         shipping_address["region"] = where.region
-    return await store.place_order(
+    # A key of this attempt's own: an attempt refused cancels its payment, which must never
+    # be one an attempt that placed its order (a request sent twice at once) is paying with.
+    payment = await peers.payments.create(
         order_id=claim.order_id,
-        key=claim.key,
-        owner=claim.owner,
-        quote=quote,
-        email=body.email,
-        shipping_address=shipping_address,
-        cart_id=body.cart_id,
-        customer_id=customer_id,
-        new_key=new_key,
+        amount_cents=quote.totals.total,
+        currency=quote.currency,
+        idempotency_key=f"{claim.order_id}:{claim.owner}",
     )
+    try:
+        return await store.place_order(
+            order_id=claim.order_id,
+            key=claim.key,
+            owner=claim.owner,
+            quote=quote,
+            email=body.email,
+            shipping_address=shipping_address,
+            cart_id=body.cart_id,
+            customer_id=customer_id,
+            payment_reference=payment.reference,
+            new_key=new_key,
+        )
+    except (ApiError, store.ClaimFirst, store.LostKey):
+        # Refused: the statement placed nothing, so nothing will ever pay with it.
+        with suppress(Exception):
+            await peers.payments.cancel(payment.reference)
+        raise
 
 
 async def price_cart(
@@ -339,8 +365,10 @@ async def _pay(peers: Peers, claim: Claim, order: Row, token: str, lease: float)
         return Paid(order, recorded=False, cart_emptied=False)
     payments = peers.payments
     reference = order["payment_reference"]
-    # The last fence before money moves, renewed with the payment's record: a checkout that
-    # lost its key leaves the payment to whoever holds the key now.
+    # The last fence before money moves, renewed with the payment's record (an order placed
+    # before payments were created first has none yet): a checkout that lost its key leaves
+    # the payment to whoever holds the key now.
+    held = True
     if reference is None:
         payment = await payments.create(
             order_id=order["id"],
@@ -357,7 +385,7 @@ async def _pay(peers: Peers, claim: Claim, order: Row, token: str, lease: float)
             await payments.cancel(payment.reference)
             return Paid(await store.get_order(order["id"]), recorded=False, cart_emptied=False)
         reference = payment.reference
-    else:
+    elif not claim.surely_held(lease):
         held = await store.renew_lease(claim.key, claim.owner, utcnow() + timedelta(seconds=lease))
     if not held:
         raise _taken_over()

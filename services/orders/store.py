@@ -205,14 +205,16 @@ async def place_order(
     shipping_address: dict[str, Any],
     cart_id: str,
     customer_id: str | None,
+    payment_reference: str,
     new_key: NewKey | None = None,
 ) -> Row:
-    """Take stock for every line and record the order, atomically: either every line is
-    reserved or nothing changes. Only the checkout holding the key may place its order (a
-    takeover waits until this ends); with `new_key`, the key is claimed for it here instead,
-    and `ClaimFirst` says when it cannot be. Each decrement is conditional on enough stock, so
-    two checkouts can never both take the last unit, and a discount code's last use goes to
-    one order only. The order, as `find_order` would read it."""
+    """Take stock for every line and record the order with its payment (created, not yet
+    confirmed), atomically: either every line is reserved or nothing changes. Only the
+    checkout holding the key may place its order (a takeover waits until this ends); with
+    `new_key`, the key is claimed for it here instead, and `ClaimFirst` says when it cannot
+    be. Each decrement is conditional on enough stock, so two checkouts can never both take
+    the last unit, and a discount code's last use goes to one order only. The order, as
+    `find_order` would read it."""
     lines = quote.lines
     now = utcnow()
     totals = quote.totals
@@ -236,6 +238,7 @@ async def place_order(
         "cart_id": cart_id,
         "customer_id": customer_id,
         "idempotency_key": key,
+        "payment_reference": payment_reference,
         "created_at": now,
     }
     row = {

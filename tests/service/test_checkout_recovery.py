@@ -39,7 +39,7 @@ from services.orders.models import (
     Order,
     OrderEvent,
 )
-from services.orders.payments import PaymentState, TestProvider
+from services.orders.payments import Payment, PaymentState, TestProvider
 from services.orders.schemas import Checkout
 from services.orders.settlement import Peers
 from tests.conftest import scratch_database
@@ -78,13 +78,33 @@ def run(database: str, scenario: Callable[[Peers], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
+class _Ledger(TestProvider):
+    """The test payment provider, keeping the reference of every payment it created."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.created: list[str] = []
+
+    async def create(
+        self, *, order_id: str, amount_cents: int, currency: str, idempotency_key: str
+    ) -> Payment:
+        payment = await super().create(
+            order_id=order_id,
+            amount_cents=amount_cents,
+            currency=currency,
+            idempotency_key=idempotency_key,
+        )
+        self.created.append(payment.reference)
+        return payment
+
+
 @asynccontextmanager
 async def _peers_at(url: str, timeout: float) -> AsyncIterator[Peers]:
     """A cart and a catalog at `url`, and the test payment provider."""
     peers = Peers(
         cart=ServiceClient("cart", url, timeout),
         catalog=ServiceClient("catalog", url, timeout),
-        payments=TestProvider(),
+        payments=_Ledger(),
     )
     try:
         yield peers
@@ -122,16 +142,30 @@ def _quote(*lines: rules.PricedLine) -> pricing.Quote:
     return pricing.Quote(list(lines), "USD", totals, standard, [(standard, 0)], None, None)
 
 
-async def _half_done(key: str, sku: str, quantity: int = 2) -> checkout.Claim:
-    """What a checkout killed right after taking stock leaves: a held key and a pending order."""
+async def _half_done(peers: Peers, key: str, sku: str) -> checkout.Claim:
+    """What a checkout killed right after taking stock leaves: a held key and a pending order
+    with its payment, created and never confirmed."""
     claimed = await checkout._claim(key, rules.request_hash(body().identity()), LEASE)
     assert isinstance(claimed, checkout.Claim)
-    await _place(claimed, _quote(rules.PricedLine(sku, "Rope toy", quantity, 500)))
+    payment = await peers.payments.create(
+        order_id=claimed.order_id, amount_cents=1000, currency="USD", idempotency_key=key
+    )
+    line = rules.PricedLine(sku, "Rope toy", 2, 500)
+    await _place(claimed, _quote(line), reference=payment.reference)
     return claimed
 
 
+async def _without_payment(order_id: str) -> None:
+    """The order as the version before this one left it when it stopped between placing an
+    order and creating its payment (it created the payment second)."""
+    await Order.filter(id=order_id).update(payment_reference=None)
+
+
 async def _place(
-    claim: checkout.Claim, quote: pricing.Quote, new_key: store.NewKey | None = None
+    claim: checkout.Claim,
+    quote: pricing.Quote,
+    new_key: store.NewKey | None = None,
+    reference: str = "pi_never_created",
 ) -> None:
     """`quote` placed as an order on `claim`'s key, for the shopper of `body()`."""
     await store.place_order(
@@ -143,20 +177,15 @@ async def _place(
         shipping_address={"name": "Sam"},
         cart_id="c" * 22,
         customer_id=None,
+        payment_reference=reference,
         new_key=new_key,
     )
 
 
-async def _payment_recorded(peers: Peers, claimed: checkout.Claim, token: str | None = None) -> str:
-    """The half-done checkout got as far as recording its payment (and, with `token`, as
-    confirming it) before it died; the payment's reference."""
-    payment = await peers.payments.create(
-        order_id=claimed.order_id, amount_cents=1000, currency="USD", idempotency_key=claimed.key
-    )
-    assert await store.record_payment(claimed.order_id, payment.reference) == (True, False)
-    if token is not None:
-        await peers.payments.confirm(payment.reference, token=token, idempotency_key=claimed.key)
-    return payment.reference
+async def _confirmed(peers: Peers, claimed: checkout.Claim, token: str) -> None:
+    """The half-done checkout got as far as confirming its payment before it died."""
+    reference = (await store.get_order(claimed.order_id))["payment_reference"]
+    await peers.payments.confirm(reference, token=token, idempotency_key=claimed.key)
 
 
 async def _reconciled_after_the_lease(peers: Peers) -> None:
@@ -172,7 +201,7 @@ def test_a_retry_after_the_lease_resumes_the_order_the_key_started(database: str
     async def scenario(peers: Peers) -> None:
         sku = await _stocked(5)
         key = "k-" + secrets.token_hex(6)
-        first = await _half_done(key, sku)
+        first = await _half_done(peers, key, sku)
         await asyncio.sleep(LEASE * 1.5)
         order = await checkout.place(peers, key, body(), LEASE)
         assert order["id"] == first.order_id and order["status"] == "paid"
@@ -182,6 +211,26 @@ def test_a_retry_after_the_lease_resumes_the_order_the_key_started(database: str
         assert again["id"] == first.order_id
         record = await IdempotencyRecord.get(key=key)
         assert (record.state, record.response_status) == ("done", 201)
+
+    run(database, scenario)
+
+
+def test_a_retry_pays_for_an_order_placed_before_its_payment_was_created(database: str) -> None:
+    """An order the version before this one placed and left without a payment (an upgrade
+    while it ran): a retry creates the payment, records it on the order, then charges it."""
+
+    async def scenario(peers: Peers) -> None:
+        sku = await _stocked(5)
+        key = "k-" + secrets.token_hex(6)
+        first = await _half_done(peers, key, sku)
+        await _without_payment(first.order_id)
+        await asyncio.sleep(LEASE * 1.5)
+        order = await checkout.place(peers, key, body(), LEASE)
+        assert order["id"] == first.order_id and order["status"] == "paid"
+        reference = order["payment_reference"]
+        assert reference is not None and reference == peers.payments.created[-1]
+        assert (await peers.payments.retrieve(reference)).state is PaymentState.SUCCEEDED
+        assert await _stock(sku) == 3
 
     run(database, scenario)
 
@@ -211,7 +260,7 @@ def test_releasing_a_key_keeps_it_when_its_order_was_placed_after_all(database: 
     async def scenario(peers: Peers) -> None:
         sku = await _stocked(5)
         key = "k-" + secrets.token_hex(6)
-        claimed = await _half_done(key, sku)
+        claimed = await _half_done(peers, key, sku)
         # The commit went through but its answer was lost: the checkout believes it failed.
         await store.release_key(key, claimed.owner, utcnow())
         record = await IdempotencyRecord.get(key=key)
@@ -230,7 +279,8 @@ def test_the_reconciler_undoes_a_checkout_that_stopped_before_payment(database: 
     async def scenario(peers: Peers) -> None:
         sku = await _stocked(5)
         key = "k-" + secrets.token_hex(6)
-        claimed = await _half_done(key, sku)
+        claimed = await _half_done(peers, key, sku)
+        await _without_payment(claimed.order_id)
         await asyncio.sleep(LEASE * 1.5)
         assert await reconciler.reconcile_once(peers, older_than=LEASE, lease=LEASE) >= 1
         order = await store.get_order(claimed.order_id)
@@ -251,8 +301,8 @@ def test_the_reconciler_cancels_a_payment_never_confirmed_so_nobody_can_charge_i
     async def scenario(peers: Peers) -> None:
         sku = await _stocked(5)
         key = "k-" + secrets.token_hex(6)
-        claimed = await _half_done(key, sku)
-        reference = await _payment_recorded(peers, claimed)
+        claimed = await _half_done(peers, key, sku)
+        reference = (await store.get_order(claimed.order_id))["payment_reference"]
         await _reconciled_after_the_lease(peers)
         assert (await store.get_order(claimed.order_id))["status"] == "cancelled"
         assert await _stock(sku) == 5
@@ -267,8 +317,8 @@ def test_the_reconciler_finishes_a_checkout_whose_card_was_charged(database: str
     async def scenario(peers: Peers) -> None:
         sku = await _stocked(5)
         key = "k-" + secrets.token_hex(6)
-        claimed = await _half_done(key, sku)
-        await _payment_recorded(peers, claimed, token="tok_visa")
+        claimed = await _half_done(peers, key, sku)
+        await _confirmed(peers, claimed, token="tok_visa")
         await _reconciled_after_the_lease(peers)
         order = await store.get_order(claimed.order_id)
         assert order["status"] == "paid" and order["paid_at"] is not None
@@ -283,8 +333,8 @@ def test_a_declined_card_found_by_the_reconciler_gives_the_stock_back(database: 
     async def scenario(peers: Peers) -> None:
         sku = await _stocked(5)
         key = "k-" + secrets.token_hex(6)
-        claimed = await _half_done(key, sku)
-        await _payment_recorded(peers, claimed, token="tok_chargeDeclined")
+        claimed = await _half_done(peers, key, sku)
+        await _confirmed(peers, claimed, token="tok_chargeDeclined")
         await _reconciled_after_the_lease(peers)
         assert (await store.get_order(claimed.order_id))["status"] == "payment_failed"
         assert await _stock(sku) == 5
@@ -309,7 +359,7 @@ def test_a_live_checkout_is_left_alone(database: str) -> None:
     async def scenario(peers: Peers) -> Any:
         sku = await _stocked(5)
         key = "k-" + secrets.token_hex(6)
-        claimed = await _half_done(key, sku)
+        claimed = await _half_done(peers, key, sku)
         await store.renew_lease(key, claimed.owner, utcnow().replace(year=utcnow().year + 1))
         await reconciler.reconcile_once(peers, older_than=0.001, lease=LEASE)
         assert (await store.get_order(claimed.order_id))["status"] == "pending"
@@ -325,8 +375,9 @@ def _statements(caplog: pytest.LogCaptureFixture) -> int:
 def test_an_order_is_placed_in_one_statement_on_postgresql(
     database: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """On PostgreSQL an order is placed in one statement whatever its lines, the payment's
-    record goes with the renewal of the key's lease, and a paid order settles in one
+    """On PostgreSQL an order is placed in one statement whatever its lines, its payment's
+    reference with it (or, for an order placed before its payment was created, the payment's
+    record goes with the renewal of the key's lease), and a paid order settles in one
     statement, its key's outcome with it. On SQLite, no statement per line but the
     conditional take of its stock, and one statement per table."""
 
@@ -348,6 +399,7 @@ def test_an_order_is_placed_in_one_statement_on_postgresql(
             # history: all in one statement on PostgreSQL, a statement each on SQLite.
             assert (one, three) == ((1, 1) if postgres else (5, 7))
             order_id, until = claimed.order_id, utcnow() + timedelta(seconds=LEASE)
+            await _without_payment(order_id)
             caplog.clear()
             held = (claimed.key, claimed.owner, until)
             assert await store.record_payment(order_id, "pi_1", held) == (True, True)
@@ -480,7 +532,7 @@ def test_a_first_request_claims_its_key_in_the_statement_placing_its_order(
     async def place(key: str, sku: str, quantity: int, revision: str) -> str:
         claim = checkout.Claim(key, rules.new_order_id(), checkout.new_owner())
         line = rules.PricedLine(sku, "Rope toy", quantity, 500)
-        await _place(claim, _quote(line), store.NewKey("h", 30, revision))
+        await _place(claim, _quote(line), new_key=store.NewKey("h", 30, revision))
         return claim.order_id
 
     async def scenario(peers: Peers) -> None:
@@ -578,11 +630,12 @@ async def _shop(
 def test_whole_checkouts_with_the_key_claimed_where_the_order_is_placed(
     database: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Once its process keeps the price list, a checkout runs three statements on
-    PostgreSQL: the order placed with its key's claim, the payment recorded, the order
-    settled. A retry, whose cart is empty by then, gets the order; the same key sent at once
-    from several requests makes one order; a changed price list, a key used for another
-    request and stock too short are answered as before, and a refused order keeps no key."""
+    """Once its process keeps the price list, a checkout runs two statements on PostgreSQL:
+    the order placed with its key's claim and its payment's reference, the order settled. A
+    retry, whose cart is empty by then, gets the order; the same key sent at once from several
+    requests makes one order; a changed price list, a key used for another request and stock
+    too short are answered as before, and a refused order keeps no key. Every payment made
+    was either charged for a paid order or cancelled: none is left to be charged."""
     cart_id = "c" * 22
 
     async def scenario(_: Peers) -> None:
@@ -596,7 +649,7 @@ def test_whole_checkouts_with_the_key_claimed_where_the_order_is_placed(
                 order = await checkout.place(peers, key, body(), LEASE)
                 statements = _statements(caplog)
             if database.startswith("postgres"):
-                assert statements == 3
+                assert statements == 2
             assert order["status"] == "paid" and order["total_cents"] == 1000
             assert carts[cart_id] == [] and await _stock(sku) == 18
             record = await IdempotencyRecord.get(key=key)
@@ -643,6 +696,16 @@ def test_whole_checkouts_with_the_key_claimed_where_the_order_is_placed(
                 await checkout.place(peers, short, body(), LEASE)
             assert not await IdempotencyRecord.filter(key=short).exists()
             assert await _stock(sku) == 15
+
+            made = peers.payments.created
+            states = {r: (await peers.payments.retrieve(r)).state for r in made}
+            charged = {r for r, state in states.items() if state is PaymentState.SUCCEEDED}
+            paying = Order.filter(payment_reference__in=made, status="paid")
+            paid = set(await paying.values_list("payment_reference", flat=True))
+            # The first order, the one sent at once, the one repriced, the one sent by pony.
+            assert charged == paid and len(paid) == 4
+            left = {state for r, state in states.items() if r not in charged}
+            assert left == {PaymentState.CANCELED}, "a refused attempt cancels its payment"
 
     run(database, scenario)
 
