@@ -256,6 +256,30 @@ def test_a_checkout_that_lost_its_key_can_place_no_order(database: str) -> None:
     run(database, scenario)
 
 
+def test_a_checkout_that_lost_its_key_before_the_charge_charges_nothing(database: str) -> None:
+    """The fence before money moves: a checkout whose lease may have run out (set longer ago
+    than its renewal's period) checks it still holds its key before it confirms; one that
+    was taken over meanwhile leaves the payment alone, for the checkout holding the key now,
+    which charges it once."""
+
+    async def scenario(peers: Peers) -> None:
+        sku = await _stocked(5)
+        key = "k-" + secrets.token_hex(6)
+        slow = await _half_done(peers, key, sku)
+        await asyncio.sleep(LEASE * 1.5)
+        retry = await checkout._claim(key, rules.request_hash(body().identity()), LEASE)
+        assert isinstance(retry, checkout.Claim) and retry.resumed
+        order = await store.get_order(slow.order_id)
+        with pytest.raises(Conflict):
+            await checkout._pay(peers, slow, order, "tok_visa", LEASE)
+        payment = await peers.payments.retrieve(order["payment_reference"])
+        assert payment.state is PaymentState.UNCONFIRMED
+        paid = await checkout._pay(peers, retry, order, "tok_visa", LEASE)
+        assert paid.order["status"] == "paid" and await _stock(sku) == 3
+
+    run(database, scenario)
+
+
 def test_releasing_a_key_keeps_it_when_its_order_was_placed_after_all(database: str) -> None:
     async def scenario(peers: Peers) -> None:
         sku = await _stocked(5)
