@@ -88,7 +88,7 @@ async def apply_payment(
             status,
             actor,
             detail,
-            require_reference=True,
+            reference=payment.reference,
             outcome=(key, _ANSWERS[status]) if key else None,
         )
     if settled is not None and pending is not None:
@@ -165,7 +165,7 @@ async def resolve(payments: PaymentProvider, order: Row, actor: str) -> Row:
         return order
     if order["payment_reference"] is None:
         reason = {"reason": "the checkout stopped before payment"}
-        if await store.settle(order["id"], "cancelled", actor, reason, require_reference=False):
+        if await store.settle(order["id"], "cancelled", actor, reason, reference=None):
             return await store.get_order(order["id"])
         order = await store.get_order(order["id"])  # a payment was recorded meanwhile
         if order["status"] != "pending":

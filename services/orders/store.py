@@ -432,19 +432,18 @@ async def settle(
     actor: str,
     detail: dict[str, Any],
     *,
-    require_reference: bool,
+    reference: str | None,
     outcome: tuple[str, int] | None = None,
 ) -> datetime | None:
     """Move a pending order to `status` (paid, payment_failed or cancelled); stock (and the
-    use of its discount code) comes back unless it was paid. `require_reference=False` only
-    settles an order that has no payment yet (nothing can then be charged for it).
-    `outcome`: an Idempotency-Key and the answer it keeps for retries, recorded with the
-    change (see `finish_key`). When it was settled; None when the order was not pending (the
-    key then stays as it was)."""
+    use of its discount code) comes back unless it was paid. `reference`: the payment that
+    settles it, which must be the one recorded on the order (a payment of another attempt at
+    the order, cancelled, settles nothing); None settles only an order that has no payment
+    yet (nothing can then be charged for it). `outcome`: an Idempotency-Key and the answer it
+    keeps for retries, recorded with the change (see `finish_key`). When it was settled; None
+    when the order was not pending (the key then stays as it was)."""
     now = utcnow()
-    pending: dict[str, Any] = {"id": order_id, "status": "pending"}
-    if not require_reference:
-        pending["payment_reference"] = None
+    pending = {"id": order_id, "status": "pending", "payment_reference": reference}
     changes: dict[str, Any] = {"status": status, "updated_at": now}
     finish = _finished(*outcome, now) if outcome else None
     if status == "paid":

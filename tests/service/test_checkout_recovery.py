@@ -31,7 +31,7 @@ from petshore.errors import (
 )
 from petshore.timestamps import utcnow
 from petshore.upstream import ServiceClient
-from services.orders import checkout, pricing, reconciler, rules, store
+from services.orders import checkout, pricing, reconciler, rules, settlement, store
 from services.orders.models import (
     DiscountCode,
     IdempotencyRecord,
@@ -353,6 +353,30 @@ def test_the_reconciler_finishes_a_checkout_whose_card_was_charged(database: str
     run(database, scenario)
 
 
+def test_a_payment_not_recorded_on_its_order_settles_nothing(database: str) -> None:
+    """Another attempt at the same order (one that stalled while a retry took its key over)
+    made a payment of its own and, refused, cancelled it: what the provider says of that
+    payment (its webhook) leaves the order to the payment recorded on it."""
+
+    async def scenario(peers: Peers) -> None:
+        sku = await _stocked(5)
+        key = "k-" + secrets.token_hex(6)
+        claimed = await _half_done(peers, key, sku)
+        stray = await peers.payments.create(
+            order_id=claimed.order_id, amount_cents=1000, currency="USD", idempotency_key="x"
+        )
+        cancelled = await peers.payments.cancel(stray.reference)
+        order, settled = await settlement.apply_payment(
+            peers.payments, cancelled, "webhook", key=key
+        )
+        assert not settled and order["status"] == "pending" and await _stock(sku) == 3
+        await _confirmed(peers, claimed, token="tok_visa")
+        await _reconciled_after_the_lease(peers)
+        assert (await store.get_order(claimed.order_id))["status"] == "paid"
+
+    run(database, scenario)
+
+
 def test_a_declined_card_found_by_the_reconciler_gives_the_stock_back(database: str) -> None:
     async def scenario(peers: Peers) -> None:
         sku = await _stocked(5)
@@ -436,7 +460,7 @@ def test_an_order_is_placed_in_one_statement_on_postgresql(
             caplog.clear()
             outcome = (claimed.key, 201)
             settled = await store.settle(
-                order_id, "paid", "test", {}, require_reference=True, outcome=outcome
+                order_id, "paid", "test", {}, reference="pi_1", outcome=outcome
             )
             settling = _statements(caplog)
         assert settled is not None
@@ -450,7 +474,7 @@ def test_an_order_is_placed_in_one_statement_on_postgresql(
         key = await IdempotencyRecord.get(key=claimed.key)
         assert (key.state, key.response_status, key.lease_expires_at) == ("done", 201, until)
         # Settled already: the order and its key stay as they are.
-        again = await store.settle(order_id, "cancelled", "test", {}, require_reference=True)
+        again = await store.settle(order_id, "cancelled", "test", {}, reference="pi_1")
         assert again is None
 
     run(database, scenario)
