@@ -142,9 +142,9 @@ def _quote(*lines: rules.PricedLine) -> pricing.Quote:
     return pricing.Quote(list(lines), "USD", totals, standard, [(standard, 0)], None, None)
 
 
-async def _half_done(peers: Peers, key: str, sku: str) -> checkout.Claim:
+async def _half_done(peers: Peers, key: str, sku: str, paying: bool = True) -> checkout.Claim:
     """What a checkout killed right after taking stock leaves: a held key and a pending order
-    with its payment, created and never confirmed."""
+    with its payment, created and never confirmed (unless not `paying`: `_without_payment`)."""
     claimed = await checkout._claim(key, rules.request_hash(body().identity()), LEASE)
     assert isinstance(claimed, checkout.Claim)
     payment = await peers.payments.create(
@@ -152,6 +152,8 @@ async def _half_done(peers: Peers, key: str, sku: str) -> checkout.Claim:
     )
     line = rules.PricedLine(sku, "Rope toy", 2, 500)
     await _place(claimed, _quote(line), reference=payment.reference)
+    if not paying:
+        await _without_payment(claimed.order_id)
     return claimed
 
 
@@ -222,8 +224,7 @@ def test_a_retry_pays_for_an_order_placed_before_its_payment_was_created(databas
     async def scenario(peers: Peers) -> None:
         sku = await _stocked(5)
         key = "k-" + secrets.token_hex(6)
-        first = await _half_done(peers, key, sku)
-        await _without_payment(first.order_id)
+        first = await _half_done(peers, key, sku, paying=False)
         await asyncio.sleep(LEASE * 1.5)
         order = await checkout.place(peers, key, body(), LEASE)
         assert order["id"] == first.order_id and order["status"] == "paid"
@@ -303,8 +304,7 @@ def test_the_reconciler_undoes_a_checkout_that_stopped_before_payment(database: 
     async def scenario(peers: Peers) -> None:
         sku = await _stocked(5)
         key = "k-" + secrets.token_hex(6)
-        claimed = await _half_done(peers, key, sku)
-        await _without_payment(claimed.order_id)
+        claimed = await _half_done(peers, key, sku, paying=False)
         await asyncio.sleep(LEASE * 1.5)
         assert await reconciler.reconcile_once(peers, older_than=LEASE, lease=LEASE) >= 1
         order = await store.get_order(claimed.order_id)
