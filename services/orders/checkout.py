@@ -38,6 +38,7 @@ from petshore.errors import (
     Conflict,
     IdempotencyKeyReused,
     InvalidRequest,
+    OutOfStock,
     Unavailable,
     field_error,
 )
@@ -297,8 +298,10 @@ async def _place(
             payment_reference=payment.reference,
             new_key=new_key,
         )
-    except (ApiError, store.ClaimFirst, store.LostKey):
-        # Refused: the statement placed nothing, so nothing will ever pay with it.
+    except (OutOfStock, InvalidRequest, store.ClaimFirst, store.LostKey):
+        # Refused (no stock, a code used up, a key held or lost): the statement placed
+        # nothing, so nothing will ever pay with it. Any other failure may have come after
+        # the order was placed, and leaves the payment to it.
         with suppress(Exception):
             await peers.payments.cancel(payment.reference)
         raise
