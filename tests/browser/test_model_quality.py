@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from modelworker.limits import Limits
-from modelworker.pipeline import Pipeline, render_command
+from modelworker.pipeline import Pipeline, orbit_picture, render_command
 from modelworker.quality import MIN_PREVIEW_SSIM, MIN_PSNR, MIN_SSIM, compare_orbits
 from modelworker.search import ORBITS, RENDER_PX, choose
 from petshore.contract import MODEL_PREVIEW_MAX_BYTES
@@ -65,12 +66,12 @@ def searched(
 
 
 @pytest.fixture(scope="module")
-def scores(
+def pictures(
     searched: dict[str, tuple[dict[str, Path], list[dict[str, Any]]]],
     tmp_path_factory: pytest.TempPathFactory,
-) -> dict[str, Scores]:
-    """PSNR, SSIM (the worst of the orbits) and size of each sample's published model and
-    preview against its original; all pictures come from one renderer process."""
+) -> dict[Path, Path]:
+    """Each sample's original, published model and preview (model: picture), all rendered by
+    one renderer process from the search's orbits."""
     out = tmp_path_factory.mktemp("pictures")
     pictures = {
         model: out / f"{Path(name).stem}-{kind}.png"
@@ -78,6 +79,16 @@ def scores(
         for kind, model in kinds.items()
     }
     subprocess.run(render_command(list(pictures.items()), RENDER_PX, CHROMIUM, ORBITS), check=True)
+    return pictures
+
+
+@pytest.fixture(scope="module")
+def scores(
+    searched: dict[str, tuple[dict[str, Path], list[dict[str, Any]]]],
+    pictures: dict[Path, Path],
+) -> dict[str, Scores]:
+    """PSNR, SSIM (the worst of the orbits) and size of each sample's published model and
+    preview against its original."""
     return {
         name: {
             kind: (
@@ -89,6 +100,17 @@ def scores(
         }
         for name, (kinds, _) in searched.items()
     }
+
+
+def test_every_picture_is_drawn_at_the_size_asked(pictures: dict[Path, Path]) -> None:
+    """However slow a machine's frames: the viewer lowers its resolution after slow frames,
+    and pictures compared side by side must be the same size (render.py keeps it full)."""
+    sizes: dict[str, tuple[int, int]] = {}
+    for picture in pictures.values():
+        for i in range(len(ORBITS)):
+            with Image.open(orbit_picture(picture, i)) as image:
+                sizes[image.filename] = image.size
+    assert set(sizes.values()) == {(RENDER_PX, RENDER_PX)}, sizes
 
 
 @pytest.mark.parametrize("name", SAMPLES)
