@@ -62,10 +62,10 @@ CART_CALL = "ceiling: cart's UpdateItem"
 # The cart's paths and their calls are measured a second time paced to this rate, all its
 # connections together (each waits its share before each request): below what the emulator
 # takes of either call, so the plain call and the cart's run at nearly one rate. A Python
-# process's CPU a request grows as its rate falls (its caches go cold between requests): one
-# UpdateItem cost 1.6 ms at 224/s and 2.9 ms at 37/s (bench/README.md, session 28). Unpaced,
-# the plain call runs near twice the rate of the cart's, whose conditions the emulator takes
-# longer over, and its CPU a request is the lower for it.
+# process's CPU a request grows as its rate falls (most likely its caches gone cold between
+# requests): one UpdateItem cost 1.6 ms at 224/s and 2.9 ms at 37/s (bench/README.md, session
+# 28). Unpaced, the plain call runs near twice the rate of the cart's, whose conditions the
+# emulator takes longer over, and its CPU a request is the lower for it.
 PACE_RATE = 100
 PACED = ", paced"
 # Longer than a request wrk left unanswered at the end of a run takes to finish.
