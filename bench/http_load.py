@@ -321,6 +321,7 @@ class Bench:
         cart_call = Target(
             CART_CALL, "ceiling", ceiling.url, dynamo_line_puts(self.carts, self.sku), ceiling
         )
+        dynamo_paced = paced(dynamo)
         raw_checkout = Target(
             "ceiling: asyncpg checkout",
             "ceiling",
@@ -364,10 +365,10 @@ class Bench:
             (Target("cart PUT", "gateway", gateway, put, serving["gateway"]), None),
             (cart_in_out, dynamo),
             (Target("cart PUT, line in/out", "gateway", gateway, in_out, serving["gateway"]), None),
-            (paced(dynamo), None),
+            (dynamo_paced, None),
             (paced(cart_call), None),
-            (paced(cart_put), paced(dynamo)),
-            (paced(cart_in_out), paced(dynamo)),
+            (paced(cart_put), dynamo_paced),
+            (paced(cart_in_out), dynamo_paced),
             (checkout_direct, None),
             (
                 Target("checkout", "gateway", gateway, stack_checkouts, serving["gateway"], refill),
