@@ -52,6 +52,9 @@ from petshore.paging import encode_cursor  # noqa: E402
 from tests.helpers import ADMIN, ADMIN_TOKEN, checkout_body  # noqa: E402
 
 CARTS_IN_ROTATION = 256
+# The line the cart's line in/out path adds and takes out: not a product (the cart leaves
+# whether one exists to checkout), so it is in no cart until that path puts it there.
+IN_OUT_SKU = "PS-BENCH-IN-OUT"
 # Carts for checkouts on the stack itself, one a checkout, per second of a run: more than the
 # emulator's DynamoDB lets it check out (each takes a cart's read and a line's removal).
 CHECKOUT_CARTS_PER_SECOND = 250
@@ -117,8 +120,9 @@ class Target:
     url: str
     lua: str
     serving: Child
-    # Called after each run with how many requests its script made: puts back what they used.
-    refill: Callable[[int], None] | None = None
+    # Called after each run with how many requests its script made: puts back what they
+    # changed, so that every run starts from the same data.
+    restore: Callable[[int], None] | None = None
     pace: int | None = None  # requests a second, all connections together; None: flat out
 
 
@@ -155,13 +159,13 @@ def cart_puts(prefix: str, carts: list[str], sku: str) -> str:
     )
 
 
-def cart_lines_in_out(prefix: str, carts: list[str]) -> str:
-    """Each cart in turn given a line it did not hold, then, its next turn, that line taken
-    out again (quantity 0): every request adds or removes a line. The SKU is new each run."""
+def cart_lines_in_out(prefix: str, carts: list[str], sku: str) -> str:
+    """Each cart in turn given a line of `sku`, which it does not hold, then, its next turn,
+    that line taken out again (quantity 0): every request adds or removes a line."""
     return _in_turn(
         carts,
         f"""local body = '{{"quantity": ' .. (math.floor((n - 1) / #carts) + 1) % 2 .. '}}'
-  return wrk.format("PUT", "{prefix}" .. cart .. "/items/PS-ADD-" .. string.upper("KEYRUN"),
+  return wrk.format("PUT", "{prefix}" .. cart .. "/items/{sku}",
     {{["Content-Type"] = "application/json"}}, body)""",
     )
 
@@ -232,11 +236,11 @@ def run_wrk(target: Target, connections: int, seconds: int, folder: Path) -> dic
     )
     spent = cpu_seconds([target.serving.process.pid]) - before
     found = json.loads(done.stdout.strip().splitlines()[-1])
-    if target.refill is not None:
+    if target.restore is not None:
         # Requests still on their way when wrk stopped were not counted (one a connection at
         # most); they finish first, a checkout even when its client went away.
         time.sleep(IN_FLIGHT_SECONDS)
-        target.refill(found["used"])
+        target.restore(found["used"])
     requests = max(found["requests"], 1)
     found["rate"] = found["requests"] / (found["duration_us"] / 1e6)
     found["cpu_ms"] = spent * 1000 / requests
@@ -294,6 +298,13 @@ class Bench:
         cart_url = self.stack.urls[CART.name][0]
         asyncio.run(fill_carts(cart_url, self.sku, self.checkout_carts[:used]))
 
+    def take_out_in_out_lines(self, used: int) -> None:
+        """The line of IN_OUT_SKU taken out of every cart a run of the line in/out path sent
+        to: a run that stops between a cart's two requests leaves it there, and carts that
+        grew a line every run would make each run's figures costlier than the one before."""
+        cart_url = self.stack.urls[CART.name][0]
+        asyncio.run(fill_carts(cart_url, IN_OUT_SKU, self.carts[:used], quantity=0))
+
     def targets(self) -> list[tuple[Target, Target | None]]:
         """Each measured path with the ceiling its ratio is taken to."""
         stack = self.stack
@@ -303,10 +314,11 @@ class Bench:
         detail = f"{CATALOG.path_prefix}products/{self.sku}"
         listing = f"{CATALOG.path_prefix}products?limit=20"
         put = cart_puts(f"{CART.path_prefix}carts/", self.carts, self.sku)
-        in_out = cart_lines_in_out(f"{CART.path_prefix}carts/", self.carts)
+        in_out = cart_lines_in_out(f"{CART.path_prefix}carts/", self.carts, IN_OUT_SKU)
         orders = f"{ORDERS.path_prefix}orders"
         stack_checkouts = checkouts(orders, self.checkout_carts)
         refill = self.refill_checkout_carts
+        take_out = self.take_out_in_out_lines
         ceiling = self.ceilings
         pk = Target(
             "ceiling: asyncpg read", "ceiling", ceiling.url, get(f"/pk/{self.sku}"), ceiling
@@ -334,7 +346,9 @@ class Bench:
             "product detail", "direct", catalog, get(detail), serving["catalog-0"]
         )
         cart_put = Target("cart PUT", "direct", cart, put, serving["cart-0"])
-        cart_in_out = Target("cart PUT, line in/out", "direct", cart, in_out, serving["cart-0"])
+        cart_in_out = Target(
+            "cart PUT, line in/out", "direct", cart, in_out, serving["cart-0"], take_out
+        )
         checkout_direct = Target(
             "checkout",
             "direct",
@@ -364,7 +378,17 @@ class Bench:
             (cart_put, dynamo),
             (Target("cart PUT", "gateway", gateway, put, serving["gateway"]), None),
             (cart_in_out, dynamo),
-            (Target("cart PUT, line in/out", "gateway", gateway, in_out, serving["gateway"]), None),
+            (
+                Target(
+                    "cart PUT, line in/out",
+                    "gateway",
+                    gateway,
+                    in_out,
+                    serving["gateway"],
+                    take_out,
+                ),
+                None,
+            ),
             (dynamo_paced, None),
             (paced(cart_call), None),
             (paced(cart_put), dynamo_paced),
@@ -487,8 +511,11 @@ def prepare(stack: Stack, cluster: PostgresCluster, folder: Path, seconds: int) 
     )
 
 
-async def fill_carts(cart_url: str, sku: str, carts: Sequence[str | None]) -> list[str]:
-    """Each of `carts` (None: a new one) holding one of `sku`, sixteen at a time; their ids."""
+async def fill_carts(
+    cart_url: str, sku: str, carts: Sequence[str | None], quantity: int = 1
+) -> list[str]:
+    """Each of `carts` (None: a new one) holding `quantity` of `sku` (0: none), sixteen at a
+    time; their ids."""
     gate = asyncio.Semaphore(16)
     async with httpx.AsyncClient(base_url=cart_url, timeout=30) as client:
 
@@ -498,7 +525,7 @@ async def fill_carts(cart_url: str, sku: str, carts: Sequence[str | None]) -> li
                     made = await client.post(f"{CART.path_prefix}carts")
                     cart_id = str(made.raise_for_status().json()["cart_id"])
                 line = f"{CART.path_prefix}carts/{cart_id}/items/{sku}"
-                (await client.put(line, json={"quantity": 1})).raise_for_status()
+                (await client.put(line, json={"quantity": quantity})).raise_for_status()
                 return cart_id
 
         return list(await asyncio.gather(*(fill(c) for c in carts)))
