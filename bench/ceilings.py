@@ -20,7 +20,9 @@ costs and not what the machine, Sanic or the emulator cost anyway.
 and its mail sender measured on their own (the emulator's DynamoDB, and its SES, would cap
 them first): every cart holds one of the product in `--product-file`, removing a line leaves
 it there, and SES v2's `SendEmail` (the mail sender's SDK call, signed and sent as to AWS)
-takes every email.
+takes every email. And DynamoDB, for a cart service and the ceilings measured without the
+emulator: every `UpdateItem` answers the cart it names holding one of that product, as the
+bench's carts do; any other call (the cart's health check) answers nothing.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ sys.path.insert(0, str(ROOT))
 from petshore.aws import open_client  # noqa: E402
 from petshore.contract import CARTS  # noqa: E402
 from petshore.settings import CommonSettings  # noqa: E402
-from services.cart.store import line_update  # noqa: E402
+from services.cart import rules  # noqa: E402
+from services.cart.store import ADDED, QUANTITIES, line_update  # noqa: E402
 
 # Tortoise's asyncpg client: minsize 1, maxsize 5 unless the URL says otherwise.
 POOL = {"min_size": 1, "max_size": 5}
@@ -172,6 +175,21 @@ def peers_app(product: dict[str, Any]) -> Sanic:
     async def get_products(request: Request) -> HTTPResponse:
         wanted = request.args.get("skus", "").split(",")
         return json_response({"items": [product] if sku in wanted else [], "next_cursor": None})
+
+    held = {"M": {sku: {"N": "1"}}}
+
+    @app.post("/")
+    async def dynamodb(request: Request) -> HTTPResponse:
+        answer: dict[str, Any] = {}
+        if request.headers.get("X-Amz-Target", "").endswith(".UpdateItem"):
+            answer["Attributes"] = {
+                **json.loads(request.body)["Key"],
+                QUANTITIES: held,
+                ADDED: held,
+                "version": {"N": "1"},
+                CARTS.ttl_attribute: {"N": str(rules.expires_at(time.time()))},
+            }
+        return json_response(answer, content_type="application/x-amz-json-1.0")
 
     @app.post("/v2/email/outbound-emails")
     async def send_email(request: Request) -> HTTPResponse:

@@ -71,6 +71,13 @@ CART_CALL = "ceiling: cart's UpdateItem"
 # emulator takes longer over, and its CPU a request is the lower for it.
 PACE_RATE = 100
 PACED = ", paced"
+# The plain call, the cart's own and the cart's PUT are measured a third time against a
+# DynamoDB that answers from memory (bench/ceilings.py's peers): as AWS's own, it keeps its
+# connections open (the emulator's server closes each after one answer, so every call there
+# opens one) and answers at once, so all three run warm at a rate of their own CPU, each
+# beside the others with no emulator sharing the two cores.
+IN_MEMORY = ", in memory"
+VARIANTS = ("", PACED, IN_MEMORY)
 # Longer than a request wrk left unanswered at the end of a run takes to finish.
 IN_FLIGHT_SECONDS = 2.0
 # Enough stock that no run sells out (the most the inventory API takes).
@@ -288,6 +295,8 @@ class Bench:
     peers: Child
     lone_orders: Child  # an orders service whose cart and catalog answer from memory
     lone_mail: Child  # its mail sender, whose SES answers from memory
+    lone_cart: Child  # a cart service whose DynamoDB answers from memory
+    memory_ceilings: Child  # the ceilings, their DynamoDB answering from memory
     sku: str
     carts: list[str]  # carts the cart's paths write to in turn
     checkout_carts: list[str]  # carts for checkouts on the stack, each used once a run
@@ -334,6 +343,10 @@ class Bench:
             CART_CALL, "ceiling", ceiling.url, dynamo_line_puts(self.carts, self.sku), ceiling
         )
         dynamo_paced = paced(dynamo)
+        memory = self.memory_ceilings
+        dynamo_memory = replace(
+            dynamo, path=dynamo.path + IN_MEMORY, url=memory.url, serving=memory
+        )
         raw_checkout = Target(
             "ceiling: asyncpg checkout",
             "ceiling",
@@ -393,6 +406,12 @@ class Bench:
             (paced(cart_call), None),
             (paced(cart_put), dynamo_paced),
             (paced(cart_in_out), dynamo_paced),
+            (dynamo_memory, None),
+            (replace(cart_call, path=CART_CALL + IN_MEMORY, url=memory.url, serving=memory), None),
+            (
+                Target("cart PUT" + IN_MEMORY, "direct", self.lone_cart.url, put, self.lone_cart),
+                dynamo_memory,
+            ),
             (checkout_direct, None),
             (
                 Target("checkout", "gateway", gateway, stack_checkouts, serving["gateway"], refill),
@@ -475,10 +494,7 @@ def prepare(stack: Stack, cluster: PostgresCluster, folder: Path, seconds: int) 
     env = stack.env()
     processes: Processes = stack.processes
     bench_script = str(ROOT / "bench" / "ceilings.py")
-    ceilings = _start_script(
-        processes,
-        "ceilings",
-        env,
+    ceilings_args = (
         bench_script,
         "ceilings",
         "--catalog-db",
@@ -488,6 +504,7 @@ def prepare(stack: Stack, cluster: PostgresCluster, folder: Path, seconds: int) 
         "--environment",
         stack.config.environment,
     )
+    ceilings = _start_script(processes, "ceilings", env, *ceilings_args)
     peers = _start_script(
         processes, "peers", env, bench_script, "peers", "--product-file", str(product_file)
     )
@@ -505,9 +522,23 @@ def prepare(stack: Stack, cluster: PostgresCluster, folder: Path, seconds: int) 
     # would send the bench's emails through the emulator, and its CPU would be the emulator's).
     processes.stop(next(c for c in processes.children if c.name == f"{ORDERS.name}-{SEND_MAIL}"))
     lone_mail = processes.start("send-mail-lone", ORDERS.module, None, lone_env, command=SEND_MAIL)
+    # The SDK's per-service endpoint setting again: DynamoDB alone goes to the peers.
+    memory_env = {**env, "AWS_ENDPOINT_URL_DYNAMODB": peers.url or ""}
+    lone_cart = processes.start("cart-lone", CART.module, free_port(), memory_env, CART.health_path)
+    memory_ceilings = _start_script(processes, "ceilings-memory", memory_env, *ceilings_args)
     processes.wait_healthy()
     return Bench(
-        stack, cluster, ceilings, peers, lone_orders, lone_mail, sku, carts, checkout_carts
+        stack,
+        cluster,
+        ceilings,
+        peers,
+        lone_orders,
+        lone_mail,
+        lone_cart,
+        memory_ceilings,
+        sku,
+        carts,
+        checkout_carts,
     )
 
 
@@ -640,7 +671,7 @@ def paired(figure: Figure, ceiling: Figure, which: int) -> float:
 def print_table(figures: list[Figure], ceilings: dict[tuple[str, str], tuple[str, str]]) -> None:
     by_key = {(f.path, f.route, f.connections, f.size): f for f in figures}
     print(
-        f"{'path':<34}{'route':<9}{'size':>8}{'conns':>6}{'req/s':>10}{'p50 ms':>9}"
+        f"{'path':<38}{'route':<9}{'size':>8}{'conns':>6}{'req/s':>10}{'p50 ms':>9}"
         f"{'p99 ms':>9}{'cpu ms':>8}{'errors':>7}  ratio to ceiling"
     )
     for f in figures:
@@ -652,14 +683,14 @@ def print_table(figures: list[Figure], ceilings: dict[tuple[str, str], tuple[str
                 ratio = f"{paired(f, c, 0):.2f} of {c.path} ({c.route})"
                 if "aiobotocore" in c.path and c.cpu_ms:
                     ratio += f"; cpu {paired(f, c, 1):.2f}x"
-                if f.path.removesuffix(PACED) == "cart PUT" and f.route == "direct":
+                if f.route == "direct" and f.path.removeprefix("cart PUT") in VARIANTS:
                     own_call = CART_CALL + f.path.removeprefix("cart PUT")
                     own = by_key.get((own_call, "ceiling", f.connections, None))
                     if own and own.cpu_ms:
                         ratio += f", {paired(f, own, 1):.2f}x its own UpdateItem"
         size = str(f.size) if f.size else ""
         print(
-            f"{f.path:<34}{f.route:<9}{size:>8}{f.connections:>6}{f.rate:>10.0f}{f.p50_ms:>9.2f}"
+            f"{f.path:<38}{f.route:<9}{size:>8}{f.connections:>6}{f.rate:>10.0f}{f.p50_ms:>9.2f}"
             f"{f.p99_ms:>9.2f}{f.cpu_ms:>8.3f}{f.errors:>7}  {ratio}"
         )
 

@@ -43,6 +43,17 @@ def env_float(name: str, default: float) -> float:
     return value
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env_str(name, default).lower()
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+# Which requests a service writes an access line for (petshore.web.access_level).
+ACCESS_LOG_CHOICES = ("failures", "all")
+
+
 @dataclass(frozen=True)
 class CommonSettings:
     """What every service reads: its identity, logging and the admin token."""
@@ -50,6 +61,10 @@ class CommonSettings:
     environment: str
     admin_token: str
     log_level: str
+    # Every request is logged by the front door already (the gateway's nginx locally, the
+    # ALB's access logs in AWS), so by default a service writes a line only for a request
+    # that failed or was slow; `all` for one for every request.
+    access_log: str
     aws_region: str
     aws_endpoint_url: str | None
     # The longest an AWS call may take, retries included: under the 5 s that a peer waits for
@@ -70,6 +85,7 @@ class CommonSettings:
             environment=env_str(Env.ENVIRONMENT, "local"),
             admin_token=env_str(Env.ADMIN_TOKEN, ""),
             log_level=env_str(Env.LOG_LEVEL, "INFO"),
+            access_log=env_choice(Env.ACCESS_LOG, "failures", ACCESS_LOG_CHOICES),
             aws_region=env_str(Env.AWS_REGION, "us-east-1"),
             aws_endpoint_url=os.environ.get(Env.AWS_ENDPOINT_URL) or None,
             aws_timeout=env_float(Env.AWS_TIMEOUT_SECONDS, 4.0),

@@ -55,6 +55,8 @@ NO_STORE = "no-store"
 _LIST_MEMBER = re.compile(r'[ \t]*(?:(?:W/)?("[^"\x00-\x20\x7f]*"))?[ \t]*(?:,|\Z)')
 
 access_log = logging.getLogger("petshore.access")
+# A request that took this long gets its access line whatever its status.
+SLOW_REQUEST_MS = 1000.0
 
 Handler = Callable[..., Awaitable[HTTPResponse]]
 M = TypeVar("M", bound=BaseModel)
@@ -172,16 +174,31 @@ def _set_caching(request: Request, response: HTTPResponse) -> None:
         response.body = b""
 
 
+def access_level(status: int, ms: float | None, every_request: bool) -> int | None:
+    """The level of a request's access line, or None for none: a failure's always (a server
+    error's as an error: its line is written at once, petshore.logs, so not even a process
+    killed right after it loses it), a slow answer's, and any other's only with
+    `every_request`. An access line costs a cart request a few percent of its CPU
+    (bench/README.md, session 29), and the front door logs every request anyway."""
+    if status >= 500:
+        return logging.ERROR
+    if status >= 400 or every_request or (ms is not None and ms >= SLOW_REQUEST_MS):
+        return logging.INFO
+    return None
+
+
 async def _finish_request(request: Request, response: HTTPResponse) -> None:
     # First, so that the access log has the status sent (a 304 rather than the 200).
     _set_caching(request, response)
     request_id = getattr(request.ctx, "request_id", None) or incoming_request_id(request)
     response.headers[REQUEST_ID_HEADER] = request_id
     started = getattr(request.ctx, "started", None)
-    # A failed answer is an error: its line is written at once (petshore.logs), so not even a
-    # process killed right after it loses it.
+    ms = round((time.perf_counter() - started) * 1000, 1) if started else None
+    level = access_level(response.status, ms, request.app.ctx.log_every_request)
+    if level is None:
+        return
     access_log.log(
-        logging.ERROR if response.status >= 500 else logging.INFO,
+        level,
         "request",
         extra={
             "method": request.method,
@@ -191,7 +208,7 @@ async def _finish_request(request: Request, response: HTTPResponse) -> None:
             # front door saw it.
             "client": request.remote_addr or request.ip,
             "status": response.status,
-            "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+            "ms": ms,
         },
     )
 
@@ -203,6 +220,7 @@ def setup_common(
     dependency_errors: tuple[type[BaseException], ...] = (),
 ) -> None:
     configure_logging(service, common.log_level)
+    app.ctx.log_every_request = common.access_log == "all"
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
     app.config.REQUEST_TIMEOUT = common.request_timeout

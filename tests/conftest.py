@@ -91,6 +91,8 @@ def stack(
             Env.SIGNIN_ADDRESS_FAILURES: "1000000",
             Env.GATEWAY_HEALTH_INTERVAL: "0.5",
             Env.MODEL_UPLOAD_PART_BYTES: str(PART_BYTES),
+            # The tests follow a request's id through the services' logs, successes too.
+            Env.ACCESS_LOG: "all",
         },
         static_dir=STOREFRONT,
     )
