@@ -178,8 +178,8 @@ def access_level(status: int, ms: float | None, every_request: bool) -> int | No
     """The level of a request's access line, or None for none: a failure's always (a server
     error's as an error: its line is written at once, petshore.logs, so not even a process
     killed right after it loses it), a slow answer's, and any other's only with
-    `every_request`. An access line costs a cart request a few percent of its CPU
-    (bench/README.md, session 29), and the front door logs every request anyway."""
+    `every_request`. The front door logs every request anyway, and a line for each cost a
+    product page a quarter of the catalog's CPU (bench/README.md, session 29)."""
     if status >= 500:
         return logging.ERROR
     if status >= 400 or every_request or (ms is not None and ms >= SLOW_REQUEST_MS):
