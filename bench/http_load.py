@@ -138,6 +138,11 @@ def paced(target: Target) -> Target:
     return replace(target, path=target.path + PACED, pace=PACE_RATE)
 
 
+def in_memory(target: Target, serving: Child) -> Target:
+    """`target` sent to `serving`, a process whose DynamoDB answers from memory."""
+    return replace(target, path=target.path + IN_MEMORY, url=serving.url or "", serving=serving)
+
+
 def get(path: str) -> str:
     return f'request = function() return wrk.format("GET", "{path}") end\n'
 
@@ -343,10 +348,7 @@ class Bench:
             CART_CALL, "ceiling", ceiling.url, dynamo_line_puts(self.carts, self.sku), ceiling
         )
         dynamo_paced = paced(dynamo)
-        memory = self.memory_ceilings
-        dynamo_memory = replace(
-            dynamo, path=dynamo.path + IN_MEMORY, url=memory.url, serving=memory
-        )
+        dynamo_memory = in_memory(dynamo, self.memory_ceilings)
         raw_checkout = Target(
             "ceiling: asyncpg checkout",
             "ceiling",
@@ -407,11 +409,8 @@ class Bench:
             (paced(cart_put), dynamo_paced),
             (paced(cart_in_out), dynamo_paced),
             (dynamo_memory, None),
-            (replace(cart_call, path=CART_CALL + IN_MEMORY, url=memory.url, serving=memory), None),
-            (
-                Target("cart PUT" + IN_MEMORY, "direct", self.lone_cart.url, put, self.lone_cart),
-                dynamo_memory,
-            ),
+            (in_memory(cart_call, self.memory_ceilings), None),
+            (in_memory(cart_put, self.lone_cart), dynamo_memory),
             (checkout_direct, None),
             (
                 Target("checkout", "gateway", gateway, stack_checkouts, serving["gateway"], refill),
@@ -683,9 +682,9 @@ def print_table(figures: list[Figure], ceilings: dict[tuple[str, str], tuple[str
                 ratio = f"{paired(f, c, 0):.2f} of {c.path} ({c.route})"
                 if "aiobotocore" in c.path and c.cpu_ms:
                     ratio += f"; cpu {paired(f, c, 1):.2f}x"
-                if f.route == "direct" and f.path.removeprefix("cart PUT") in VARIANTS:
-                    own_call = CART_CALL + f.path.removeprefix("cart PUT")
-                    own = by_key.get((own_call, "ceiling", f.connections, None))
+                variant = f.path.removeprefix("cart PUT")
+                if f.route == "direct" and variant in VARIANTS:
+                    own = by_key.get((CART_CALL + variant, "ceiling", f.connections, None))
                     if own and own.cpu_ms:
                         ratio += f", {paired(f, own, 1):.2f}x its own UpdateItem"
         size = str(f.size) if f.size else ""
